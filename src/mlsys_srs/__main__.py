@@ -1,0 +1,5 @@
+"""``python -m mlsys_srs``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,201 @@
+"""The ``mlsys-srs`` command line: options, defaults (clock, paths), rendering, exit codes.
+
+The app and its global options live here; each group of commands lives in a
+module under ``commands/`` with a ``register(app)`` function. Commands import
+what they need inside their bodies so that ``mlsys-srs due`` never pays for
+the Anki exporter or the Markdown renderer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from .errors import SrsError
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from rich.console import Console
+
+    from .config import Config
+
+ENV_NOW = "MLSYS_SRS_NOW"
+
+
+class _Group(TyperGroup):
+    """Turns an ``SrsError`` from any command into one clear line and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SrsError as exc:
+            err_console().print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console().print("interrupted")
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="mlsys-srs",
+    help=(
+        "Spaced repetition for your ML-systems notes.\n\n"
+        "Reads the Q/A blocks, clozes and concept links of a folder of Markdown notes "
+        "(an Obsidian vault works as it is), keeps them in a SQLite review database, "
+        "schedules them with FSRS and reviews them in the terminal.\n\n"
+        "Start with:  mlsys-srs sync   then   mlsys-srs review"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass
+class State:
+    """Global options of one invocation, resolved lazily."""
+
+    vault: Path | None = None
+    db: Path | None = None
+    config_path: Path | None = None
+    _config: Config | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        """The resolved configuration (options, environment, config file, defaults)."""
+        if self._config is None:
+            from .config import load_config
+
+            self._config = load_config(vault=self.vault, db=self.db, config_path=self.config_path)
+        return self._config
+
+
+_console: Console | None = None
+_err_console: Console | None = None
+
+
+def console() -> Console:
+    """The stdout console (rich honours NO_COLOR and non-terminal output)."""
+    global _console
+    if _console is None:
+        from rich.console import Console
+
+        _console = Console(highlight=False)
+    return _console
+
+
+def err_console() -> Console:
+    """The stderr console, for errors, warnings and progress."""
+    global _err_console
+    if _err_console is None:
+        from rich.console import Console
+
+        _err_console = Console(stderr=True, highlight=False)
+    return _err_console
+
+
+def reset_consoles() -> None:
+    """Forget the consoles (tests swap stdout between invocations)."""
+    global _console, _err_console
+    _console = _err_console = None
+
+
+def now() -> datetime:
+    """The current time, UTC-aware. ``MLSYS_SRS_NOW`` (ISO 8601) fixes it for tests and demos."""
+    fixed = os.environ.get(ENV_NOW)
+    if fixed:
+        try:
+            dt = datetime.fromisoformat(fixed)
+        except ValueError:
+            raise SrsError(f"{ENV_NOW}={fixed!r} is not an ISO 8601 time") from None
+        if dt.tzinfo is None:
+            raise SrsError(f"{ENV_NOW}={fixed!r} needs a UTC offset, e.g. 2026-11-22T08:00:00+00:00")
+        return dt.astimezone(UTC)
+    return datetime.now(UTC)
+
+
+def state(ctx: typer.Context) -> State:
+    """The global options of this invocation."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, State):
+        obj = State()
+        ctx.find_root().obj = obj
+    return obj
+
+
+@contextmanager
+def open_store(ctx: typer.Context, *, create: bool = True) -> Iterator[sqlite3.Connection]:
+    """Open the configured database for the length of a command."""
+    from .store import open_db
+
+    conn = open_db(state(ctx).config.db, now(), create=create)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def emit_json(data: object) -> None:
+    """Print data as JSON on stdout (no colour, no wrapping)."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    vault: Annotated[
+        Path | None,
+        typer.Option(
+            "--vault",
+            help="Notes folder. [env: MLSYS_SRS_VAULT] [default: ./notes]",
+            show_default=False,
+        ),
+    ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="Review database file. [env: MLSYS_SRS_DB] [default: in the user data folder]",
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Config file (TOML). [env: MLSYS_SRS_CONFIG] [default: in the user config folder]",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Global options come before the command: mlsys-srs --vault ~/notes review."""
+    ctx.obj = State(vault=vault, db=db, config_path=config)
+
+
+def _register() -> None:
+    from .commands import core
+
+    core.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,725 @@
+"""The note parser: Markdown text in; cards, links, tags and diagnostics out.
+
+This is the only place that knows card syntax (see FORMAT.md). It is a pure
+function of ``(text, path)``: no file system, no clock, no database.
+
+The parser works line by line. A first pass classifies every line (frontmatter,
+blank, text, heading, fenced code, math, comment, rule, indented code) and
+builds a *scan* copy of each line in which inline code spans and comments are
+blanked out. Card syntaxes are then recognised on the scan copy, so nothing in
+code or comments ever starts a card, while card text is cut from the original
+lines, so a card keeps its Markdown exactly as written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+import yaml
+
+from .model import Diagnostic, Direction, Link, ParsedCard, ParsedNote, Syntax
+from .text import (
+    BLOCK_ID_RE,
+    blank,
+    find_links,
+    find_tags,
+    fingerprint,
+    is_concept,
+    is_media,
+    mask_inline_code,
+    normalize_tag,
+    strip_block_id,
+)
+
+BLANK, TEXT, HEADING, FENCE, MATH, COMMENT, RULE, ICODE, FRONT = range(9)
+
+FENCE_OPEN_RE = re.compile(r"^[ \t]*(?:>[ \t]?)*[ \t]*(`{3,}|~{3,})(.*)$")
+HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
+RULE_RE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+LIST_RE = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$)")
+QUOTE_RE = re.compile(r"^[ \t]*>")
+Q_RE = re.compile(r"^ {0,3}Q:")
+A_RE = re.compile(r"^ {0,3}A:")
+C_RE = re.compile(r"^ {0,3}C:")
+CALLOUT_RE = re.compile(r"^[ \t]*>[ \t]*\[!(question|faq|help)\]([-+]?)[ \t]*(.*)$", re.IGNORECASE)
+QUOTE_PREFIX_RE = re.compile(r"^[ \t]*(?:>[ \t]?)+")
+LIST_PREFIX_RE = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?")
+INLINE_SEP_RE = re.compile(r"(?<=\s)(:{2,3})(?=\s)")
+INLINE_SEP_TIGHT_RE = re.compile(r"(?<!:)(:{2,3})(?!:)")
+CLOZE_RE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+EXPLICIT_CLOZE_RE = re.compile(r"^c(\d+)::(.*)$", re.DOTALL)
+NUMBER_PREFIX_RE = re.compile(r"^\d+[-_. ]*")
+
+
+@dataclass
+class _Lines:
+    """The classified lines of one note."""
+
+    orig: list[str]
+    scan: list[str]
+    kind: list[int]
+    block_close: dict[int, int]  # opening line of a fence/math block -> its last line
+
+
+def _mask_comments(line: str, state: str | None) -> tuple[str, str | None]:
+    """Blank HTML and Obsidian comments; ``state`` carries an open comment across lines."""
+    if state is None and "<!--" not in line and "%%" not in line:
+        return line, None
+    out = []
+    i = 0
+    n = len(line)
+    while i < n:
+        if state is None:
+            h = line.find("<!--", i)
+            o = line.find("%%", i)
+            starts = [p for p in (h, o) if p >= 0]
+            if not starts:
+                out.append(line[i:])
+                break
+            p = min(starts)
+            out.append(line[i:p])
+            state = "-->" if p == h else "%%"
+            opener = 4 if state == "-->" else 2
+            out.append(" " * opener)
+            i = p + opener
+        else:
+            p = line.find(state, i)
+            if p < 0:
+                out.append(" " * (n - i))
+                break
+            out.append(" " * (p - i + len(state)))
+            i = p + len(state)
+            state = None
+    return "".join(out), state
+
+
+def _classify(lines: list[str], body_start: int) -> _Lines:
+    n = len(lines)
+    kind = [BLANK] * n
+    scan = [""] * n
+    block_close: dict[int, int] = {}
+    for i in range(body_start):
+        kind[i] = FRONT
+    fence: tuple[str, int, int] | None = None  # (char, length, opening line)
+    math_open: int | None = None
+    comment: str | None = None
+    in_list = False
+    prev = BLANK
+    for i in range(body_start, n):
+        line = lines[i]
+        if fence is not None:
+            kind[i] = FENCE
+            m = FENCE_OPEN_RE.match(line)
+            if (
+                m
+                and m.group(1)[0] == fence[0]
+                and len(m.group(1)) >= fence[1]
+                and not m.group(2).strip()
+            ):
+                block_close[fence[2]] = i
+                fence = None
+            continue
+        if math_open is not None:
+            kind[i] = MATH
+            if "$$" in line:
+                block_close[math_open] = i
+                math_open = None
+            continue
+        was_in_comment = comment is not None
+        masked = mask_inline_code(line) if comment is None else line
+        s, comment = _mask_comments(masked, comment)
+        if not s.strip():
+            if line.strip() and (was_in_comment or s != masked):
+                kind[i] = COMMENT
+            else:
+                kind[i] = BLANK
+            prev = kind[i]
+            continue
+        if not was_in_comment:
+            m = FENCE_OPEN_RE.match(s)
+            if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+                kind[i] = FENCE
+                fence = (m.group(1)[0], len(m.group(1)), i)
+                block_close[i] = n - 1
+                prev = FENCE
+                continue
+            stripped = QUOTE_PREFIX_RE.sub("", s).lstrip()
+            if stripped.startswith("$$"):
+                kind[i] = MATH
+                block_close[i] = i
+                if "$$" not in stripped[2:]:
+                    math_open = i
+                    block_close[i] = n - 1
+                prev = MATH
+                continue
+        if (line.startswith("    ") or line.startswith("\t")) and (
+            prev == ICODE or (prev != TEXT and not in_list)
+        ):
+            kind[i] = ICODE
+            prev = ICODE
+            continue
+        if HEADING_RE.match(s):
+            kind[i] = HEADING
+            in_list = False
+        elif RULE_RE.match(s):
+            kind[i] = RULE
+            in_list = False
+        else:
+            kind[i] = TEXT
+            if LIST_RE.match(s):
+                in_list = True
+            elif not s[:1].isspace():
+                in_list = False
+        scan[i] = s
+        prev = kind[i]
+    return _Lines(lines, scan, kind, block_close)
+
+
+def _split_frontmatter(lines: list[str]) -> tuple[list[str] | None, int]:
+    """Return the frontmatter lines (without fences) and the index of the first body line."""
+    if not lines or lines[0].rstrip() != "---":
+        return None, 0
+    for i in range(1, len(lines)):
+        if lines[i].rstrip() in ("---", "..."):
+            return lines[1:i], i + 1
+    return None, 0
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        parts = re.split(r"[,\s]+", value) if "," in value or " " in value else [value]
+        return [p for p in (x.strip() for x in parts) if p]
+    if isinstance(value, (list, tuple, set)):
+        return [str(v).strip() for v in value if v is not None and str(v).strip()]
+    return [str(value)]
+
+
+def domain_of(path: str, frontmatter_domain: str | None = None) -> str:
+    """A note's domain: frontmatter ``domain``, else its first folder, else ``general``.
+
+    A leading number prefix (``04-``) is removed either way, and the result is
+    lower-case with spaces as hyphens.
+    """
+    raw = frontmatter_domain
+    if not raw:
+        parts = PurePosixPath(path).parts
+        raw = parts[0] if len(parts) > 1 else "general"
+    name = NUMBER_PREFIX_RE.sub("", str(raw).strip()) or str(raw).strip()
+    name = re.sub(r"\s+", "-", name.strip().lower())
+    return name or "general"
+
+
+def _strip_prefix(line: str, regex: re.Pattern[str]) -> str:
+    m = regex.match(line)
+    return line[m.end() :] if m else line
+
+
+class _NoteParser:
+    def __init__(self, text: str, path: str) -> None:
+        self.path = path
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        self.diagnostics: list[Diagnostic] = []
+        fm_lines, body_start = _split_frontmatter(lines)
+        self.meta = self._load_frontmatter(fm_lines)
+        self.L = _classify(lines, body_start)
+        self.n = len(lines)
+        self.cards: list[tuple[ParsedCard, tuple[str, ...]]] = []
+        self.card_lines: set[int] = set()
+        self.headings: list[tuple[int, str]] = []
+        self.first_h1: str | None = None
+        self.flashcards_note = False
+
+    # -- diagnostics and frontmatter -------------------------------------------------
+
+    def diag(self, line_index: int, message: str, code: str = "format") -> None:
+        self.diagnostics.append(Diagnostic(self.path, line_index + 1, message, "error", code))
+
+    def _load_frontmatter(self, fm_lines: list[str] | None) -> dict[str, Any]:
+        if fm_lines is None:
+            return {}
+        try:
+            data = yaml.safe_load("\n".join(fm_lines))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = (mark.line + 2) if mark is not None else 1
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            self.diagnostics.append(
+                Diagnostic(self.path, line, f"invalid YAML frontmatter: {problem}", code="yaml")
+            )
+            return {}
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.diagnostics.append(
+                Diagnostic(self.path, 1, "frontmatter is not a YAML mapping", code="yaml")
+            )
+            return {}
+        return data
+
+    # -- card construction --------------------------------------------------------
+
+    def _text(self, start: int, end: int, first_prefix: re.Pattern[str] | None = None) -> str:
+        """Original text of lines ``start..end`` with an optional prefix cut from the first."""
+        parts = self.L.orig[start : end + 1]
+        if first_prefix is not None and parts:
+            parts = [_strip_prefix(parts[0], first_prefix), *parts[1:]]
+        return "\n".join(parts)
+
+    def _scan_text(self, start: int, end: int) -> str:
+        return "\n".join(self.L.scan[start : end + 1])
+
+    def _context(self) -> tuple[str, ...]:
+        return tuple(text for _, text in self.headings)
+
+    def _add(
+        self,
+        *,
+        syntax: Syntax,
+        question: str,
+        answer: str,
+        start: int,
+        end: int,
+        block_id: str | None,
+        kind: str = "basic",
+        cloze: int | None = None,
+        source: str | None = None,
+        reversible: bool = False,
+    ) -> None:
+        tags: list[str] = []
+        links: list[str] = []
+        for i in range(start, end + 1):
+            self.card_lines.add(i)
+            s = self.L.scan[i]
+            if not s:
+                continue
+            tags.extend(find_tags(s))
+            links.extend(lk.target for lk in find_links(s, self.L.orig[i], i + 1) if is_concept(lk))
+        context = self._context()
+        directions: list[tuple[Direction, str, str]] = [("forward", question, answer)]
+        if reversible:
+            directions.append(("reverse", answer, question))
+        for direction, q, a in directions:
+            card = ParsedCard(
+                kind="cloze" if kind == "cloze" else "basic",
+                syntax=syntax,
+                direction=direction,
+                cloze=cloze,
+                question=q,
+                answer=a,
+                source=source if source is not None else f"{q}\n---\n{a}",
+                line=start + 1,
+                end_line=end + 1,
+                block_id=block_id,
+                tags=tuple(dict.fromkeys(normalize_tag(t) for t in tags)),
+                links=tuple(dict.fromkeys(links)),
+                context="",
+                fingerprint=fingerprint(kind, direction, q, cloze),
+            )
+            self.cards.append((card, context))
+
+    def _take_block_id(self, end: int) -> tuple[str | None, str]:
+        """The block id at the end of line ``end`` (if any) and that line without it."""
+        line = self.L.orig[end]
+        if self.L.kind[end] != TEXT or "^" not in self.L.scan[end]:
+            return None, line
+        m = BLOCK_ID_RE.search(self.L.scan[end])
+        if not m:
+            return None, line
+        return m.group(1), line[: m.start()].rstrip()
+
+    def _body(self, start: int, end: int, prefix: re.Pattern[str] | None = None) -> tuple[str, str | None]:
+        """Text of ``start..end`` (block id removed from the last line) and the block id."""
+        block_id, last = self._take_block_id(end)
+        parts = self.L.orig[start:end] + [last]
+        if prefix is not None:
+            parts[0] = _strip_prefix(parts[0], prefix)
+        return "\n".join(parts).strip(), block_id
+
+    # -- structure ------------------------------------------------------------------
+
+    def _is_qc(self, i: int) -> bool:
+        s = self.L.scan[i]
+        return bool(Q_RE.match(s) or C_RE.match(s))
+
+    def _extend_answer(self, end: int) -> int:
+        """Carry an answer over blank lines into a following fence or $$ block (FORMAT.md)."""
+        L = self.L
+        while True:
+            j = end + 1
+            while j < self.n and L.kind[j] == BLANK:
+                j += 1
+            if j >= self.n or L.kind[j] not in (FENCE, MATH) or j not in L.block_close:
+                return end
+            end = L.block_close[j]
+            k = end + 1
+            while k < self.n and L.kind[k] == TEXT and not self._is_qc(k):
+                k += 1
+            end = k - 1
+
+    def run(self) -> ParsedNote:
+        L = self.L
+        fm_tags = [normalize_tag(t) for t in _as_list(self.meta.get("tags"))]
+        fm_tags += [normalize_tag(t) for t in _as_list(self.meta.get("tag"))]
+        all_inline = [t for i in range(self.n) if L.kind[i] == TEXT for t in find_tags(L.scan[i])]
+        self.flashcards_note = any(
+            t == "flashcards" or t.startswith("flashcards/") for t in fm_tags + all_inline
+        )
+        srs = self.meta.get("srs", True) is not False
+        i = 0
+        while i < self.n:
+            k = L.kind[i]
+            if k == HEADING:
+                self._heading(i)
+                i += 1
+            elif k == TEXT and srs:
+                i = self._paragraph(i) + 1
+            else:
+                i += 1
+
+        title = self.meta.get("title")
+        title = str(title).strip() if title is not None and str(title).strip() else None
+        stem = PurePosixPath(self.path).stem
+        title = title or self.first_h1 or stem
+        note_tags = list(fm_tags)
+        links: list[Link] = []
+        media: list[str] = []
+        for i in range(self.n):
+            if L.kind[i] not in (TEXT, HEADING) or not L.scan[i]:
+                continue
+            if i not in self.card_lines:
+                note_tags.extend(find_tags(L.scan[i]))
+            for lk in find_links(L.scan[i], L.orig[i], i + 1):
+                if is_media(lk):
+                    media.append(lk.target)
+                elif is_concept(lk):
+                    links.append(lk)
+        note_tags = list(dict.fromkeys(t for t in (normalize_tag(x) for x in note_tags) if t))
+        domain = domain_of(self.path, str(self.meta["domain"]) if self.meta.get("domain") else None)
+        cards = self._finish_cards(title, note_tags)
+        aliases = tuple(_as_list(self.meta.get("aliases")) + _as_list(self.meta.get("alias")))
+        return ParsedNote(
+            path=self.path,
+            title=title,
+            domain=domain,
+            tags=tuple(note_tags),
+            aliases=aliases,
+            srs=srs,
+            cards=cards,
+            links=tuple(links),
+            media=tuple(dict.fromkeys(media)),
+            diagnostics=tuple(sorted(self.diagnostics, key=lambda d: d.line)),
+        )
+
+    def _finish_cards(self, title: str, note_tags: list[str]) -> tuple[ParsedCard, ...]:
+        out = []
+        seen_ids: dict[str, int] = {}
+        for card, heads in self.cards:
+            path = list(heads)
+            if not path or path[0] != title:
+                path.insert(0, title)
+            block_id = card.block_id
+            if block_id is not None:
+                first = seen_ids.setdefault(block_id, card.line)
+                if first != card.line:
+                    self.diagnostics.append(
+                        Diagnostic(
+                            self.path,
+                            card.line,
+                            f"block id ^{block_id} is already used on line {first}; "
+                            "this card is treated as a new card",
+                            code="duplicate-id",
+                        )
+                    )
+                    block_id = None
+            tags = tuple(dict.fromkeys([*note_tags, *card.tags]))
+            out.append(
+                ParsedCard(
+                    **{
+                        **card.__dict__,
+                        "context": " > ".join(path),
+                        "tags": tags,
+                        "block_id": block_id,
+                    }
+                )
+            )
+        return tuple(out)
+
+    def _heading(self, i: int) -> None:
+        m = HEADING_RE.match(self.L.scan[i])
+        assert m is not None
+        level = len(m.group(1))
+        raw = self.L.orig[i]
+        om = HEADING_RE.match(raw)
+        text = (om.group(2) if om else m.group(2)) or ""
+        text = re.sub(r"[ \t]+#+[ \t]*$", "", text).strip()
+        text, _ = strip_block_id(text)
+        while self.headings and self.headings[-1][0] >= level:
+            self.headings.pop()
+        if text:
+            self.headings.append((level, text))
+            if level == 1 and self.first_h1 is None:
+                self.first_h1 = text
+
+    def _paragraph(self, start: int) -> int:
+        """Parse the paragraph at ``start``; return the last line index consumed."""
+        L = self.L
+        if CALLOUT_RE.match(L.scan[start]):
+            return self._callout(start)
+        quoted = bool(QUOTE_RE.match(L.scan[start]))
+        end = start
+        while (
+            end + 1 < self.n
+            and L.kind[end + 1] == TEXT
+            and bool(QUOTE_RE.match(L.scan[end + 1])) == quoted
+            and not CALLOUT_RE.match(L.scan[end + 1])
+        ):
+            end += 1
+        # Split the paragraph into segments at Q: and C: lines.
+        cuts = [i for i in range(start, end + 1) if self._is_qc(i)]
+        bounds = []
+        if not cuts or cuts[0] != start:
+            bounds.append((start, (cuts[0] - 1) if cuts else end))
+        for idx, c in enumerate(cuts):
+            bounds.append((c, cuts[idx + 1] - 1 if idx + 1 < len(cuts) else end))
+        last = end
+        for seg_start, seg_end in bounds:
+            is_last = seg_end == end
+            if Q_RE.match(L.scan[seg_start]):
+                last = max(last, self._qa(seg_start, seg_end, is_last))
+            elif C_RE.match(L.scan[seg_start]):
+                self._cloze(seg_start, seg_end, explicit=True)
+            else:
+                last = max(last, self._prose(seg_start, seg_end, is_last))
+        return last
+
+    # -- syntaxes -------------------------------------------------------------------
+
+    def _qa(self, start: int, end: int, may_extend: bool) -> int:
+        L = self.L
+        a_line = next((i for i in range(start + 1, end + 1) if A_RE.match(L.scan[i])), None)
+        if a_line is None:
+            self.diag(start, "Q: has no A: in its paragraph")
+            return end
+        question = self._text(start, a_line - 1, re.compile(r"^ {0,3}Q:")).strip()
+        last = self._extend_answer(end) if may_extend else end
+        answer, block_id = self._body(a_line, last, re.compile(r"^ {0,3}A:"))
+        if not question:
+            self.diag(start, "Q: has an empty question")
+            return last
+        if not answer:
+            self.diag(a_line, "A: has an empty answer")
+            return last
+        self._add(
+            syntax="qa", question=question, answer=answer, start=start, end=last, block_id=block_id
+        )
+        return last
+
+    def _callout(self, start: int) -> int:
+        L = self.L
+        end = start
+        while end + 1 < self.n and QUOTE_RE.match(L.orig[end + 1]) and L.kind[end + 1] != BLANK:
+            end += 1
+        m = CALLOUT_RE.match(L.scan[start])
+        assert m is not None
+        title_start = L.orig[start].lower().find("[!") + len(m.group(1)) + 3 + len(m.group(2))
+        title = L.orig[start][title_start:].strip()
+        block_id, last_line = self._take_block_id(end)
+        if end == start:
+            title, block_id = strip_block_id(title)
+        body_lines = [QUOTE_PREFIX_RE.sub("", x, count=1) for x in L.orig[start + 1 : end + 1]]
+        if body_lines and block_id is not None and end > start:
+            body_lines[-1] = QUOTE_PREFIX_RE.sub("", last_line, count=1)
+        answer = "\n".join(body_lines).strip()
+        if not title:
+            self.diag(start, "question callout has an empty title (the title is the question)")
+        elif not answer:
+            self.diag(start, "question callout has no body (the body is the answer)")
+        else:
+            self._add(
+                syntax="callout",
+                question=title,
+                answer=answer,
+                start=start,
+                end=end,
+                block_id=block_id,
+            )
+        for i in range(start, end + 1):
+            self.card_lines.add(i)
+        return end
+
+    def _prose(self, start: int, end: int, may_extend: bool) -> int:
+        L = self.L
+        for i in range(start, end + 1):
+            mark = L.scan[i].strip()
+            if mark in ("?", "??"):
+                return self._multiline(start, i, end, mark == "??", may_extend)
+        seg_scan = self._scan_text(start, end)
+        if "{{" in seg_scan and "}}" in seg_scan:
+            self._cloze(start, end, explicit=False)
+            return end
+        for i in range(start, end + 1):
+            self._inline(i)
+        return end
+
+    def _multiline(self, start: int, mark: int, end: int, reversible: bool, may_extend: bool) -> int:
+        last = self._extend_answer(end) if may_extend else end
+        question = self._text(start, mark - 1).strip() if mark > start else ""
+        if mark >= last:
+            answer, block_id = "", None
+        else:
+            answer, block_id = self._body(mark + 1, last)
+        if not question:
+            self.diag(mark, "'?' card has no question above it")
+        elif not answer:
+            self.diag(mark, "'?' card has no answer below it")
+        else:
+            self._add(
+                syntax="multiline",
+                question=question,
+                answer=answer,
+                start=start,
+                end=last,
+                block_id=block_id,
+                reversible=reversible,
+            )
+        return last
+
+    def _inline(self, i: int) -> None:
+        L = self.L
+        s = L.scan[i]
+        if ":" not in s:
+            return
+        if self.flashcards_note:
+            s = CLOZE_RE.sub(lambda m: blank(m.group(0)), s)
+            s = re.sub(r"\[\[[^\]]*\]\]|\]\([^)]*\)|[A-Za-z][A-Za-z0-9+.-]*://\S*", lambda m: blank(m.group(0)), s)
+            m = INLINE_SEP_TIGHT_RE.search(s)
+        else:
+            m = INLINE_SEP_RE.search(s)
+        if not m:
+            return
+        block_id, line = self._take_block_id(i)
+        question = line[: m.start()]
+        question = QUOTE_PREFIX_RE.sub("", question, count=1)
+        question = _strip_prefix(question, LIST_PREFIX_RE).strip()
+        answer = line[m.end() :].strip()
+        if not question or not answer:
+            self.diag(i, f"'{m.group(1)}' card needs text on both sides")
+            return
+        self._add(
+            syntax="inline",
+            question=question,
+            answer=answer,
+            start=i,
+            end=i,
+            block_id=block_id,
+            reversible=m.group(1) == ":::",
+        )
+
+    def _cloze(self, start: int, end: int, explicit: bool) -> None:
+        L = self.L
+        block_id, last_line = self._take_block_id(end)
+        orig_lines = [*L.orig[start:end], last_line]
+        scan_lines = [*L.scan[start:end], L.scan[end][: len(last_line)]]
+        if explicit:
+            m = C_RE.match(scan_lines[0])
+            assert m is not None
+            cut = m.end()
+            orig_lines[0] = orig_lines[0][cut:]
+            scan_lines[0] = scan_lines[0][cut:]
+        text = "\n".join(orig_lines)
+        scan = "\n".join(scan_lines)
+        # Leading whitespace after "C:" is not part of the card.
+        lead = len(text) - len(text.lstrip())
+        text, scan = text[lead:].rstrip(), scan[lead:][: len(text[lead:].rstrip())]
+
+        pieces: list[tuple[str, str, int | None, str | None]] = []  # (kind, text, number, hint)
+        pos = 0
+        explicit_numbers: list[int] = []
+        for m in CLOZE_RE.finditer(scan):
+            content = text[m.start(1) : m.end(1)]
+            pieces.append(("text", text[pos : m.start()], None, None))
+            em = EXPLICIT_CLOZE_RE.match(content)
+            if em:
+                number: int | None = int(em.group(1))
+                body = em.group(2)
+                explicit_numbers.append(int(em.group(1)))
+            else:
+                number = None
+                body = content
+            answer_text, sep, hint = body.partition("::")
+            if not answer_text.strip():
+                line_no = start + text[: m.start()].count("\n")
+                self.diag(line_no, "empty cloze deletion")
+                answer_text = ""
+            pieces.append(("cloze", answer_text, number, hint if sep else None))
+            pos = m.end()
+        rest = scan[pos:]
+        pieces.append(("text", text[pos:], None, None))
+        if "{{" in rest:
+            line_no = start + text[: pos + rest.index("{{")].count("\n")
+            self.diag(line_no, "unclosed '{{' in a cloze paragraph")
+        deletions = [p for p in pieces if p[0] == "cloze"]
+        if not deletions:
+            if explicit:
+                self.diag(start, "C: card has no {{cloze}} deletion")
+            return
+        next_number = max(explicit_numbers, default=0)
+        numbered = []
+        for kind, body, number, hint in pieces:
+            if kind == "cloze" and number is None:
+                next_number += 1
+                number = next_number
+            numbered.append((kind, body, number, hint))
+        source = "".join(
+            body
+            if kind == "text"
+            else "{{c%d::%s%s}}" % (number or 0, body, f"::{hint}" if hint is not None else "")
+            for kind, body, number, hint in numbered
+        )
+        full = "".join(body for _, body, _, _ in numbered).strip()
+        numbers = sorted({n for k, _, n, _ in numbered if k == "cloze" and n is not None})
+        for number in numbers:
+            question = "".join(
+                (f"[{hint}]" if hint else "[...]") if kind == "cloze" and n == number else body
+                for kind, body, n, hint in numbered
+            ).strip()
+            self._add(
+                syntax="cloze",
+                kind="cloze",
+                cloze=number,
+                question=question,
+                answer=full,
+                source=source.strip(),
+                start=start,
+                end=end,
+                block_id=block_id,
+            )
+
+
+def parse_note(text: str, path: str) -> ParsedNote:
+    """Parse one note.
+
+    Args:
+        text: The note's content (a leading BOM and CRLF line endings are accepted).
+        path: The note's path relative to the vault root, with ``/`` separators.
+
+    Returns:
+        The note's title, domain, tags, aliases, cards, concept links, media
+        references and diagnostics. Never raises on any input text.
+    """
+    return _NoteParser(text, path).run()
+
+
+def iter_errors(notes: Iterable[ParsedNote]) -> Iterable[Diagnostic]:
+    """Every diagnostic of every note, in note order."""
+    for note in notes:
+        yield from note.diagnostics

@@ -1,0 +1,149 @@
+"""Numbered schema migrations, recorded by name in ``schema_migration``.
+
+Append new migrations to ``MIGRATIONS``; never edit one that has shipped. Each
+runs in its own transaction, so a failure leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+M001_INITIAL = """
+CREATE TABLE note (
+    id INTEGER NOT NULL PRIMARY KEY,
+    path VARCHAR NOT NULL UNIQUE,
+    title VARCHAR NOT NULL,
+    domain VARCHAR NOT NULL,
+    tags VARCHAR NOT NULL,
+    aliases VARCHAR NOT NULL,
+    srs BOOLEAN NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    present BOOLEAN NOT NULL,
+    diagnostics VARCHAR NOT NULL,
+    synced_at VARCHAR NOT NULL
+);
+CREATE INDEX ix_note_domain ON note (domain);
+CREATE TABLE card (
+    id INTEGER NOT NULL PRIMARY KEY,
+    note_id INTEGER NOT NULL REFERENCES note (id),
+    line INTEGER NOT NULL,
+    end_line INTEGER NOT NULL,
+    kind VARCHAR NOT NULL,
+    syntax VARCHAR NOT NULL,
+    direction VARCHAR NOT NULL,
+    cloze INTEGER,
+    question VARCHAR NOT NULL,
+    answer VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    context VARCHAR NOT NULL,
+    block_id VARCHAR,
+    fingerprint VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,
+    step INTEGER,
+    stability FLOAT,
+    difficulty FLOAT,
+    due VARCHAR,
+    last_review VARCHAR,
+    reps INTEGER NOT NULL,
+    lapses INTEGER NOT NULL,
+    suspended BOOLEAN NOT NULL,
+    buried_until VARCHAR,
+    retired BOOLEAN NOT NULL,
+    retired_at VARCHAR,
+    created_at VARCHAR NOT NULL,
+    updated_at VARCHAR NOT NULL
+);
+CREATE INDEX ix_card_block_id ON card (block_id);
+CREATE INDEX ix_card_note_id ON card (note_id);
+CREATE INDEX ix_card_fingerprint ON card (fingerprint);
+CREATE INDEX ix_card_due ON card (due);
+CREATE TABLE card_tag (
+    card_id INTEGER NOT NULL REFERENCES card (id),
+    tag VARCHAR NOT NULL,
+    PRIMARY KEY (card_id, tag)
+);
+CREATE INDEX ix_card_tag_tag ON card_tag (tag);
+CREATE TABLE link (
+    id INTEGER NOT NULL PRIMARY KEY,
+    note_id INTEGER NOT NULL REFERENCES note (id),
+    card_id INTEGER REFERENCES card (id),
+    line INTEGER NOT NULL,
+    target VARCHAR NOT NULL,
+    heading VARCHAR,
+    block VARCHAR,
+    display VARCHAR,
+    target_note_id INTEGER REFERENCES note (id)
+);
+CREATE INDEX ix_link_card_id ON link (card_id);
+CREATE INDEX ix_link_note_id ON link (note_id);
+CREATE INDEX ix_link_target_note_id ON link (target_note_id);
+CREATE TABLE review (
+    id INTEGER NOT NULL PRIMARY KEY,
+    card_id INTEGER NOT NULL REFERENCES card (id),
+    rating INTEGER NOT NULL,
+    reviewed_at VARCHAR NOT NULL,
+    duration_ms INTEGER,
+    state_before VARCHAR NOT NULL,
+    state_after VARCHAR NOT NULL,
+    stability_after FLOAT,
+    difficulty_after FLOAT,
+    due_after VARCHAR,
+    "before" VARCHAR NOT NULL
+);
+CREATE INDEX ix_review_reviewed_at ON review (reviewed_at);
+CREATE INDEX ix_review_card_id ON review (card_id);
+"""
+
+
+def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
+    def run(conn: sqlite3.Connection) -> None:
+        for statement in sql.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+
+    return run
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
+    ("m001_initial", _script(M001_INITIAL)),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def applied(conn: sqlite3.Connection) -> list[str]:
+    """Names of the migrations recorded in the database, in order applied."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migration ("
+        "name VARCHAR NOT NULL PRIMARY KEY, applied_at VARCHAR NOT NULL)"
+    )
+    return [r[0] for r in conn.execute("SELECT name FROM schema_migration ORDER BY rowid")]
+
+
+def migrate(conn: sqlite3.Connection, now: datetime) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied.
+
+    ``now`` (UTC-aware) stamps the records.
+    """
+    done = set(applied(conn))
+    ran = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        stamp = now.astimezone(UTC).isoformat(timespec="microseconds")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            fn(conn)
+            conn.execute(
+                "INSERT INTO schema_migration (name, applied_at) VALUES (?, ?)", (name, stamp)
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        ran.append(name)
+    return ran

@@ -1,0 +1,143 @@
+"""The schema of record, as SQLModel tables.
+
+Migrations (``migrations.py``) create exactly these tables; a test checks that a
+freshly migrated database equals ``SQLModel.metadata``. Runtime code talks to
+SQLite through ``sqlite3`` (see ``db.py``) because importing SQLModel costs
+more (0.35 s) than the whole start-up budget of ``due`` and a warm ``sync``;
+these models stay the single description of what the tables hold.
+
+Datetimes are stored as ISO 8601 text in UTC with an explicit ``+00:00``
+offset, so they sort as text and round-trip as aware datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as ISO 8601 UTC text."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> str | None:
+        from .db import dt_to_db
+
+        return dt_to_db(value)
+
+    def process_result_value(self, value: str | None, dialect: object) -> datetime | None:
+        from .db import dt_from_db
+
+        return dt_from_db(value)
+
+
+class SchemaMigration(SQLModel, table=True):
+    """One applied migration, by name."""
+
+    __tablename__ = "schema_migration"
+    name: str = Field(primary_key=True)
+    applied_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Note(SQLModel, table=True):
+    """A Markdown file of the vault. Kept (``present`` false) after the file goes."""
+
+    __tablename__ = "note"
+    id: int | None = Field(default=None, primary_key=True)
+    path: str = Field(sa_column=Column(String, nullable=False, unique=True))
+    title: str
+    domain: str = Field(index=True)
+    tags: str = "[]"
+    aliases: str = "[]"
+    srs: bool = True
+    size: int
+    mtime_ns: int
+    content_hash: str
+    present: bool = True
+    diagnostics: str = "[]"
+    synced_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Card(SQLModel, table=True):
+    """A card and its FSRS memory state. Retired, never deleted."""
+
+    __tablename__ = "card"
+    __table_args__ = (
+        Index("ix_card_due", "due"),
+        Index("ix_card_fingerprint", "fingerprint"),
+        Index("ix_card_block_id", "block_id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    note_id: int = Field(foreign_key="note.id", index=True)
+    line: int
+    end_line: int
+    kind: str
+    syntax: str
+    direction: str
+    cloze: int | None = None
+    question: str
+    answer: str
+    source: str
+    context: str
+    block_id: str | None = None
+    fingerprint: str
+    state: str = "new"
+    step: int | None = None
+    stability: float | None = None
+    difficulty: float | None = None
+    due: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    last_review: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    reps: int = 0
+    lapses: int = 0
+    suspended: bool = False
+    buried_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    retired: bool = False
+    retired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class CardTag(SQLModel, table=True):
+    """A tag of a card (note tags and the card's own), nested tags kept whole."""
+
+    __tablename__ = "card_tag"
+    card_id: int = Field(sa_column=Column(Integer, ForeignKey("card.id"), primary_key=True))
+    tag: str = Field(primary_key=True, index=True)
+
+
+class ConceptLink(SQLModel, table=True):
+    """A concept link written in a note; ``card_id`` is set when it sits in a card."""
+
+    __tablename__ = "link"
+    id: int | None = Field(default=None, primary_key=True)
+    note_id: int = Field(foreign_key="note.id", index=True)
+    card_id: int | None = Field(default=None, foreign_key="card.id", index=True)
+    line: int
+    target: str
+    heading: str | None = None
+    block: str | None = None
+    display: str | None = None
+    target_note_id: int | None = Field(default=None, foreign_key="note.id", index=True)
+
+
+class Review(SQLModel, table=True):
+    """One answered review. ``before`` holds the card's full scheduling state for undo."""
+
+    __tablename__ = "review"
+    __table_args__ = (Index("ix_review_reviewed_at", "reviewed_at"),)
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    card_id: int = Field(foreign_key="card.id", index=True)
+    rating: int
+    reviewed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    duration_ms: int | None = None
+    state_before: str
+    state_after: str
+    stability_after: float | None = None
+    difficulty_after: float | None = None
+    due_after: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    before: str
