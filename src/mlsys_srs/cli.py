@@ -199,3 +199,21 @@ _register()
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+def resolve_deck(ctx: typer.Context, name: str | None) -> Any:
+    """The ``DeckRecipe`` named by ``--deck`` (None when not given)."""
+    if not name:
+        return None
+    from .decks import deck_dirs, find_deck
+
+    cfg = state(ctx).config
+    return find_deck(name, deck_dirs(cfg.vault, Path.cwd(), cfg.config_path.parent))
+
+
+def day_clock(ctx: typer.Context) -> Any:
+    """The ``DayClock`` of the configured zone and rollover hour."""
+    from .days import DayClock, zone
+
+    sched = state(ctx).config.schedule
+    return DayClock(zone(sched.timezone), sched.rollover_hour)

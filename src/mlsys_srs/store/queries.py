@@ -6,9 +6,12 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .db import dt_from_db, dt_to_db
+
+if TYPE_CHECKING:
+    from ..decks import DeckRecipe
 
 SEP = "\x1f"
 STATES = ("new", "learning", "review", "relearning")
@@ -140,6 +143,7 @@ class CardFilter:
     include_retired: bool = False
     only_retired: bool = False
     ids: tuple[int, ...] = ()
+    deck: DeckRecipe | None = None
 
     def where(self) -> tuple[str, list[Any]]:
         """The SQL condition and parameters for this filter."""
@@ -176,6 +180,10 @@ class CardFilter:
         if self.due_before is not None:
             conds.append("card.state != 'new' AND card.due <= ?")
             params.append(dt_to_db(self.due_before))
+        if self.deck is not None:
+            deck_sql, deck_params = self.deck.where()
+            conds.append(deck_sql)
+            params.extend(deck_params)
         if self.ids:
             conds.append(f"card.id IN ({','.join('?' * len(self.ids))})")
             params.extend(self.ids)
