@@ -1,0 +1,91 @@
+"""Shared fixtures: an isolated user directory, a vault in tmp_path, a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mlsys_srs import cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point config, data and the clock overrides away from the real user folders."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("MLSYS_SRS_CONFIG", str(home / "config.toml"))
+    for var in ("MLSYS_SRS_DB", "MLSYS_SRS_VAULT", "MLSYS_SRS_NOW", "NO_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("COLUMNS", "120")
+    cli.reset_consoles()
+    return home
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Path:
+    """An empty vault folder."""
+    v = tmp_path / "vault"
+    v.mkdir()
+    return v
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Where the test's review database lives."""
+    return tmp_path / "srs.db"
+
+
+def write_notes(root: Path, files: dict[str, str]) -> None:
+    """Write ``{relative path: text}`` into a vault."""
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+
+
+class Cli:
+    """Runs ``mlsys-srs`` in-process against one vault and database."""
+
+    def __init__(self, vault: Path, db: Path) -> None:
+        self.vault = vault
+        self.db = db
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int | None = 0, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        cli.reset_consoles()
+        result = self.runner.invoke(
+            cli.app, ["--vault", str(self.vault), "--db", str(self.db), *args], env=env, catch_exceptions=False
+        )
+        cli.reset_consoles()
+        if code is not None:
+            assert result.exit_code == code, (result.exit_code, result.output)
+        return result
+
+    def json(self, *args: str, env: dict[str, str] | None = None) -> object:
+        """Run a command with ``--json`` and parse its stdout."""
+        return json.loads(self(*args, "--json", env=env).stdout)
+
+
+@pytest.fixture
+def run(vault: Path, db_path: Path) -> Cli:
+    """The CLI bound to the test's vault and database."""
+    return Cli(vault, db_path)
+
+
+@pytest.fixture
+def notes(vault: Path) -> Callable[[dict[str, str]], None]:
+    """Write notes into the test's vault."""
+    return lambda files: write_notes(vault, files)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    os.environ.setdefault("PYTHONHASHSEED", "0")
