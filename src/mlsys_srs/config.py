@@ -24,8 +24,11 @@ built-in default. The config file lives in the user config folder
 
     [review]
     prerequisite_refresh = true
-    prerequisite_refresh_max = 5
+    prerequisite_refresh_max = 5  # cards brought forward per session
+    prerequisite_refresh_days = 3 # bring forward cards due within this many days
     editor = ""                   # default: $VISUAL, then $EDITOR, then vi
+    learn_ahead_minutes = 20      # show a learning card early when nothing else is left
+    max_answer_seconds = 60       # longer answers are logged as this long
 
     [stats]
     keep_streak_on_empty_days = false
@@ -90,7 +93,10 @@ class ReviewConfig:
 
     prerequisite_refresh: bool = True
     prerequisite_refresh_max: int = 5
+    prerequisite_refresh_days: int = 3
     editor: str = ""
+    learn_ahead_minutes: int = 20
+    max_answer_seconds: int = 60
 
 
 @dataclass(frozen=True)

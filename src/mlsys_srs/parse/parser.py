@@ -53,6 +53,8 @@ INLINE_SEP_TIGHT_RE = re.compile(r"(?<!:)(:{2,3})(?!:)")
 CLOZE_RE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 EXPLICIT_CLOZE_RE = re.compile(r"^c(\d+)::(.*)$", re.DOTALL)
 NUMBER_PREFIX_RE = re.compile(r"^\d+[-_. ]*")
+# libyaml's safe loader is ~10x faster than the pure-Python one; same results.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -247,7 +249,7 @@ class _NoteParser:
         if fm_lines is None:
             return {}
         try:
-            data = yaml.safe_load("\n".join(fm_lines))
+            data = yaml.load("\n".join(fm_lines), Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = (mark.line + 2) if mark is not None else 1

@@ -1,0 +1,78 @@
+"""Whole-process sync timings on synthetic vaults (issue 2 targets).
+
+    python benchmarks/bench_sync.py [--notes 2000] [--big 20000] [--repeat 5]
+
+Targets on a 2-core machine: 2,000 notes x 10 cards cold sync < 3 s, no-change
+warm sync < 0.4 s, peak memory < 200 MB; 20,000 notes warm sync < 2 s. Each
+figure is the median of --repeat runs of the installed `mlsys-srs` command
+(Python start-up included); memory is the peak RSS of the cold run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from synth import make_vault  # noqa: E402
+
+
+def run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Run mlsys-srs; return (seconds, peak RSS MB of that child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "mlsys_srs", *args], env=env, check=True, stdout=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(after, before) / 1024
+
+
+def bench(notes: int, cards: int, repeat: int, work: Path) -> dict[str, float]:
+    vault = work / f"vault-{notes}"
+    if not vault.exists():
+        make_vault(vault, notes, cards)
+    env = {**os.environ, "MLSYS_SRS_CONFIG": str(work / "none.toml"), "MLSYS_SRS_VAULT": str(vault)}
+    colds, warms, peak = [], [], 0.0
+    for i in range(repeat):
+        db = work / f"db-{notes}-{i}.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        env["MLSYS_SRS_DB"] = str(db)
+        # Measure each cold run's own peak in a fresh process group via /usr/bin/time-like rusage.
+        t, mem = run(["sync", "--quiet"], env)
+        colds.append(t)
+        peak = max(peak, mem)
+        warms.append(run(["sync", "--quiet"], env)[0])
+    return {"cold_s": statistics.median(colds), "warm_s": statistics.median(warms), "peak_mb": peak}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--notes", type=int, default=2000)
+    ap.add_argument("--cards", type=int, default=10)
+    ap.add_argument("--big", type=int, default=20000, help="notes for the large warm-sync case (0 to skip)")
+    ap.add_argument("--repeat", type=int, default=5)
+    a = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="mlsys-srs-bench-"))
+    try:
+        r = bench(a.notes, a.cards, a.repeat, work)
+        print(f"{a.notes} notes x {a.cards} cards: cold sync {r['cold_s']:.2f} s (target < 3), "
+              f"warm sync {r['warm_s']:.3f} s (target < 0.4), peak RSS {r['peak_mb']:.0f} MB (target < 200)")
+        if a.big:
+            big = bench(a.big, a.cards, max(1, a.repeat // 2), work)
+            print(f"{a.big} notes x {a.cards} cards: cold sync {big['cold_s']:.2f} s, "
+                  f"warm sync {big['warm_s']:.3f} s (target < 2), peak RSS {big['peak_mb']:.0f} MB")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The bundled knowledge base in notes/ meets the bar of issue 6, and the deck recipes work."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mlsys_srs.decks import deck_dirs, find_deck, list_decks
+from mlsys_srs.store import open_db
+from mlsys_srs.store.queries import CardFilter, list_cards
+from mlsys_srs.sync import read_vault, sync_vault
+
+REPO = Path(__file__).resolve().parent.parent
+NOTES = REPO / "notes"
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+DOMAINS = {
+    "math-foundations", "computer-systems", "databases", "distributed-systems", "machine-learning",
+    "deep-learning", "ml-systems", "llm-systems", "gpu-systems", "computer-architecture",
+    "system-design", "paper-reading", "project-practice", "interview-prep",
+}
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> sqlite3.Connection:
+    conn = open_db(tmp_path_factory.mktemp("bundled") / "db.sqlite", NOW)
+    report = sync_vault(conn, NOTES, NOW)
+    assert report.diagnostics == []
+    return conn
+
+
+def test_check_reports_no_diagnostics() -> None:
+    notes, diags = read_vault(NOTES)
+    assert [str(d) for d in diags] == []
+    assert len(notes) >= 14 * 5
+
+
+def test_domains_notes_and_cards(synced: sqlite3.Connection) -> None:
+    notes = Counter(r[0] for r in synced.execute("SELECT domain FROM note WHERE present = 1"))
+    cards = Counter(
+        r[0] for r in synced.execute("SELECT note.domain FROM card JOIN note ON note.id = card.note_id WHERE retired = 0")
+    )
+    assert set(notes) == DOMAINS
+    assert min(notes.values()) >= 5 + 1  # five notes and an index note per domain
+    assert min(cards.values()) >= 15
+    assert sum(cards.values()) >= 300
+
+
+def test_every_card_syntax_is_used(synced: sqlite3.Connection) -> None:
+    syntaxes = Counter(r[0] for r in synced.execute("SELECT syntax FROM card"))
+    assert set(syntaxes) == {"qa", "inline", "multiline", "cloze", "callout"}
+    directions = {r[0] for r in synced.execute("SELECT direction FROM card WHERE syntax IN ('inline', 'multiline')")}
+    assert directions == {"forward", "reverse"}  # ::: and ?? are used too
+    hinted = synced.execute("SELECT count(*) FROM card WHERE kind = 'cloze' AND question LIKE '%[%]%' AND question NOT LIKE '%[...]%'")
+    assert hinted.fetchone()[0] > 0
+
+
+def test_no_dangling_links_no_orphans_and_two_links_per_note(synced: sqlite3.Connection) -> None:
+    dangling = synced.execute(
+        "SELECT note.path, link.target FROM link JOIN note ON note.id = link.note_id WHERE link.target_note_id IS NULL"
+    ).fetchall()
+    assert dangling == []
+    out_links = dict(
+        synced.execute(
+            "SELECT note.path, count(DISTINCT link.target_note_id) FROM note LEFT JOIN link ON link.note_id = note.id "
+            "AND link.target_note_id != note.id GROUP BY note.id"
+        ).fetchall()
+    )
+    few = {p: n for p, n in out_links.items() if n < 2}
+    assert few == {}
+    incoming = {
+        r[0] for r in synced.execute("SELECT DISTINCT t.path FROM link JOIN note t ON t.id = link.target_note_id")
+    }
+    orphans = [p for p in out_links if p not in incoming and out_links[p] == 0]
+    assert orphans == []
+    assert len(incoming) == len(out_links)  # every note is linked to by some other note
+
+
+def test_each_domain_has_an_index_note_linking_its_notes(synced: sqlite3.Connection) -> None:
+    for folder in sorted(p for p in NOTES.iterdir() if p.is_dir()):
+        mocs = list(folder.glob("*-moc.md"))
+        assert len(mocs) == 1, folder
+        moc = f"{folder.name}/{mocs[0].name}"
+        linked = {
+            r[0]
+            for r in synced.execute(
+                "SELECT t.path FROM link JOIN note s ON s.id = link.note_id JOIN note t ON t.id = link.target_note_id "
+                "WHERE s.path = ?",
+                (moc,),
+            )
+        }
+        members = {f"{folder.name}/{p.name}" for p in folder.glob("*.md")} - {moc}
+        assert members <= linked, members - linked
+
+
+def test_deck_recipes(synced: sqlite3.Connection) -> None:
+    dirs = deck_dirs(NOTES, REPO, REPO / "nonexistent")
+    names = {d.name for d in list_decks(dirs)}
+    assert {"interview-prep", "llm-systems", "foundations"} <= names
+    for name in ("interview-prep", "llm-systems", "foundations"):
+        deck = find_deck(name, dirs)
+        for glob in deck.notes:
+            assert list(REPO.joinpath("notes").glob(glob)), f"{name}: {glob} matches no note"
+        cards = list_cards(synced, CardFilter(deck=deck))
+        assert len(cards) >= 40, name
+    interview = list_cards(synced, CardFilter(deck=find_deck("interview-prep", dirs)))
+    domains = Counter(c.domain for c in interview)
+    assert {"system-design", "interview-prep"} <= set(domains)
+    assert len(domains) > 4  # #interview cards from other domains come along
