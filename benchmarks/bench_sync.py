@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synth import make_vault  # noqa: E402
+from synth import make_vault
 
 
 def run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -64,12 +64,16 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="mlsys-srs-bench-"))
     try:
         r = bench(a.notes, a.cards, a.repeat, work)
-        print(f"{a.notes} notes x {a.cards} cards: cold sync {r['cold_s']:.2f} s (target < 3), "
-              f"warm sync {r['warm_s']:.3f} s (target < 0.4), peak RSS {r['peak_mb']:.0f} MB (target < 200)")
+        print(
+            f"{a.notes} notes x {a.cards} cards: cold sync {r['cold_s']:.2f} s (target < 3), "
+            f"warm sync {r['warm_s']:.3f} s (target < 0.4), peak RSS {r['peak_mb']:.0f} MB (target < 200)"
+        )
         if a.big:
             big = bench(a.big, a.cards, max(1, a.repeat // 2), work)
-            print(f"{a.big} notes x {a.cards} cards: cold sync {big['cold_s']:.2f} s, "
-                  f"warm sync {big['warm_s']:.3f} s (target < 2), peak RSS {big['peak_mb']:.0f} MB")
+            print(
+                f"{a.big} notes x {a.cards} cards: cold sync {big['cold_s']:.2f} s, "
+                f"warm sync {big['warm_s']:.3f} s (target < 2), peak RSS {big['peak_mb']:.0f} MB"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

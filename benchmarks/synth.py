@@ -1,6 +1,6 @@
 """A seeded synthetic vault for benchmarks: 14 domain folders, links, code, every syntax.
 
-    python benchmarks/synth.py OUT_DIR --notes 2000 --cards 10 [--seed 1]
+python benchmarks/synth.py OUT_DIR --notes 2000 --cards 10 [--seed 1]
 """
 
 from __future__ import annotations
@@ -10,16 +10,57 @@ import random
 from pathlib import Path
 
 DOMAINS = [
-    "01-math-foundations", "02-computer-systems", "03-databases", "04-distributed-systems",
-    "05-machine-learning", "06-deep-learning", "07-ml-systems", "08-llm-systems",
-    "09-gpu-systems", "10-computer-architecture", "11-system-design", "12-paper-reading",
-    "13-project-practice", "14-interview-prep",
+    "01-math-foundations",
+    "02-computer-systems",
+    "03-databases",
+    "04-distributed-systems",
+    "05-machine-learning",
+    "06-deep-learning",
+    "07-ml-systems",
+    "08-llm-systems",
+    "09-gpu-systems",
+    "10-computer-architecture",
+    "11-system-design",
+    "12-paper-reading",
+    "13-project-practice",
+    "14-interview-prep",
 ]
-WORDS = (
-    "gradient tensor shard cache kernel latency throughput replica leader quorum batch "
-    "token attention memory bandwidth pipeline stage optimizer loss queue index page "
-    "warp block thread lock commit log vector matrix norm layer model serving"
-).split()
+WORDS = [
+    "gradient",
+    "tensor",
+    "shard",
+    "cache",
+    "kernel",
+    "latency",
+    "throughput",
+    "replica",
+    "leader",
+    "quorum",
+    "batch",
+    "token",
+    "attention",
+    "memory",
+    "bandwidth",
+    "pipeline",
+    "stage",
+    "optimizer",
+    "loss",
+    "queue",
+    "index",
+    "page",
+    "warp",
+    "block",
+    "thread",
+    "lock",
+    "commit",
+    "log",
+    "vector",
+    "matrix",
+    "norm",
+    "layer",
+    "model",
+    "serving",
+]
 
 
 def _phrase(rng: random.Random, n: int) -> str:

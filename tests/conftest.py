@@ -63,7 +63,10 @@ class Cli:
     def __call__(self, *args: str, code: int | None = 0, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
         cli.reset_consoles()
         result = self.runner.invoke(
-            cli.app, ["--vault", str(self.vault), "--db", str(self.db), *args], env=env, catch_exceptions=False
+            cli.app,
+            ["--vault", str(self.vault), "--db", str(self.db), *args],
+            env=env,
+            catch_exceptions=False,
         )
         cli.reset_consoles()
         if code is not None:

@@ -18,9 +18,20 @@ REPO = Path(__file__).resolve().parent.parent
 NOTES = REPO / "notes"
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 DOMAINS = {
-    "math-foundations", "computer-systems", "databases", "distributed-systems", "machine-learning",
-    "deep-learning", "ml-systems", "llm-systems", "gpu-systems", "computer-architecture",
-    "system-design", "paper-reading", "project-practice", "interview-prep",
+    "math-foundations",
+    "computer-systems",
+    "databases",
+    "distributed-systems",
+    "machine-learning",
+    "deep-learning",
+    "ml-systems",
+    "llm-systems",
+    "gpu-systems",
+    "computer-architecture",
+    "system-design",
+    "paper-reading",
+    "project-practice",
+    "interview-prep",
 }
 
 
@@ -41,7 +52,10 @@ def test_check_reports_no_diagnostics() -> None:
 def test_domains_notes_and_cards(synced: sqlite3.Connection) -> None:
     notes = Counter(r[0] for r in synced.execute("SELECT domain FROM note WHERE present = 1"))
     cards = Counter(
-        r[0] for r in synced.execute("SELECT note.domain FROM card JOIN note ON note.id = card.note_id WHERE retired = 0")
+        r[0]
+        for r in synced.execute(
+            "SELECT note.domain FROM card JOIN note ON note.id = card.note_id WHERE retired = 0"
+        )
     )
     assert set(notes) == DOMAINS
     assert min(notes.values()) >= 5 + 1  # five notes and an index note per domain
@@ -52,9 +66,13 @@ def test_domains_notes_and_cards(synced: sqlite3.Connection) -> None:
 def test_every_card_syntax_is_used(synced: sqlite3.Connection) -> None:
     syntaxes = Counter(r[0] for r in synced.execute("SELECT syntax FROM card"))
     assert set(syntaxes) == {"qa", "inline", "multiline", "cloze", "callout"}
-    directions = {r[0] for r in synced.execute("SELECT direction FROM card WHERE syntax IN ('inline', 'multiline')")}
+    directions = {
+        r[0] for r in synced.execute("SELECT direction FROM card WHERE syntax IN ('inline', 'multiline')")
+    }
     assert directions == {"forward", "reverse"}  # ::: and ?? are used too
-    hinted = synced.execute("SELECT count(*) FROM card WHERE kind = 'cloze' AND question LIKE '%[%]%' AND question NOT LIKE '%[...]%'")
+    hinted = synced.execute(
+        "SELECT count(*) FROM card WHERE kind = 'cloze' AND question LIKE '%[%]%' AND question NOT LIKE '%[...]%'"
+    )
     assert hinted.fetchone()[0] > 0
 
 
@@ -72,7 +90,8 @@ def test_no_dangling_links_no_orphans_and_two_links_per_note(synced: sqlite3.Con
     few = {p: n for p, n in out_links.items() if n < 2}
     assert few == {}
     incoming = {
-        r[0] for r in synced.execute("SELECT DISTINCT t.path FROM link JOIN note t ON t.id = link.target_note_id")
+        r[0]
+        for r in synced.execute("SELECT DISTINCT t.path FROM link JOIN note t ON t.id = link.target_note_id")
     }
     orphans = [p for p in out_links if p not in incoming and out_links[p] == 0]
     assert orphans == []

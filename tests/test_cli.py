@@ -25,8 +25,22 @@ def test_sync_then_cards_json(run: Cli, notes) -> None:  # type: ignore[no-untyp
     assert isinstance(cards, list) and len(cards) == 5
     first = cards[0]
     assert set(first) >= {
-        "id", "note", "line", "kind", "cloze", "question", "answer", "context", "domain", "tags",
-        "block_id", "links", "state", "due", "suspended", "retired",
+        "id",
+        "note",
+        "line",
+        "kind",
+        "cloze",
+        "question",
+        "answer",
+        "context",
+        "domain",
+        "tags",
+        "block_id",
+        "links",
+        "state",
+        "due",
+        "suspended",
+        "retired",
     }
     by_q = {c["question"]: c for c in cards}
     warp = by_q["How many threads in a warp? #interview"]
@@ -75,7 +89,11 @@ def test_check_reports_path_line_and_exit_code(run: Cli, notes) -> None:  # type
     payload = json.loads(res.stdout)
     assert payload["errors"] == 1
     assert payload["diagnostics"][0] == {
-        "path": "sub/bad.md", "line": 3, "severity": "error", "code": "format", "message": "Q: has no A: in its paragraph",
+        "path": "sub/bad.md",
+        "line": 3,
+        "severity": "error",
+        "code": "format",
+        "message": "Q: has no A: in its paragraph",
     }
     assert not run.db.exists()  # check never writes the database
 
@@ -139,7 +157,9 @@ def test_invalid_config_names_the_file(run: Cli, isolated_user_dirs: Path) -> No
     assert str(cfg) in result.output and "desired_retention" in result.output
 
 
-def test_env_vars_and_config_file_choose_paths(tmp_path: Path, isolated_user_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_vars_and_config_file_choose_paths(
+    tmp_path: Path, isolated_user_dirs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from typer.testing import CliRunner
 
     v = tmp_path / "env-vault"
@@ -177,5 +197,7 @@ def test_every_command_has_help() -> None:
 
 def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     env = {**os.environ, "MLSYS_SRS_CONFIG": str(tmp_path / "none.toml")}
-    out = subprocess.run([sys.executable, "-m", "mlsys_srs", "--help"], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "mlsys_srs", "--help"], capture_output=True, text=True, env=env, check=True
+    )
     assert "mlsys-srs" in out.stdout or "Usage" in out.stdout

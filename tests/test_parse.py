@@ -140,7 +140,7 @@ def test_no_card_in_code_comments_math_or_without_spaces(text: str) -> None:
 
 
 def test_frontmatter_is_not_searched_for_cards() -> None:
-    n = one("---\ntitle: \"x :: y\"\nsummary: \"Q: no\"\n---\nbody\n")
+    n = one('---\ntitle: "x :: y"\nsummary: "Q: no"\n---\nbody\n')
     assert n.cards == ()
     assert n.title == "x :: y"
 
@@ -165,8 +165,7 @@ def test_inline_needs_text_on_both_sides() -> None:
 
 def test_multiline_and_double() -> None:
     n = one(
-        "What are the three axes?\n?\nData, tensor and pipeline.\n\n"
-        "Term\nover two lines\n??\nDefinition\n"
+        "What are the three axes?\n?\nData, tensor and pipeline.\n\nTerm\nover two lines\n??\nDefinition\n"
     )
     assert qa(n) == [
         ("What are the three axes?", "Data, tensor and pipeline."),
@@ -198,7 +197,10 @@ def test_cloze_numbers_hints_and_shorthand() -> None:
         (3, "ZeRO stage 2 shards gradients and [what?]."),
     ]
     assert {c.answer for c in n.cards} == {"ZeRO stage 2 shards gradients and optimizer states."}
-    assert n.cards[0].source == "ZeRO stage {{c1::2}} shards {{c2::gradients}} and {{c3::optimizer states::what?}}."
+    assert (
+        n.cards[0].source
+        == "ZeRO stage {{c1::2}} shards {{c2::gradients}} and {{c3::optimizer states::what?}}."
+    )
     assert all(c.kind == "cloze" for c in n.cards)
 
 

@@ -18,10 +18,50 @@ NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 MARKDOWN_BITS = st.sampled_from(
     [
-        "Q:", "A:", "C:", "?", "??", "::", ":::", "{{", "}}", "{{c1::", "::hint}}", "```", "~~~",
-        "$$", "<!--", "-->", "%%", "`", "> [!question]", "> ", "#", "# ", "## ", "^id", " ^srs-1",
-        "[[", "]]", "|", "---", "\n", "\n\n", "\r\n", "    ", "\t", "- ", "1. ", "#tag", "\ufeff",
-        "![[x.png]]", "[a](b.md)", "word", " ", "é", "\x00",
+        "Q:",
+        "A:",
+        "C:",
+        "?",
+        "??",
+        "::",
+        ":::",
+        "{{",
+        "}}",
+        "{{c1::",
+        "::hint}}",
+        "```",
+        "~~~",
+        "$$",
+        "<!--",
+        "-->",
+        "%%",
+        "`",
+        "> [!question]",
+        "> ",
+        "#",
+        "# ",
+        "## ",
+        "^id",
+        " ^srs-1",
+        "[[",
+        "]]",
+        "|",
+        "---",
+        "\n",
+        "\n\n",
+        "\r\n",
+        "    ",
+        "\t",
+        "- ",
+        "1. ",
+        "#tag",
+        "\ufeff",
+        "![[x.png]]",
+        "[a](b.md)",
+        "word",
+        " ",
+        "é",
+        "\x00",
     ]
 )
 
@@ -137,7 +177,13 @@ def test_syncing_twice_changes_nothing(state: dict[str, list[tuple[str, str]]]) 
         sync_vault(conn, root, NOW)
         before = snapshot(conn)
         r = sync_vault(conn, root, NOW + timedelta(minutes=1))
-        assert (r.notes_parsed, r.cards_added, r.cards_changed, r.cards_retired, r.cards_revived) == (0, 0, 0, 0, 0)
+        assert (r.notes_parsed, r.cards_added, r.cards_changed, r.cards_retired, r.cards_revived) == (
+            0,
+            0,
+            0,
+            0,
+            0,
+        )
         assert snapshot(conn) == before
         conn.close()
 

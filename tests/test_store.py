@@ -23,9 +23,17 @@ def describe(path: Path) -> dict[str, object]:
     """Tables -> columns (name, affinity, not null, pk), foreign keys and indexes."""
     conn = sqlite3.connect(path)
     out: dict[str, object] = {}
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
     for t in sorted(tables):
-        cols = [(r[1], AFFINITY.get(r[2].upper(), r[2].upper()), bool(r[3]), r[5]) for r in conn.execute(f"PRAGMA table_info({t})")]
+        cols = [
+            (r[1], AFFINITY.get(r[2].upper(), r[2].upper()), bool(r[3]), r[5])
+            for r in conn.execute(f"PRAGMA table_info({t})")
+        ]
         fks = sorted((r[3], r[2], r[4]) for r in conn.execute(f"PRAGMA foreign_key_list({t})"))
         idx = sorted(
             (tuple(c[2] for c in conn.execute(f"PRAGMA index_info('{r[1]}')")), bool(r[2]))

@@ -59,7 +59,9 @@ class Vault:
         self.conn.execute("UPDATE card SET state = 'learning', reps = reps + 1 WHERE id = ?", (card_id,))
 
     def reviews_of(self, card_id: int) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM review WHERE card_id = ?", (card_id,)).fetchone()[0])
+        return int(
+            self.conn.execute("SELECT count(*) FROM review WHERE card_id = ?", (card_id,)).fetchone()[0]
+        )
 
 
 @pytest.fixture
@@ -96,7 +98,10 @@ def test_editing_the_answer_keeps_identity_and_history(v: Vault) -> None:
     v.sync()
     cid = v.cards()["What does ZeRO stage 2 shard?"]
     v.review(cid)
-    v.write("a.md", BASE.replace("Gradients and optimizer states.", "Gradients + optimizer state (not parameters)."))
+    v.write(
+        "a.md",
+        BASE.replace("Gradients and optimizer states.", "Gradients + optimizer state (not parameters)."),
+    )
     r = v.sync()
     assert (r.cards_changed, r.cards_added, r.cards_retired) == (1, 0, 0)
     assert v.cards()["What does ZeRO stage 2 shard?"] == cid
@@ -136,7 +141,9 @@ def test_moving_a_card_to_another_note(v: Vault) -> None:
     r = v.sync()
     assert (r.cards_moved, r.cards_added, r.cards_retired) == (1, 0, 0)
     assert v.cards()["KV cache"] == cid
-    path = v.conn.execute("SELECT note.path FROM card JOIN note ON note.id = card.note_id WHERE card.id = ?", (cid,))
+    path = v.conn.execute(
+        "SELECT note.path FROM card JOIN note ON note.id = card.note_id WHERE card.id = ?", (cid,)
+    )
     assert path.fetchone()[0] == "b.md"
     assert v.reviews_of(cid) == 1
 
@@ -190,7 +197,9 @@ def test_deleting_a_note_retires_its_cards_and_links(v: Vault) -> None:
     assert (r.notes_deleted, r.cards_retired) == (1, 2)
     assert v.conn.execute("SELECT present FROM note WHERE path='a.md'").fetchone()[0] == 0
     # b's link to a now dangles; a's own links are gone.
-    rows = v.conn.execute("SELECT note.path, link.target, link.target_note_id FROM link JOIN note ON note.id = link.note_id")
+    rows = v.conn.execute(
+        "SELECT note.path, link.target, link.target_note_id FROM link JOIN note ON note.id = link.note_id"
+    )
     assert rows.fetchall() == [("b.md", "a", None)]
 
 
@@ -309,7 +318,9 @@ def test_write_ids_appends_only_ids_and_keeps_identity(v: Vault) -> None:
     p = v.root / "a.md"
     p.write_bytes(text.encode("utf-8"))
     v.sync()
-    ids_before = dict(v.conn.execute("SELECT question || ':' || coalesce(cloze, direction), id FROM card").fetchall())
+    ids_before = dict(
+        v.conn.execute("SELECT question || ':' || coalesce(cloze, direction), id FROM card").fetchall()
+    )
     written, diags = write_block_ids(v.conn, v.root, NOW)
     assert diags == []
     assert written == 5  # q1, code, the cloze paragraph, the ::: pair, the callout
@@ -321,7 +332,9 @@ def test_write_ids_appends_only_ids_and_keeps_identity(v: Vault) -> None:
     assert "```\r\n^srs-" in new  # the id after a closing fence goes on its own line
     r = v.sync()
     assert (r.cards_added, r.cards_retired) == (0, 0)
-    ids_after = dict(v.conn.execute("SELECT question || ':' || coalesce(cloze, direction), id FROM card").fetchall())
+    ids_after = dict(
+        v.conn.execute("SELECT question || ':' || coalesce(cloze, direction), id FROM card").fetchall()
+    )
     assert ids_after == ids_before
     blocks = v.conn.execute("SELECT count(*) FROM card WHERE block_id IS NULL").fetchone()[0]
     assert blocks == 0

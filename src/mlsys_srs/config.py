@@ -179,7 +179,7 @@ def _schedule(data: Mapping[str, Any], path: Path) -> ScheduleConfig:
     for key in ("learning_steps", "relearning_steps"):
         if key in s:
             if not isinstance(s[key], list):
-                raise ConfigError(f"{path}: schedule.{key} must be a list such as [\"1m\", \"10m\"]")
+                raise ConfigError(f'{path}: schedule.{key} must be a list such as ["1m", "10m"]')
             kw[key] = tuple(parse_duration(x) for x in s[key])
     if "parameters" in s:
         params = s["parameters"]
@@ -197,7 +197,9 @@ def _schedule(data: Mapping[str, Any], path: Path) -> ScheduleConfig:
         try:
             ZoneInfo(cfg.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"{path}: schedule.timezone {cfg.timezone!r} is not a known time zone") from None
+            raise ConfigError(
+                f"{path}: schedule.timezone {cfg.timezone!r} is not a known time zone"
+            ) from None
     return cfg
 
 

@@ -56,7 +56,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from .days import DayClock
 from .store.db import dt_to_db
@@ -79,6 +79,8 @@ WEIGHT_LAPSES = 0.2
 WEIGHT_OVERDUE = 0.1
 
 LEECH_TAG = "leech"
+
+K = TypeVar("K", bound=Hashable)
 
 # FSRS-4.5 and FSRS-5 parameter sets (17 or 19 weights) use a fixed decay of -0.5.
 _LEGACY_DECAY = 0.5
@@ -483,16 +485,17 @@ def card_groups(
     now: datetime,
     clock: DayClock,
     curve: ForgettingCurve,
-    key: Callable[[tuple[Any, ...]], Hashable],
-) -> dict[Hashable, CardAcc]:
+    key: Callable[[tuple[Any, ...]], K],
+) -> dict[K, CardAcc]:
     """Per-group weakness inputs over active cards; ``key`` maps a ``CARD_PASS_SELECT`` row to a group."""
     where, params = _scope(flt).where()
     today_start = str(dt_to_db(clock.day_start(clock.today(now))))
-    groups: dict[Hashable, CardAcc] = {}
+    groups: dict[K, CardAcc] = {}
     for row in conn.execute(CARD_PASS_SELECT + f" WHERE {where} AND card.retired = 0", params):
-        acc = groups.get(key(row))
+        k = key(row)
+        acc = groups.get(k)
         if acc is None:
-            acc = groups[key(row)] = CardAcc()
+            acc = groups[k] = CardAcc()
         _add_card(acc, row, now, today_start, curve)
     return groups
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from difflib import SequenceMatcher
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from .errors import VaultError
 from .parse import Diagnostic, LinkResolver, ParsedCard, ParsedNote, parse_note
@@ -157,13 +158,13 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def decode_note(data: bytes, path: str) -> tuple[str | None, Diagnostic | None]:
+def decode_note(data: bytes, path: str) -> str | Diagnostic:
     """Decode a note as UTF-8 (BOM accepted); a diagnostic if it is not UTF-8."""
     try:
-        return data.decode("utf-8-sig"), None
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return None, Diagnostic(
+        return Diagnostic(
             path, line, f"not valid UTF-8 (byte {exc.start}); the note was skipped", code="encoding"
         )
 
@@ -181,9 +182,9 @@ def read_vault(
         except OSError as exc:
             diags.append(Diagnostic(f.path, 1, f"cannot read the note ({exc.strerror})", code="io"))
             continue
-        text, problem = decode_note(data, f.path)
-        if problem is not None or text is None:
-            diags.append(problem)  # type: ignore[arg-type]
+        text = decode_note(data, f.path)
+        if isinstance(text, Diagnostic):
+            diags.append(text)
             continue
         note = parse_note(text, f.path)
         notes.append(note)
@@ -222,6 +223,17 @@ def duplicate_block_ids(notes: Iterable[ParsedNote]) -> list[Diagnostic]:
 # -- matching -----------------------------------------------------------------------
 
 
+class _NoteRow(NamedTuple):
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    present: bool
+    title: str
+    aliases: str
+
+
 @dataclass
 class _Stored:
     id: int
@@ -247,22 +259,22 @@ _CARD_COLS = (
 )
 
 
-def _stored(rows: Iterable[Sequence[object]]) -> list[_Stored]:
+def _stored(rows: Iterable[Any]) -> list[_Stored]:
     return [
         _Stored(
-            int(r[0]),  # type: ignore[call-overload]
-            int(r[1]),  # type: ignore[call-overload]
+            int(r[0]),
+            int(r[1]),
             str(r[2]),
-            r[3],  # type: ignore[arg-type]
+            r[3],
             str(r[4]),
             str(r[5]),
-            r[6],  # type: ignore[arg-type]
+            r[6],
             str(r[7]),
             str(r[8]),
             str(r[9]),
             str(r[10]),
-            int(r[11]),  # type: ignore[call-overload]
-            int(r[12]),  # type: ignore[call-overload]
+            int(r[11]),
+            int(r[12]),
             str(r[13]),
             bool(r[14]),
         )
@@ -320,12 +332,9 @@ def _match(
             idxs = sorted(idxs, key=lambda i: parsed[i][0] != s.note_id)
             matched[idxs[0]] = s
             used.add(s.id)
-            rest = idxs[1:]
-        else:
-            rest = idxs[1:]
-        for i in rest:
+        # Without a stored card, the first copy is a new card that keeps the id.
+        for i in idxs[1:]:
             dup.append((i, parsed[i][1], "is used twice in the vault"))
-    dup_idx = {i for i, _, _ in dup}
 
     # 2. fingerprint in the same note, then 3. anywhere.
     for same_note in (True, False):
@@ -408,7 +417,7 @@ def sync_vault(
     only_set = set(only) if only is not None else None
     report.notes_seen = len(files)
     stored_notes = {
-        r[1]: r
+        r[1]: _NoteRow(*r)
         for r in conn.execute(
             "SELECT id, path, size, mtime_ns, content_hash, present, title, aliases FROM note"
         )
@@ -423,9 +432,9 @@ def sync_vault(
         if (only_set is None or f.path in only_set)
         and not (
             (row := stored_notes.get(f.path)) is not None
-            and row[5]
-            and row[2] == f.size
-            and row[3] == f.mtime_ns
+            and row.present
+            and row.size == f.size
+            and row.mtime_ns == f.mtime_ns
         )
     ]
     for f in files:
@@ -434,18 +443,20 @@ def sync_vault(
         try:
             data = f.abspath.read_bytes()
         except OSError as exc:
-            report.diagnostics.append(Diagnostic(f.path, 1, f"cannot read the note ({exc.strerror})", code="io"))
+            report.diagnostics.append(
+                Diagnostic(f.path, 1, f"cannot read the note ({exc.strerror})", code="io")
+            )
             unreadable.add(f.path)
             continue
         report.notes_read += 1
         h = content_hash(data)
         row = stored_notes.get(f.path)
-        if row is not None and row[5] and row[4] == h:
-            stat_only.append((f.size, f.mtime_ns, row[0]))
+        if row is not None and row.present and row.content_hash == h:
+            stat_only.append((f.size, f.mtime_ns, row.id))
             continue
-        text, problem = decode_note(data, f.path)
-        if problem is not None or text is None:
-            report.diagnostics.append(problem)  # type: ignore[arg-type]
+        text = decode_note(data, f.path)
+        if isinstance(text, Diagnostic):
+            report.diagnostics.append(text)
             unreadable.add(f.path)
             continue
         note = parse_note(text, f.path)
@@ -456,13 +467,15 @@ def sync_vault(
 
     if only_set is None:
         deleted = [
-            row for path, row in stored_notes.items() if row[5] and path not in present_paths and path not in unreadable
+            row
+            for path, row in stored_notes.items()
+            if row.present and path not in present_paths and path not in unreadable
         ]
     else:
         deleted = [
             row
             for path, row in stored_notes.items()
-            if row[5] and path in only_set and path not in present_paths
+            if row.present and path in only_set and path not in present_paths
         ]
 
     if not changed and not deleted:
@@ -484,30 +497,32 @@ def _apply(
     conn: sqlite3.Connection,
     report: SyncReport,
     changed: list[_Changed],
-    deleted: list[tuple[object, ...]],
-    stored_notes: dict[str, tuple[object, ...]],
+    deleted: list[_NoteRow],
+    stored_notes: dict[str, _NoteRow],
     stamp: str | None,
 ) -> None:
     # Renames: a new path whose content equals a vanished note's is the same note.
-    vanished_by_hash: dict[str, list[tuple[object, ...]]] = {}
+    vanished_by_hash: dict[str, list[_NoteRow]] = {}
     for row in deleted:
-        vanished_by_hash.setdefault(str(row[4]), []).append(row)
+        vanished_by_hash.setdefault(row.content_hash, []).append(row)
     renamed_ids: set[int] = set()
     note_set_changed = bool(deleted)
     for ch in changed:
-        row = stored_notes.get(ch.file.path)
-        if row is not None:
-            ch.note_id = int(row[0])  # type: ignore[call-overload]
-            if not row[5]:
-                note_set_changed = True
-            elif row[6] != ch.note.title or json.loads(str(row[7])) != list(ch.note.aliases):
+        known = stored_notes.get(ch.file.path)
+        if known is not None:
+            ch.note_id = known.id
+            if (
+                not known.present
+                or known.title != ch.note.title
+                or json.loads(known.aliases) != list(ch.note.aliases)
+            ):
                 note_set_changed = True
             continue
         note_set_changed = True
         olds = vanished_by_hash.get(ch.hash)
         if olds:
             old = olds.pop(0)
-            ch.note_id = int(old[0])  # type: ignore[call-overload]
+            ch.note_id = old.id
             renamed_ids.add(ch.note_id)
             report.notes_renamed += 1
 
@@ -533,7 +548,7 @@ def _apply(
                 "content_hash, present, diagnostics, synced_at) VALUES (?,?,?,?,?,?,?,?,?,1,?,?)",
                 values,
             )
-            ch.note_id = int(cur.lastrowid)  # type: ignore[arg-type]
+            ch.note_id = _rowid(cur)
             report.notes_added += 1
         else:
             conn.execute(
@@ -542,24 +557,23 @@ def _apply(
                 (*values, ch.note_id),
             )
         report.diagnostics.extend(n.diagnostics)
-    gone = [row for row in deleted if int(row[0]) not in renamed_ids]  # type: ignore[call-overload]
+    gone = [row for row in deleted if row.id not in renamed_ids]
     for row in gone:
-        conn.execute("UPDATE note SET present = 0, synced_at = ? WHERE id = ?", (stamp, row[0]))
-        conn.execute("DELETE FROM link WHERE note_id = ?", (row[0],))
+        conn.execute("UPDATE note SET present = 0, synced_at = ? WHERE id = ?", (stamp, row.id))
+        conn.execute("DELETE FROM link WHERE note_id = ?", (row.id,))
     report.notes_deleted = len(gone)
 
     # The pool of stored cards that parsed cards may claim.
-    touched = [ch.note_id for ch in changed] + [int(r[0]) for r in gone]  # type: ignore[call-overload]
+    touched = [ch.note_id for ch in changed] + [r.id for r in gone]
     pool = _stored(
         conn.execute(
-            f"SELECT {_CARD_COLS} FROM card WHERE retired = 1 OR note_id IN "
-            f"(SELECT value FROM json_each(?))",
+            f"SELECT {_CARD_COLS} FROM card WHERE retired = 1 OR note_id IN (SELECT value FROM json_each(?))",
             (json.dumps(touched),),
         )
     )
     parsed = [(ch.note_id, card) for ch in changed for card in ch.note.cards]
     assert all(nid is not None for nid, _ in parsed)
-    parsed_typed: list[tuple[int, ParsedCard]] = [(int(nid), c) for nid, c in parsed]  # type: ignore[arg-type]
+    parsed_typed: list[tuple[int, ParsedCard]] = [(nid, c) for nid, c in parsed if nid is not None]
     pool_ids = {s.id for s in pool}
     block_ids = sorted({c.block_id for _, c in parsed_typed if c.block_id})
     taken_elsewhere: set[tuple[str, str, int]] = set()
@@ -611,7 +625,7 @@ def _apply(
                 "retired, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'new',0,0,0,0,?,?)",
                 (*fields, stamp, stamp),
             )
-            card_ids.append(int(cur.lastrowid))  # type: ignore[arg-type]
+            card_ids.append(_rowid(cur))
             report.cards_added += 1
             continue
         card_ids.append(s.id)
@@ -634,7 +648,9 @@ def _apply(
 
     used = {s.id for s in matched.values()}
     to_retire = [s.id for s in pool if not s.retired and s.id not in used]
-    conn.executemany("UPDATE card SET retired = 1, retired_at = ? WHERE id = ?", [(stamp, cid) for cid in to_retire])
+    conn.executemany(
+        "UPDATE card SET retired = 1, retired_at = ? WHERE id = ?", [(stamp, cid) for cid in to_retire]
+    )
     report.cards_retired = len(to_retire)
 
     # Tags and links of the changed notes.
@@ -646,7 +662,9 @@ def _apply(
         [(cid, tag) for cid, (_, card) in zip(card_ids, parsed_typed, strict=True) for tag in card.tags],
     )
     changed_ids = [ch.note_id for ch in changed]
-    conn.execute("DELETE FROM link WHERE note_id IN (SELECT value FROM json_each(?))", (json.dumps(changed_ids),))
+    conn.execute(
+        "DELETE FROM link WHERE note_id IN (SELECT value FROM json_each(?))", (json.dumps(changed_ids),)
+    )
     spans: dict[int, list[tuple[int, int, int]]] = {}
     for cid, (note_id, card) in zip(card_ids, parsed_typed, strict=True):
         spans.setdefault(note_id, []).append((card.line, card.end_line, cid))
@@ -655,12 +673,25 @@ def _apply(
         assert ch.note_id is not None
         for lk in ch.note.links:
             card_id = next((cid for a, b, cid in spans.get(ch.note_id, []) if a <= lk.line <= b), None)
-            link_rows.append((ch.note_id, card_id, lk.line, lk.target, lk.heading, lk.block, lk.display, int(lk.markdown)))
+            link_rows.append(
+                (ch.note_id, card_id, lk.line, lk.target, lk.heading, lk.block, lk.display, int(lk.markdown))
+            )
     conn.executemany(
         "INSERT INTO link (note_id, card_id, line, target, heading, block, display) VALUES (?,?,?,?,?,?,?)",
         [r[:7] for r in link_rows],
     )
-    _resolve_links(conn, [] if note_set_changed else changed_ids, markdown_targets={(r[0], r[3]) for r in link_rows if r[7]})
+    _resolve_links(
+        conn,
+        [] if note_set_changed else changed_ids,
+        markdown_targets={(r[0], r[3]) for r in link_rows if r[7]},
+    )
+
+
+def _rowid(cur: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just wrote."""
+    if cur.lastrowid is None:
+        raise RuntimeError("INSERT returned no row id")
+    return cur.lastrowid
 
 
 def _resolve_links(
@@ -730,7 +761,7 @@ def write_block_ids(
         )
     )
     taken = {r[0] for r in conn.execute("SELECT DISTINCT block_id FROM card WHERE block_id IS NOT NULL")}
-    by_note: dict[str, list[tuple[object, ...]]] = {}
+    by_note: dict[str, list[Any]] = {}
     for r in rows:
         by_note.setdefault(str(r[6]), []).append(r)
     written = 0
@@ -740,26 +771,33 @@ def write_block_ids(
         try:
             data = target.read_bytes()
         except OSError as exc:
-            diags.append(Diagnostic(path, 1, f"cannot read the note ({exc.strerror}); no ids written", code="io"))
+            diags.append(
+                Diagnostic(path, 1, f"cannot read the note ({exc.strerror}); no ids written", code="io")
+            )
             continue
         if content_hash(data) != cards[0][7]:
             diags.append(
-                Diagnostic(path, 1, "the note changed since it was synced; run sync again; no ids written", code="changed")
+                Diagnostic(
+                    path,
+                    1,
+                    "the note changed since it was synced; run sync again; no ids written",
+                    code="changed",
+                )
             )
             continue
         text = data.decode("utf-8-sig")
         bom = data.startswith(b"\xef\xbb\xbf")
         lines = text.splitlines(keepends=True)
-        by_end: dict[int, list[tuple[object, ...]]] = {}
+        by_end: dict[int, list[Any]] = {}
         for r in cards:
-            by_end.setdefault(int(r[3]), []).append(r)  # type: ignore[call-overload]
+            by_end.setdefault(int(r[3]), []).append(r)
         inserts: list[tuple[int, str]] = []
         for end_line, group in sorted(by_end.items()):
             if end_line > len(lines):
                 continue
-            bid = _new_block_id(int(group[0][0]), taken)  # type: ignore[call-overload]
+            bid = _new_block_id(int(group[0][0]), taken)
             inserts.append((end_line, bid))
-            assignments.extend((bid, int(r[0])) for r in group)  # type: ignore[call-overload]
+            assignments.extend((bid, int(r[0])) for r in group)
         for end_line, bid in sorted(inserts, reverse=True):
             idx = end_line - 1
             line = lines[idx]
@@ -772,14 +810,16 @@ def write_block_ids(
                     lines[idx] = body + ending
                 lines.insert(idx + 1, f"{prefix}^{bid}" + (line[len(body) :] or ""))
             else:
-                lines[idx] = f"{body} ^{bid}{line[len(body):]}"
+                lines[idx] = f"{body} ^{bid}{line[len(body) :]}"
             written += 1
         new_text = "".join(lines)
         try:
             _atomic_write(target, new_text.encode("utf-8"), data, bom)
         except _ChangedError:
             diags.append(
-                Diagnostic(path, 1, "the note changed while ids were being written; no ids written", code="changed")
+                Diagnostic(
+                    path, 1, "the note changed while ids were being written; no ids written", code="changed"
+                )
             )
             written -= len(inserts)
             assignments = [a for a in assignments if a[0] not in {b for _, b in inserts}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,7 +20,7 @@ PROGRESS_THRESHOLD = 200
 
 def progress_bar() -> tuple[Progress, Callable[[], None]]:
     """A progress callback that shows a bar on stderr once there is enough work to watch."""
-    holder: dict[str, object] = {}
+    holder: dict[str, Any] = {}
 
     def update(done: int, total: int) -> None:
         if total < PROGRESS_THRESHOLD or not err_console().is_terminal:
@@ -39,12 +39,11 @@ def progress_bar() -> tuple[Progress, Callable[[], None]]:
             bar.start()
             holder["bar"] = bar
             holder["task"] = bar.add_task("sync", total=total)
-        bar = holder["bar"]
-        bar.update(holder["task"], completed=done)  # type: ignore[attr-defined]
+        holder["bar"].update(holder["task"], completed=done)
 
     def close() -> None:
         if "bar" in holder:
-            holder["bar"].stop()  # type: ignore[attr-defined]
+            holder["bar"].stop()
 
     return update, close
 
@@ -55,7 +54,9 @@ def print_diagnostics(diags: list[Diagnostic], limit: int | None = None) -> None
     shown = diags if limit is None else diags[:limit]
     for d in shown:
         colour = "red" if d.severity == "error" else "yellow"
-        out.print(f"[{colour}]{d.path}:{d.line}:[/] {d.message}", markup=True, highlight=False, soft_wrap=True)
+        out.print(
+            f"[{colour}]{d.path}:{d.line}:[/] {d.message}", markup=True, highlight=False, soft_wrap=True
+        )
     if limit is not None and len(diags) > limit:
         out.print(f"... and {len(diags) - limit} more (mlsys-srs check lists them all)")
 
@@ -94,7 +95,9 @@ def render_sync_report(report: SyncReport) -> None:
     if report.diagnostics:
         print_diagnostics(report.diagnostics, limit=50)
         n = len(report.diagnostics)
-        c.print(f"{n} diagnostic{'s' if n != 1 else ''} (the cards of those lines were skipped; others synced)")
+        c.print(
+            f"{n} diagnostic{'s' if n != 1 else ''} (the cards of those lines were skipped; others synced)"
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -112,7 +115,9 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless there are diagnostics.")] = False,
+        quiet: Annotated[
+            bool, typer.Option("--quiet", "-q", help="Print nothing unless there are diagnostics.")
+        ] = False,
     ) -> None:
         """Read the vault into the review database.
 
@@ -166,7 +171,13 @@ def register(app: typer.Typer) -> None:
                     "errors": len(errors),
                     "warnings": len(diags) - len(errors),
                     "diagnostics": [
-                        {"path": d.path, "line": d.line, "severity": d.severity, "code": d.code, "message": d.message}
+                        {
+                            "path": d.path,
+                            "line": d.line,
+                            "severity": d.severity,
+                            "code": d.code,
+                            "message": d.message,
+                        }
                         for d in diags
                     ],
                 }
@@ -223,9 +234,17 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def cards(
         ctx: typer.Context,
-        domain: Annotated[list[str] | None, typer.Option("--domain", "-d", help="Only this domain (repeatable).")] = None,
-        tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Only cards with this tag or a nested one (repeatable).")] = None,
-        note: Annotated[list[str] | None, typer.Option("--note", "-n", help="Only notes whose path matches this glob (repeatable).")] = None,
+        domain: Annotated[
+            list[str] | None, typer.Option("--domain", "-d", help="Only this domain (repeatable).")
+        ] = None,
+        tag: Annotated[
+            list[str] | None,
+            typer.Option("--tag", "-t", help="Only cards with this tag or a nested one (repeatable)."),
+        ] = None,
+        note: Annotated[
+            list[str] | None,
+            typer.Option("--note", "-n", help="Only notes whose path matches this glob (repeatable)."),
+        ] = None,
         card_state: Annotated[
             str | None,
             typer.Option("--state", help="new, learning, review, relearning or suspended."),
@@ -265,5 +284,7 @@ def register(app: typer.Typer) -> None:
         for r in rows:
             status = r.state + (" (suspended)" if r.suspended else "") + (" (retired)" if r.retired else "")
             q = r.question.replace("\n", " ")
-            t.add_row(str(r.id), f"{r.note}:{r.line}", q, status, r.due.strftime("%Y-%m-%d %H:%M") if r.due else "")
+            t.add_row(
+                str(r.id), f"{r.note}:{r.line}", q, status, r.due.strftime("%Y-%m-%d %H:%M") if r.due else ""
+            )
         console().print(t)

@@ -116,12 +116,7 @@ def _classify(lines: list[str], body_start: int) -> _Lines:
         if fence is not None:
             kind[i] = FENCE
             m = FENCE_OPEN_RE.match(line)
-            if (
-                m
-                and m.group(1)[0] == fence[0]
-                and len(m.group(1)) >= fence[1]
-                and not m.group(2).strip()
-            ):
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= fence[1] and not m.group(2).strip():
                 block_close[fence[2]] = i
                 fence = None
             continue
@@ -249,7 +244,7 @@ class _NoteParser:
         if fm_lines is None:
             return {}
         try:
-            data = yaml.load("\n".join(fm_lines), Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
+            data = yaml.load("\n".join(fm_lines), Loader=_YAML_LOADER)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = (mark.line + 2) if mark is not None else 1
@@ -341,7 +336,7 @@ class _NoteParser:
     def _body(self, start: int, end: int, prefix: re.Pattern[str] | None = None) -> tuple[str, str | None]:
         """Text of ``start..end`` (block id removed from the last line) and the block id."""
         block_id, last = self._take_block_id(end)
-        parts = self.L.orig[start:end] + [last]
+        parts = [*self.L.orig[start:end], last]
         if prefix is not None:
             parts[0] = _strip_prefix(parts[0], prefix)
         return "\n".join(parts).strip(), block_id
@@ -520,9 +515,7 @@ class _NoteParser:
         if not answer:
             self.diag(a_line, "A: has an empty answer")
             return last
-        self._add(
-            syntax="qa", question=question, answer=answer, start=start, end=last, block_id=block_id
-        )
+        self._add(syntax="qa", question=question, answer=answer, start=start, end=last, block_id=block_id)
         return last
 
     def _callout(self, start: int) -> int:
@@ -602,7 +595,9 @@ class _NoteParser:
             return
         if self.flashcards_note:
             s = CLOZE_RE.sub(lambda m: blank(m.group(0)), s)
-            s = re.sub(r"\[\[[^\]]*\]\]|\]\([^)]*\)|[A-Za-z][A-Za-z0-9+.-]*://\S*", lambda m: blank(m.group(0)), s)
+            s = re.sub(
+                r"\[\[[^\]]*\]\]|\]\([^)]*\)|[A-Za-z][A-Za-z0-9+.-]*://\S*", lambda m: blank(m.group(0)), s
+            )
             m = INLINE_SEP_TIGHT_RE.search(s)
         else:
             m = INLINE_SEP_RE.search(s)
@@ -684,7 +679,7 @@ class _NoteParser:
         source = "".join(
             body
             if kind == "text"
-            else "{{c%d::%s%s}}" % (number or 0, body, f"::{hint}" if hint is not None else "")
+            else "{{c" + f"{number or 0}::{body}" + (f"::{hint}" if hint is not None else "") + "}}"
             for kind, body, number, hint in numbered
         )
         full = "".join(body for _, body, _, _ in numbered).strip()

@@ -14,9 +14,7 @@ from urllib.parse import unquote
 
 from .model import Link
 
-IMAGE_EXTENSIONS = frozenset(
-    {"png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "avif", "tif", "tiff"}
-)
+IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "avif", "tif", "tiff"})
 
 # Obsidian block id at the very end of a line: "text ^my-id".
 BLOCK_ID_RE = re.compile(r"(?:^|\s)\^([A-Za-z0-9-]+)\s*$")

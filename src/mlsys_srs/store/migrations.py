@@ -138,9 +138,7 @@ def migrate(conn: sqlite3.Connection, now: datetime) -> list[str]:
         conn.execute("BEGIN IMMEDIATE")
         try:
             fn(conn)
-            conn.execute(
-                "INSERT INTO schema_migration (name, applied_at) VALUES (?, ?)", (name, stamp)
-            )
+            conn.execute("INSERT INTO schema_migration (name, applied_at) VALUES (?, ?)", (name, stamp))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -190,7 +190,9 @@ class CardFilter:
         return (" AND ".join(conds) or "1"), params
 
 
-def list_cards(conn: sqlite3.Connection, flt: CardFilter | None = None, limit: int | None = None) -> list[CardView]:
+def list_cards(
+    conn: sqlite3.Connection, flt: CardFilter | None = None, limit: int | None = None
+) -> list[CardView]:
     """Cards matching ``flt``, by note path and line."""
     where, params = (flt or CardFilter()).where()
     sql = CARD_SELECT + f" WHERE {where} ORDER BY note.path, card.line, card.cloze, card.direction"
