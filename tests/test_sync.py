@@ -362,3 +362,31 @@ def test_database_is_consistent_after_sync(v: Vault) -> None:
     assert v.conn.execute("PRAGMA foreign_key_check").fetchall() == []
     assert v.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert isinstance(v.conn, sqlite3.Connection)
+
+
+def test_a_failure_mid_sync_leaves_the_database_as_it_was(v: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlsys_srs.sync as sync_module
+
+    v.write("a.md", BASE)
+    v.sync()
+    before = (
+        v.conn.execute("SELECT * FROM card ORDER BY id").fetchall(),
+        v.conn.execute("SELECT * FROM note ORDER BY id").fetchall(),
+    )
+    v.write("a.md", BASE + "\nnew :: card\n")
+    v.write("b.md", "other :: note\n")
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(sync_module, "_resolve_links", boom)
+    with pytest.raises(RuntimeError):
+        v.sync()
+    after = (
+        v.conn.execute("SELECT * FROM card ORDER BY id").fetchall(),
+        v.conn.execute("SELECT * FROM note ORDER BY id").fetchall(),
+    )
+    assert after == before
+    monkeypatch.undo()
+    r = v.sync()
+    assert r.cards_added == 2

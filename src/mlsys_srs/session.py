@@ -257,6 +257,10 @@ class Session:
             )
         return self._intervals
 
+    def notify(self, message: str) -> None:
+        """Queue a message for the screen (e.g. the editor could not be started)."""
+        self._notices.append(message)
+
     def pop_notices(self) -> list[str]:
         """Messages to show once (leech, undo, removed card, new day), oldest first."""
         out, self._notices = self._notices, []
