@@ -390,3 +390,14 @@ def test_a_failure_mid_sync_leaves_the_database_as_it_was(v: Vault, monkeypatch:
     monkeypatch.undo()
     r = v.sync()
     assert r.cards_added == 2
+
+
+def test_an_edit_keeps_tags_the_tool_set(v: Vault) -> None:
+    v.write("a.md", "---\ntags: [gpu]\n---\nQ: q\nA: a\n")
+    v.sync()
+    cid = v.cards()["q"]
+    v.conn.execute("INSERT INTO card_tag (card_id, tag) VALUES (?, 'leech')", (cid,))
+    v.write("a.md", "---\ntags: [cuda]\n---\nQ: q\nA: a, edited\n")
+    v.sync()
+    tags = {r[0] for r in v.conn.execute("SELECT tag FROM card_tag WHERE card_id = ?", (cid,))}
+    assert tags == {"cuda", "leech"}

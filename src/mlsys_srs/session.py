@@ -337,8 +337,8 @@ class Session:
                 "Rewrite it, then `mlsys-srs unsuspend " + str(item.id) + "`."
             )
         elif after.state in ("learning", "relearning") and after.due is not None and after.due < self.day_end:
-            again = replace(
-                item, state=after.state, due=after.due, stability=after.stability, last_review=now, reason=""
+            again = item._replace(
+                state=after.state, due=after.due, stability=after.stability, last_review=now, reason=""
             )
             lst = list(learning)
             bisect.insort(lst, again, key=lambda it: (it.due, it.id))
@@ -461,7 +461,7 @@ class Session:
             if it.group in groups:
                 continue
             groups.add(it.group)
-            picked.append(replace(it, reason=f"prerequisite of {card.title}"))
+            picked.append(it._replace(reason=f"prerequisite of {card.title}"))
             if len(picked) >= left:
                 break
         if picked:
@@ -508,7 +508,12 @@ class Session:
                 return
             self._state = s
             view = load_card(self.conn, item.id)
-            if view is None or view.retired or view.suspended or (view.buried_until and view.buried_until > now):
+            if (
+                view is None
+                or view.retired
+                or view.suspended
+                or (view.buried_until and view.buried_until > now)
+            ):
                 continue
             self._state = replace(s, current=item)
             self._show(now, view)

@@ -37,6 +37,9 @@ from .errors import VaultError
 from .parse import Diagnostic, LinkResolver, ParsedCard, ParsedNote, parse_note
 from .store import dt_to_db, transaction
 
+SYSTEM_TAGS = frozenset({"leech"})
+"""Tags that mlsys-srs sets on cards itself; a sync never removes them."""
+
 SIMILARITY = 0.6
 """Least similarity (0-1) of question or answer for an edited card to keep its identity."""
 
@@ -654,8 +657,11 @@ def _apply(
     report.cards_retired = len(to_retire)
 
     # Tags and links of the changed notes.
+    # Tags the tool itself sets (``leech``) are not the note's to remove.
     conn.execute(
-        "DELETE FROM card_tag WHERE card_id IN (SELECT value FROM json_each(?))", (json.dumps(card_ids),)
+        "DELETE FROM card_tag WHERE card_id IN (SELECT value FROM json_each(?)) "
+        "AND tag NOT IN (SELECT value FROM json_each(?))",
+        (json.dumps(card_ids), json.dumps(sorted(SYSTEM_TAGS))),
     )
     conn.executemany(
         "INSERT OR IGNORE INTO card_tag (card_id, tag) VALUES (?, ?)",
