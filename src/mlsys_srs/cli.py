@@ -191,6 +191,15 @@ def _register() -> None:
     from .commands import core
 
     core.register(app)
+    from .commands import review as review_commands
+
+    review_commands.register(app)
+    from .commands import stats as stats_commands
+
+    stats_commands.register(app)
+    from .commands import export as export_commands
+
+    export_commands.register(app)
 
 
 _register()

@@ -210,7 +210,9 @@ class _Link:
     target_id: int | None
 
 
-def _load(conn: sqlite3.Connection) -> tuple[dict[int, NoteRef], dict[int, tuple[str, ...]], set[int], list[_Link]]:
+def _load(
+    conn: sqlite3.Connection,
+) -> tuple[dict[int, NoteRef], dict[int, tuple[str, ...]], set[int], list[_Link]]:
     notes: dict[int, NoteRef] = {}
     aliases: dict[int, tuple[str, ...]] = {}
     makes_cards: set[int] = set()
@@ -252,7 +254,9 @@ def _reason(own: Weakness, prereq: NoteRef | None, prereq_score: float | None) -
     parts = []
     r = own.retention
     if r.reviews:
-        parts.append(f"retention {100 * (r.rate or 0):.0f}% of {r.reviews} review{'s' if r.reviews != 1 else ''}")
+        parts.append(
+            f"retention {100 * (r.rate or 0):.0f}% of {r.reviews} review{'s' if r.reviews != 1 else ''}"
+        )
     else:
         parts.append(f"no reviews in {r.days} days")
     if own.retrievability is not None:
@@ -305,7 +309,10 @@ def concept_graph(
         prereqs.setdefault(lk.source, set()).add(lk.target_id)
 
     hubs = sorted(
-        (Hub(note=notes[nid], linked_from=len(src), links=link_count[nid]) for nid, src in linked_from.items()),
+        (
+            Hub(note=notes[nid], linked_from=len(src), links=link_count[nid])
+            for nid, src in linked_from.items()
+        ),
         key=lambda h: (-h.linked_from, -h.links, h.note.path),
     )
     dangling_list = sorted(
@@ -344,7 +351,11 @@ def concept_graph(
         score = own.score + PREREQUISITE_WEIGHT * (pre_score or 0.0)
         ranked.append(
             ConceptWeakness(
-                note=note, own=own, prerequisite=pre, prerequisite_score=pre_score, score=score,
+                note=note,
+                own=own,
+                prerequisite=pre,
+                prerequisite_score=pre_score,
+                score=score,
                 reason=_reason(own, pre, pre_score),
             )
         )
@@ -423,7 +434,9 @@ def neighbourhood(
             weakness=w.score if w else None,
         )
 
-    out = tuple(neighbour(lk.target_id, lk) for lk in links if lk.source == note.id and lk.target_id != note.id)
+    out = tuple(
+        neighbour(lk.target_id, lk) for lk in links if lk.source == note.id and lk.target_id != note.id
+    )
     inc = sorted(
         (neighbour(lk.source, lk) for lk in links if lk.target_id == note.id and lk.source != note.id),
         key=lambda n: (n.note.path if n.note else "", n.line),

@@ -395,12 +395,17 @@ def _card_json(c: CardRef) -> dict[str, Any]:
 
 
 def weakness_score(
-    retention: Retention, retrievability: float | None, lapses_per_card: float | None, overdue_share: float | None
+    retention: Retention,
+    retrievability: float | None,
+    lapses_per_card: float | None,
+    overdue_share: float | None,
 ) -> float | None:
     """The documented weakness score (module docstring); None without studied cards."""
     if retrievability is None:
         return None
-    smoothed = (retention.passed + SMOOTHING_REVIEWS * retrievability) / (retention.reviews + SMOOTHING_REVIEWS)
+    smoothed = (retention.passed + SMOOTHING_REVIEWS * retrievability) / (
+        retention.reviews + SMOOTHING_REVIEWS
+    )
     lapses = lapses_per_card or 0.0
     return (
         WEIGHT_RETENTION * (1 - smoothed)
@@ -424,9 +429,7 @@ class DayIndex:
     def __init__(self, clock: DayClock, first: date, last: date) -> None:
         self.first = first
         self.n = max(0, (last - first).days + 1)
-        self.bounds = [
-            str(dt_to_db(clock.day_start(first + timedelta(days=i)))) for i in range(self.n + 1)
-        ]
+        self.bounds = [str(dt_to_db(clock.day_start(first + timedelta(days=i)))) for i in range(self.n + 1)]
 
     def index(self, stamp: str) -> int:
         """Day offset of a stored instant: -1 before ``first``, ``n`` after ``last``."""
@@ -472,6 +475,17 @@ def _scope(flt: CardFilter | None) -> CardFilter:
     return replace(flt or CardFilter(), include_retired=True, only_retired=False, state=None, due_before=None)
 
 
+def _reviews_of(flt: CardFilter | None) -> tuple[str, list[Any]]:
+    """SQL condition on ``review`` selecting the reviews of the filter's cards (retired included)."""
+    where, params = _scope(flt).where()
+    if where == "1":
+        return "1", []  # no join: the reviewed_at index alone serves the query
+    return (
+        f"review.card_id IN (SELECT card.id FROM card JOIN note ON note.id = card.note_id WHERE {where})",
+        params,
+    )
+
+
 CARD_PASS_SELECT = """
 SELECT card.id, card.note_id, note.domain, card.state, card.stability, card.due, card.last_review,
        card.lapses, card.suspended, card.retired, card.buried_until
@@ -500,7 +514,9 @@ def card_groups(
     return groups
 
 
-def _add_card(acc: CardAcc, row: Sequence[Any], now: datetime, today_start: str, curve: ForgettingCurve) -> None:
+def _add_card(
+    acc: CardAcc, row: Sequence[Any], now: datetime, today_start: str, curve: ForgettingCurve
+) -> None:
     _, _, _, state, stability, due, last_review, lapses, suspended, _, _ = row
     acc.cards += 1
     if suspended or state == "new" or stability is None or last_review is None:
@@ -594,12 +610,11 @@ def compute_stats(
     windows = retention_windows(days)
 
     # Review instants, oldest first: today's figures, heatmap and streak.
+    of_cards, of_params = _reviews_of(flt)
     stamps = [
         r[0]
         for r in conn.execute(
-            "SELECT review.reviewed_at FROM review JOIN card ON card.id = review.card_id "
-            f"JOIN note ON note.id = card.note_id WHERE {where} ORDER BY review.reviewed_at",
-            params,
+            f"SELECT reviewed_at FROM review WHERE {of_cards} ORDER BY reviewed_at", of_params
         )
     ]
     heat_first = today - timedelta(days=days - 1)
@@ -611,7 +626,7 @@ def compute_stats(
 
     due_days: list[bool] | None = None
     if keep_streak_on_empty_days:
-        due_days = _due_days(conn, where, params, index, now)
+        due_days = _due_days(conn, of_cards, of_params, index)
     streak = compute_streak(per_day, index.first, due_days, keep_streak_on_empty_days)
 
     # Cards: counts, forecast, today's work and per-domain weakness inputs in one pass.
@@ -641,7 +656,11 @@ def compute_stats(
             new_avail += not buried_now
             continue
         if state == "review":
-            young = due is None or last_review is None or _parse(due) - _parse(last_review) < timedelta(days=MATURE_DAYS)
+            young = (
+                due is None
+                or last_review is None
+                or _parse(due) - _parse(last_review) < timedelta(days=MATURE_DAYS)
+            )
             counts["young" if young else "mature"] += 1
         else:
             counts["learning"] += 1
@@ -659,9 +678,9 @@ def compute_stats(
     day_start, day_end = index.bounds[-2], index.bounds[-1]
     row = conn.execute(
         "SELECT count(*), coalesce(sum(review.rating = 1), 0), coalesce(sum(review.duration_ms), 0), "
-        "coalesce(sum(review.state_before = 'new'), 0) FROM review JOIN card ON card.id = review.card_id "
-        f"JOIN note ON note.id = card.note_id WHERE review.reviewed_at >= ? AND review.reviewed_at < ? AND {where}",
-        [day_start, day_end, *params],
+        "coalesce(sum(review.state_before = 'new'), 0) FROM review "
+        f"WHERE review.reviewed_at >= ? AND review.reviewed_at < ? AND {of_cards}",
+        [day_start, day_end, *of_params],
     ).fetchone()
     reviewed, again, time_ms, new_today = (int(x) for x in row)
     new_left = min(new_avail, max(0, new_per_day - new_today))
@@ -717,7 +736,9 @@ def _scope_json(flt: CardFilter | None) -> dict[str, Any]:
     }
 
 
-def _lapse_lists(conn: sqlite3.Connection, flt: CardFilter | None) -> tuple[tuple[CardRef, ...], tuple[CardRef, ...]]:
+def _lapse_lists(
+    conn: sqlite3.Connection, flt: CardFilter | None
+) -> tuple[tuple[CardRef, ...], tuple[CardRef, ...]]:
     where, params = replace(_scope(flt), include_retired=False).where()
     select = (
         "SELECT card.id, note.path, card.line, note.domain, card.question, card.lapses, card.reps, "
@@ -737,8 +758,15 @@ def _lapse_lists(conn: sqlite3.Connection, flt: CardFilter | None) -> tuple[tupl
 
     def ref(r: Sequence[Any]) -> CardRef:
         return CardRef(
-            id=r[0], note=r[1], line=r[2], domain=r[3], question=r[4], lapses=r[5], reps=r[6],
-            state=r[7], suspended=bool(r[8]),
+            id=r[0],
+            note=r[1],
+            line=r[2],
+            domain=r[3],
+            question=r[4],
+            lapses=r[5],
+            reps=r[6],
+            state=r[7],
+            suspended=bool(r[8]),
         )
 
     return tuple(ref(r) for r in leeches), tuple(ref(r) for r in lapsed)
@@ -786,9 +814,7 @@ def compute_streak(
     )
 
 
-def _due_days(
-    conn: sqlite3.Connection, where: str, params: list[Any], index: DayIndex, now: datetime
-) -> list[bool]:
+def _due_days(conn: sqlite3.Connection, of_cards: str, params: list[Any], index: DayIndex) -> list[bool]:
     """For each day of ``index``: was any card due that day (from the review history)?
 
     After each review a card is due from its ``due_after`` day until its next
@@ -799,8 +825,8 @@ def _due_days(
     diff = [0] * (n + 1)
     rows = conn.execute(
         "SELECT review.card_id, review.reviewed_at, review.due_after, card.suspended, card.retired_at "
-        "FROM review JOIN card ON card.id = review.card_id JOIN note ON note.id = card.note_id "
-        f"WHERE {where} ORDER BY review.card_id, review.reviewed_at",
+        f"FROM review JOIN card ON card.id = review.card_id WHERE {of_cards} "
+        "ORDER BY review.card_id, review.reviewed_at",
         params,
     ).fetchall()
     for k, (card_id, _, due_after, suspended, retired_at) in enumerate(rows):
