@@ -20,7 +20,6 @@ from mlsys_srs.schedule import (
     QueueItem,
     apply_rating,
     build_queue,
-    current_streak,
     due_summary,
     format_interval,
     grade_card,
@@ -32,6 +31,7 @@ from mlsys_srs.schedule import (
     todays_queue,
     undo_review,
 )
+from mlsys_srs.stats import review_streak
 from mlsys_srs.store import dt_to_db, open_db
 from mlsys_srs.store.queries import CardFilter
 from mlsys_srs.sync import sync_vault
@@ -382,20 +382,20 @@ def test_queue_skips_suspended_buried_retired_and_filters(conn: sqlite3.Connecti
     assert ids["buried?"] in {it.id for it in todays_queue(conn, CFG, CLOCK, tomorrow).main}
 
 
-def test_current_streak_counts_consecutive_review_days(conn: sqlite3.Connection, vault: Path) -> None:
+def test_review_streak_counts_consecutive_review_days(conn: sqlite3.Connection, vault: Path) -> None:
     ids = sync(conn, vault, {"a.md": "Q: s?\nA: 1\n"})
     cid = ids["s?"]
     sched = make_scheduler(CFG)
-    assert current_streak(conn, CLOCK, NOW) == 0
+    assert review_streak(conn, CLOCK, NOW).current == 0
     # 2026-11-20 and 2026-11-21 (the latter at 02:00 on the 22nd, before the rollover).
     grade_card(conn, sched, cid, 3, local(2026, 11, 20, 12))
     grade_card(conn, sched, cid, 3, local(2026, 11, 22, 2))
     # Nothing yet today: a streak ending yesterday still counts.
-    assert current_streak(conn, CLOCK, NOW) == 2
+    assert review_streak(conn, CLOCK, NOW).current == 2
     grade_card(conn, sched, cid, 3, NOW)
-    assert current_streak(conn, CLOCK, NOW) == 3
+    assert review_streak(conn, CLOCK, NOW).current == 3
     # Two days later with no reviews in between: broken.
-    assert current_streak(conn, CLOCK, NOW + timedelta(days=2)) == 0
+    assert review_streak(conn, CLOCK, NOW + timedelta(days=2)).current == 0
 
 
 def test_due_summary_counts_by_domain_and_next_due(conn: sqlite3.Connection, vault: Path) -> None:

@@ -16,6 +16,7 @@ from mlsys_srs.config import ReviewConfig, ScheduleConfig
 from mlsys_srs.days import DayClock
 from mlsys_srs.schedule import todays_queue
 from mlsys_srs.session import Outcome, Phase, Session
+from mlsys_srs.stats import review_streak
 from mlsys_srs.store import dt_to_db, open_db
 from mlsys_srs.store.queries import CardFilter
 from mlsys_srs.sync import sync_vault
@@ -71,7 +72,16 @@ def start(
     **kw: Any,
 ) -> Session:
     queue = todays_queue(conn, cfg, CLOCK, clock(), flt, **kw)
-    return Session(conn, queue, schedule=cfg, review=review, clock=CLOCK, now=clock, flt=flt)
+    return Session(
+        conn,
+        queue,
+        schedule=cfg,
+        review=review,
+        clock=CLOCK,
+        now=clock,
+        flt=flt,
+        streak_of=lambda t: review_streak(conn, CLOCK, t).current,
+    )
 
 
 def set_card(conn: sqlite3.Connection, card_id: int, **cols: Any) -> None:

@@ -12,6 +12,7 @@ import fsrs
 import pytest
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
+from mlsys_srs.config import ScheduleConfig
 from mlsys_srs.stats import (
     ForgettingCurve,
     Retention,
@@ -95,7 +96,7 @@ def test_today_counts_reviews_after_the_rollover_only(history: History) -> None:
     history.study(f, stability=5, last_review=local(2026, 3, 10), due=local(2026, 3, 16, 4, 0))
     history.study(g, stability=5, last_review=local(2026, 3, 1), due=local(2026, 3, 5), suspended=1)
 
-    s = stats(history, new_per_day=5)
+    s = stats(history, schedule=ScheduleConfig(new_per_day=5))
     t = s.today
     assert t.day == date(2026, 3, 15)
     assert (t.reviewed, t.again, t.time_ms) == (3, 1, 40000)
@@ -112,7 +113,7 @@ def test_review_limit_caps_what_is_left(history: History) -> None:
         history.study(cid, stability=5, last_review=local(2026, 3, 1), due=local(2026, 3, 14))
     history.review(ids[0], local(2026, 3, 15, 9), 3)
     history.review(ids[1], local(2026, 3, 15, 9), 3)
-    s = stats(history, reviews_per_day=3, new_per_day=0)
+    s = stats(history, schedule=ScheduleConfig(reviews_per_day=3, new_per_day=0))
     assert s.today.due_left == 1  # 6 due, limit 3, 2 done
     assert s.today.new_left == 0
 

@@ -223,7 +223,8 @@ def render_summary(summary: Summary, now: datetime, tz: tzinfo | None = None) ->
         f"{summary.again_rate:.0%} ({summary.again} of {summary.reviews})" if summary.reviews else "-",
     )
     t.add_row("due tomorrow", str(summary.due_tomorrow))
-    t.add_row("streak", f"{summary.streak} day{'s' if summary.streak != 1 else ''}")
+    if summary.streak is not None:
+        t.add_row("streak", f"{summary.streak} day{'s' if summary.streak != 1 else ''}")
     if summary.learning_later and summary.next_learning is not None:
         t.add_row(
             "later today",

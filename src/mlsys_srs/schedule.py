@@ -853,23 +853,3 @@ def due_by(conn: sqlite3.Connection, until: datetime, flt: CardFilter | None = N
         [*params, dt_to_db(until)],
     ).fetchone()
     return int(row[0])
-
-
-def current_streak(conn: sqlite3.Connection, clock: DayClock, now: datetime) -> int:
-    """Consecutive review days with at least one review, ending today or yesterday (0 if neither)."""
-    day = clock.today(now)
-
-    def reviewed_on(d: date) -> bool:
-        row = conn.execute(
-            "SELECT 1 FROM review WHERE reviewed_at >= ? AND reviewed_at < ? LIMIT 1",
-            (dt_to_db(clock.day_start(d)), dt_to_db(clock.day_end(d))),
-        ).fetchone()
-        return row is not None
-
-    if not reviewed_on(day):
-        day -= timedelta(days=1)
-    streak = 0
-    while reviewed_on(day):
-        streak += 1
-        day -= timedelta(days=1)
-    return streak

@@ -33,7 +33,6 @@ from .schedule import (
     Queue,
     QueueItem,
     bury,
-    current_streak,
     decay_of,
     due_by,
     grade_card,
@@ -110,7 +109,7 @@ class Summary:
     again: int
     time_ms: int
     due_tomorrow: int
-    streak: int
+    streak: int | None
     learning_later: int
     next_learning: datetime | None
     reason: str
@@ -174,6 +173,7 @@ class Session:
         now: Callable[[], datetime],
         flt: CardFilter | None = None,
         scheduler: fsrs.Scheduler | None = None,
+        streak_of: Callable[[datetime], int] | None = None,
     ) -> None:
         """Start a session; the first card is chosen at once.
 
@@ -186,6 +186,8 @@ class Session:
             now: The clock: returns the current UTC-aware time.
             flt: The filter the queue was built with (for the summary's counts).
             scheduler: A ready ``fsrs.Scheduler`` (default: from ``schedule``).
+            streak_of: Gives the current streak at a time, for the summary
+                (``stats.review_streak``; the session does not define streaks).
         """
         self.conn = conn
         self.schedule = schedule
@@ -194,6 +196,7 @@ class Session:
         self._now = now
         self.flt = flt
         self.scheduler = scheduler or make_scheduler(schedule)
+        self.streak_of = streak_of
         self._preview_scheduler = make_scheduler(schedule, fuzz=False)
         self._decay = decay_of(schedule)
         self._main = queue.main
@@ -419,7 +422,7 @@ class Session:
             again=sum(1 for g in s.graded if g.rating == 1),
             time_ms=sum(g.duration_ms for g in s.graded),
             due_tomorrow=due_by(self.conn, tomorrow_end, self.flt),
-            streak=current_streak(self.conn, self.clock, now),
+            streak=self.streak_of(now) if self.streak_of is not None else None,
             learning_later=len(s.learning),
             next_learning=s.learning[0].due if s.learning else None,
             reason=self.reason,

@@ -58,7 +58,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
+from .config import ScheduleConfig
 from .days import DayClock
+from .schedule import due_summary
 from .store.db import dt_to_db
 from .store.queries import CardFilter
 
@@ -581,8 +583,7 @@ def compute_stats(
     flt: CardFilter | None = None,
     days: int = 365,
     keep_streak_on_empty_days: bool = False,
-    new_per_day: int = 20,
-    reviews_per_day: int = 0,
+    schedule: ScheduleConfig | None = None,
     parameters: Sequence[float] = (),
 ) -> Stats:
     """Every figure of ``mlsys-srs stats`` for the cards selected by ``flt``.
@@ -595,8 +596,8 @@ def compute_stats(
         days: heatmap length and the longest retention window (the weakness window).
         keep_streak_on_empty_days: a day with nothing due and nothing reviewed
             does not break a streak.
-        new_per_day: the daily new-card limit (for "left to do").
-        reviews_per_day: the daily review limit, 0 for none (for "left to do").
+        schedule: the queue settings; "left to do" is what today's review queue
+            holds under them (``schedule.due_summary``), so stats, due and review agree.
         parameters: FSRS weights; empty means py-fsrs's defaults.
 
     Raises:
@@ -633,13 +634,11 @@ def compute_stats(
     forecast_index = DayIndex(clock, today, today + timedelta(days=FORECAST_DAYS - 1))
     forecast = [0] * FORECAST_DAYS
     today_start = forecast_index.bounds[0]
-    today_end = forecast_index.bounds[1]
-    now_s = str(dt_to_db(now))
     counts: dict[str, int] = dict.fromkeys(("new", "learning", "young", "mature", "suspended", "retired"), 0)
-    overdue = due_left = new_avail = 0
+    overdue = 0
     domains: dict[str, CardAcc] = {}
     for row in conn.execute(CARD_PASS_SELECT + f" WHERE {where}", params):
-        _, _, domain, state, _, due, last_review, _, suspended, retired, buried = row
+        _, _, domain, state, _, due, last_review, _, suspended, retired, _buried = row
         if retired:
             counts["retired"] += 1
             continue
@@ -650,10 +649,8 @@ def compute_stats(
         if suspended:
             counts["suspended"] += 1
             continue
-        buried_now = buried is not None and buried > now_s
         if state == "new":
             counts["new"] += 1
-            new_avail += not buried_now
             continue
         if state == "review":
             young = (
@@ -668,24 +665,20 @@ def compute_stats(
             continue
         if due < today_start:
             overdue += 1
-        if due < today_end and not buried_now:
-            due_left += 1
         i = forecast_index.index(due)
         if i < FORECAST_DAYS:
             forecast[max(i, 0)] += 1
 
-    # Today's work, the daily limits applied to what is left.
+    # Today's work: done from the log, left from the review queue's own rules.
     day_start, day_end = index.bounds[-2], index.bounds[-1]
     row = conn.execute(
-        "SELECT count(*), coalesce(sum(review.rating = 1), 0), coalesce(sum(review.duration_ms), 0), "
-        "coalesce(sum(review.state_before = 'new'), 0) FROM review "
-        f"WHERE review.reviewed_at >= ? AND review.reviewed_at < ? AND {of_cards}",
+        "SELECT count(*), coalesce(sum(review.rating = 1), 0), coalesce(sum(review.duration_ms), 0) "
+        f"FROM review WHERE review.reviewed_at >= ? AND review.reviewed_at < ? AND {of_cards}",
         [day_start, day_end, *of_params],
     ).fetchone()
-    reviewed, again, time_ms, new_today = (int(x) for x in row)
-    new_left = min(new_avail, max(0, new_per_day - new_today))
-    if reviews_per_day > 0:
-        due_left = min(due_left, max(0, reviews_per_day - (reviewed - new_today)))
+    reviewed, again, time_ms = (int(x) for x in row)
+    queue = due_summary(conn, schedule or ScheduleConfig(), clock, now, flt)
+    due_left, new_left = queue.due_today, queue.new_available
     today_fig = Today(
         day=today, reviewed=reviewed, again=again, time_ms=time_ms, due_left=due_left, new_left=new_left
     )
@@ -773,6 +766,37 @@ def _lapse_lists(
 
 
 # -- streaks ------------------------------------------------------------------------
+
+
+def review_streak(
+    conn: sqlite3.Connection,
+    clock: DayClock,
+    now: datetime,
+    *,
+    flt: CardFilter | None = None,
+    keep_streak_on_empty_days: bool = False,
+) -> Streak:
+    """The current and longest streak alone (what the end of a review session shows).
+
+    The same rules as ``compute_stats``: review days by ``clock``, and with
+    ``keep_streak_on_empty_days`` a day with nothing due and nothing reviewed
+    neither breaks nor extends a run.
+    """
+    today = clock.today(now)
+    of_cards, of_params = _reviews_of(flt)
+    row = conn.execute(f"SELECT min(reviewed_at) FROM review WHERE {of_cards}", of_params).fetchone()
+    first = clock.day_of(_parse(row[0])) if row and row[0] else today
+    index = DayIndex(clock, min(first, today), today)
+    stamps = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT reviewed_at FROM review WHERE {of_cards} AND reviewed_at >= ? ORDER BY reviewed_at",
+            [*of_params, index.bounds[0]],
+        )
+    ]
+    per_day = index.counts(stamps)
+    due_days = _due_days(conn, of_cards, of_params, index) if keep_streak_on_empty_days else None
+    return compute_streak(per_day, index.first, due_days, keep_streak_on_empty_days)
 
 
 def compute_streak(

@@ -112,8 +112,18 @@ def register(app: typer.Typer) -> None:
         clock = cli.day_clock(ctx)
         with open_store(ctx) as conn:
             queue = todays_queue(conn, cfg.schedule, clock, now(), flt, new_limit=new, total_limit=limit)
+            from ..stats import review_streak
+
+            keep = cfg.stats.keep_streak_on_empty_days
             session = Session(
-                conn, queue, schedule=cfg.schedule, review=cfg.review, clock=clock, now=now, flt=flt
+                conn,
+                queue,
+                schedule=cfg.schedule,
+                review=cfg.review,
+                clock=clock,
+                now=now,
+                flt=flt,
+                streak_of=lambda t: review_streak(conn, clock, t, keep_streak_on_empty_days=keep).current,
             )
             if session.finished:
                 _nothing_due(ctx, flt)

@@ -456,8 +456,7 @@ def register(app: typer.Typer) -> None:
                 flt=flt,
                 days=days,
                 keep_streak_on_empty_days=cfg.stats.keep_streak_on_empty_days,
-                new_per_day=cfg.schedule.new_per_day,
-                reviews_per_day=cfg.schedule.reviews_per_day,
+                schedule=cfg.schedule,
                 parameters=cfg.schedule.parameters,
             )
         if as_json:
