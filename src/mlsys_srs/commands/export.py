@@ -1,0 +1,182 @@
+"""Export commands: ``export anki``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from .. import cli  # day_clock, resolve_deck: defined after cli registers commands, so looked up at call time
+from ..cli import console, emit_json, err_console, now, open_store, state
+
+if TYPE_CHECKING:
+    from ..config import ScheduleConfig
+    from ..export.anki import AnkiExport, SchedulingOptions
+
+export_app = typer.Typer(
+    name="export",
+    help="Export cards to other tools.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+FSRS_REMINDER = (
+    "Review progress is in the package. In Anki, import it with 'Import any learning progress' "
+    "ticked, then switch on FSRS in the deck options (Deck options > FSRS) so these memory "
+    "states schedule the cards."
+)
+
+
+def default_output(deck: str | None, root_deck: str) -> Path:
+    """``decks/<deck>.apkg`` in the current folder; the deck is the recipe name or the root deck."""
+    stem = re.sub(r"[^\w.-]+", "-", (deck or root_deck).lower()).strip("-.") or "deck"
+    return Path.cwd() / "decks" / f"{stem}.apkg"
+
+
+def scheduling_options(schedule: ScheduleConfig) -> SchedulingOptions:
+    """What the package needs from the scheduler settings to carry progress."""
+    from ..export.anki import SchedulingOptions
+
+    decay = schedule.parameters[20] if len(schedule.parameters) > 20 else SchedulingOptions.decay
+    return SchedulingOptions(
+        desired_retention=schedule.desired_retention,
+        decay=decay,
+        learning_steps=len(schedule.learning_steps),
+        relearning_steps=len(schedule.relearning_steps),
+    )
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def render_summary(result: AnkiExport) -> None:
+    """The human summary of an export."""
+    from .core import print_diagnostics
+
+    if result.diagnostics:
+        print_diagnostics(list(result.diagnostics))
+    c = console()
+    c.print(
+        f"exported {result.cards} card{'s' if result.cards != 1 else ''} in {result.notes} "
+        f"note{'s' if result.notes != 1 else ''}, {result.media} media "
+        f"file{'s' if result.media != 1 else ''}, {len(result.decks)} "
+        f"deck{'s' if len(result.decks) != 1 else ''}",
+        soft_wrap=True,
+    )
+    c.print(f"  {_display_path(result.path)} ({_size(result.size)})", markup=False, soft_wrap=True)
+    c.print("  decks: " + ", ".join(result.decks), markup=False, soft_wrap=True)
+    if result.with_scheduling:
+        c.print(
+            f"  progress of {result.scheduled_cards} reviewed card{'s' if result.scheduled_cards != 1 else ''}, "
+            f"{result.reviews} review{'s' if result.reviews != 1 else ''} in the review log",
+            soft_wrap=True,
+        )
+        c.print(FSRS_REMINDER, soft_wrap=True)
+
+
+@export_app.command("anki")
+def anki(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="The .apkg to write, or a folder for <deck>.apkg. [default: decks/<deck>.apkg]",
+            show_default=False,
+        ),
+    ] = None,
+    deck: Annotated[
+        str | None,
+        typer.Option(
+            "--deck",
+            help="Only the cards of the deck recipe decks/NAME.toml (names the file too).",
+            show_default=False,
+        ),
+    ] = None,
+    domain: Annotated[
+        list[str] | None, typer.Option("--domain", "-d", help="Only this domain (repeatable).")
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", "-t", help="Only cards with this tag or a nested one (repeatable)."),
+    ] = None,
+    with_scheduling: Annotated[
+        bool,
+        typer.Option(
+            "--with-scheduling",
+            help="Carry each card's progress (due date, interval, FSRS memory state) and its review log.",
+        ),
+    ] = False,
+    no_sync: Annotated[
+        bool, typer.Option("--no-sync", help="Export the database as it is, without syncing first.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Write an Anki package (.apkg) of your cards.
+
+    Syncs the vault first. Cards go into a deck per domain under the root deck
+    (setting export.root_deck, default MLSys), e.g. MLSys::Distributed Systems.
+    Each note keeps its identity, so importing a newer export into Anki updates
+    the notes you edited instead of adding duplicates. Images the cards show
+    are bundled; math becomes MathJax and code keeps its highlighting.
+
+    With --with-scheduling, reviewed cards keep their due dates, intervals and
+    FSRS memory states, with their review log. Tick "Import any learning
+    progress" when importing, and switch on FSRS in Anki's deck options.
+    """
+    from ..export.anki import export_anki
+    from ..store.queries import CardFilter
+
+    cfg = state(ctx).config
+    recipe = cli.resolve_deck(ctx, deck)
+    flt = CardFilter(domains=tuple(domain or ()), tags=tuple(t.lstrip("#") for t in tag or ()), deck=recipe)
+    if not no_sync:
+        from .core import run_sync
+
+        report = run_sync(ctx, quiet=True)
+        if report.errors:
+            n = len(report.errors)
+            err_console().print(
+                f"{n} problem{'s' if n != 1 else ''} in notes; those cards were skipped "
+                "(`mlsys-srs check` lists them)"
+            )
+    target = default_output(recipe.name if recipe else None, cfg.export.root_deck)
+    if out is not None:
+        target = out / target.name if out.is_dir() else out
+    with open_store(ctx, create=not no_sync) as conn:
+        result = export_anki(
+            conn,
+            flt,
+            vault=cfg.vault,
+            out=target.absolute(),
+            now=now(),
+            clock=cli.day_clock(ctx),
+            root_deck=cfg.export.root_deck,
+            scheduling=scheduling_options(cfg.schedule) if with_scheduling else None,
+        )
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    render_summary(result)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``export`` command group to the app."""
+    app.add_typer(export_app, name="export")

@@ -1,0 +1,651 @@
+"""Anki packages (``.apkg``) of the review database's cards, written with genanki.
+
+What makes the package behave well in Anki:
+
+- Fixed note-type ids (``mlsys-srs Basic``: Front, Back, Context, Source;
+  ``mlsys-srs Cloze``: Text, Extra, Context, Source), so every export lands on
+  the same note types.
+- A note GUID derived from the card's identity, never from its text: a basic
+  card's id, a cloze paragraph's block id (else its lowest card id). Re-importing
+  after an edit updates the note instead of adding a duplicate.
+- A note's modification time is when its content last changed, not the
+  export time: Anki updates a note on import only if it is newer, so a
+  re-import updates exactly the notes that changed (a card's text changed
+  since, or its fields or tags differ from the previous package at the same
+  path) and leaves the others, and any edits made to them in Anki, alone.
+- Decks ``<root>::<Domain Title>`` with ids derived from their names.
+- Optional scheduling: genanki writes every card as new, so the card rows are
+  rewritten in the package's collection before it is zipped (type, queue, due,
+  interval, reps, lapses, and FSRS memory state in ``cards.data``) and the
+  review log is copied into ``revlog``. Anki's importer shifts day-based due
+  dates by the difference between the package's collection day and its own,
+  so the package's collection is created at the start of the export day and
+  due dates are written as days from it.
+
+Nothing here prints or reads the clock: the caller passes ``now`` and the
+``DayClock`` and renders the returned ``AnkiExport``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import re
+import sqlite3
+import time
+import warnings
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from functools import lru_cache
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from ..errors import SrsError
+from ..parse.model import Diagnostic
+from ..store.db import dt_from_db
+from ..store.queries import CardFilter, CardView, list_cards
+
+if TYPE_CHECKING:
+    from ..days import DayClock
+
+GUID_NAMESPACE = "mlsys-srs"
+BASIC_MODEL_ID = 1733210001
+CLOZE_MODEL_ID = 1733210002
+BASIC_MODEL_NAME = "mlsys-srs Basic"
+CLOZE_MODEL_NAME = "mlsys-srs Cloze"
+
+# Anki's revlog kinds by the card's state before the answer (0 learn, 1 review, 2 relearn).
+_REVLOG_KIND = {"new": 0, "learning": 0, "review": 1, "relearning": 2}
+# Anki card type/queue numbers.
+_TYPE = {"new": 0, "learning": 1, "review": 2, "relearning": 3}
+_QUEUE_SUSPENDED, _QUEUE_LEARN, _QUEUE_REVIEW, _QUEUE_DAY_LEARN = -1, 1, 2, 3
+_DEFAULT_EASE = 2500
+TEMPLATES_MTIME = 1795305600
+"""When the note types' templates and CSS last changed (Unix time). Anki replaces a
+note type on import only when this is newer, so a user's own styling survives
+re-imports until the templates here change; bump it with them."""
+_INT32_MAX = 2**31 - 1
+
+_ACRONYMS = (
+    "ML LLM LLMs GPU GPUs CPU CPUs TPU SQL NoSQL CUDA KV RL AI NLP API OS HPC RPC IO "
+    "MLOps LLMOps RAG DL CV DB DBMS HTTP TCP UDP IP DNS AWS GCP K8s SIMD SSD RAM HBM "
+    "FPGA ASIC JIT JAX XLA NCCL MPI RDMA CAP ACID SRE"
+)
+ACRONYMS = {w.lower(): w for w in _ACRONYMS.split()}
+"""Words kept in their own case in deck titles (``ml-systems`` -> ``ML Systems``)."""
+_SMALL_WORDS = frozenset({"a", "an", "and", "as", "at", "for", "in", "of", "on", "or", "the", "to", "vs"})
+
+CSS = """\
+.card { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", sans-serif;
+  font-size: 20px; line-height: 1.45; text-align: left; color: #1f2328; background: #fff; }
+.nightMode.card, .nightMode .card { color: #e6e6e6; background: #1e1e1e; }
+.context { font-size: 0.7em; color: #777; margin-bottom: 0.8em; }
+.source { font-size: 0.65em; color: #888; margin-top: 1.2em; }
+.source a { color: inherit; }
+pre { background: #f6f8fa; color: #1f2328; padding: 0.6em 0.8em; border-radius: 6px;
+  overflow-x: auto; font-size: 0.8em; line-height: 1.35; }
+code { font-family: "JetBrains Mono", Menlo, Consolas, monospace; font-size: 0.9em; }
+img { max-width: 100%; }
+table { border-collapse: collapse; }
+td, th { border: 1px solid #bbb; padding: 0.2em 0.5em; }
+.tag { font-size: 0.7em; color: #777; }
+.cloze { font-weight: bold; color: #0b57d0; }
+.nightMode .cloze { color: #8ab4f8; }
+"""
+_CONTEXT = '{{#Context}}<div class="context">{{Context}}</div>{{/Context}}\n'
+_SOURCE = '\n{{#Source}}<div class="source">{{Source}}</div>{{/Source}}'
+BASIC_TEMPLATES = [
+    {
+        "name": "Card 1",
+        "qfmt": _CONTEXT + '<div class="front">{{Front}}</div>',
+        "afmt": '{{FrontSide}}\n<hr id="answer">\n<div class="back">{{Back}}</div>' + _SOURCE,
+    }
+]
+CLOZE_TEMPLATES = [
+    {
+        "name": "Cloze",
+        "qfmt": _CONTEXT + '<div class="text">{{cloze:Text}}</div>',
+        "afmt": _CONTEXT
+        + '<div class="text">{{cloze:Text}}</div>\n{{#Extra}}<div class="extra">{{Extra}}</div>{{/Extra}}'
+        + _SOURCE,
+    }
+]
+
+
+@dataclass(frozen=True)
+class SchedulingOptions:
+    """What Anki needs besides the card rows to carry FSRS progress."""
+
+    desired_retention: float = 0.9
+    decay: float = 0.1542
+    learning_steps: int = 2
+    relearning_steps: int = 1
+
+
+@dataclass(frozen=True)
+class AnkiExport:
+    """What an export wrote."""
+
+    path: Path
+    notes: int
+    cards: int
+    media: int
+    decks: tuple[str, ...]
+    size: int
+    with_scheduling: bool
+    scheduled_cards: int
+    reviews: int
+    diagnostics: tuple[Diagnostic, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as ``export anki --json`` prints it."""
+        return {
+            "path": str(self.path),
+            "notes": self.notes,
+            "cards": self.cards,
+            "media": self.media,
+            "decks": list(self.decks),
+            "size": self.size,
+            "with_scheduling": self.with_scheduling,
+            "scheduled_cards": self.scheduled_cards,
+            "reviews": self.reviews,
+            "diagnostics": [
+                {"path": d.path, "line": d.line, "severity": d.severity, "code": d.code, "message": d.message}
+                for d in self.diagnostics
+            ],
+        }
+
+
+# --- names, ids, tags ----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1024)
+def deck_title(domain: str) -> str:
+    """A domain as a deck title: ``distributed-systems`` -> ``Distributed Systems``, ``ml-systems`` -> ``ML Systems``."""
+    words = [w for w in re.split(r"[-_\s]+", domain.strip()) if w]
+    out = []
+    for i, word in enumerate(words):
+        low = word.lower()
+        if low in ACRONYMS:
+            out.append(ACRONYMS[low])
+        elif i > 0 and low in _SMALL_WORDS:
+            out.append(low)
+        else:
+            out.append(word[:1].upper() + word[1:])
+    return " ".join(out) or "General"
+
+
+def deck_name(root: str, domain: str) -> str:
+    """The Anki deck of a domain's cards: ``MLSys::Distributed Systems``."""
+    return f"{root}::{deck_title(domain)}"
+
+
+def stable_id(name: str) -> int:
+    """A deck id derived from its name (Anki matches decks by name; the id just stays put)."""
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
+    return (1 << 30) + int.from_bytes(digest, "big") % (1 << 30)
+
+
+@lru_cache(maxsize=8192)
+def anki_tag(tag: str) -> str:
+    """A tag as Anki accepts it: no spaces, nested ``a/b`` as ``a::b``."""
+    tag = re.sub(r"\s+", "_", tag.strip().lstrip("#"))
+    return "::".join(part for part in re.split(r"/|::", tag) if part)
+
+
+def anki_tags(card: CardView) -> list[str]:
+    """The card's tags plus its domain, Anki-safe, sorted and unique."""
+    tags = {anki_tag(t) for t in (*card.tags, card.domain)}
+    tags.discard("")
+    return sorted(tags)
+
+
+def source_field(note: str, line: int, vault_name: str | None) -> str:
+    """A link back to the note: ``obsidian://open`` for an Obsidian vault, else ``path:line``."""
+    where = f"{note}:{line}"
+    if vault_name is None:
+        return escape(where, quote=False)
+    file = note[:-3] if note.lower().endswith(".md") else note
+    uri = f"obsidian://open?vault={quote(vault_name, safe='')}&file={quote(file, safe='')}"
+    return f'<a href="{escape(uri)}">{escape(where, quote=False)}</a>'
+
+
+def basic_guid(card_id: int) -> str:
+    """The GUID of a basic card's note: from the card id, so edits update it in Anki."""
+    import genanki
+
+    return str(genanki.guid_for(GUID_NAMESPACE, "card", card_id))
+
+
+def cloze_guid(block_id: str | None, card_ids: Iterable[int]) -> str:
+    """The GUID of a cloze paragraph's note: its block id, else its lowest card id."""
+    import genanki
+
+    if block_id:
+        return str(genanki.guid_for(GUID_NAMESPACE, "block", block_id))
+    return str(genanki.guid_for(GUID_NAMESPACE, "cloze", min(card_ids)))
+
+
+def _strict_line_breaks(vault: Path) -> bool:
+    """Obsidian's "strict line breaks" setting (off by default: a single newline is a break)."""
+    try:
+        settings = json.loads((vault / ".obsidian" / "app.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(settings, dict) and settings.get("strictLineBreaks") is True
+
+
+# --- notes -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Note:
+    cloze: bool
+    cards: list[CardView]
+    guid: str = ""
+
+
+def _group_notes(cards: Sequence[CardView]) -> list[_Note]:
+    """One note per basic card; one per cloze paragraph (its cards share note, line and source)."""
+    notes: list[_Note] = []
+    paragraphs: dict[tuple[int, int, str], _Note] = {}
+    for card in cards:
+        if card.kind != "cloze":
+            notes.append(_Note(False, [card], basic_guid(card.id)))
+            continue
+        key = (card.note_id, card.line, card.source)
+        if key not in paragraphs:
+            paragraphs[key] = _Note(True, [])
+            notes.append(paragraphs[key])
+        paragraphs[key].cards.append(card)
+    used_blocks: set[str] = set()
+    for note in paragraphs.values():
+        block = note.cards[0].block_id
+        # A block id copied into two paragraphs must not merge them into one Anki note.
+        if block in used_blocks:
+            block = None
+        if block:
+            used_blocks.add(block)
+        note.guid = cloze_guid(block, (c.id for c in note.cards))
+    return notes
+
+
+# --- scheduling --------------------------------------------------------------------------
+
+
+def _memory_data(card: CardView, opts: SchedulingOptions) -> str:
+    if card.stability is None or card.difficulty is None:
+        return ""
+    data: dict[str, float | int] = {
+        "s": round(card.stability, 4),
+        "d": round(min(max(card.difficulty, 1.0), 10.0), 3),
+        "dr": round(opts.desired_retention, 2),
+        "decay": round(opts.decay, 4),
+    }
+    if card.last_review is not None:
+        data["lrt"] = int(card.last_review.timestamp())
+    return json.dumps(data, separators=(",", ":"))
+
+
+def anki_card_row(
+    card: CardView, *, clock: DayClock, today: date, now: datetime, opts: SchedulingOptions
+) -> tuple[int, int, int, int, int, int, int, int, str]:
+    """Anki's ``(type, queue, due, ivl, factor, reps, lapses, left, data)`` for a card's state.
+
+    Day-based due dates count days from ``today`` (the package's collection is
+    created at its start); intraday learning is due at a Unix time.
+    """
+    ctype = _TYPE.get(card.state, 0)
+    due_at = card.due or now
+    if card.state == "review":
+        queue, due = _QUEUE_REVIEW, (clock.day_of(due_at) - today).days
+        if card.last_review is not None:
+            ivl = (clock.day_of(due_at) - clock.day_of(card.last_review)).days
+        else:
+            ivl = round(card.stability or 1)
+        ivl, factor, left = max(1, ivl), _DEFAULT_EASE, 0
+    elif card.state in ("learning", "relearning"):
+        steps = opts.learning_steps if card.state == "learning" else opts.relearning_steps
+        left = max(1, steps - (card.step or 0))  # Anki counts the steps still to go
+        if clock.day_of(due_at) <= today:
+            queue, due = _QUEUE_LEARN, int(due_at.timestamp())
+        else:
+            queue, due = _QUEUE_DAY_LEARN, (clock.day_of(due_at) - today).days
+        relearning = card.state == "relearning"
+        ivl, factor = (1, _DEFAULT_EASE) if relearning else (0, 0)
+    else:
+        queue = _QUEUE_SUSPENDED if card.suspended else 0
+        return (0, queue, 0, 0, 0, card.reps, card.lapses, 0, "")
+    if card.suspended:
+        queue = _QUEUE_SUSPENDED
+    return (ctype, queue, due, ivl, factor, card.reps, card.lapses, left, _memory_data(card, opts))
+
+
+def review_history(conn: sqlite3.Connection) -> dict[int, list[tuple[Any, ...]]]:
+    """Every review of an active card, oldest first, by card id."""
+    rows = conn.execute(
+        "SELECT review.card_id, review.rating, review.reviewed_at, review.duration_ms, review.state_before,"
+        " review.state_after, review.difficulty_after, review.due_after"
+        " FROM review JOIN card ON card.id = review.card_id WHERE card.retired = 0"
+        " ORDER BY review.card_id, review.reviewed_at, review.id"
+    )
+    out: dict[int, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        out.setdefault(row[0], []).append(row)
+    return out
+
+
+def revlog_rows(
+    reviews: Iterable[tuple[Any, ...]], anki_card_id: int, clock: DayClock, used_ids: set[int]
+) -> list[tuple[int, ...]]:
+    """Anki revlog rows ``(id, cid, usn, ease, ivl, lastIvl, factor, time, type)`` for one card.
+
+    ``ivl`` is in days for a review outcome and negative seconds for a
+    (re)learning step, as Anki writes it; ``factor`` carries FSRS difficulty the
+    way Anki's FSRS reviews do.
+    """
+    out: list[tuple[int, ...]] = []
+    last_ivl = 0
+    for _, rating, reviewed_at_s, duration_ms, before, after, difficulty, due_after_s in reviews:
+        reviewed_at = dt_from_db(reviewed_at_s)
+        due_after = dt_from_db(due_after_s)
+        assert reviewed_at is not None
+        if due_after is None:
+            ivl = 0
+        elif after == "review":
+            ivl = max(1, (clock.day_of(due_after) - clock.day_of(reviewed_at)).days)
+        else:
+            ivl = -max(1, int((due_after - reviewed_at).total_seconds()))
+        factor = round(((difficulty - 1) / 9 + 0.1) * 1000) if difficulty is not None else 0
+        rid = int(reviewed_at.timestamp() * 1000)
+        while rid in used_ids:
+            rid += 1
+        used_ids.add(rid)
+        taken = min(max(int(duration_ms or 0), 0), _INT32_MAX)
+        out.append(
+            (rid, anki_card_id, -1, int(rating), ivl, last_ivl, factor, taken, _REVLOG_KIND.get(before, 0))
+        )
+        last_ivl = ivl
+    return out
+
+
+def content_times(conn: sqlite3.Connection) -> dict[int, datetime]:
+    """When each active card's text last changed (sync bumps it on edits, moves and revivals)."""
+    out: dict[int, datetime] = {}
+    for card_id, updated_at in conn.execute("SELECT id, updated_at FROM card WHERE retired = 0"):
+        stamp = dt_from_db(updated_at)
+        if stamp is not None:
+            out[card_id] = stamp
+    return out
+
+
+def previous_package(path: Path) -> dict[str, tuple[str, str]]:
+    """``guid -> (fields, tags)`` of the package already at ``path`` ({} if none or unreadable)."""
+    if not path.is_file():
+        return {}
+    try:
+        with zipfile.ZipFile(path) as z:
+            data = z.read("collection.anki2")
+        db = sqlite3.connect(":memory:")
+        try:
+            db.deserialize(data)
+            rows = db.execute("SELECT guid, flds, tags FROM notes").fetchall()
+        finally:
+            db.close()
+    except (OSError, KeyError, zipfile.BadZipFile, sqlite3.Error):
+        return {}
+    return {guid: (flds, " ".join(sorted(tags.split()))) for guid, flds, tags in rows}
+
+
+# --- package -------------------------------------------------------------------------------
+
+
+def _models() -> tuple[Any, Any]:
+    import genanki
+
+    fields = ("Front", "Back", "Context", "Source")
+    basic = genanki.Model(
+        BASIC_MODEL_ID,
+        BASIC_MODEL_NAME,
+        fields=[{"name": f} for f in fields],
+        templates=[dict(t) for t in BASIC_TEMPLATES],
+        css=CSS,
+    )
+    cloze = genanki.Model(
+        CLOZE_MODEL_ID,
+        CLOZE_MODEL_NAME,
+        fields=[{"name": f} for f in ("Text", "Extra", "Context", "Source")],
+        templates=[dict(t) for t in CLOZE_TEMPLATES],
+        css=CSS,
+        model_type=genanki.Model.CLOZE,
+    )
+    return basic, cloze
+
+
+def _zip_package(collection: bytes, media: dict[str, Path], out: Path, timestamp: float) -> None:
+    """Zip the collection and media next to ``out``, then rename it into place."""
+    stamp = time.gmtime(max(timestamp, 315532800))[:6]  # zip dates start in 1980
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            with zipfile.ZipFile(fh, "w") as z:
+
+                def entry(name: str, compress: int) -> zipfile.ZipInfo:
+                    info = zipfile.ZipInfo(name, date_time=stamp)
+                    info.compress_type = compress
+                    info.external_attr = 0o644 << 16
+                    return info
+
+                z.writestr(entry("collection.anki2", zipfile.ZIP_DEFLATED), collection)
+                names = sorted(media)
+                index = {str(i): name for i, name in enumerate(names)}
+                z.writestr(entry("media", zipfile.ZIP_DEFLATED), json.dumps(index, ensure_ascii=False))
+                for i, name in enumerate(names):
+                    with (
+                        z.open(entry(str(i), zipfile.ZIP_STORED), "w") as dst,
+                        open(media[name], "rb") as src,
+                    ):
+                        while chunk := src.read(1 << 20):
+                            dst.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SrsError(f"{out}: cannot write the package ({exc.strerror or exc})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def export_anki(
+    conn: sqlite3.Connection,
+    flt: CardFilter,
+    *,
+    vault: Path,
+    out: Path,
+    now: datetime,
+    clock: DayClock,
+    root_deck: str = "MLSys",
+    scheduling: SchedulingOptions | None = None,
+) -> AnkiExport:
+    """Write the active cards matching ``flt`` to an Anki package at ``out``.
+
+    Args:
+        conn: The review database.
+        flt: Which cards (retired cards are never exported).
+        vault: The vault folder: images are bundled from it, and an
+            ``.obsidian/`` folder in it makes Source an ``obsidian://`` link.
+        out: The ``.apkg`` to write (atomically; its folder is created).
+        now: The export time, UTC-aware; it stamps notes and makes builds reproducible.
+        clock: The review-day clock that due dates are counted in.
+        root_deck: The parent deck of the per-domain decks.
+        scheduling: Carry each card's progress and review log; None exports new cards.
+
+    Raises:
+        SrsError: no card matches, or the package cannot be written.
+    """
+    import genanki
+
+    from .html import MarkdownRenderer
+    from .media import MediaBundle
+
+    cards = list_cards(conn, replace(flt, include_retired=False, only_retired=False))
+    if not cards:
+        raise SrsError("no cards to export (is the vault synced, and do the filters match any card?)")
+
+    obsidian = (vault / ".obsidian").is_dir()
+    vault_name = vault.resolve().name if obsidian else None
+    media = MediaBundle(vault)
+    renderer = MarkdownRenderer(media.add, breaks=obsidian and not _strict_line_breaks(vault))
+    basic_model, cloze_model = _models()
+    diagnostics: list[Diagnostic] = []
+
+    root = root_deck.strip() or "MLSys"
+    decks: dict[str, Any] = {root: genanki.Deck(stable_id(root), root)}
+    by_guid_ord: dict[tuple[str, int], CardView] = {}
+    changed_at = content_times(conn)
+    previous = previous_package(out)
+    note_mtimes: list[tuple[int, str]] = []
+    note_count = card_count = 0
+    for spec in _group_notes(cards):
+        first = spec.cards[0]
+        context = escape(first.context, quote=False)
+        source = source_field(first.note, first.line, vault_name)
+        if spec.cloze:
+            text = renderer.render(first.source, note=first.note, line=first.line)
+            note = genanki.Note(
+                cloze_model, [text, "", context, source], tags=anki_tags(first), guid=spec.guid
+            )
+            for card in spec.cards:
+                by_guid_ord[(spec.guid, (card.cloze or 1) - 1)] = card
+            made = len(note.cards)
+            if made != len(spec.cards):
+                diagnostics.append(
+                    Diagnostic(
+                        first.note,
+                        first.line,
+                        f"cloze paragraph has {len(spec.cards)} cards here but {made} in Anki "
+                        "(a deletion inside code or a link?)",
+                        severity="warning",
+                        code="export",
+                    )
+                )
+        else:
+            front = renderer.render(first.question, note=first.note, line=first.line)
+            back = renderer.render(first.answer, note=first.note, line=first.line)
+            note = genanki.Note(
+                basic_model, [front, back, context, source], tags=anki_tags(first), guid=spec.guid
+            )
+            by_guid_ord[(spec.guid, 0)] = first
+            made = 1
+        mtime = max(changed_at.get(c.id, now) for c in spec.cards)
+        before = previous.get(spec.guid)
+        if before is not None and before != ("\x1f".join(note.fields), " ".join(sorted(note.tags))):
+            mtime = now  # fields or tags changed without a text change (a tag, a heading, a rename)
+        note_mtimes.append((int(min(mtime, now).timestamp()), spec.guid))
+        name = deck_name(root, first.domain)
+        if name not in decks:
+            decks[name] = genanki.Deck(stable_id(name), name)
+        decks[name].add_note(note)
+        note_count += 1
+        card_count += made
+
+    timestamp = now.timestamp()
+    today = clock.today(now)
+    db = sqlite3.connect(":memory:")
+    try:
+        cur = db.cursor()
+        with warnings.catch_warnings():
+            # Fields are HTML we produced; genanki's tag heuristics only add noise.
+            warnings.simplefilter("ignore")
+            genanki.Package(list(decks.values())).write_to_db(
+                cur, timestamp, itertools.count(int(timestamp * 1000))
+            )
+        # By id: the package's notes table has no index on guid.
+        note_ids = dict(cur.execute("SELECT guid, id FROM notes").fetchall())
+        cur.executemany("UPDATE notes SET mod = ? WHERE id = ?", [(m, note_ids[g]) for m, g in note_mtimes])
+        conf_json, models_json = cur.execute("SELECT conf, models FROM col").fetchone()
+        conf = json.loads(conf_json)
+        conf.update({"schedVer": 2, "rollover": clock.rollover_hour})
+        models = json.loads(models_json)
+        for model in models.values():
+            model["mod"] = TEMPLATES_MTIME
+        crt = int(clock.day_start(today).timestamp())
+        cur.execute(
+            "UPDATE col SET crt = ?, conf = ?, models = ?",
+            (crt, json.dumps(conf, sort_keys=True), json.dumps(models, sort_keys=True)),
+        )
+        scheduled = reviews = 0
+        if scheduling is not None:
+            scheduled, reviews = _write_scheduling(
+                conn,
+                cur,
+                by_guid_ord,
+                clock=clock,
+                today=today,
+                now=now,
+                opts=scheduling,
+                timestamp=timestamp,
+            )
+        db.commit()
+        collection = db.serialize()
+    finally:
+        db.close()
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SrsError(f"{out.parent}: cannot create the folder ({exc.strerror})") from None
+    _zip_package(collection, media.files, out, timestamp)
+    return AnkiExport(
+        path=out,
+        notes=note_count,
+        cards=card_count,
+        media=len(media.files),
+        decks=tuple(sorted(decks)),
+        size=out.stat().st_size,
+        with_scheduling=scheduling is not None,
+        scheduled_cards=scheduled,
+        reviews=reviews,
+        diagnostics=tuple(media.diagnostics + diagnostics),
+    )
+
+
+def _write_scheduling(
+    conn: sqlite3.Connection,
+    cur: sqlite3.Cursor,
+    by_guid_ord: dict[tuple[str, int], CardView],
+    *,
+    clock: DayClock,
+    today: date,
+    now: datetime,
+    opts: SchedulingOptions,
+    timestamp: float,
+) -> tuple[int, int]:
+    """Rewrite the package's card rows with each card's progress and fill its revlog."""
+    history = review_history(conn)
+    updates: list[tuple[Any, ...]] = []
+    revlog: list[tuple[int, ...]] = []
+    used_ids: set[int] = set()
+    rows = cur.execute("SELECT cards.id, notes.guid, cards.ord FROM cards JOIN notes ON notes.id = cards.nid")
+    for anki_id, guid, ord_ in rows.fetchall():
+        card = by_guid_ord.get((guid, ord_))
+        if card is None or (card.state == "new" and not card.suspended):
+            continue
+        row = anki_card_row(card, clock=clock, today=today, now=now, opts=opts)
+        updates.append((*row, int(timestamp), anki_id))
+        revlog.extend(revlog_rows(history.get(card.id, ()), anki_id, clock, used_ids))
+    cur.executemany(
+        "UPDATE cards SET type = ?, queue = ?, due = ?, ivl = ?, factor = ?, reps = ?, lapses = ?, left = ?,"
+        " data = ?, mod = ? WHERE id = ?",
+        updates,
+    )
+    cur.executemany("INSERT INTO revlog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", revlog)
+    return sum(1 for u in updates if u[0] != 0), len(revlog)
