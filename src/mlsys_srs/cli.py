@@ -32,6 +32,22 @@ if TYPE_CHECKING:
 
 ENV_NOW = "MLSYS_SRS_NOW"
 
+# Options shared by every command that selects cards (cards, review, due, stats, export).
+DomainOpt = Annotated[list[str] | None, typer.Option("--domain", "-d", help="Only this domain (repeatable).")]
+TagOpt = Annotated[
+    list[str] | None,
+    typer.Option("--tag", "-t", help="Only cards with this tag or a nested one (repeatable)."),
+]
+NoteOpt = Annotated[
+    list[str] | None,
+    typer.Option("--note", "-n", help="Only notes whose path matches this glob (repeatable)."),
+]
+DeckOpt = Annotated[
+    str | None,
+    typer.Option("--deck", help="Only the cards of the deck recipe decks/NAME.toml.", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
+
 
 class _Group(TyperGroup):
     """Turns an ``SrsError`` from any command into one clear line and an exit code."""
@@ -187,29 +203,6 @@ def main_options(
     ctx.obj = State(vault=vault, db=db, config_path=config)
 
 
-def _register() -> None:
-    from .commands import core
-
-    core.register(app)
-    from .commands import review as review_commands
-
-    review_commands.register(app)
-    from .commands import stats as stats_commands
-
-    stats_commands.register(app)
-    from .commands import export as export_commands
-
-    export_commands.register(app)
-
-
-_register()
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
-
-
 def resolve_deck(ctx: typer.Context, name: str | None) -> Any:
     """The ``DeckRecipe`` named by ``--deck`` (None when not given)."""
     if not name:
@@ -220,9 +213,45 @@ def resolve_deck(ctx: typer.Context, name: str | None) -> Any:
     return find_deck(name, deck_dirs(cfg.vault, Path.cwd(), cfg.config_path.parent))
 
 
+def card_filter(
+    ctx: typer.Context,
+    domain: list[str] | None = None,
+    tag: list[str] | None = None,
+    note: list[str] | None = None,
+    deck: str | None = None,
+    **extra: Any,
+) -> Any:
+    """The ``CardFilter`` of the shared --domain/--tag/--note/--deck options (plus ``extra`` fields)."""
+    from .store.queries import CardFilter
+
+    return CardFilter(
+        domains=tuple(domain or ()),
+        tags=tuple(t.lstrip("#") for t in tag or ()),
+        note_globs=tuple(note or ()),
+        deck=resolve_deck(ctx, deck),
+        **extra,
+    )
+
+
 def day_clock(ctx: typer.Context) -> Any:
     """The ``DayClock`` of the configured zone and rollover hour."""
     from .days import DayClock, zone
 
     sched = state(ctx).config.schedule
     return DayClock(zone(sched.timezone), sched.rollover_hour)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+def _register() -> None:
+    # Last in the module: command modules import the helpers above.
+    from .commands import core, export, review, stats
+
+    for module in (core, review, stats, export):
+        module.register(app)
+
+
+_register()

@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..cli import console, emit_json, err_console, now, open_store, state
+from ..cli import (
+    DeckOpt,
+    DomainOpt,
+    NoteOpt,
+    TagOpt,
+    card_filter,
+    console,
+    emit_json,
+    err_console,
+    now,
+    open_store,
+    state,
+)
 
 if TYPE_CHECKING:
     from ..parse import Diagnostic
@@ -234,17 +246,10 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def cards(
         ctx: typer.Context,
-        domain: Annotated[
-            list[str] | None, typer.Option("--domain", "-d", help="Only this domain (repeatable).")
-        ] = None,
-        tag: Annotated[
-            list[str] | None,
-            typer.Option("--tag", "-t", help="Only cards with this tag or a nested one (repeatable)."),
-        ] = None,
-        note: Annotated[
-            list[str] | None,
-            typer.Option("--note", "-n", help="Only notes whose path matches this glob (repeatable)."),
-        ] = None,
+        domain: DomainOpt = None,
+        tag: TagOpt = None,
+        note: NoteOpt = None,
+        deck: DeckOpt = None,
         card_state: Annotated[
             str | None,
             typer.Option("--state", help="new, learning, review, relearning or suspended."),
@@ -254,16 +259,18 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[int | None, typer.Option("--limit", help="At most this many cards.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="One JSON object per card, in a list.")] = False,
     ) -> None:
-        """List cards, filtered by domain, tag, note, state or due date."""
+        """List cards, filtered by domain, tag, note, deck recipe, state or due date."""
         from ..errors import SrsError
-        from ..store.queries import STATES, CardFilter, list_cards
+        from ..store.queries import STATES, list_cards
 
         if card_state and card_state not in (*STATES, "suspended"):
             raise SrsError(f"--state must be one of {', '.join((*STATES, 'suspended'))}")
-        flt = CardFilter(
-            domains=tuple(domain or ()),
-            tags=tuple(t.lstrip("#") for t in tag or ()),
-            note_globs=tuple(note or ()),
+        flt = card_filter(
+            ctx,
+            domain,
+            tag,
+            note,
+            deck,
             state=card_state,
             due_before=now() if due else None,
             include_retired=retired,

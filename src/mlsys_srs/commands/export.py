@@ -8,8 +8,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .. import cli  # day_clock, resolve_deck: defined after cli registers commands, so looked up at call time
-from ..cli import console, emit_json, err_console, now, open_store, state
+from ..cli import (
+    DeckOpt,
+    DomainOpt,
+    JsonOpt,
+    NoteOpt,
+    TagOpt,
+    card_filter,
+    console,
+    day_clock,
+    emit_json,
+    err_console,
+    now,
+    open_store,
+    state,
+)
 
 if TYPE_CHECKING:
     from ..config import ScheduleConfig
@@ -102,21 +115,10 @@ def anki(
             show_default=False,
         ),
     ] = None,
-    deck: Annotated[
-        str | None,
-        typer.Option(
-            "--deck",
-            help="Only the cards of the deck recipe decks/NAME.toml (names the file too).",
-            show_default=False,
-        ),
-    ] = None,
-    domain: Annotated[
-        list[str] | None, typer.Option("--domain", "-d", help="Only this domain (repeatable).")
-    ] = None,
-    tag: Annotated[
-        list[str] | None,
-        typer.Option("--tag", "-t", help="Only cards with this tag or a nested one (repeatable)."),
-    ] = None,
+    deck: DeckOpt = None,
+    domain: DomainOpt = None,
+    tag: TagOpt = None,
+    note: NoteOpt = None,
     with_scheduling: Annotated[
         bool,
         typer.Option(
@@ -127,7 +129,7 @@ def anki(
     no_sync: Annotated[
         bool, typer.Option("--no-sync", help="Export the database as it is, without syncing first.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write an Anki package (.apkg) of your cards.
 
@@ -137,16 +139,17 @@ def anki(
     the notes you edited instead of adding duplicates. Images the cards show
     are bundled; math becomes MathJax and code keeps its highlighting.
 
+    --deck NAME also names the file (decks/NAME.apkg).
+
     With --with-scheduling, reviewed cards keep their due dates, intervals and
     FSRS memory states, with their review log. Tick "Import any learning
     progress" when importing, and switch on FSRS in Anki's deck options.
     """
     from ..export.anki import export_anki
-    from ..store.queries import CardFilter
 
     cfg = state(ctx).config
-    recipe = cli.resolve_deck(ctx, deck)
-    flt = CardFilter(domains=tuple(domain or ()), tags=tuple(t.lstrip("#") for t in tag or ()), deck=recipe)
+    flt = card_filter(ctx, domain, tag, note, deck)
+    recipe = flt.deck
     if not no_sync:
         from .core import run_sync
 
@@ -167,7 +170,7 @@ def anki(
             vault=cfg.vault,
             out=target.absolute(),
             now=now(),
-            clock=cli.day_clock(ctx),
+            clock=day_clock(ctx),
             root_deck=cfg.export.root_deck,
             scheduling=scheduling_options(cfg.schedule) if with_scheduling else None,
         )

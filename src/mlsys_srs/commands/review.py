@@ -12,47 +12,29 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .. import cli  # day_clock, resolve_deck: defined after cli registers commands, so looked up at call time
-from ..cli import console, emit_json, err_console, now, open_store, state
+from ..cli import (
+    DeckOpt,
+    DomainOpt,
+    JsonOpt,
+    NoteOpt,
+    TagOpt,
+    card_filter,
+    console,
+    day_clock,
+    emit_json,
+    err_console,
+    now,
+    open_store,
+    state,
+)
 
 if TYPE_CHECKING:
     from ..store.queries import CardFilter
 
-DomainOpt = Annotated[list[str] | None, typer.Option("--domain", "-d", help="Only this domain (repeatable).")]
-TagOpt = Annotated[
-    list[str] | None,
-    typer.Option("--tag", "-t", help="Only cards with this tag or a nested one (repeatable)."),
-]
-NoteOpt = Annotated[
-    list[str] | None,
-    typer.Option("--note", "-n", help="Only notes whose path matches this glob (repeatable)."),
-]
-DeckOpt = Annotated[
-    str | None,
-    typer.Option("--deck", help="Only the cards of the deck recipe decks/NAME.toml.", show_default=False),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 IdsArg = Annotated[
     list[int],
     typer.Argument(metavar="CARD_ID", help="Card ids (as `cards` and the review screen show them)."),
 ]
-
-
-def _filter(
-    ctx: typer.Context,
-    domain: list[str] | None,
-    tag: list[str] | None,
-    note: list[str] | None,
-    deck: str | None,
-) -> CardFilter:
-    from ..store.queries import CardFilter
-
-    return CardFilter(
-        domains=tuple(domain or ()),
-        tags=tuple(t.lstrip("#") for t in tag or ()),
-        note_globs=tuple(note or ()),
-        deck=cli.resolve_deck(ctx, deck),
-    )
 
 
 def _plural(n: int, word: str) -> str:
@@ -101,7 +83,7 @@ def register(app: typer.Typer) -> None:
         from ..sync import sync_vault
         from .core import run_sync
 
-        flt = _filter(ctx, domain, tag, note, deck)
+        flt = card_filter(ctx, domain, tag, note, deck)
         report = run_sync(ctx, quiet=True)
         if report.errors:
             err_console().print(
@@ -109,7 +91,7 @@ def register(app: typer.Typer) -> None:
                 "(`mlsys-srs check` lists them)"
             )
         cfg = state(ctx).config
-        clock = cli.day_clock(ctx)
+        clock = day_clock(ctx)
         with open_store(ctx) as conn:
             queue = todays_queue(conn, cfg.schedule, clock, now(), flt, new_limit=new, total_limit=limit)
             from ..stats import review_streak
@@ -143,7 +125,7 @@ def register(app: typer.Typer) -> None:
     def _nothing_due(ctx: typer.Context, flt: CardFilter) -> None:
         from ..schedule import due_summary, format_when
 
-        clock = cli.day_clock(ctx)
+        clock = day_clock(ctx)
         t = now()
         with open_store(ctx) as conn:
             summary = due_summary(conn, state(ctx).config.schedule, clock, t, flt)
@@ -175,8 +157,8 @@ def register(app: typer.Typer) -> None:
         """
         from ..schedule import due_summary
 
-        flt = _filter(ctx, domain, tag, note, deck)
-        clock = cli.day_clock(ctx)
+        flt = card_filter(ctx, domain, tag, note, deck)
+        clock = day_clock(ctx)
         t = now()
         with open_store(ctx) as conn:
             summary = due_summary(conn, state(ctx).config.schedule, clock, t, flt)
@@ -213,7 +195,7 @@ def register(app: typer.Typer) -> None:
     def _change(ctx: typer.Context, ids: list[int], as_json: bool, verb: str, action: str) -> None:
         from .. import schedule
 
-        clock = cli.day_clock(ctx)
+        clock = day_clock(ctx)
         t = now()
         with open_store(ctx) as conn:
             if action == "suspend":

@@ -13,7 +13,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 # day_clock and resolve_deck are defined after cli registers the commands: imported when run.
-from ..cli import console, emit_json, now, open_store, state
+from ..cli import (
+    DeckOpt,
+    DomainOpt,
+    NoteOpt,
+    TagOpt,
+    card_filter,
+    console,
+    day_clock,
+    emit_json,
+    now,
+    open_store,
+    state,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -428,12 +440,10 @@ def register(app: typer.Typer) -> None:
     @app.command(help=STATS_HELP)
     def stats(
         ctx: typer.Context,
-        domain: Annotated[
-            list[str] | None, typer.Option("--domain", "-d", help="Only this domain (repeatable).")
-        ] = None,
-        deck: Annotated[
-            str | None, typer.Option("--deck", help="Only the cards of this deck recipe.")
-        ] = None,
+        domain: DomainOpt = None,
+        tag: TagOpt = None,
+        note: NoteOpt = None,
+        deck: DeckOpt = None,
         days: Annotated[
             int,
             typer.Option(
@@ -442,12 +452,10 @@ def register(app: typer.Typer) -> None:
         ] = 365,
         as_json: Annotated[bool, typer.Option("--json", help="Print every figure as JSON.")] = False,
     ) -> None:
-        from ..cli import day_clock, resolve_deck
         from ..stats import compute_stats
-        from ..store.queries import CardFilter
 
         cfg = state(ctx).config
-        flt = CardFilter(domains=tuple(domain or ()), deck=resolve_deck(ctx, deck))
+        flt = card_filter(ctx, domain, tag, note, deck)
         with open_store(ctx) as conn:
             result = compute_stats(
                 conn,
@@ -491,7 +499,6 @@ def register(app: typer.Typer) -> None:
         prerequisite's. With NOTE, shows that concept's links in and out, each
         neighbour with its card count and retention.
         """
-        from ..cli import day_clock
         from ..graph import concept_graph, neighbourhood
 
         cfg = state(ctx).config
