@@ -178,7 +178,7 @@ def main_options(
         Path | None,
         typer.Option(
             "--vault",
-            help="Notes folder. [env: MLSYS_SRS_VAULT] [default: ./notes]",
+            help="Notes folder (env MLSYS_SRS_VAULT; default ./notes).",
             show_default=False,
         ),
     ] = None,
@@ -186,7 +186,7 @@ def main_options(
         Path | None,
         typer.Option(
             "--db",
-            help="Review database file. [env: MLSYS_SRS_DB] [default: in the user data folder]",
+            help="Review database file (env MLSYS_SRS_DB; default in the user data folder, see `info`).",
             show_default=False,
         ),
     ] = None,
@@ -194,7 +194,7 @@ def main_options(
         Path | None,
         typer.Option(
             "--config",
-            help="Config file (TOML). [env: MLSYS_SRS_CONFIG] [default: in the user config folder]",
+            help="Config file, TOML (env MLSYS_SRS_CONFIG; default in the user config folder, see `info`).",
             show_default=False,
         ),
     ] = None,

@@ -111,7 +111,7 @@ def anki(
         typer.Option(
             "--out",
             "-o",
-            help="The .apkg to write, or a folder for <deck>.apkg. [default: decks/<deck>.apkg]",
+            help="The .apkg to write, or a folder for <deck>.apkg (default decks/<deck>.apkg).",
             show_default=False,
         ),
     ] = None,
