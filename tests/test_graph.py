@@ -118,7 +118,7 @@ def test_a_weak_prerequisite_makes_its_dependents_shaky(graph_db: History) -> No
 
 
 def test_find_note_by_path_name_alias_and_link(graph_db: History) -> None:
-    for name in ("a.md", "a", "A", "Alpha", "first idea", "[[Alpha|x]]", "[[a#Heading]]"):
+    for name in ("a.md", "a", "A", "Alpha", "first idea", "[[Alpha|x]]", "[[a#Heading]]", "alpha NOTE"):
         assert find_note(graph_db.conn, name).path == "a.md", name
     for name in ("sub/b.md", "sub/b", "b", "B.md"):
         assert find_note(graph_db.conn, name).path == "sub/b.md", name

@@ -384,7 +384,7 @@ def _spelling(group: list[_Link]) -> str:
 
 
 def find_note(conn: sqlite3.Connection, name: str) -> NoteRef:
-    """The note a path, file name or alias names (as a link would resolve it).
+    """The note a path, file name or alias names (as a link would resolve it), else its title.
 
     Raises:
         NoteNotFound: nothing in the vault answers to ``name``.
@@ -399,7 +399,13 @@ def find_note(conn: sqlite3.Connection, name: str) -> NoteRef:
     by_path = {n.path: n for n in notes.values()}
     hit = resolver.resolve(Link(target=text, line=0, markdown=text.lower().endswith(".md")), "")
     if hit is None or hit not in by_path:
-        raise NoteNotFound(f"no note named {name!r} in the vault (give a path, a file name or an alias)")
+        # A person may type the title they see; links never resolve by title, this lookup may.
+        titled = sorted(n.path for n in notes.values() if n.title.casefold() == text.casefold())
+        hit = titled[0] if titled else None
+    if hit is None or hit not in by_path:
+        raise NoteNotFound(
+            f"no note named {name!r} in the vault (give a path, a file name, an alias or a title)"
+        )
     return by_path[hit]
 
 
