@@ -33,8 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_review import CARDS_PER_BLOCK, NOW, give_history  # noqa: E402
-from synth import make_vault  # noqa: E402
+from bench_review import NOW, build_collection  # noqa: E402
 
 
 def run_export(
@@ -84,23 +83,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it")
     a = ap.parse_args()
-    from mlsys_srs.store import open_db
-    from mlsys_srs.sync import sync_vault
 
     root = a.keep or Path(tempfile.mkdtemp(prefix="bench-export-"))
     try:
-        vault, db = root / "vault", root / "srs.db"
-        if not db.exists():
-            notes = max(1, round(a.cards / CARDS_PER_BLOCK / 10))
-            make_vault(vault, notes, 10, a.seed)
-            conn = open_db(db, NOW)
-            sync_vault(conn, vault, NOW)
-            conn.close()
-            print(f"collection: {give_history(db, a.seed)}")
-        conn = open_db(db, NOW)
-        n = conn.execute("SELECT count(*) FROM card WHERE retired = 0").fetchone()[0]
-        conn.close()
-        print(f"cards: {n}; database in {root}")
+        vault, db = build_collection(root, a.cards, a.seed)
         env = {
             **os.environ,
             "MLSYS_SRS_DB": str(db),

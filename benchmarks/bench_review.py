@@ -96,6 +96,28 @@ def give_history(db: Path, seed: int, reviews_per_card: int = 5) -> dict[str, in
     return counts
 
 
+def build_collection(root: Path, cards: int, seed: int) -> tuple[Path, Path]:
+    """A synthetic vault of about ``cards`` cards, synced, with a simulated review history.
+
+    Reused when ``root`` already holds one (``--keep``). Returns (vault, database).
+    """
+    from mlsys_srs.store import open_db
+    from mlsys_srs.sync import sync_vault
+
+    vault, db = root / "vault", root / "srs.db"
+    if not db.exists():
+        make_vault(vault, max(1, round(cards / CARDS_PER_BLOCK / 10)), 10, seed)
+        conn = open_db(db, NOW)
+        sync_vault(conn, vault, NOW)
+        conn.close()
+        print(f"collection: {give_history(db, seed)}")
+    conn = open_db(db, NOW)
+    n = conn.execute("SELECT count(*) FROM card WHERE retired = 0").fetchone()[0]
+    conn.close()
+    print(f"cards: {n}; database in {root}")
+    return vault, db
+
+
 def ms(xs: list[float]) -> str:
     xs = sorted(xs)
     p95 = xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
@@ -196,24 +218,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it")
     a = ap.parse_args()
-    from mlsys_srs.store import open_db
-    from mlsys_srs.sync import sync_vault
 
     root = a.keep or Path(tempfile.mkdtemp(prefix="bench-review-"))
     try:
-        vault, db = root / "vault", root / "srs.db"
-        if not db.exists():
-            notes = max(1, round(a.cards / CARDS_PER_BLOCK / 10))
-            make_vault(vault, notes, 10, a.seed)
-            conn = open_db(db, NOW)
-            sync_vault(conn, vault, NOW)
-            conn.close()
-            counts = give_history(db, a.seed)
-            print(f"collection: {counts}")
-        conn = open_db(db, NOW)
-        n = conn.execute("SELECT count(*) FROM card WHERE retired = 0").fetchone()[0]
-        conn.close()
-        print(f"cards: {n}; database in {root}")
+        vault, db = build_collection(root, a.cards, a.seed)
         bench_due(vault, db, a.runs)
         # Time answers on a copy, so re-runs with --keep start from the same state.
         work = root / "session.db"
