@@ -153,7 +153,7 @@ def anki(
     if not no_sync:
         from .core import run_sync
 
-        report = run_sync(ctx, quiet=True)
+        report = run_sync(ctx)
         if report.errors:
             n = len(report.errors)
             err_console().print(

@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
         from .core import run_sync
 
         flt = card_filter(ctx, domain, tag, note, deck)
-        report = run_sync(ctx, quiet=True)
+        report = run_sync(ctx)
         if report.errors:
             err_console().print(
                 f"{_plural(len(report.errors), 'problem')} in notes; those cards were skipped "
