@@ -165,6 +165,11 @@ def open_store(ctx: typer.Context, *, create: bool = True) -> Iterator[sqlite3.C
         conn.close()
 
 
+def plural(n: int, word: str) -> str:
+    """``1 card``, ``2 cards``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def emit_json(data: object) -> None:
     """Print data as JSON on stdout (no colour, no wrapping)."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")

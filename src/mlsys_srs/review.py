@@ -33,7 +33,7 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
 
-from .schedule import RATINGS, format_interval, format_when
+from .schedule import RATINGS, format_duration, format_interval, format_when
 from .session import Outcome, Phase, Session, Summary
 
 if TYPE_CHECKING:
@@ -197,17 +197,6 @@ def render_done(session: Session, notices: list[str] | None = None) -> Renderabl
     return Group(*parts)
 
 
-def _duration(ms: int) -> str:
-    secs = round(ms / 1000)
-    if secs < 60:
-        return f"{secs}s"
-    mins, secs = divmod(secs, 60)
-    if mins < 60:
-        return f"{mins}m {secs:02d}s"
-    hours, mins = divmod(mins, 60)
-    return f"{hours}h {mins:02d}m"
-
-
 def render_summary(summary: Summary, now: datetime, tz: tzinfo | None = None) -> RenderableType:
     """The end-of-session summary."""
     from rich.table import Table
@@ -217,7 +206,7 @@ def render_summary(summary: Summary, now: datetime, tz: tzinfo | None = None) ->
     t.add_column()
     cards = f" ({summary.cards} cards)" if summary.cards != summary.reviews else ""
     t.add_row("reviewed", f"{summary.reviews}{cards}")
-    t.add_row("time", _duration(summary.time_ms))
+    t.add_row("time", format_duration(summary.time_ms))
     t.add_row(
         "again",
         f"{summary.again_rate:.0%} ({summary.again} of {summary.reviews})" if summary.reviews else "-",

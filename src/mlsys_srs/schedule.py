@@ -224,6 +224,18 @@ def format_interval(delta: timedelta) -> str:
     return f"{days / 365:.1f}y".replace(".0y", "y")
 
 
+def format_duration(ms: int) -> str:
+    """Time spent, for people: ``45s``, ``3m 07s``, ``1h 02m``."""
+    secs = round(ms / 1000)
+    if secs < 60:
+        return f"{secs}s"
+    mins, secs = divmod(secs, 60)
+    if mins < 60:
+        return f"{mins}m {secs:02d}s"
+    hours, mins = divmod(mins, 60)
+    return f"{hours}h {mins:02d}m"
+
+
 def format_when(at: datetime, now: datetime, tz: tzinfo | None = None) -> str:
     """A due time for people: ``14:05 (in 2h)``, ``Tue 24 Nov 09:00 (in 3d)`` or ``now``."""
     delta = at - now

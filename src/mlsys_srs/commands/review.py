@@ -25,6 +25,7 @@ from ..cli import (
     err_console,
     now,
     open_store,
+    plural,
     state,
 )
 
@@ -35,10 +36,6 @@ IdsArg = Annotated[
     list[int],
     typer.Argument(metavar="CARD_ID", help="Card ids (as `cards` and the review screen show them)."),
 ]
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def register(app: typer.Typer) -> None:
@@ -87,7 +84,7 @@ def register(app: typer.Typer) -> None:
         report = run_sync(ctx)
         if report.errors:
             err_console().print(
-                f"{_plural(len(report.errors), 'problem')} in notes; those cards were skipped "
+                f"{plural(len(report.errors), 'problem')} in notes; those cards were skipped "
                 "(`mlsys-srs check` lists them)"
             )
         cfg = state(ctx).config
@@ -136,7 +133,7 @@ def register(app: typer.Typer) -> None:
             msg += " No cards are scheduled: write cards in your notes and run `mlsys-srs sync`."
         if summary.held_new:
             msg += (
-                f" The daily new-card limit is reached ({_plural(summary.held_new, 'new card')} waiting);"
+                f" The daily new-card limit is reached ({plural(summary.held_new, 'new card')} waiting);"
                 " `review --new N` introduces more."
             )
         console().print(msg, soft_wrap=True)
@@ -210,7 +207,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             emit_json(rows)
         else:
-            console().print(f"{verb} {_plural(len(ids), 'card')}: {', '.join(map(str, ids))}")
+            console().print(f"{verb} {plural(len(ids), 'card')}: {', '.join(map(str, ids))}")
 
     @app.command()
     def suspend(ctx: typer.Context, ids: IdsArg, as_json: JsonOpt = False) -> None:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-# day_clock and resolve_deck are defined after cli registers the commands: imported when run.
 from ..cli import (
     DeckOpt,
     DomainOpt,
@@ -24,8 +23,12 @@ from ..cli import (
     emit_json,
     now,
     open_store,
+    plural,
     state,
 )
+
+# day_clock and resolve_deck are defined after cli registers the commands: imported when run.
+from ..schedule import format_duration
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -54,23 +57,8 @@ def _num(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
-def _duration(ms: int) -> str:
-    s = round(ms / 1000)
-    if s < 60:
-        return f"{s}s"
-    m, s = divmod(s, 60)
-    if m < 60:
-        return f"{m}m {s:02d}s"
-    h, m = divmod(m, 60)
-    return f"{h}h {m:02d}m"
-
-
 def _retention_cell(r: Retention) -> str:
     return "-" if not r.reviews else f"{_pct(r.rate)} ({r.reviews:,})"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 # -- heatmap and forecast -----------------------------------------------------------
@@ -236,19 +224,19 @@ def render_stats(s: Stats, out: Console, limit: int = 10) -> None:
         scope.append(f"deck {s.scope['deck']}")
     _bold(out, f"Today, {t.day.isoformat()}" + (f" ({', '.join(scope)})" if scope else ""))
     out.print(
-        f"  {_plural(t.reviewed, 'review')}, again {_pct(t.again_rate)}, {_duration(t.time_ms)}; "
+        f"  {plural(t.reviewed, 'review')}, again {_pct(t.again_rate)}, {format_duration(t.time_ms)}; "
         f"left {t.left:,} ({t.due_left:,} due, {t.new_left:,} new)"
     )
     st = s.streak
-    longest = f"longest {_plural(st.longest, 'day')}"
+    longest = f"longest {plural(st.longest, 'day')}"
     if st.longest_end is not None and st.longest_end < t.day - timedelta(days=1):
         longest += f" (ended {st.longest_end.isoformat()})"
     keep = "" if st.studied_today or not st.current else ", review today to keep it"
-    out.print(f"  streak {_plural(st.current, 'day')}{keep}; {longest}")
+    out.print(f"  streak {plural(st.current, 'day')}{keep}; {longest}")
     out.print()
 
     hm = s.heatmap
-    _bold(out, f"Reviews, last {_plural(s.days, 'day')}: {hm.total:,} on {_plural(hm.days_studied, 'day')}")
+    _bold(out, f"Reviews, last {plural(s.days, 'day')}: {hm.total:,} on {plural(hm.days_studied, 'day')}")
     for line in heatmap_lines(hm, width):
         out.print(line, no_wrap=True, overflow="crop")
     out.print()
@@ -330,7 +318,7 @@ def render_graph(g: ConceptGraph, out: Console, limit: int) -> None:
     """Draw the whole-vault view of ``graph`` on ``out``."""
     _bold(
         out,
-        f"Concept graph: {_plural(g.notes, 'note')}, {_plural(g.links, 'link')} ({g.dangling_links:,} dangling)",
+        f"Concept graph: {plural(g.notes, 'note')}, {plural(g.links, 'link')} ({g.dangling_links:,} dangling)",
     )
     out.print()
     if g.hubs:
@@ -340,7 +328,7 @@ def render_graph(g: ConceptGraph, out: Console, limit: int) -> None:
         t.add_column("linked from", justify="right")
         t.add_column("links", justify="right")
         for i, h in enumerate(g.hubs[:limit], 1):
-            t.add_row(str(i), h.note.path, _plural(h.linked_from, "note"), f"{h.links:,}")
+            t.add_row(str(i), h.note.path, plural(h.linked_from, "note"), f"{h.links:,}")
         out.print(t)
         out.print()
     if g.dangling:
@@ -379,7 +367,7 @@ def render_neighbourhood(nb: Neighbourhood, out: Console) -> None:
     w = nb.own
     _bold(out, f"{nb.note.title}  ({nb.note.path}, {nb.note.domain})")
     out.print(
-        f"  {_plural(w.cards, 'card')} ({w.studied:,} studied), retention {_retention_cell(w.retention)}, "
+        f"  {plural(w.cards, 'card')} ({w.studied:,} studied), retention {_retention_cell(w.retention)}, "
         f"recall {_pct(w.retrievability)}, weakness {_num(w.score, 3)}"
     )
     out.print()
