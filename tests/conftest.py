@@ -89,6 +89,3 @@ def notes(vault: Path) -> Callable[[dict[str, str]], None]:
     """Write notes into the test's vault."""
     return lambda files: write_notes(vault, files)
 
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    os.environ.setdefault("PYTHONHASHSEED", "0")
