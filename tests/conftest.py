@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,4 +87,3 @@ def run(vault: Path, db_path: Path) -> Cli:
 def notes(vault: Path) -> Callable[[dict[str, str]], None]:
     """Write notes into the test's vault."""
     return lambda files: write_notes(vault, files)
-
