@@ -44,13 +44,15 @@ CARDS_PER_BLOCK = 7 / 6
 
 def give_history(db: Path, seed: int, reviews_per_card: int = 5) -> dict[str, int]:
     """Turn most cards into scheduled cards and add past review rows; return counts by state."""
-    from mlsys_srs.store import dt_to_db, open_db, transaction
+    from mlsys_srs.store import open_db, transaction
+    from mlsys_srs.store.cards import patch_schedule
+    from mlsys_srs.store.reviews import insert_review
 
     rng = random.Random(seed)
     conn = open_db(db, NOW)
     ids = [r[0] for r in conn.execute("SELECT id FROM card WHERE retired = 0")]
-    updates = []
-    reviews = []
+    updates: list[tuple[int, dict[str, object]]] = []
+    reviews: list[tuple[int, int, datetime]] = []
     counts = {"new": 0, "learning": 0, "review": 0}
     for cid in ids:
         x = rng.random()
@@ -68,29 +70,39 @@ def give_history(db: Path, seed: int, reviews_per_card: int = 5) -> dict[str, in
         counts[state] += 1
         updates.append(
             (
-                state,
-                0 if state == "learning" else None,
-                stability,
-                rng.uniform(2, 9),
-                dt_to_db(due),
-                dt_to_db(last),
                 cid,
+                {
+                    "state": state,
+                    "step": 0 if state == "learning" else None,
+                    "stability": stability,
+                    "difficulty": rng.uniform(2, 9),
+                    "due": due,
+                    "last_review": last,
+                    "reps": 5,
+                },
             )
         )
         t = last
         for _ in range(reviews_per_card):
-            reviews.append((cid, rng.choice((1, 3, 3, 3, 4)), dt_to_db(t), 8000, "review", "review", "{}"))
+            reviews.append((cid, rng.choice((1, 3, 3, 3, 4)), t))
             t -= timedelta(days=rng.uniform(1, 60))
     with transaction(conn):
-        conn.executemany(
-            "UPDATE card SET state=?, step=?, stability=?, difficulty=?, due=?, last_review=?, reps=5 WHERE id=?",
-            updates,
-        )
-        conn.executemany(
-            'INSERT INTO review (card_id, rating, reviewed_at, duration_ms, state_before, state_after, "before") '
-            "VALUES (?,?,?,?,?,?,?)",
-            reviews,
-        )
+        for cid, values in updates:
+            patch_schedule(conn, cid, **values)
+        for cid, rating, at in reviews:
+            insert_review(
+                conn,
+                card_id=cid,
+                rating=rating,
+                reviewed_at=at,
+                duration_ms=8000,
+                state_before="review",
+                state_after="review",
+                stability_after=None,
+                difficulty_after=None,
+                due_after=None,
+                before={},
+            )
     conn.close()
     counts["reviews"] = len(reviews)
     return counts
@@ -131,8 +143,8 @@ def bench_session(db: Path, answers: int, seed: int) -> None:
 
     from mlsys_srs.config import ReviewConfig, ScheduleConfig
     from mlsys_srs.days import DayClock
+    from mlsys_srs.queue import todays_queue
     from mlsys_srs.review import render_card
-    from mlsys_srs.schedule import todays_queue
     from mlsys_srs.session import Session
     from mlsys_srs.store import open_db
 

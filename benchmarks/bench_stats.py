@@ -24,6 +24,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -39,7 +40,9 @@ def simulate(db: Path, reviews: int, days: int, seed: int, leech_threshold: int 
     """Write about ``reviews`` review rows over the ``days`` days before ``NOW``; return how many."""
     import fsrs
 
-    from mlsys_srs.store import dt_to_db, open_db, transaction
+    from mlsys_srs.store import open_db, transaction
+    from mlsys_srs.store.cards import add_tag, patch_schedule
+    from mlsys_srs.store.reviews import insert_review
 
     rng = random.Random(seed)
     random.seed(seed)  # py-fsrs fuzzing draws from the global generator
@@ -53,7 +56,7 @@ def simulate(db: Path, reviews: int, days: int, seed: int, leech_threshold: int 
     cards: dict[int, fsrs.Card] = {}
     lapses: dict[int, int] = {}
     due: list[tuple[datetime, int]] = []
-    rows: list[tuple[object, ...]] = []
+    rows: list[dict[str, Any]] = []
     start = NOW - timedelta(days=days)
     fresh = iter(ids)
     for d in range(days):
@@ -86,18 +89,18 @@ def simulate(db: Path, reviews: int, days: int, seed: int, leech_threshold: int 
             if rating == fsrs.Rating.Again and before == "review":
                 lapses[cid] = lapses.get(cid, 0) + 1
             rows.append(
-                (
-                    cid,
-                    int(rating),
-                    dt_to_db(t),
-                    rng.randint(2000, 20000),
-                    before,
-                    card.state.name.lower(),
-                    card.stability,
-                    card.difficulty,
-                    dt_to_db(card.due),
-                    "{}",
-                )
+                {
+                    "card_id": cid,
+                    "rating": int(rating),
+                    "reviewed_at": t,
+                    "duration_ms": rng.randint(2000, 20000),
+                    "state_before": before,
+                    "state_after": card.state.name.lower(),
+                    "stability_after": card.stability,
+                    "difficulty_after": card.difficulty,
+                    "due_after": card.due,
+                    "before": {},
+                }
             )
             if lapses.get(cid, 0) < leech_threshold:
                 heapq.heappush(due, (card.due, cid))
@@ -105,38 +108,29 @@ def simulate(db: Path, reviews: int, days: int, seed: int, leech_threshold: int 
             if t >= day_end:
                 break
     with transaction(conn):
-        conn.executemany(
-            "INSERT INTO review (card_id, rating, reviewed_at, duration_ms, state_before, state_after, "
-            'stability_after, difficulty_after, due_after, "before") VALUES (?,?,?,?,?,?,?,?,?,?)',
-            rows,
-        )
         reps: dict[int, int] = {}
         for r in rows:
-            reps[int(r[0])] = reps.get(int(r[0]), 0) + 1  # type: ignore[call-overload]
-        conn.executemany(
-            "UPDATE card SET state=?, step=?, stability=?, difficulty=?, due=?, last_review=?, reps=?, lapses=?, "
-            "suspended=? WHERE id=?",
-            [
-                (
-                    c.state.name.lower(),
-                    c.step,
-                    c.stability,
-                    c.difficulty,
-                    dt_to_db(c.due),
-                    dt_to_db(c.last_review),
-                    reps.get(cid, 0),
-                    lapses.get(cid, 0),
-                    int(lapses.get(cid, 0) >= leech_threshold),
-                    cid,
-                )
-                for cid, c in cards.items()
-                if c.last_review is not None
-            ],
-        )
-        conn.executemany(
-            "INSERT OR IGNORE INTO card_tag (card_id, tag) VALUES (?, 'leech')",
-            [(cid,) for cid, n in lapses.items() if n >= leech_threshold],
-        )
+            insert_review(conn, **r)
+            reps[r["card_id"]] = reps.get(r["card_id"], 0) + 1
+        for cid, c in cards.items():
+            if c.last_review is None:
+                continue
+            patch_schedule(
+                conn,
+                cid,
+                state=c.state.name.lower(),
+                step=c.step,
+                stability=c.stability,
+                difficulty=c.difficulty,
+                due=c.due,
+                last_review=c.last_review,
+                reps=reps.get(cid, 0),
+                lapses=lapses.get(cid, 0),
+                suspended=lapses.get(cid, 0) >= leech_threshold,
+            )
+        for cid, n in lapses.items():
+            if n >= leech_threshold:
+                add_tag(conn, cid, "leech")
     conn.close()
     return len(rows)
 

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from mlsys_srs import cli
+from mlsys_srs.cli import context
+from mlsys_srs.store import dt_to_db
+from mlsys_srs.store.cards import patch_schedule, retire_cards
+from mlsys_srs.store.reviews import insert_review
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,7 +32,7 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     for var in ("MLSYS_SRS_DB", "MLSYS_SRS_VAULT", "MLSYS_SRS_NOW", "NO_COLOR"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("COLUMNS", "120")
-    cli.reset_consoles()
+    context.reset_consoles()
     return home
 
 
@@ -60,14 +67,14 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str, code: int | None = 0, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-        cli.reset_consoles()
+        context.reset_consoles()
         result = self.runner.invoke(
             cli.app,
             ["--vault", str(self.vault), "--db", str(self.db), *args],
             env=env,
             catch_exceptions=False,
         )
-        cli.reset_consoles()
+        context.reset_consoles()
         if code is not None:
             assert result.exit_code == code, (result.exit_code, result.output)
         return result
@@ -87,3 +94,45 @@ def run(vault: Path, db_path: Path) -> Cli:
 def notes(vault: Path) -> Callable[[dict[str, str]], None]:
     """Write notes into the test's vault."""
     return lambda files: write_notes(vault, files)
+
+
+# -- building data through the store ---------------------------------------------------
+
+
+def set_card(conn: sqlite3.Connection, card_id: int, **cols: Any) -> None:
+    """Give a card scheduling columns directly (through the store, as an import would); ``retired``
+    retires it as a sync does."""
+    retired_at = cols.pop("retired_at", None)
+    if cols.pop("retired", False):
+        retire_cards(conn, [card_id], dt_to_db(retired_at))
+    if cols:
+        patch_schedule(conn, card_id, **cols)
+
+
+def add_review(
+    conn: sqlite3.Connection,
+    card_id: int,
+    at: datetime,
+    rating: int = 3,
+    *,
+    before: str = "review",
+    after: str | None = None,
+    due_after: datetime | None = None,
+    duration_ms: int = 8000,
+    stability_after: float | None = 3.0,
+    difficulty_after: float | None = 5.0,
+) -> int:
+    """Log one review row through the store (no scheduling): for history-shaped test data."""
+    return insert_review(
+        conn,
+        card_id=card_id,
+        rating=rating,
+        reviewed_at=at,
+        duration_ms=duration_ms,
+        state_before=before,
+        state_after=after or ("relearning" if rating == 1 else "review"),
+        stability_after=stability_after,
+        difficulty_after=difficulty_after,
+        due_after=due_after,
+        before={},
+    )

@@ -1,7 +1,7 @@
-"""Review histories written straight into the store, for the stats and graph tests.
+"""Review histories written through the store, for the stats and graph tests.
 
-The review session (another module) normally writes these rows; the tests
-write them by hand so that every figure has a known answer.
+The review session normally writes these rows; the tests write them directly
+(through the store's functions) so that every figure has a known answer.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mlsys_srs.days import DayClock
-from mlsys_srs.store import dt_to_db, open_db
+from mlsys_srs.store import open_db
+from mlsys_srs.store.cards import add_tag
+
+from .conftest import add_review, set_card
 
 LA = ZoneInfo("America/Los_Angeles")
 CLOCK = DayClock(LA, 4)
@@ -45,9 +48,7 @@ class History:
 
     def set_card(self, card_id: int, **cols: Any) -> None:
         """Set card columns; datetimes are stored as the store stores them."""
-        values = [dt_to_db(v) if isinstance(v, datetime) else v for v in cols.values()]
-        sets = ", ".join(f"{k} = ?" for k in cols)
-        self.conn.execute(f"UPDATE card SET {sets} WHERE id = ?", [*values, card_id])
+        set_card(self.conn, card_id, **cols)
 
     def study(
         self,
@@ -85,26 +86,13 @@ class History:
         duration_ms: int = 8000,
     ) -> None:
         """Insert one review row."""
-        self.conn.execute(
-            "INSERT INTO review (card_id, rating, reviewed_at, duration_ms, state_before, state_after, "
-            'stability_after, difficulty_after, due_after, "before") VALUES (?,?,?,?,?,?,?,?,?,?)',
-            (
-                card_id,
-                rating,
-                dt_to_db(at),
-                duration_ms,
-                before,
-                after or ("relearning" if rating == 1 else "review"),
-                3.0,
-                5.0,
-                dt_to_db(due_after),
-                "{}",
-            ),
+        add_review(
+            self.conn, card_id, at, rating, before=before, after=after, due_after=due_after, duration_ms=duration_ms
         )
 
     def tag(self, card_id: int, tag: str) -> None:
         """Add a tag to a card."""
-        self.conn.execute("INSERT OR IGNORE INTO card_tag (card_id, tag) VALUES (?, ?)", (card_id, tag))
+        add_tag(self.conn, card_id, tag)
 
 
 def inline_cards(prefix: str, n: int) -> str:

@@ -1,4 +1,4 @@
-"""The bundled knowledge base in notes/ meets the bar of issue 6, and the deck recipes work."""
+"""The bundled knowledge base in notes/ meets its bar (counts, links, no duplicates), and the deck recipes work."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 
 from mlsys_srs.decks import deck_dirs, find_deck, list_decks
 from mlsys_srs.store import open_db
-from mlsys_srs.store.queries import CardFilter, list_cards
+from mlsys_srs.store.cards import list_cards
+from mlsys_srs.store.filters import CardFilter
 from mlsys_srs.sync import read_vault, sync_vault
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""The issue-2 commands as a user runs them: sync, check, cards, info, errors, help."""
+"""The note and card commands as a user runs them: sync, check, cards, info, errors, help."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlsys_srs import cli
+from mlsys_srs.cli import context
 
 from .conftest import Cli
 
@@ -167,13 +168,13 @@ def test_env_vars_and_config_file_choose_paths(
     (v / "n.md").write_text("a :: b\n")
     monkeypatch.setenv("MLSYS_SRS_VAULT", str(v))
     monkeypatch.setenv("MLSYS_SRS_DB", str(tmp_path / "env.db"))
-    cli.reset_consoles()
+    context.reset_consoles()
     result = CliRunner().invoke(cli.app, ["sync"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "env.db").exists()
     monkeypatch.delenv("MLSYS_SRS_DB")
     (isolated_user_dirs / "config.toml").write_text(f'db = "{tmp_path / "cfg.db"}"\nignore = ["n.md"]\n')
-    cli.reset_consoles()
+    context.reset_consoles()
     result = CliRunner().invoke(cli.app, ["sync", "--json"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "cfg.db").exists()

@@ -26,7 +26,7 @@ from mlsys_srs.export.anki import anki_tag, deck_title, source_field
 from mlsys_srs.export.html import MarkdownRenderer
 from mlsys_srs.export.media import MediaBundle
 
-from .conftest import Cli
+from .conftest import Cli, add_review, set_card
 
 NOW = "2026-11-22T16:00:00+00:00"
 LATER = "2026-11-23T16:00:00+00:00"
@@ -294,47 +294,26 @@ def _review_some_cards(db: Path, now: datetime) -> dict[str, dict[str, Any]]:
         },
     }
     for p in plans.values():
-        conn.execute(
-            "UPDATE card SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, last_review = ?,"
-            " reps = ?, lapses = ?, suspended = ? WHERE id = ?",
-            (
-                p["state"],
-                p["step"],
-                p["stability"],
-                p["difficulty"],
-                iso(p["due"]),
-                iso(p["last_review"]),
-                p["reps"],
-                p["lapses"],
-                p["suspended"],
-                p["id"],
-            ),
-        )
+        set_card(conn, p["id"], **{k: v for k, v in p.items() if k != "id"})
     review = plans["review"]
     history = [  # (when, rating, before, after, due after)
         (now - timedelta(days=9), 3, "new", "learning", now - timedelta(days=9) + timedelta(minutes=10)),
         (now - timedelta(days=9) + timedelta(minutes=10), 3, "learning", "review", now - timedelta(days=7)),
         (now - timedelta(days=5), 1, "review", "relearning", now - timedelta(days=5) + timedelta(minutes=10)),
     ]
-    rows = [(review["id"], r, iso(at), 4000, b, a, 1.0, 5.0, iso(due), "{}") for at, r, b, a, due in history]
-    rows.append(
-        (
-            plans["learning"]["id"],
-            3,
-            iso(now - timedelta(minutes=1)),
-            2500,
-            "new",
-            "learning",
-            0.4,
-            6.2,
-            iso(now + timedelta(minutes=10)),
-            "{}",
-        )
-    )
-    conn.executemany(
-        "INSERT INTO review (card_id, rating, reviewed_at, duration_ms, state_before, state_after,"
-        " stability_after, difficulty_after, due_after, before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
+    for at, r, b, a, due in history:
+        add_review(conn, review["id"], at, r, before=b, after=a, due_after=due, duration_ms=4000, stability_after=1.0)
+    add_review(
+        conn,
+        plans["learning"]["id"],
+        now - timedelta(minutes=1),
+        3,
+        before="new",
+        after="learning",
+        due_after=now + timedelta(minutes=10),
+        duration_ms=2500,
+        stability_after=0.4,
+        difficulty_after=6.2,
     )
     conn.commit()
     conn.close()
@@ -620,7 +599,7 @@ def test_plain_text_shortcut_renders_like_markdown_it(text: str) -> None:
 
 
 def _view(**changes: Any) -> Any:
-    from mlsys_srs.store.queries import CardView
+    from mlsys_srs.store.cards import CardView
 
     base = CardView(
         id=1, note_id=1, note="a.md", title="A", domain="general", line=1, end_line=2, kind="basic",

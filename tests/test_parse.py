@@ -1,4 +1,4 @@
-"""The parser against every rule of FORMAT.md, including where cards must not be found."""
+"""The parser against every rule of docs/format.md, including where cards must not be found."""
 
 from __future__ import annotations
 

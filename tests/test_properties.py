@@ -14,6 +14,8 @@ from mlsys_srs.parse import parse_note
 from mlsys_srs.store import open_db
 from mlsys_srs.sync import sync_vault
 
+from .conftest import add_review
+
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 MARKDOWN_BITS = st.sampled_from(
@@ -211,11 +213,7 @@ def test_any_sequence_of_edits_never_loses_a_review(
             active = [r[0] for r in conn.execute("SELECT id FROM card WHERE retired = 0 ORDER BY id")]
             for pick in picks:
                 if active:
-                    conn.execute(
-                        "INSERT INTO review (card_id, rating, reviewed_at, state_before, state_after, before) "
-                        "VALUES (?, 3, ?, 'new', 'learning', '{}')",
-                        (active[pick % len(active)], clock.isoformat()),
-                    )
+                    add_review(conn, active[pick % len(active)], clock, before="new", after="learning")
                     reviews += 1
             assert conn.execute("SELECT count(*) FROM review").fetchone()[0] == reviews
             assert conn.execute("PRAGMA foreign_key_check").fetchall() == []

@@ -282,8 +282,8 @@ def test_card_screen_shows_context_question_then_grades(tmp_path: Path, vault: P
 
     from mlsys_srs.config import ReviewConfig, ScheduleConfig
     from mlsys_srs.days import DayClock
+    from mlsys_srs.queue import todays_queue
     from mlsys_srs.review import render_card
-    from mlsys_srs.schedule import todays_queue
     from mlsys_srs.session import Session
     from mlsys_srs.store import open_db
     from mlsys_srs.sync import sync_vault

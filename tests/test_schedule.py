@@ -14,29 +14,24 @@ import pytest
 
 from mlsys_srs.config import ScheduleConfig
 from mlsys_srs.days import DayClock
-from mlsys_srs.schedule import (
-    SCHEDULE_COLUMNS,
+from mlsys_srs.fmt import format_interval
+from mlsys_srs.grading import grade_card, undo_review
+from mlsys_srs.memory import (
     CardSchedule,
-    QueueItem,
+    ForgettingCurve,
     apply_rating,
-    build_queue,
-    due_summary,
-    format_interval,
-    grade_card,
-    interleave_by_domain,
     is_new_leech,
     make_scheduler,
-    retrievability,
     to_fsrs_card,
-    todays_queue,
-    undo_review,
 )
+from mlsys_srs.queue import QueueItem, build_queue, due_summary, interleave_by_domain, todays_queue
 from mlsys_srs.stats import review_streak
 from mlsys_srs.store import dt_to_db, open_db
-from mlsys_srs.store.queries import CardFilter
+from mlsys_srs.store.filters import CardFilter
+from mlsys_srs.store.schema import CARD_SCHEDULE_COLUMNS as SCHEDULE_COLUMNS
 from mlsys_srs.sync import sync_vault
 
-from .conftest import Cli, write_notes
+from .conftest import Cli, set_card, write_notes
 
 LA = ZoneInfo("America/Los_Angeles")
 CLOCK = DayClock(LA, 4)
@@ -149,12 +144,29 @@ def test_leech_at_threshold_then_every_half_threshold() -> None:
     assert not is_new_leech(7, 8, 0)  # disabled
 
 
-def test_retrievability_is_desired_retention_after_stability_days() -> None:
+def test_recall_is_90_percent_one_stability_after_the_last_review() -> None:
     # FSRS defines stability as the time for recall probability to fall to 90%.
+    curve = ForgettingCurve.from_parameters(())
     last = NOW - timedelta(days=12)
-    assert retrievability(12.0, last, NOW, 0.1542) == pytest.approx(0.9)
-    assert retrievability(12.0, NOW, NOW, 0.1542) == pytest.approx(1.0)
-    assert retrievability(None, None, NOW, 0.1542) == 0.0
+    assert curve.at(NOW, last, 12.0) == pytest.approx(0.9)
+    assert curve.at(NOW, NOW, 12.0) == pytest.approx(1.0)
+    assert curve.at(NOW, None, None) == 0.0
+
+
+def test_one_decay_rule_for_every_parameter_set() -> None:
+    from fsrs.scheduler import DEFAULT_PARAMETERS, FSRS_DEFAULT_DECAY
+
+    from mlsys_srs.memory import DEFAULT_DECAY, decay_of
+
+    assert pytest.approx(FSRS_DEFAULT_DECAY) == DEFAULT_DECAY
+    assert decay_of(()) == DEFAULT_DECAY  # none: py-fsrs's default
+    six = [*DEFAULT_PARAMETERS[:20], 0.31]
+    assert decay_of(six) == 0.31  # FSRS-6 (21 weights): the last one
+    assert decay_of(DEFAULT_PARAMETERS[:19]) == 0.5  # FSRS-5 (19 weights)
+    assert decay_of(DEFAULT_PARAMETERS[:17]) == 0.5  # FSRS-4.5 (17 weights)
+    # The curve follows the rule: at t = 2S, a heavier decay forgets faster.
+    slow, fast = ForgettingCurve.from_parameters(six), ForgettingCurve.from_parameters(DEFAULT_PARAMETERS[:19])
+    assert slow.retrievability(20, 10.0) != fast.retrievability(20, 10.0)
 
 
 # -- queue building (pure) ---------------------------------------------------------------------
@@ -266,13 +278,6 @@ def sync(conn: sqlite3.Connection, vault: Path, files: dict[str, str], now: date
     write_notes(vault, files)
     sync_vault(conn, vault, now)
     return {q: i for i, q in conn.execute("SELECT id, question FROM card WHERE retired = 0")}
-
-
-def set_card(conn: sqlite3.Connection, card_id: int, **cols: Any) -> None:
-    vals = {k: dt_to_db(v) if isinstance(v, datetime) else v for k, v in cols.items()}
-    conn.execute(
-        f"UPDATE card SET {', '.join(f'{k} = ?' for k in vals)} WHERE id = ?", (*vals.values(), card_id)
-    )
 
 
 def card_row(conn: sqlite3.Connection, card_id: int) -> tuple[Any, ...]:
@@ -439,8 +444,8 @@ def test_suspend_unsuspend_bury_reset_commands(run: Cli, notes) -> None:  # type
     assert run.json("due", env=env)["new_available"] == 0  # type: ignore[index]
     assert run.json("due", env={"MLSYS_SRS_NOW": "2026-11-24T16:00:00+00:00"})["new_available"] == 1  # type: ignore[index]
     db = sqlite3.connect(run.db)
-    db.execute("UPDATE card SET state='review', stability=2, difficulty=5, reps=4, lapses=1, due=? WHERE id=?",
-               ("2026-11-25T00:00:00.000000+00:00", ids[1]))  # fmt: skip
+    set_card(db, ids[1], state="review", stability=2, difficulty=5, reps=4, lapses=1,
+             due=datetime(2026, 11, 25, tzinfo=UTC))  # fmt: skip
     db.commit()
     reset = run.json("reset", str(ids[1]))
     assert reset[0]["state"] == "new" and reset[0]["reps"] == 0 and reset[0]["stability"] is None  # type: ignore[index]

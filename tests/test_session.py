@@ -14,14 +14,14 @@ import pytest
 
 from mlsys_srs.config import ReviewConfig, ScheduleConfig
 from mlsys_srs.days import DayClock
-from mlsys_srs.schedule import todays_queue
+from mlsys_srs.queue import todays_queue
 from mlsys_srs.session import Outcome, Phase, Session
 from mlsys_srs.stats import review_streak
 from mlsys_srs.store import dt_to_db, open_db
-from mlsys_srs.store.queries import CardFilter
+from mlsys_srs.store.filters import CardFilter
 from mlsys_srs.sync import sync_vault
 
-from .conftest import write_notes
+from .conftest import set_card, write_notes
 
 LA = ZoneInfo("America/Los_Angeles")
 CLOCK = DayClock(LA, 4)
@@ -81,13 +81,6 @@ def start(
         now=clock,
         flt=flt,
         streak_of=lambda t: review_streak(conn, CLOCK, t).current,
-    )
-
-
-def set_card(conn: sqlite3.Connection, card_id: int, **cols: Any) -> None:
-    vals = {k: dt_to_db(v) if isinstance(v, datetime) else v for k, v in cols.items()}
-    conn.execute(
-        f"UPDATE card SET {', '.join(f'{k} = ?' for k in vals)} WHERE id = ?", (*vals.values(), card_id)
     )
 
 

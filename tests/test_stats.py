@@ -13,8 +13,8 @@ import pytest
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
 from mlsys_srs.config import ScheduleConfig
+from mlsys_srs.memory import ForgettingCurve
 from mlsys_srs.stats import (
-    ForgettingCurve,
     Retention,
     Stats,
     compute_stats,
@@ -22,7 +22,7 @@ from mlsys_srs.stats import (
     retention_windows,
     weakness_score,
 )
-from mlsys_srs.store.queries import CardFilter
+from mlsys_srs.store.filters import CardFilter
 
 from .stats_history import CLOCK, History, inline_cards, local
 

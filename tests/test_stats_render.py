@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-from mlsys_srs.commands.stats import forecast_lines, heatmap_lines, shade_level
+from mlsys_srs.cli.stats import forecast_lines, heatmap_lines, shade_level
 from mlsys_srs.stats import Forecast, Heatmap
 
 from .conftest import Cli

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from mlsys_srs.store import cards as card_store
 from mlsys_srs.store import open_db
 from mlsys_srs.sync import sync_vault, write_block_ids
+
+from .conftest import add_review, set_card
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
@@ -51,12 +54,9 @@ class Vault:
 
     def review(self, card_id: int) -> None:
         """Record a review directly, as the review session would."""
-        self.conn.execute(
-            "INSERT INTO review (card_id, rating, reviewed_at, duration_ms, state_before, state_after, "
-            "before) VALUES (?, 3, ?, 1000, 'new', 'learning', '{}')",
-            (card_id, self.clock.isoformat()),
-        )
-        self.conn.execute("UPDATE card SET state = 'learning', reps = reps + 1 WHERE id = ?", (card_id,))
+        add_review(self.conn, card_id, self.clock, before="new", after="learning", duration_ms=1000)
+        reps = card_store.schedule_of(self.conn, card_id)["reps"]
+        set_card(self.conn, card_id, state="learning", reps=reps + 1)
 
     def reviews_of(self, card_id: int) -> int:
         return int(
@@ -365,7 +365,7 @@ def test_database_is_consistent_after_sync(v: Vault) -> None:
 
 
 def test_a_failure_mid_sync_leaves_the_database_as_it_was(v: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
-    import mlsys_srs.sync as sync_module
+    import mlsys_srs.store.links as link_store
 
     v.write("a.md", BASE)
     v.sync()
@@ -379,7 +379,7 @@ def test_a_failure_mid_sync_leaves_the_database_as_it_was(v: Vault, monkeypatch:
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(sync_module, "_resolve_links", boom)
+    monkeypatch.setattr(link_store, "resolve_links", boom)
     with pytest.raises(RuntimeError):
         v.sync()
     after = (
@@ -396,7 +396,7 @@ def test_an_edit_keeps_tags_the_tool_set(v: Vault) -> None:
     v.write("a.md", "---\ntags: [gpu]\n---\nQ: q\nA: a\n")
     v.sync()
     cid = v.cards()["q"]
-    v.conn.execute("INSERT INTO card_tag (card_id, tag) VALUES (?, 'leech')", (cid,))
+    card_store.add_tag(v.conn, cid, "leech")
     v.write("a.md", "---\ntags: [cuda]\n---\nQ: q\nA: a, edited\n")
     v.sync()
     tags = {r[0] for r in v.conn.execute("SELECT tag FROM card_tag WHERE card_id = ?", (cid,))}

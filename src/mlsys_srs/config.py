@@ -3,7 +3,7 @@
 Precedence, highest first: command-line option, environment variable
 (``MLSYS_SRS_VAULT``, ``MLSYS_SRS_DB``, ``MLSYS_SRS_CONFIG``), the config file,
 built-in default. The config file lives in the user config folder
-(``mlsys-srs config path`` shows it) and looks like::
+(``mlsys-srs info`` shows it) and looks like::
 
     vault = "~/notes"
     db = "~/.local/share/mlsys-srs/mlsys-srs.db"

@@ -35,27 +35,6 @@ class DeckRecipe:
     notes: tuple[str, ...]
     path: Path
 
-    def where(self) -> tuple[str, list[Any]]:
-        """SQL condition (over ``card`` joined with ``note``) selecting the deck's cards."""
-        parts: list[str] = []
-        params: list[Any] = []
-        if self.domains:
-            parts.append(f"note.domain IN ({','.join('?' * len(self.domains))})")
-            params.extend(self.domains)
-        for tag in self.tags:
-            esc = tag.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            parts.append(
-                "EXISTS (SELECT 1 FROM card_tag WHERE card_tag.card_id = card.id AND "
-                "(card_tag.tag = ? OR card_tag.tag LIKE ? ESCAPE '\\'))"
-            )
-            params.extend([tag, esc + "/%"])
-        for glob in self.notes:
-            parts.append("note.path GLOB ?")
-            params.append(glob)
-        if not parts:
-            return "0", []
-        return "(" + " OR ".join(parts) + ")", params
-
 
 def deck_dirs(vault: Path, cwd: Path, config_dir: Path) -> list[Path]:
     """Where recipes are looked for: ./decks, the vault's sibling decks/, the config folder."""

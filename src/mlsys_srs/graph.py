@@ -24,7 +24,6 @@ note to itself is ignored.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +32,11 @@ from typing import Any
 
 from .days import DayClock
 from .errors import SrsError
-from .stats import CardAcc, ForgettingCurve, Retention, Weakness, card_groups, retention_groups
+from .memory import ForgettingCurve
+from .stats import CardAcc, Retention, Weakness, card_groups, retention_groups
+from .store import links as link_store
+from .store import notes as note_store
+from .store.links import GraphLink
 
 PREREQUISITE_WEIGHT = 0.5
 """Share of the weakest prerequisite's weakness added to a concept's own."""
@@ -201,38 +204,20 @@ def _weak_json(w: ConceptWeakness) -> dict[str, Any]:
 # -- loading ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Link:
-    source: int
-    line: int
-    target: str
-    heading: str | None
-    target_id: int | None
-
-
 def _load(
     conn: sqlite3.Connection,
-) -> tuple[dict[int, NoteRef], dict[int, tuple[str, ...]], set[int], list[_Link]]:
+) -> tuple[dict[int, NoteRef], dict[int, tuple[str, ...]], set[int], list[GraphLink]]:
     notes: dict[int, NoteRef] = {}
     aliases: dict[int, tuple[str, ...]] = {}
     makes_cards: set[int] = set()
-    for nid, path, title, domain, alias_json, srs in conn.execute(
-        "SELECT id, path, title, domain, aliases, srs FROM note WHERE present = 1"
-    ):
-        notes[nid] = NoteRef(id=nid, path=path, title=title, domain=domain)
-        try:
-            loaded = json.loads(alias_json or "[]")
-        except ValueError:
-            loaded = []
-        aliases[nid] = tuple(str(a) for a in loaded) if isinstance(loaded, list) else ()
-        if srs:
-            makes_cards.add(nid)
+    for n in note_store.present_notes(conn):
+        notes[n.id] = NoteRef(id=n.id, path=n.path, title=n.title, domain=n.domain)
+        aliases[n.id] = n.aliases
+        if n.srs:
+            makes_cards.add(n.id)
     links = [
-        _Link(source=s, line=ln, target=t, heading=h, target_id=tid if tid in notes else None)
-        for s, ln, t, h, tid in conn.execute(
-            "SELECT link.note_id, link.line, link.target, link.heading, link.target_note_id FROM link "
-            "JOIN note ON note.id = link.note_id WHERE note.present = 1 ORDER BY link.note_id, link.line, link.id"
-        )
+        lk._replace(target_id=lk.target_id if lk.target_id in notes else None)
+        for lk in link_store.present_links(conn)
     ]
     return notes, aliases, makes_cards, links
 
@@ -241,7 +226,7 @@ def _weaknesses(
     conn: sqlite3.Connection, clock: DayClock, now: datetime, days: int, parameters: Sequence[float]
 ) -> dict[int, Weakness]:
     curve = ForgettingCurve.from_parameters(parameters)
-    accs = card_groups(conn, None, now, clock, curve, key=lambda row: int(row[1]))
+    accs = card_groups(conn, None, now, clock, curve, key=lambda row: row.note_id)
     retention = retention_groups(conn, None, clock, now, (days,), "card.note_id")
     empty = Retention(days=days)
     out: dict[int, Weakness] = {}
@@ -296,7 +281,7 @@ def concept_graph(
     link_count: dict[int, int] = {}
     has_out: set[int] = set()
     prereqs: dict[int, set[int]] = {}
-    dangling: dict[str, list[_Link]] = {}
+    dangling: dict[str, list[GraphLink]] = {}
     for lk in links:
         if lk.target_id == lk.source:
             continue
@@ -372,7 +357,7 @@ def concept_graph(
     )
 
 
-def _spelling(group: list[_Link]) -> str:
+def _spelling(group: list[GraphLink]) -> str:
     """The most common way a dangling target is written (first seen wins a tie)."""
     seen: dict[str, int] = {}
     for lk in group:
@@ -428,7 +413,7 @@ def neighbourhood(
     weak = _weaknesses(conn, clock, now, days, parameters)
     empty = Retention(days=days)
 
-    def neighbour(target_note: int | None, lk: _Link) -> Neighbour:
+    def neighbour(target_note: int | None, lk: GraphLink) -> Neighbour:
         w = weak.get(target_note) if target_note is not None else None
         return Neighbour(
             note=notes[target_note] if target_note is not None else None,

@@ -33,7 +33,9 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
 
-from .schedule import RATINGS, format_duration, format_interval, format_when
+from .fmt import format_duration, format_interval, format_when
+from .memory import RATINGS
+from .parse.parser import FENCE_OPEN_RE
 from .session import Outcome, Phase, Session, Summary
 
 if TYPE_CHECKING:
@@ -83,7 +85,6 @@ def editor_command(editor: str, path: Path, line: int) -> list[str]:
     return [*argv, str(path)]
 
 
-_FENCE = re.compile(r"^\s*(```+|~~~+)")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
 _DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
 _INLINE_MATH = re.compile(r"(?<![\\$\w])\$(?=\S)([^$\n]+?)(?<=\S)\$(?![\w$])")
@@ -116,7 +117,7 @@ def markdown_source(text: str) -> str:
     prose: list[str] = []
     fence: str | None = None
     for line in text.split("\n"):
-        m = _FENCE.match(line)
+        m = FENCE_OPEN_RE.match(line)
         if fence is None:
             if m:
                 if prose:
@@ -128,7 +129,7 @@ def markdown_source(text: str) -> str:
                 prose.append(line)
         else:
             parts.append(line)
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not m.group(2).strip():
                 fence = None
     if prose:
         parts.append(_protect_math("\n".join(prose)))

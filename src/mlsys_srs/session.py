@@ -26,33 +26,18 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from .schedule import (
-    RATINGS,
-    CardSchedule,
-    Group,
-    Queue,
-    QueueItem,
-    bury,
-    decay_of,
-    due_by,
-    grade_card,
-    load_card,
-    make_scheduler,
-    prerequisite_candidates,
-    preview_intervals,
-    restore_card,
-    retrievability,
-    set_suspended,
-    snapshot_card,
-    undo_review,
-)
+from .grading import bury, grade_card, restore_card, set_suspended, snapshot_card, undo_review
+from .memory import RATINGS, CardSchedule, ForgettingCurve, make_scheduler, preview_intervals
+from .queue import Group, Queue, QueueItem, prerequisite_candidates
+from .store.cards import due_by, load_card
 
 if TYPE_CHECKING:
     import fsrs
 
     from .config import ReviewConfig, ScheduleConfig
     from .days import DayClock
-    from .store.queries import CardFilter, CardView
+    from .store.cards import CardView
+    from .store.filters import CardFilter
 
 PREREQUISITES_PER_LAPSE = 2
 """At most this many prerequisite cards are brought forward by one Again."""
@@ -179,7 +164,7 @@ class Session:
 
         Args:
             conn: The review database (each action commits to it).
-            queue: Today's queue (``schedule.todays_queue``).
+            queue: Today's queue (``queue.todays_queue``).
             schedule: Scheduler settings (leech threshold, FSRS settings).
             review: Review settings (learn-ahead, prerequisite refresh, answer time cap).
             clock: The day boundary.
@@ -198,7 +183,7 @@ class Session:
         self.scheduler = scheduler or make_scheduler(schedule)
         self.streak_of = streak_of
         self._preview_scheduler = make_scheduler(schedule, fuzz=False)
-        self._decay = decay_of(schedule)
+        self._curve = ForgettingCurve.from_parameters(schedule.parameters)
         self._main = queue.main
         new_suffix = [0] * (len(queue.main) + 1)
         for i in range(len(queue.main) - 1, -1, -1):
@@ -457,7 +442,7 @@ class Session:
         cands = prerequisite_candidates(self.conn, card.note_id, now, self.day_end, until)
         if not cands:
             return
-        cands.sort(key=lambda it: retrievability(it.stability, it.last_review, now, self._decay))
+        cands.sort(key=lambda it: self._curve.at(now, it.last_review, it.stability))
         groups = set(self._state.groups)
         picked: list[QueueItem] = []
         for it in cands:

@@ -60,9 +60,13 @@ from typing import Any, TypeVar
 
 from .config import ScheduleConfig
 from .days import DayClock
-from .schedule import due_summary
+from .memory import ForgettingCurve
+from .queue import due_summary
+from .store import cards as card_store
+from .store import reviews as review_store
+from .store.cards import CardPass, CardRef
 from .store.db import dt_to_db
-from .store.queries import CardFilter
+from .store.filters import CardFilter
 
 MATURE_DAYS = 21
 """A review card whose interval is at least this many days is mature (as in Anki)."""
@@ -80,45 +84,7 @@ WEIGHT_RETRIEVABILITY = 0.3
 WEIGHT_LAPSES = 0.2
 WEIGHT_OVERDUE = 0.1
 
-LEECH_TAG = "leech"
-
 K = TypeVar("K", bound=Hashable)
-
-# FSRS-4.5 and FSRS-5 parameter sets (17 or 19 weights) use a fixed decay of -0.5.
-_LEGACY_DECAY = 0.5
-
-
-# -- the forgetting curve -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ForgettingCurve:
-    """The FSRS-6 forgetting curve of one parameter set."""
-
-    decay: float
-    factor: float
-
-    @classmethod
-    def from_parameters(cls, parameters: Sequence[float] = ()) -> ForgettingCurve:
-        """The curve of ``parameters``; empty means py-fsrs's defaults."""
-        if not parameters:
-            from fsrs.scheduler import DEFAULT_PARAMETERS
-
-            parameters = DEFAULT_PARAMETERS
-        w20 = parameters[20] if len(parameters) > 20 else _LEGACY_DECAY
-        decay = -float(w20)
-        return cls(decay=decay, factor=0.9 ** (1 / decay) - 1)
-
-    def retrievability(self, elapsed_days: float, stability: float) -> float:
-        """Probability of recall ``elapsed_days`` after the last review at ``stability``."""
-        if stability <= 0:
-            return 0.0
-        return float((1 + self.factor * max(0.0, elapsed_days) / stability) ** self.decay)
-
-    def at(self, now: datetime, last_review: datetime, stability: float) -> float:
-        """Retrievability at ``now``, counting whole elapsed days as py-fsrs does."""
-        return self.retrievability(max(0, (now - last_review).days), stability)
-
 
 # -- result values ------------------------------------------------------------------
 
@@ -269,21 +235,6 @@ class DomainStats:
     domain: str
     retention: tuple[Retention, ...]
     weakness: Weakness
-
-
-@dataclass(frozen=True)
-class CardRef:
-    """A card named by its note path and line, for leech and lapse lists."""
-
-    id: int
-    note: str
-    line: int
-    domain: str
-    question: str
-    lapses: int
-    reps: int
-    state: str
-    suspended: bool
 
 
 @dataclass(frozen=True)
@@ -472,42 +423,18 @@ class CardAcc:
         )
 
 
-def _scope(flt: CardFilter | None) -> CardFilter:
-    """The filter's card selection (domains, tags, notes, deck, ids) with retired cards kept."""
-    return replace(flt or CardFilter(), include_retired=True, only_retired=False, state=None, due_before=None)
-
-
-def _reviews_of(flt: CardFilter | None) -> tuple[str, list[Any]]:
-    """SQL condition on ``review`` selecting the reviews of the filter's cards (retired included)."""
-    where, params = _scope(flt).where()
-    if where == "1":
-        return "1", []  # no join: the reviewed_at index alone serves the query
-    return (
-        f"review.card_id IN (SELECT card.id FROM card JOIN note ON note.id = card.note_id WHERE {where})",
-        params,
-    )
-
-
-CARD_PASS_SELECT = """
-SELECT card.id, card.note_id, note.domain, card.state, card.stability, card.due, card.last_review,
-       card.lapses, card.suspended, card.retired, card.buried_until
-FROM card JOIN note ON note.id = card.note_id
-"""
-
-
 def card_groups(
     conn: sqlite3.Connection,
     flt: CardFilter | None,
     now: datetime,
     clock: DayClock,
     curve: ForgettingCurve,
-    key: Callable[[tuple[Any, ...]], K],
+    key: Callable[[CardPass], K],
 ) -> dict[K, CardAcc]:
-    """Per-group weakness inputs over active cards; ``key`` maps a ``CARD_PASS_SELECT`` row to a group."""
-    where, params = _scope(flt).where()
+    """Per-group weakness inputs over active cards; ``key`` maps a ``CardPass`` row to a group."""
     today_start = str(dt_to_db(clock.day_start(clock.today(now))))
     groups: dict[K, CardAcc] = {}
-    for row in conn.execute(CARD_PASS_SELECT + f" WHERE {where} AND card.retired = 0", params):
+    for row in card_store.card_pass(conn, (flt or CardFilter()).scope(), active_only=True):
         k = key(row)
         acc = groups.get(k)
         if acc is None:
@@ -517,9 +444,10 @@ def card_groups(
 
 
 def _add_card(
-    acc: CardAcc, row: Sequence[Any], now: datetime, today_start: str, curve: ForgettingCurve
+    acc: CardAcc, row: CardPass, now: datetime, today_start: str, curve: ForgettingCurve
 ) -> None:
-    _, _, _, state, stability, due, last_review, lapses, suspended, _, _ = row
+    state, stability, due, last_review = row.state, row.stability, row.due, row.last_review
+    lapses, suspended = row.lapses, row.suspended
     acc.cards += 1
     if suspended or state == "new" or stability is None or last_review is None:
         return
@@ -544,22 +472,11 @@ def retention_groups(
     group_sql: str,
 ) -> dict[Any, tuple[Retention, ...]]:
     """True retention over each window (last N review days), per ``group_sql`` value."""
-    where, params = _scope(flt).where()
     today = clock.today(now)
     starts = [str(dt_to_db(clock.day_start(today - timedelta(days=w - 1)))) for w in windows]
     end = str(dt_to_db(clock.day_end(today)))
-    cols = ", ".join(
-        "sum(review.reviewed_at >= ?), sum(review.reviewed_at >= ? AND review.rating > 1)" for _ in windows
-    )
-    sql = (
-        f"SELECT {group_sql}, {cols} FROM review JOIN card ON card.id = review.card_id "
-        "JOIN note ON note.id = card.note_id "
-        f"WHERE review.state_before = 'review' AND review.reviewed_at >= ? AND review.reviewed_at < ? "
-        f"AND {where} GROUP BY {group_sql}"
-    )
-    args: list[Any] = [s for s in starts for _ in range(2)] + [min(starts), end, *params]
     out: dict[Any, tuple[Retention, ...]] = {}
-    for row in conn.execute(sql, args):
+    for row in review_store.retention_counts(conn, flt, starts, end, group_sql):
         out[row[0]] = tuple(
             Retention(days=w, reviews=int(row[1 + 2 * i] or 0), passed=int(row[2 + 2 * i] or 0))
             for i, w in enumerate(windows)
@@ -607,17 +524,10 @@ def compute_stats(
         raise ValueError("days must be at least 1")
     curve = ForgettingCurve.from_parameters(parameters)
     today = clock.today(now)
-    where, params = _scope(flt).where()
     windows = retention_windows(days)
 
     # Review instants, oldest first: today's figures, heatmap and streak.
-    of_cards, of_params = _reviews_of(flt)
-    stamps = [
-        r[0]
-        for r in conn.execute(
-            f"SELECT reviewed_at FROM review WHERE {of_cards} ORDER BY reviewed_at", of_params
-        )
-    ]
+    stamps = review_store.review_times(conn, flt)
     heat_first = today - timedelta(days=days - 1)
     first = min(heat_first, clock.day_of(_parse(stamps[0]))) if stamps else heat_first
     index = DayIndex(clock, first, today)
@@ -627,7 +537,7 @@ def compute_stats(
 
     due_days: list[bool] | None = None
     if keep_streak_on_empty_days:
-        due_days = _due_days(conn, of_cards, of_params, index)
+        due_days = _due_days(conn, flt, index)
     streak = compute_streak(per_day, index.first, due_days, keep_streak_on_empty_days)
 
     # Cards: counts, forecast, today's work and per-domain weakness inputs in one pass.
@@ -637,8 +547,9 @@ def compute_stats(
     counts: dict[str, int] = dict.fromkeys(("new", "learning", "young", "mature", "suspended", "retired"), 0)
     overdue = 0
     domains: dict[str, CardAcc] = {}
-    for row in conn.execute(CARD_PASS_SELECT + f" WHERE {where}", params):
-        _, _, domain, state, _, due, last_review, _, suspended, retired, _buried = row
+    for row in card_store.card_pass(conn, (flt or CardFilter()).scope()):
+        domain, state, due, last_review = row.domain, row.state, row.due, row.last_review
+        suspended, retired = row.suspended, row.retired
         if retired:
             counts["retired"] += 1
             continue
@@ -671,12 +582,7 @@ def compute_stats(
 
     # Today's work: done from the log, left from the review queue's own rules.
     day_start, day_end = index.bounds[-2], index.bounds[-1]
-    row = conn.execute(
-        "SELECT count(*), coalesce(sum(review.rating = 1), 0), coalesce(sum(review.duration_ms), 0) "
-        f"FROM review WHERE review.reviewed_at >= ? AND review.reviewed_at < ? AND {of_cards}",
-        [day_start, day_end, *of_params],
-    ).fetchone()
-    reviewed, again, time_ms = (int(x) for x in row)
+    reviewed, again, time_ms = review_store.day_totals(conn, flt, day_start, day_end)
     queue = due_summary(conn, schedule or ScheduleConfig(), clock, now, flt)
     due_left, new_left = queue.due_today, queue.new_available
     today_fig = Today(
@@ -732,37 +638,8 @@ def _scope_json(flt: CardFilter | None) -> dict[str, Any]:
 def _lapse_lists(
     conn: sqlite3.Connection, flt: CardFilter | None
 ) -> tuple[tuple[CardRef, ...], tuple[CardRef, ...]]:
-    where, params = replace(_scope(flt), include_retired=False).where()
-    select = (
-        "SELECT card.id, note.path, card.line, note.domain, card.question, card.lapses, card.reps, "
-        "card.state, card.suspended FROM card JOIN note ON note.id = card.note_id "
-    )
-    leeches = conn.execute(
-        select + f"WHERE {where} AND card.suspended = 1 AND EXISTS (SELECT 1 FROM card_tag "
-        "WHERE card_tag.card_id = card.id AND card_tag.tag = ?) "
-        "ORDER BY card.lapses DESC, note.path, card.line, card.id",
-        [*params, LEECH_TAG],
-    ).fetchall()
-    lapsed = conn.execute(
-        select + f"WHERE {where} AND card.lapses > 0 "
-        f"ORDER BY card.lapses DESC, note.path, card.line, card.id LIMIT {TOP_LAPSED}",
-        params,
-    ).fetchall()
-
-    def ref(r: Sequence[Any]) -> CardRef:
-        return CardRef(
-            id=r[0],
-            note=r[1],
-            line=r[2],
-            domain=r[3],
-            question=r[4],
-            lapses=r[5],
-            reps=r[6],
-            state=r[7],
-            suspended=bool(r[8]),
-        )
-
-    return tuple(ref(r) for r in leeches), tuple(ref(r) for r in lapsed)
+    active = replace((flt or CardFilter()).scope(), include_retired=False)
+    return tuple(card_store.leeches(conn, active)), tuple(card_store.most_lapsed(conn, active, TOP_LAPSED))
 
 
 # -- streaks ------------------------------------------------------------------------
@@ -783,19 +660,11 @@ def review_streak(
     neither breaks nor extends a run.
     """
     today = clock.today(now)
-    of_cards, of_params = _reviews_of(flt)
-    row = conn.execute(f"SELECT min(reviewed_at) FROM review WHERE {of_cards}", of_params).fetchone()
-    first = clock.day_of(_parse(row[0])) if row and row[0] else today
+    first_stamp = review_store.first_review_time(conn, flt)
+    first = clock.day_of(_parse(first_stamp)) if first_stamp else today
     index = DayIndex(clock, min(first, today), today)
-    stamps = [
-        r[0]
-        for r in conn.execute(
-            f"SELECT reviewed_at FROM review WHERE {of_cards} AND reviewed_at >= ? ORDER BY reviewed_at",
-            [*of_params, index.bounds[0]],
-        )
-    ]
-    per_day = index.counts(stamps)
-    due_days = _due_days(conn, of_cards, of_params, index) if keep_streak_on_empty_days else None
+    per_day = index.counts(review_store.review_times(conn, flt, since=index.bounds[0]))
+    due_days = _due_days(conn, flt, index) if keep_streak_on_empty_days else None
     return compute_streak(per_day, index.first, due_days, keep_streak_on_empty_days)
 
 
@@ -838,7 +707,7 @@ def compute_streak(
     )
 
 
-def _due_days(conn: sqlite3.Connection, of_cards: str, params: list[Any], index: DayIndex) -> list[bool]:
+def _due_days(conn: sqlite3.Connection, flt: CardFilter | None, index: DayIndex) -> list[bool]:
     """For each day of ``index``: was any card due that day (from the review history)?
 
     After each review a card is due from its ``due_after`` day until its next
@@ -847,12 +716,7 @@ def _due_days(conn: sqlite3.Connection, of_cards: str, params: list[Any], index:
     """
     n = index.n
     diff = [0] * (n + 1)
-    rows = conn.execute(
-        "SELECT review.card_id, review.reviewed_at, review.due_after, card.suspended, card.retired_at "
-        f"FROM review JOIN card ON card.id = review.card_id WHERE {of_cards} "
-        "ORDER BY review.card_id, review.reviewed_at",
-        params,
-    ).fetchall()
+    rows = review_store.due_spans(conn, flt)
     for k, (card_id, _, due_after, suspended, retired_at) in enumerate(rows):
         if due_after is None:
             continue

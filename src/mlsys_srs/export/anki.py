@@ -47,9 +47,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import SrsError
+from ..memory import DEFAULT_DECAY
 from ..parse.model import Diagnostic
+from ..store.cards import CardView, content_times, list_cards
 from ..store.db import dt_from_db
-from ..store.queries import CardFilter, CardView, list_cards
+from ..store.filters import CardFilter
+from ..store.reviews import HistoryRow, review_history
 
 if TYPE_CHECKING:
     from ..days import DayClock
@@ -123,7 +126,7 @@ class SchedulingOptions:
     """What Anki needs besides the card rows to carry FSRS progress."""
 
     desired_retention: float = 0.9
-    decay: float = 0.1542
+    decay: float = DEFAULT_DECAY
     learning_steps: int = 2
     relearning_steps: int = 1
 
@@ -327,22 +330,8 @@ def anki_card_row(
     return (ctype, queue, due, ivl, factor, card.reps, card.lapses, left, _memory_data(card, opts))
 
 
-def review_history(conn: sqlite3.Connection) -> dict[int, list[tuple[Any, ...]]]:
-    """Every review of an active card, oldest first, by card id."""
-    rows = conn.execute(
-        "SELECT review.card_id, review.rating, review.reviewed_at, review.duration_ms, review.state_before,"
-        " review.state_after, review.difficulty_after, review.due_after"
-        " FROM review JOIN card ON card.id = review.card_id WHERE card.retired = 0"
-        " ORDER BY review.card_id, review.reviewed_at, review.id"
-    )
-    out: dict[int, list[tuple[Any, ...]]] = {}
-    for row in rows:
-        out.setdefault(row[0], []).append(row)
-    return out
-
-
 def revlog_rows(
-    reviews: Iterable[tuple[Any, ...]], anki_card_id: int, clock: DayClock, used_ids: set[int]
+    reviews: Iterable[HistoryRow], anki_card_id: int, clock: DayClock, used_ids: set[int]
 ) -> list[tuple[int, ...]]:
     """Anki revlog rows ``(id, cid, usn, ease, ivl, lastIvl, factor, time, type)`` for one card.
 
@@ -372,16 +361,6 @@ def revlog_rows(
             (rid, anki_card_id, -1, int(rating), ivl, last_ivl, factor, taken, _REVLOG_KIND.get(before, 0))
         )
         last_ivl = ivl
-    return out
-
-
-def content_times(conn: sqlite3.Connection) -> dict[int, datetime]:
-    """When each active card's text last changed (sync bumps it on edits, moves and revivals)."""
-    out: dict[int, datetime] = {}
-    for card_id, updated_at in conn.execute("SELECT id, updated_at FROM card WHERE retired = 0"):
-        stamp = dt_from_db(updated_at)
-        if stamp is not None:
-            out[card_id] = stamp
     return out
 
 

@@ -33,15 +33,11 @@ from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
+from ..parse.text import IMAGE_EXTENSIONS, TAG_NAME_RE, URL_SCHEME_RE, WIKILINK_RE
+
 ImageResolver = Callable[[str, str, int], "str | None"]
 """``(target, note path, line) -> Anki media file name``, or None when refused or missing."""
 
-IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "avif", "tif", "tiff"})
-
-_WIKILINK_RE = re.compile(r"(!?)\[\[([^\[\]\n]+?)\]\]")
-# The body of an inline #tag, as the parser reads tags (nested a/b kept whole).
-_TAG_RE = re.compile(r"[^\s#!\"$%&'()*+,.:;<=>?@\[\]^`{|}~\\]+")
-_URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _SIZE_RE = re.compile(r"^(\d+)(?:x(\d+))?$")
 # One line without these characters and without a block marker at its start is
 # rendered by markdown-it as its escaped self: the renderer skips the parser for it.
@@ -154,7 +150,7 @@ def _math_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
 def _wikilink(state: StateInline, silent: bool) -> bool:
     if state.src[state.pos] not in "![":
         return False
-    m = _WIKILINK_RE.match(state.src, state.pos, state.posMax)
+    m = WIKILINK_RE.match(state.src, state.pos, state.posMax)
     if not m:
         return False
     if not silent:
@@ -174,7 +170,7 @@ def _tag(state: StateInline, silent: bool) -> bool:
     pos = state.pos
     if state.src[pos] != "#" or (pos > 0 and not state.src[pos - 1].isspace()):
         return False
-    m = _TAG_RE.match(state.src, pos + 1, state.posMax)
+    m = TAG_NAME_RE.match(state.src, pos + 1, state.posMax)
     if not m or m.group(0).isdigit():
         return False
     if not silent:
@@ -196,7 +192,7 @@ def _unlink_relative(state: StateCore) -> None:
         for t in block.children:
             if t.type == "link_open":
                 href = str(t.attrGet("href") or "")
-                drop = not (_URL_SCHEME_RE.match(href) or href.startswith("//"))
+                drop = not (URL_SCHEME_RE.match(href) or href.startswith("//"))
                 dropped.append(drop)
                 if drop:
                     continue
@@ -303,7 +299,7 @@ class MarkdownRenderer:
         token = tokens[idx]
         src = str(token.attrGet("src") or "")
         alt = renderer.renderInlineAsText(token.children or [], options, env)
-        if _URL_SCHEME_RE.match(src) or src.startswith("//"):
+        if URL_SCHEME_RE.match(src) or src.startswith("//"):
             return f'<img src="{escape(src)}" alt="{escape(alt)}">'
         attrs = f' alt="{escape(alt)}"' if alt else ""
         return self._img(unquote(src), env.get("note", ""), env.get("line", 0), attrs, alt)

@@ -1,6 +1,6 @@
 """The note parser: Markdown text in; cards, links, tags and diagnostics out.
 
-This is the only place that knows card syntax (see FORMAT.md). It is a pure
+This is the only place that knows card syntax (see docs/format.md). It is a pure
 function of ``(text, path)``: no file system, no clock, no database.
 
 The parser works line by line. A first pass classifies every line (frontmatter,
@@ -348,7 +348,7 @@ class _NoteParser:
         return bool(Q_RE.match(s) or C_RE.match(s))
 
     def _extend_answer(self, end: int) -> int:
-        """Carry an answer over blank lines into a following fence or $$ block (FORMAT.md)."""
+        """Carry an answer over blank lines into a following fence or $$ block (docs/format.md)."""
         L = self.L
         while True:
             j = end + 1

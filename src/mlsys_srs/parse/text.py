@@ -18,8 +18,11 @@ IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "bmp",
 
 # Obsidian block id at the very end of a line: "text ^my-id".
 BLOCK_ID_RE = re.compile(r"(?:^|\s)\^([A-Za-z0-9-]+)\s*$")
-# A tag starts after whitespace or line start; Obsidian forbids all-digit tags.
-TAG_RE = re.compile(r"(?:(?<=\s)|^)#([^\s#!\"$%&'()*+,.:;<=>?@\[\]^`{|}~\\]+)")
+# A tag's name: what may follow "#" (Obsidian forbids all-digit tags).
+TAG_NAME = r"[^\s#!\"$%&'()*+,.:;<=>?@\[\]^`{|}~\\]+"
+TAG_NAME_RE = re.compile(TAG_NAME)
+# A tag starts after whitespace or line start.
+TAG_RE = re.compile(r"(?:(?<=\s)|^)#(" + TAG_NAME + ")")
 WIKILINK_RE = re.compile(r"(!?)\[\[([^\[\]\n]+?)\]\]")
 MDLINK_RE = re.compile(r"(!?)\[([^\]\n]*)\]\((<[^>\n]+>|[^)\s]+)(?:\s+\"[^\"\n]*\")?\)")
 URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")

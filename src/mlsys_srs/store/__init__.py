@@ -1,5 +1,8 @@
-"""The SQLite review store: schema (models), migrations, connection, queries.
+"""The SQLite review store: schema (models, column lists), migrations, connection, and ALL SQL.
 
+Modules: ``db`` (connection, transactions), ``migrations``, ``schema`` (each
+table's columns, once), ``filters`` (``CardFilter`` and deck SQL), ``cards``,
+``notes``, ``reviews`` and ``links`` (each row type mapped in one place).
 Nothing here knows Markdown or card syntax.
 """
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..cli import (
+from ..fmt import format_duration, plural
+from .context import (
     DeckOpt,
     DomainOpt,
     NoteOpt,
@@ -23,12 +24,8 @@ from ..cli import (
     emit_json,
     now,
     open_store,
-    plural,
     state,
 )
-
-# day_clock and resolve_deck are defined after cli registers the commands: imported when run.
-from ..schedule import format_duration
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,7 +33,8 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from ..graph import ConceptGraph, Neighbour, Neighbourhood
-    from ..stats import CardRef, Forecast, Heatmap, Retention, Stats
+    from ..stats import Forecast, Heatmap, Retention, Stats
+    from ..store.cards import CardRef
 
 SHADES = ("·", "░", "▒", "▓", "█")
 """Heatmap cells by level (none, then quarters of the busiest day); readable without colour."""
@@ -422,87 +420,85 @@ A day with nothing due and nothing reviewed breaks the streak unless
 """
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``stats`` and ``graph`` to the app."""
+app = typer.Typer()
+"""The commands of this group, added to the main app by ``cli/__init__``."""
 
-    @app.command(help=STATS_HELP)
-    def stats(
-        ctx: typer.Context,
-        domain: DomainOpt = None,
-        tag: TagOpt = None,
-        note: NoteOpt = None,
-        deck: DeckOpt = None,
-        days: Annotated[
-            int,
-            typer.Option(
-                "--days", min=1, max=3660, help="Heatmap length and longest retention window, in days."
-            ),
-        ] = 365,
-        as_json: Annotated[bool, typer.Option("--json", help="Print every figure as JSON.")] = False,
-    ) -> None:
-        from ..stats import compute_stats
 
-        cfg = state(ctx).config
-        flt = card_filter(ctx, domain, tag, note, deck)
-        with open_store(ctx) as conn:
-            result = compute_stats(
-                conn,
-                day_clock(ctx),
-                now(),
-                flt=flt,
-                days=days,
-                keep_streak_on_empty_days=cfg.stats.keep_streak_on_empty_days,
-                schedule=cfg.schedule,
-                parameters=cfg.schedule.parameters,
-            )
-        if as_json:
-            emit_json(result.as_json())
-        else:
-            render_stats(result, console())
+@app.command(help=STATS_HELP)
+def stats(
+    ctx: typer.Context,
+    domain: DomainOpt = None,
+    tag: TagOpt = None,
+    note: NoteOpt = None,
+    deck: DeckOpt = None,
+    days: Annotated[
+        int,
+        typer.Option("--days", min=1, max=3660, help="Heatmap length and longest retention window, in days."),
+    ] = 365,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every figure as JSON.")] = False,
+) -> None:
+    from ..stats import compute_stats
 
-    @app.command()
-    def graph(
-        ctx: typer.Context,
-        note: Annotated[
-            str | None,
-            typer.Argument(
-                help="Show this concept's neighbourhood: a note path, file name or alias.", show_default=False
-            ),
-        ] = None,
-        days: Annotated[
-            int, typer.Option("--days", min=1, max=3660, help="Retention window, in days.")
-        ] = 365,
-        limit: Annotated[
-            int, typer.Option("--limit", min=1, help="Rows per list (--json lists all).")
-        ] = LIST_LIMIT,
-        as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
-    ) -> None:
-        """Explore the concept graph: hubs, dangling and orphan notes, weak concepts.
+    cfg = state(ctx).config
+    flt = card_filter(ctx, domain, tag, note, deck)
+    with open_store(ctx) as conn:
+        result = compute_stats(
+            conn,
+            day_clock(ctx),
+            now(),
+            flt=flt,
+            days=days,
+            keep_streak_on_empty_days=cfg.stats.keep_streak_on_empty_days,
+            schedule=cfg.schedule,
+            parameters=cfg.schedule.parameters,
+        )
+    if as_json:
+        emit_json(result.as_json())
+    else:
+        render_stats(result, console())
 
-        Built from the [[links]] between notes. Hubs are the notes most linked to;
-        dangling concepts are links to notes not written yet (with who links to
-        them); orphans have no links in or out. A weak concept is a note whose own
-        cards are weak (the weakness score of `stats --help`) or which links to a
-        weak prerequisite: its score is its own plus half of its weakest
-        prerequisite's. With NOTE, shows that concept's links in and out, each
-        neighbour with its card count and retention.
-        """
-        from ..graph import concept_graph, neighbourhood
 
-        cfg = state(ctx).config
-        with open_store(ctx) as conn:
-            if note:
-                nb = neighbourhood(
-                    conn, day_clock(ctx), now(), note, days=days, parameters=cfg.schedule.parameters
-                )
-            else:
-                g = concept_graph(conn, day_clock(ctx), now(), days=days, parameters=cfg.schedule.parameters)
+@app.command()
+def graph(
+    ctx: typer.Context,
+    note: Annotated[
+        str | None,
+        typer.Argument(
+            help="Show this concept's neighbourhood: a note path, file name or alias.", show_default=False
+        ),
+    ] = None,
+    days: Annotated[int, typer.Option("--days", min=1, max=3660, help="Retention window, in days.")] = 365,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="Rows per list (--json lists all).")
+    ] = LIST_LIMIT,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Explore the concept graph: hubs, dangling and orphan notes, weak concepts.
+
+    Built from the [[links]] between notes. Hubs are the notes most linked to;
+    dangling concepts are links to notes not written yet (with who links to
+    them); orphans have no links in or out. A weak concept is a note whose own
+    cards are weak (the weakness score of `stats --help`) or which links to a
+    weak prerequisite: its score is its own plus half of its weakest
+    prerequisite's. With NOTE, shows that concept's links in and out, each
+    neighbour with its card count and retention.
+    """
+    from ..graph import concept_graph, neighbourhood
+
+    cfg = state(ctx).config
+    with open_store(ctx) as conn:
         if note:
-            if as_json:
-                emit_json(nb.as_json())
-            else:
-                render_neighbourhood(nb, console())
-        elif as_json:
-            emit_json(g.as_json())
+            nb = neighbourhood(
+                conn, day_clock(ctx), now(), note, days=days, parameters=cfg.schedule.parameters
+            )
         else:
-            render_graph(g, console(), limit)
+            g = concept_graph(conn, day_clock(ctx), now(), days=days, parameters=cfg.schedule.parameters)
+    if note:
+        if as_json:
+            emit_json(nb.as_json())
+        else:
+            render_neighbourhood(nb, console())
+    elif as_json:
+        emit_json(g.as_json())
+    else:
+        render_graph(g, console(), limit)

@@ -1,9 +1,7 @@
-"""The ``mlsys-srs`` command line: options, defaults (clock, paths), rendering, exit codes.
+"""What every command shares: the invocation's state, consoles, the clock, options, the card filter.
 
-The app and its global options live here; each group of commands lives in a
-module under ``commands/`` with a ``register(app)`` function. Commands import
-what they need inside their bodies so that ``mlsys-srs due`` never pays for
-the Anki exporter or the Markdown renderer.
+Imports no command module. The CLI layer is the only code that reads the clock
+(``now``: ``MLSYS_SRS_NOW`` overrides it), the environment and the terminal.
 """
 
 from __future__ import annotations
@@ -19,16 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
-from .errors import SrsError
+from ..errors import SrsError
 
 if TYPE_CHECKING:
     import sqlite3
 
     from rich.console import Console
 
-    from .config import Config
+    from ..config import Config
 
 ENV_NOW = "MLSYS_SRS_NOW"
 
@@ -49,38 +46,6 @@ DeckOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 
 
-class _Group(TyperGroup):
-    """Turns an ``SrsError`` from any command into one clear line and an exit code."""
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except SrsError as exc:
-            err_console().print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            err_console().print("interrupted")
-            raise typer.Exit(130) from None
-
-
-app = typer.Typer(
-    cls=_Group,
-    name="mlsys-srs",
-    help=(
-        "Spaced repetition for your ML-systems notes.\n\n"
-        "Reads the Q/A blocks, clozes and concept links of a folder of Markdown notes "
-        "(an Obsidian vault works as it is), keeps them in a SQLite review database, "
-        "schedules them with FSRS and reviews them in the terminal.\n\n"
-        "Start with:  mlsys-srs sync   then   mlsys-srs review"
-    ),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
 @dataclass
 class State:
     """Global options of one invocation, resolved lazily."""
@@ -94,7 +59,7 @@ class State:
     def config(self) -> Config:
         """The resolved configuration (options, environment, config file, defaults)."""
         if self._config is None:
-            from .config import load_config
+            from ..config import load_config
 
             self._config = load_config(vault=self.vault, db=self.db, config_path=self.config_path)
         return self._config
@@ -156,7 +121,7 @@ def state(ctx: typer.Context) -> State:
 @contextmanager
 def open_store(ctx: typer.Context, *, create: bool = True) -> Iterator[sqlite3.Connection]:
     """Open the configured database for the length of a command."""
-    from .store import open_db
+    from ..store import open_db
 
     conn = open_db(state(ctx).config.db, now(), create=create)
     try:
@@ -165,54 +130,17 @@ def open_store(ctx: typer.Context, *, create: bool = True) -> Iterator[sqlite3.C
         conn.close()
 
 
-def plural(n: int, word: str) -> str:
-    """``1 card``, ``2 cards``."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
 def emit_json(data: object) -> None:
     """Print data as JSON on stdout (no colour, no wrapping)."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()
 
 
-@app.callback()
-def main_options(
-    ctx: typer.Context,
-    vault: Annotated[
-        Path | None,
-        typer.Option(
-            "--vault",
-            help="Notes folder (env MLSYS_SRS_VAULT; default ./notes).",
-            show_default=False,
-        ),
-    ] = None,
-    db: Annotated[
-        Path | None,
-        typer.Option(
-            "--db",
-            help="Review database file (env MLSYS_SRS_DB; default in the user data folder, see `info`).",
-            show_default=False,
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            help="Config file, TOML (env MLSYS_SRS_CONFIG; default in the user config folder, see `info`).",
-            show_default=False,
-        ),
-    ] = None,
-) -> None:
-    """Global options come before the command: mlsys-srs --vault ~/notes review."""
-    ctx.obj = State(vault=vault, db=db, config_path=config)
-
-
 def resolve_deck(ctx: typer.Context, name: str | None) -> Any:
     """The ``DeckRecipe`` named by ``--deck`` (None when not given)."""
     if not name:
         return None
-    from .decks import deck_dirs, find_deck
+    from ..decks import deck_dirs, find_deck
 
     cfg = state(ctx).config
     return find_deck(name, deck_dirs(cfg.vault, Path.cwd(), cfg.config_path.parent))
@@ -227,7 +155,7 @@ def card_filter(
     **extra: Any,
 ) -> Any:
     """The ``CardFilter`` of the shared --domain/--tag/--note/--deck options (plus ``extra`` fields)."""
-    from .store.queries import CardFilter
+    from ..store.filters import CardFilter
 
     return CardFilter(
         domains=tuple(domain or ()),
@@ -240,23 +168,7 @@ def card_filter(
 
 def day_clock(ctx: typer.Context) -> Any:
     """The ``DayClock`` of the configured zone and rollover hour."""
-    from .days import DayClock, zone
+    from ..days import DayClock, zone
 
     sched = state(ctx).config.schedule
     return DayClock(zone(sched.timezone), sched.rollover_hour)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
-
-
-def _register() -> None:
-    # Last in the module: command modules import the helpers above.
-    from .commands import core, export, review, stats
-
-    for module in (core, review, stats, export):
-        module.register(app)
-
-
-_register()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..cli import (
+from .context import (
     DeckOpt,
     DomainOpt,
     JsonOpt,
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ..config import ScheduleConfig
     from ..export.anki import AnkiExport, SchedulingOptions
 
-export_app = typer.Typer(
+app = typer.Typer(
     name="export",
     help="Export cards to other tools.",
     no_args_is_help=True,
@@ -52,11 +52,11 @@ def default_output(deck: str | None, root_deck: str) -> Path:
 def scheduling_options(schedule: ScheduleConfig) -> SchedulingOptions:
     """What the package needs from the scheduler settings to carry progress."""
     from ..export.anki import SchedulingOptions
+    from ..memory import decay_of
 
-    decay = schedule.parameters[20] if len(schedule.parameters) > 20 else SchedulingOptions.decay
     return SchedulingOptions(
         desired_retention=schedule.desired_retention,
-        decay=decay,
+        decay=decay_of(schedule.parameters),
         learning_steps=len(schedule.learning_steps),
         relearning_steps=len(schedule.relearning_steps),
     )
@@ -80,7 +80,7 @@ def _display_path(path: Path) -> str:
 
 def render_summary(result: AnkiExport) -> None:
     """The human summary of an export."""
-    from .core import print_diagnostics
+    from .notes import print_diagnostics
 
     if result.diagnostics:
         print_diagnostics(list(result.diagnostics))
@@ -103,7 +103,7 @@ def render_summary(result: AnkiExport) -> None:
         c.print(FSRS_REMINDER, soft_wrap=True)
 
 
-@export_app.command("anki")
+@app.command("anki")
 def anki(
     ctx: typer.Context,
     out: Annotated[
@@ -151,7 +151,7 @@ def anki(
     flt = card_filter(ctx, domain, tag, note, deck)
     recipe = flt.deck
     if not no_sync:
-        from .core import run_sync
+        from .notes import run_sync
 
         report = run_sync(ctx)
         if report.errors:
@@ -178,8 +178,3 @@ def anki(
         emit_json(result.as_dict())
         return
     render_summary(result)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``export`` command group to the app."""
-    app.add_typer(export_app, name="export")

@@ -1,0 +1,94 @@
+"""The ``mlsys-srs`` command line: the app, its global options, errors as one line, exit codes.
+
+Each group of commands is a module of this package with a module-level Typer
+app (``notes``, ``review``, ``stats``, ``export``), added here with
+``add_typer``; what they share lives in ``context``. Commands import what they
+need inside their bodies so that ``mlsys-srs due`` never pays for the Anki
+exporter or the Markdown renderer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from ..errors import SrsError
+from . import export, notes, review, stats
+from .context import State, err_console
+
+
+class _Group(TyperGroup):
+    """Turns an ``SrsError`` from any command into one clear line and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SrsError as exc:
+            err_console().print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console().print("interrupted")
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="mlsys-srs",
+    help=(
+        "Spaced repetition for your ML-systems notes.\n\n"
+        "Reads the Q/A blocks, clozes and concept links of a folder of Markdown notes "
+        "(an Obsidian vault works as it is), keeps them in a SQLite review database, "
+        "schedules them with FSRS and reviews them in the terminal.\n\n"
+        "Start with:  mlsys-srs sync   then   mlsys-srs review"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    vault: Annotated[
+        Path | None,
+        typer.Option(
+            "--vault",
+            help="Notes folder (env MLSYS_SRS_VAULT; default ./notes).",
+            show_default=False,
+        ),
+    ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="Review database file (env MLSYS_SRS_DB; default in the user data folder, see `info`).",
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Config file, TOML (env MLSYS_SRS_CONFIG; default in the user config folder, see `info`).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Global options come before the command: mlsys-srs --vault ~/notes review."""
+    ctx.obj = State(vault=vault, db=db, config_path=config)
+
+
+for _group in (notes.app, review.app, stats.app):
+    app.add_typer(_group)
+app.add_typer(export.app, name="export")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

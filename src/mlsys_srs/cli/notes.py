@@ -1,0 +1,301 @@
+"""Commands over notes and cards: ``info``, ``sync``, ``check``, ``cards``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from .context import (
+    DeckOpt,
+    DomainOpt,
+    NoteOpt,
+    TagOpt,
+    card_filter,
+    console,
+    emit_json,
+    err_console,
+    now,
+    open_store,
+    state,
+)
+
+if TYPE_CHECKING:
+    from ..parse import Diagnostic
+    from ..sync import Progress, SyncReport
+
+PROGRESS_THRESHOLD = 200
+"""Notes to read before a progress bar is worth showing."""
+
+
+def progress_bar() -> tuple[Progress, Callable[[], None]]:
+    """A progress callback that shows a bar on stderr once there is enough work to watch."""
+    holder: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if total < PROGRESS_THRESHOLD or not err_console().is_terminal:
+            return
+        if "bar" not in holder:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            bar = Progress(
+                TextColumn("reading notes"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err_console(),
+                transient=True,
+            )
+            bar.start()
+            holder["bar"] = bar
+            holder["task"] = bar.add_task("sync", total=total)
+        holder["bar"].update(holder["task"], completed=done)
+
+    def close() -> None:
+        if "bar" in holder:
+            holder["bar"].stop()
+
+    return update, close
+
+
+def print_diagnostics(diags: list[Diagnostic], limit: int | None = None) -> None:
+    """Print diagnostics as ``path:line: message`` on stderr."""
+    out = err_console()
+    shown = diags if limit is None else diags[:limit]
+    for d in shown:
+        colour = "red" if d.severity == "error" else "yellow"
+        out.print(
+            f"[{colour}]{d.path}:{d.line}:[/] {d.message}", markup=True, highlight=False, soft_wrap=True
+        )
+    if limit is not None and len(diags) > limit:
+        out.print(f"... and {len(diags) - limit} more (mlsys-srs check lists them all)")
+
+
+def run_sync(ctx: typer.Context, *, quiet: bool = False) -> SyncReport:
+    """Run an incremental sync of the configured vault (used by sync and review)."""
+    from ..sync import sync_vault
+
+    cfg = state(ctx).config
+    update, close = progress_bar() if not quiet else (None, lambda: None)
+    try:
+        with open_store(ctx) as conn:
+            return sync_vault(conn, cfg.vault, now(), ignore=cfg.ignore, progress=update)
+    finally:
+        close()
+
+
+def render_sync_report(report: SyncReport) -> None:
+    """The human summary of a sync."""
+    c = console()
+    parts = [
+        f"{report.notes_seen} notes ({report.notes_parsed} parsed)",
+        f"{report.cards_added} added",
+        f"{report.cards_changed} changed",
+        f"{report.cards_moved} moved",
+        f"{report.cards_retired} retired",
+        f"{report.cards_revived} revived",
+    ]
+    if report.notes_renamed:
+        parts.append(f"{report.notes_renamed} notes renamed")
+    if report.notes_deleted:
+        parts.append(f"{report.notes_deleted} notes deleted")
+    if report.ids_written:
+        parts.append(f"{report.ids_written} block ids written")
+    c.print("synced: " + ", ".join(parts))
+    if report.diagnostics:
+        print_diagnostics(report.diagnostics, limit=50)
+        n = len(report.diagnostics)
+        c.print(
+            f"{n} diagnostic{'s' if n != 1 else ''} (the cards of those lines were skipped; others synced)"
+        )
+
+
+app = typer.Typer()
+"""The commands of this group, added to the main app by ``cli/__init__``."""
+
+
+@app.command()
+def sync(
+    ctx: typer.Context,
+    write_ids: Annotated[
+        bool,
+        typer.Option(
+            "--write-ids",
+            help="Append a block id (^srs-xxxxxx) to every card without one, so its identity "
+            "survives any edit. The only command that writes to notes.",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing unless there are diagnostics.")
+    ] = False,
+) -> None:
+    """Read the vault into the review database.
+
+    Incremental: unchanged notes are not read again. A card keeps its id and
+    review history when its note is edited, moved or renamed; a card that
+    disappears is retired (kept with its history) and comes back if it
+    reappears. Problems in a note are printed as path:line and never stop
+    the sync of other notes.
+    """
+    report = run_sync(ctx, quiet=quiet or as_json)
+    if write_ids:
+        from ..sync import sync_vault, write_block_ids
+
+        cfg = state(ctx).config
+        with open_store(ctx) as conn:
+            written, diags = write_block_ids(conn, cfg.vault, now(), ignore=cfg.ignore)
+            again = sync_vault(conn, cfg.vault, now(), ignore=cfg.ignore)
+        report.ids_written = written
+        report.diagnostics.extend(diags)
+        report.diagnostics.extend(d for d in again.diagnostics if d not in report.diagnostics)
+    if as_json:
+        emit_json(report.as_dict())
+    elif not quiet or report.diagnostics:
+        render_sync_report(report)
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Folder to check (default: the vault).", show_default=False),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print diagnostics as JSON.")] = False,
+) -> None:
+    """Lint notes without touching the database.
+
+    Prints every problem as path:line: message and a count; exits 1 if any is
+    an error. Suitable as a pre-commit hook or a CI step for a vault.
+    """
+    from ..sync import read_vault
+
+    cfg = state(ctx).config
+    folder = path or cfg.vault
+    notes, diags = read_vault(folder, cfg.ignore)
+    errors = [d for d in diags if d.severity == "error"]
+    if as_json:
+        emit_json(
+            {
+                "notes": len(notes),
+                "cards": sum(len(n.cards) for n in notes),
+                "errors": len(errors),
+                "warnings": len(diags) - len(errors),
+                "diagnostics": [
+                    {
+                        "path": d.path,
+                        "line": d.line,
+                        "severity": d.severity,
+                        "code": d.code,
+                        "message": d.message,
+                    }
+                    for d in diags
+                ],
+            }
+        )
+    else:
+        for d in diags:
+            console().print(f"{d.path}:{d.line}: {d.message}", markup=False, soft_wrap=True)
+        cards = sum(len(n.cards) for n in notes)
+        console().print(
+            f"{len(notes)} notes, {cards} cards, {len(errors)} error{'s' if len(errors) != 1 else ''}, "
+            f"{len(diags) - len(errors)} warning{'s' if len(diags) - len(errors) != 1 else ''}"
+        )
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def info(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show the resolved paths (vault, database, config), schema version and counts."""
+    from .. import __version__
+    from ..store import SCHEMA_VERSION, schema_version
+    from ..store.cards import counts
+
+    cfg = state(ctx).config
+    data: dict[str, object] = {
+        "version": __version__,
+        "vault": str(cfg.vault),
+        "vault_exists": cfg.vault.is_dir(),
+        "db": str(cfg.db),
+        "db_exists": cfg.db.exists(),
+        "config": str(cfg.config_path),
+        "config_exists": cfg.config_exists,
+        "schema_version": None,
+        "schema_latest": SCHEMA_VERSION,
+    }
+    if cfg.db.exists():
+        with open_store(ctx) as conn:
+            data["schema_version"] = schema_version(conn)
+            data.update(counts(conn))
+    if as_json:
+        emit_json(data)
+        return
+    from rich.table import Table
+
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column()
+    for key, value in data.items():
+        t.add_row(key.replace("_", " "), str(value))
+    console().print(t)
+
+
+@app.command()
+def cards(
+    ctx: typer.Context,
+    domain: DomainOpt = None,
+    tag: TagOpt = None,
+    note: NoteOpt = None,
+    deck: DeckOpt = None,
+    card_state: Annotated[
+        str | None,
+        typer.Option("--state", help="new, learning, review, relearning or suspended."),
+    ] = None,
+    due: Annotated[bool, typer.Option("--due", help="Only cards due now.")] = False,
+    retired: Annotated[bool, typer.Option("--retired", help="Include retired cards.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most this many cards.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per card, in a list.")] = False,
+) -> None:
+    """List cards, filtered by domain, tag, note, deck recipe, state or due date."""
+    from ..errors import SrsError
+    from ..store.cards import STATES, list_cards
+
+    if card_state and card_state not in (*STATES, "suspended"):
+        raise SrsError(f"--state must be one of {', '.join((*STATES, 'suspended'))}")
+    flt = card_filter(
+        ctx,
+        domain,
+        tag,
+        note,
+        deck,
+        state=card_state,
+        due_before=now() if due else None,
+        include_retired=retired,
+    )
+    with open_store(ctx) as conn:
+        rows = list_cards(conn, flt, limit)
+    if as_json:
+        emit_json([r.as_json() for r in rows])
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{len(rows)} card{'s' if len(rows) != 1 else ''}", title_justify="left")
+    t.add_column("id", justify="right")
+    t.add_column("note:line", overflow="fold")
+    t.add_column("question", overflow="ellipsis", ratio=3)
+    t.add_column("state")
+    t.add_column("due")
+    for r in rows:
+        status = r.state + (" (suspended)" if r.suspended else "") + (" (retired)" if r.retired else "")
+        q = r.question.replace("\n", " ")
+        t.add_row(
+            str(r.id), f"{r.note}:{r.line}", q, status, r.due.strftime("%Y-%m-%d %H:%M") if r.due else ""
+        )
+    console().print(t)

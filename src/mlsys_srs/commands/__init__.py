@@ -1,1 +1,0 @@
-"""Command groups of the CLI; each module has ``register(app)``."""

@@ -1,0 +1,156 @@
+"""Every change a person makes to a card's schedule: grade, undo, suspend, bury, reset.
+
+Each function is one transaction, so a grade is stored whole or not at all;
+the SQL is in ``store/``, the FSRS arithmetic in ``memory``. Nothing here reads
+the clock: ``now`` is passed in.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .memory import CardSchedule, apply_rating, is_new_leech
+from .store import cards as card_store
+from .store import reviews as review_store
+from .store.db import transaction
+
+if TYPE_CHECKING:
+    import fsrs
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    """What one committed grade did."""
+
+    review_id: int
+    card_id: int
+    rating: int
+    before: CardSchedule
+    after: CardSchedule
+    duration_ms: int
+    leech: bool = False
+
+
+def grade_card(
+    conn: sqlite3.Connection,
+    scheduler: fsrs.Scheduler,
+    card_id: int,
+    rating: int,
+    now: datetime,
+    *,
+    duration_ms: int = 0,
+    leech_threshold: int = 8,
+) -> GradeResult:
+    """Grade a card and commit the review row and the card's new state in one transaction.
+
+    The review row's ``before`` holds the card's scheduling columns exactly as
+    they were, so ``undo_review`` can put them back. A lapse that makes the
+    card a leech tags it ``leech`` and suspends it in the same transaction.
+
+    Raises:
+        CardNotFound: no such card.
+        DatabaseError: the database cannot be written.
+    """
+    with transaction(conn):
+        raw = card_store.schedule_of(conn, card_id)
+        before = CardSchedule.from_raw(raw)
+        after = apply_rating(scheduler, card_id, before, rating, now)
+        leech = is_new_leech(before.lapses, after.lapses, leech_threshold)
+        snapshot = dict(raw)
+        if leech:
+            after = replace(after, suspended=True)
+            if card_store.add_tag(conn, card_id, card_store.LEECH_TAG):
+                # Not a scheduling column: recorded so that undo removes the tag it added.
+                snapshot["added_tags"] = [card_store.LEECH_TAG]
+        review_id = review_store.insert_review(
+            conn,
+            card_id=card_id,
+            rating=rating,
+            reviewed_at=now,
+            duration_ms=duration_ms,
+            state_before=before.state,
+            state_after=after.state,
+            stability_after=after.stability,
+            difficulty_after=after.difficulty,
+            due_after=after.due,
+            before=snapshot,
+        )
+        card_store.set_schedule(conn, card_id, after.to_raw())
+    return GradeResult(review_id, card_id, rating, before, after, duration_ms, leech)
+
+
+def undo_review(conn: sqlite3.Connection, review_id: int) -> int:
+    """Delete a review row and put its card back exactly as it was before; return the card id.
+
+    Raises:
+        SrsError: no such review (already undone).
+    """
+    with transaction(conn):
+        card_id, before = review_store.pop_review(conn, review_id)
+        card_store.set_schedule(conn, card_id, before)
+        for tag in before.get("added_tags", []):
+            card_store.remove_tag(conn, card_id, tag)
+    return card_id
+
+
+def snapshot_card(conn: sqlite3.Connection, card_id: int) -> dict[str, Any]:
+    """The card's scheduling columns as stored (for undoing a bury or suspend).
+
+    Raises:
+        CardNotFound: no such card.
+    """
+    return card_store.schedule_of(conn, card_id)
+
+
+def restore_card(conn: sqlite3.Connection, card_id: int, raw: dict[str, Any]) -> None:
+    """Put back the scheduling columns of ``snapshot_card``, in one transaction."""
+    with transaction(conn):
+        card_store.set_schedule(conn, card_id, raw)
+
+
+def set_suspended(conn: sqlite3.Connection, ids: Sequence[int], suspended: bool) -> None:
+    """Suspend or unsuspend cards (all or none).
+
+    Raises:
+        CardNotFound: an id names no card; nothing is changed.
+    """
+    with transaction(conn):
+        card_store.check_ids(conn, ids)
+        card_store.set_suspended(conn, ids, suspended)
+
+
+def bury(conn: sqlite3.Connection, ids: Sequence[int], until: datetime) -> None:
+    """Hide cards until ``until`` (the start of the next review day).
+
+    Raises:
+        CardNotFound: an id names no card; nothing is changed.
+    """
+    with transaction(conn):
+        card_store.check_ids(conn, ids)
+        card_store.set_buried(conn, ids, until)
+
+
+def reset(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+    """Make cards new again (forget their memory state); their review history is kept.
+
+    Suspension is kept; burial is cleared.
+
+    Raises:
+        CardNotFound: an id names no card; nothing is changed.
+    """
+    with transaction(conn):
+        card_store.check_ids(conn, ids)
+        card_store.set_new(conn, ids)
+
+
+def card_states(conn: sqlite3.Connection, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The scheduling columns of cards, for ``--json`` output (in the order given)."""
+    out = []
+    for d in card_store.schedules(conn, ids):
+        d["suspended"] = bool(d["suspended"])
+        out.append(d)
+    return out

@@ -1,0 +1,342 @@
+"""Today's review queue and ``due``: which cards are shown today, in what order.
+
+``build_queue`` is pure (candidates in, ordered queue out); ``todays_queue`` and
+``due_summary`` load the candidates through the store. Every function takes a
+UTC-aware ``now`` and a ``DayClock``; nothing here reads the clock, the
+environment or the terminal, and nothing imports fsrs.
+
+Queue rules (today = the ``DayClock`` review day of ``now``):
+
+- learning and relearning cards due before the end of today, by due time;
+- review cards due before the end of today, lowest retrievability first
+  (most overdue relative to their stability), up to the daily review limit;
+- new cards, up to the daily new-card limit minus the cards introduced today;
+- reviews and new cards interleaved across domains (round robin);
+- never suspended, buried (until later) or retired cards;
+- siblings (same note and line: both sides of ``:::``/``??``, the clozes of one
+  paragraph) are not shown on the same day: a review or new card is held back
+  when a sibling was reviewed today or is already in today's queue.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import zip_longest
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .memory import ForgettingCurve
+from .store import cards as card_store
+from .store import reviews as review_store
+from .store.db import dt_to_db
+
+if TYPE_CHECKING:
+    from .config import ScheduleConfig
+    from .days import DayClock
+    from .store.filters import CardFilter
+
+Group = tuple[int, int]
+"""A sibling group: (note id, line)."""
+
+
+class QueueItem(NamedTuple):
+    """A card in today's queue: what ordering needs, not the card's text.
+
+    A named tuple rather than a dataclass: a queue is built from some 10,000
+    rows on every ``due`` and ``review``, and tuples are several times faster
+    to create.
+    """
+
+    id: int
+    note_id: int
+    line: int
+    domain: str
+    path: str
+    state: str
+    due: datetime | None
+    stability: float | None = None
+    last_review: datetime | None = None
+    reason: str = ""
+    """Why the card is shown out of turn (e.g. ``prerequisite of Ring all-reduce``)."""
+
+    @property
+    def group(self) -> Group:
+        """The sibling group: cards of one note line (``:::``/``??`` sides, clozes)."""
+        return (self.note_id, self.line)
+
+    @property
+    def kind(self) -> str:
+        """``new``, ``learning`` (learning and relearning) or ``review``."""
+        return "learning" if self.state in ("learning", "relearning") else self.state
+
+
+@dataclass(frozen=True)
+class Queue:
+    """Today's cards in the order they are shown."""
+
+    learning: tuple[QueueItem, ...]
+    """Learning and relearning cards due before the end of today, by due time."""
+    main: tuple[QueueItem, ...]
+    """Review cards, then new cards, each interleaved across domains."""
+    groups: frozenset[Group] = frozenset()
+    """Sibling groups already taken today (reviewed today or in the queue)."""
+    held_new: int = 0
+    """New cards left out by the new-card limit."""
+    held_reviews: int = 0
+    """Review cards left out by the review limit or the session limit."""
+    held_siblings: int = 0
+    """Cards left out because a sibling is shown today."""
+
+    @property
+    def empty(self) -> bool:
+        """No card to show today."""
+        return not self.learning and not self.main
+
+    def count(self, kind: str) -> int:
+        """Cards of a kind (``new``, ``learning``, ``review``) in the queue."""
+        return sum(1 for it in (*self.learning, *self.main) if it.kind == kind)
+
+
+def interleave_by_domain(items: Sequence[QueueItem]) -> list[QueueItem]:
+    """Round robin across domains, keeping each domain's order.
+
+    Domains take turns in the order their first card appears, so the head of a
+    priority-sorted list stays near the head.
+    """
+    buckets: dict[str, list[QueueItem]] = {}
+    for it in items:
+        buckets.setdefault(it.domain, []).append(it)
+    if len(buckets) < 2:
+        return list(items)
+    return [it for row in zip_longest(*buckets.values()) for it in row if it is not None]
+
+
+def build_queue(
+    candidates: Iterable[QueueItem],
+    *,
+    now: datetime,
+    day_end: datetime,
+    reviewed_groups: Iterable[Group] = (),
+    new_left: int | None = None,
+    reviews_left: int | None = None,
+    total_limit: int | None = None,
+    curve: ForgettingCurve | None = None,
+) -> Queue:
+    """Order and limit today's cards.
+
+    Args:
+        candidates: Active, unsuspended, unburied cards that are new or due before
+            ``day_end`` (``card_store.queue_candidates``).
+        now: The current time (orders reviews by retrievability).
+        day_end: The end of today.
+        reviewed_groups: Sibling groups of cards reviewed earlier today.
+        new_left: New cards still allowed today (None: no limit).
+        reviews_left: Review cards still allowed today (None: no limit).
+        total_limit: At most this many cards in the queue (None: no limit).
+        curve: The forgetting curve that ranks reviews (None: py-fsrs's defaults).
+    """
+    learning: list[QueueItem] = []
+    reviews: list[QueueItem] = []
+    new: list[QueueItem] = []
+    for it in candidates:
+        if it.state == "new":
+            new.append(it)
+        elif it.due is not None and it.due < day_end:
+            (learning if it.kind == "learning" else reviews).append(it)
+    curve = curve or ForgettingCurve.from_parameters(())
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    learning.sort(key=lambda it: (it.due or far, it.id))
+    reviews.sort(key=lambda it: (curve.at(now, it.last_review, it.stability), it.due or far, it.id))
+    new.sort(key=lambda it: (it.domain, it.path, it.line, it.id))
+
+    # Learning cards are always shown (their steps are in progress); they and
+    # cards reviewed today claim their sibling groups first.
+    taken = set(reviewed_groups)
+    taken.update(it.group for it in learning)
+    held_siblings = 0
+
+    def claim(items: list[QueueItem]) -> list[QueueItem]:
+        nonlocal held_siblings
+        out = []
+        for it in items:
+            if it.group in taken:
+                held_siblings += 1
+                continue
+            taken.add(it.group)
+            out.append(it)
+        return out
+
+    reviews = claim(reviews)
+    held_reviews = 0
+    if total_limit is not None:
+        room = max(0, total_limit - len(learning))
+        reviews_left = room if reviews_left is None else min(reviews_left, room)
+    if reviews_left is not None and len(reviews) > reviews_left:
+        held_reviews = len(reviews) - max(0, reviews_left)
+        reviews = reviews[: max(0, reviews_left)]
+
+    new_order = interleave_by_domain(new)
+    if total_limit is not None:
+        room = max(0, total_limit - len(learning) - len(reviews))
+        new_left = room if new_left is None else min(new_left, room)
+    chosen: list[QueueItem] = []
+    held_new = 0
+    for it in new_order:
+        if it.group in taken:
+            held_siblings += 1
+            continue
+        if new_left is not None and len(chosen) >= new_left:
+            held_new += 1
+            continue
+        taken.add(it.group)
+        chosen.append(it)
+    main = (*interleave_by_domain(reviews), *interleave_by_domain(chosen))
+    return Queue(
+        learning=tuple(learning),
+        main=main,
+        groups=frozenset(taken),
+        held_new=held_new,
+        held_reviews=held_reviews,
+        held_siblings=held_siblings,
+    )
+
+
+def todays_queue(
+    conn: sqlite3.Connection,
+    cfg: ScheduleConfig,
+    clock: DayClock,
+    now: datetime,
+    flt: CardFilter | None = None,
+    *,
+    new_limit: int | None = None,
+    total_limit: int | None = None,
+) -> Queue:
+    """Today's queue for the cards of ``flt``.
+
+    Args:
+        new_limit: New cards for this session, replacing what is left of the
+            daily new-card limit (``--new N``).
+        total_limit: At most this many cards (``--limit N``).
+    """
+    today = clock.today(now)
+    start, end = clock.day_start(today), clock.day_end(today)
+    if new_limit is None:
+        new_limit = max(0, cfg.new_per_day - review_store.cards_answered_since(conn, start, "new"))
+    reviews_left = None
+    if cfg.reviews_per_day > 0:
+        reviews_left = max(0, cfg.reviews_per_day - review_store.cards_answered_since(conn, start, "review"))
+    return build_queue(
+        [QueueItem(*c) for c in card_store.queue_candidates(conn, now, end, flt)],
+        now=now,
+        day_end=end,
+        reviewed_groups=review_store.reviewed_groups(conn, start),
+        new_left=max(0, new_limit),
+        reviews_left=reviews_left,
+        total_limit=total_limit,
+        curve=ForgettingCurve.from_parameters(cfg.parameters),
+    )
+
+
+def prerequisite_candidates(
+    conn: sqlite3.Connection, note_id: int, now: datetime, start: datetime, until: datetime
+) -> list[QueueItem]:
+    """Review cards of the notes ``note_id`` links to, due in ``[start, until)``.
+
+    A link from note A to note B makes B's cards prerequisites of A's; a lapse
+    on an A card may bring B's soon-due cards forward.
+    """
+    return [QueueItem(*c) for c in card_store.linked_due_candidates(conn, note_id, now, start, until)]
+
+
+@dataclass(frozen=True)
+class DomainDue:
+    """Due counts of one domain."""
+
+    domain: str
+    due_now: int = 0
+    due_today: int = 0
+    new: int = 0
+
+
+@dataclass(frozen=True)
+class DueSummary:
+    """What ``mlsys-srs due`` shows."""
+
+    now: datetime
+    today: date
+    due_now: int
+    due_today: int
+    learning_today: int
+    new_available: int
+    new_left: int
+    held_new: int
+    domains: tuple[DomainDue, ...]
+    next_due: datetime | None
+    """The earliest time after ``now`` at which a card becomes due (None: nothing scheduled)."""
+
+    def as_json(self) -> dict[str, Any]:
+        """The summary as ``due --json`` prints it."""
+        return {
+            "now": dt_to_db(self.now),
+            "today": self.today.isoformat(),
+            "due_now": self.due_now,
+            "due_today": self.due_today,
+            "learning_today": self.learning_today,
+            "new_available": self.new_available,
+            "new_limit_left": self.new_left,
+            "new_held_back": self.held_new,
+            "next_due": dt_to_db(self.next_due),
+            "domains": [
+                {"domain": d.domain, "due_now": d.due_now, "due_today": d.due_today, "new": d.new}
+                for d in self.domains
+            ],
+        }
+
+
+def due_summary(
+    conn: sqlite3.Connection,
+    cfg: ScheduleConfig,
+    clock: DayClock,
+    now: datetime,
+    flt: CardFilter | None = None,
+) -> DueSummary:
+    """Due now, due today and new cards available, overall and by domain (the queue's own rules)."""
+    today = clock.today(now)
+    start = clock.day_start(today)
+    new_left = max(0, cfg.new_per_day - review_store.cards_answered_since(conn, start, "new"))
+    queue = todays_queue(conn, cfg, clock, now, flt)
+    by_domain: dict[str, dict[str, int]] = {}
+    due_now = due_today = learning = new = 0
+    for it in (*queue.learning, *queue.main):
+        d = by_domain.setdefault(it.domain, {"due_now": 0, "due_today": 0, "new": 0})
+        if it.state == "new":
+            d["new"] += 1
+            new += 1
+            continue
+        d["due_today"] += 1
+        due_today += 1
+        learning += it.kind == "learning"
+        if it.due is not None and it.due <= now:
+            d["due_now"] += 1
+            due_now += 1
+    later = [it.due for it in queue.learning if it.due is not None and it.due > now]
+    nxt = card_store.next_due_after(conn, now, flt)
+    if queue.held_new or queue.held_siblings:
+        # Held-back new cards and siblings become available when the next day starts.
+        later.append(clock.day_end(today))
+    if nxt is not None:
+        later.append(nxt)
+    return DueSummary(
+        now=now,
+        today=today,
+        due_now=due_now,
+        due_today=due_today,
+        learning_today=learning,
+        new_available=new,
+        new_left=new_left,
+        held_new=queue.held_new,
+        domains=tuple(DomainDue(k, **v) for k, v in sorted(by_domain.items())),
+        next_due=min(later) if later else None,
+    )

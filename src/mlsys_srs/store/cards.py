@@ -1,0 +1,589 @@
+"""Card rows: reading cards (``CardView``), their scheduling state, and every card write.
+
+Each row shape is mapped here once; callers get named values, never positions.
+Writes that belong together run in one transaction opened by the caller
+(``db.transaction``) or here, as each function says.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from ..errors import CardNotFound
+from .db import dt_from_db, dt_to_db
+from .filters import CardFilter
+from .schema import CARD_SCHEDULE_COLUMNS, CARD_TEXT_COLUMNS, cols
+
+SEP = "\x1f"
+STATES = ("new", "learning", "review", "relearning")
+LEECH_TAG = "leech"
+"""The tag the leech rule sets on a card (and ``stats`` lists leeches by)."""
+SYSTEM_TAGS = frozenset({LEECH_TAG})
+"""Tags that mlsys-srs sets on cards itself; a sync never removes them."""
+
+
+def _ids_json(ids: Iterable[int | None]) -> str:
+    return json.dumps([i for i in ids if i is not None])
+
+
+# -- reading a card with its note, tags and links ------------------------------------
+
+
+@dataclass(frozen=True)
+class CardView:
+    """A card with its note's path, title and domain, its tags and concept links."""
+
+    id: int
+    note_id: int
+    note: str
+    title: str
+    domain: str
+    line: int
+    end_line: int
+    kind: str
+    syntax: str
+    direction: str
+    cloze: int | None
+    question: str
+    answer: str
+    source: str
+    context: str
+    block_id: str | None
+    fingerprint: str
+    tags: tuple[str, ...]
+    links: tuple[str, ...]
+    state: str
+    step: int | None
+    stability: float | None
+    difficulty: float | None
+    due: datetime | None
+    last_review: datetime | None
+    reps: int
+    lapses: int
+    suspended: bool
+    buried_until: datetime | None
+    retired: bool
+
+    def as_json(self) -> dict[str, Any]:
+        """The card as ``cards --json`` prints it."""
+        return {
+            "id": self.id,
+            "note": self.note,
+            "title": self.title,
+            "line": self.line,
+            "kind": self.kind,
+            "syntax": self.syntax,
+            "direction": self.direction,
+            "cloze": self.cloze,
+            "question": self.question,
+            "answer": self.answer,
+            "context": self.context,
+            "domain": self.domain,
+            "tags": list(self.tags),
+            "block_id": self.block_id,
+            "links": list(self.links),
+            "state": self.state,
+            "due": dt_to_db(self.due),
+            "stability": self.stability,
+            "difficulty": self.difficulty,
+            "reps": self.reps,
+            "lapses": self.lapses,
+            "last_review": dt_to_db(self.last_review),
+            "suspended": self.suspended,
+            "buried_until": dt_to_db(self.buried_until),
+            "retired": self.retired,
+        }
+
+
+_VIEW_TEXT = tuple(c for c in CARD_TEXT_COLUMNS if c != "note_id")
+CARD_SELECT = f"""
+SELECT card.id, card.note_id, note.path, note.title, note.domain, {cols(_VIEW_TEXT, "card")},
+       (SELECT group_concat(tag, '{SEP}') FROM card_tag WHERE card_tag.card_id = card.id),
+       (SELECT group_concat(target, '{SEP}') FROM link WHERE link.card_id = card.id),
+       {cols(CARD_SCHEDULE_COLUMNS, "card")}, card.retired
+FROM card JOIN note ON note.id = card.note_id
+"""
+
+
+def _view(r: Sequence[Any]) -> CardView:
+    n = len(_VIEW_TEXT)
+    text = dict(zip(_VIEW_TEXT, r[5 : 5 + n], strict=True))
+    tags, links = r[5 + n], r[6 + n]
+    sched = dict(zip(CARD_SCHEDULE_COLUMNS, r[7 + n : 7 + n + len(CARD_SCHEDULE_COLUMNS)], strict=True))
+    return CardView(
+        id=r[0],
+        note_id=r[1],
+        note=r[2],
+        title=r[3],
+        domain=r[4],
+        **text,
+        tags=tuple(sorted(tags.split(SEP))) if tags else (),
+        links=tuple(dict.fromkeys(links.split(SEP))) if links else (),
+        state=sched["state"],
+        step=sched["step"],
+        stability=sched["stability"],
+        difficulty=sched["difficulty"],
+        due=dt_from_db(sched["due"]),
+        last_review=dt_from_db(sched["last_review"]),
+        reps=sched["reps"],
+        lapses=sched["lapses"],
+        suspended=bool(sched["suspended"]),
+        buried_until=dt_from_db(sched["buried_until"]),
+        retired=bool(r[-1]),
+    )
+
+
+def list_cards(
+    conn: sqlite3.Connection, flt: CardFilter | None = None, limit: int | None = None
+) -> list[CardView]:
+    """Cards matching ``flt``, by note path and line."""
+    where, params = (flt or CardFilter()).where()
+    sql = CARD_SELECT + f" WHERE {where} ORDER BY note.path, card.line, card.cloze, card.direction"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [_view(r) for r in conn.execute(sql, params)]
+
+
+def load_card(conn: sqlite3.Connection, card_id: int) -> CardView | None:
+    """One card with its note's title and domain, tags and links (None if no such card)."""
+    row = conn.execute(CARD_SELECT + " WHERE card.id = ?", (card_id,)).fetchone()
+    return _view(row) if row is not None else None
+
+
+def counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Counts of notes, cards (active, retired, suspended), reviews and links."""
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM note WHERE present = 1),"
+        " (SELECT count(*) FROM card WHERE retired = 0),"
+        " (SELECT count(*) FROM card WHERE retired = 1),"
+        " (SELECT count(*) FROM card WHERE retired = 0 AND suspended = 1),"
+        " (SELECT count(*) FROM review),"
+        " (SELECT count(*) FROM link),"
+        " (SELECT count(*) FROM link WHERE target_note_id IS NULL)"
+    ).fetchone()
+    keys = ("notes", "cards", "retired", "suspended", "reviews", "links", "dangling_links")
+    return dict(zip(keys, (int(x) for x in row), strict=True))
+
+
+# -- the scheduling columns --------------------------------------------------------
+
+
+def schedule_of(conn: sqlite3.Connection, card_id: int) -> dict[str, Any]:
+    """A card's scheduling columns as stored (``CARD_SCHEDULE_COLUMNS`` -> value).
+
+    Raises:
+        CardNotFound: no such card.
+    """
+    row = conn.execute(f"SELECT {cols(CARD_SCHEDULE_COLUMNS)} FROM card WHERE id = ?", (card_id,)).fetchone()
+    if row is None:
+        raise CardNotFound(f"no card with id {card_id}")
+    return dict(zip(CARD_SCHEDULE_COLUMNS, row, strict=True))
+
+
+def set_schedule(conn: sqlite3.Connection, card_id: int, raw: dict[str, Any]) -> None:
+    """Write a card's scheduling columns (as ``schedule_of`` returns them)."""
+    assignments = ", ".join(f"{c} = ?" for c in CARD_SCHEDULE_COLUMNS)
+    conn.execute(
+        f"UPDATE card SET {assignments} WHERE id = ?", (*(raw[c] for c in CARD_SCHEDULE_COLUMNS), card_id)
+    )
+
+
+def patch_schedule(conn: sqlite3.Connection, card_id: int, **values: Any) -> None:
+    """Set some scheduling columns of a card (datetimes stored as the store stores them).
+
+    For imports, tests and benchmarks that give cards a memory state directly.
+
+    Raises:
+        ValueError: a name is not a scheduling column.
+    """
+    unknown = set(values) - set(CARD_SCHEDULE_COLUMNS)
+    if unknown:
+        raise ValueError(f"not scheduling columns: {', '.join(sorted(unknown))}")
+    stored = {k: dt_to_db(v) if isinstance(v, datetime) else int(v) if isinstance(v, bool) else v for k, v in values.items()}
+    assignments = ", ".join(f"{c} = ?" for c in stored)
+    conn.execute(f"UPDATE card SET {assignments} WHERE id = ?", (*stored.values(), card_id))
+
+
+def schedules(conn: sqlite3.Connection, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The scheduling columns of cards with their ``id``, in the order given (unknown ids skipped)."""
+    rows = {
+        r[0]: r
+        for r in conn.execute(
+            f"SELECT id, {cols(CARD_SCHEDULE_COLUMNS)} FROM card WHERE id IN (SELECT value FROM json_each(?))",
+            (_ids_json(ids),),
+        )
+    }
+    return [dict(zip(("id", *CARD_SCHEDULE_COLUMNS), rows[i], strict=True)) for i in ids if i in rows]
+
+
+def check_ids(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+    """Raise ``CardNotFound`` naming every id that is not a card."""
+    found = {
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM card WHERE id IN (SELECT value FROM json_each(?))", (_ids_json(ids),)
+        )
+    }
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise CardNotFound(f"no card with id {', '.join(map(str, missing))}")
+
+
+def set_suspended(conn: sqlite3.Connection, ids: Sequence[int], suspended: bool) -> None:
+    """Suspend or unsuspend cards (inside the caller's transaction)."""
+    conn.executemany("UPDATE card SET suspended = ? WHERE id = ?", [(int(suspended), i) for i in ids])
+
+
+def set_buried(conn: sqlite3.Connection, ids: Sequence[int], until: datetime) -> None:
+    """Hide cards until ``until`` (inside the caller's transaction)."""
+    conn.executemany("UPDATE card SET buried_until = ? WHERE id = ?", [(dt_to_db(until), i) for i in ids])
+
+
+def set_new(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+    """Forget the memory state of cards (suspension kept, burial cleared; inside the caller's transaction)."""
+    conn.executemany(
+        "UPDATE card SET state = 'new', step = NULL, stability = NULL, difficulty = NULL, due = NULL, "
+        "last_review = NULL, reps = 0, lapses = 0, buried_until = NULL WHERE id = ?",
+        [(i,) for i in ids],
+    )
+
+
+def add_tag(conn: sqlite3.Connection, card_id: int, tag: str) -> bool:
+    """Tag a card; True if the tag was new."""
+    return bool(
+        conn.execute("INSERT OR IGNORE INTO card_tag (card_id, tag) VALUES (?, ?)", (card_id, tag)).rowcount
+    )
+
+
+def remove_tag(conn: sqlite3.Connection, card_id: int, tag: str) -> None:
+    """Remove a tag from a card."""
+    conn.execute("DELETE FROM card_tag WHERE card_id = ? AND tag = ?", (card_id, tag))
+
+
+def content_times(conn: sqlite3.Connection) -> dict[int, datetime]:
+    """When each active card's text last changed (sync bumps it on edits, moves and revivals)."""
+    out: dict[int, datetime] = {}
+    for card_id, updated_at in conn.execute("SELECT id, updated_at FROM card WHERE retired = 0"):
+        stamp = dt_from_db(updated_at)
+        if stamp is not None:
+            out[card_id] = stamp
+    return out
+
+
+# -- the queue's view of cards -------------------------------------------------------
+
+
+class Candidate(NamedTuple):
+    """What the review queue needs of a card (a tuple: built for thousands of cards per ``due``)."""
+
+    id: int
+    note_id: int
+    line: int
+    domain: str
+    path: str
+    state: str
+    due: datetime | None
+    stability: float | None
+    last_review: datetime | None
+
+
+_CANDIDATE_SELECT = """
+SELECT card.id, card.note_id, card.line, note.domain, note.path, card.state, card.due,
+       card.stability, card.last_review
+FROM card JOIN note ON note.id = card.note_id
+"""
+
+
+def _candidate(r: Sequence[Any]) -> Candidate:
+    if r[5] == "new":
+        return Candidate(r[0], r[1], r[2], r[3], r[4], "new", None, None, None)
+    return Candidate(r[0], r[1], r[2], r[3], r[4], r[5], dt_from_db(r[6]), r[7], dt_from_db(r[8]))
+
+
+def queue_candidates(
+    conn: sqlite3.Connection, now: datetime, day_end: datetime, flt: CardFilter | None = None
+) -> list[Candidate]:
+    """Active cards that are new or due before ``day_end``, not suspended or buried at ``now``."""
+    where, params = (flt or CardFilter()).where()
+    sql = (
+        _CANDIDATE_SELECT + f" WHERE {where} AND card.retired = 0 AND card.suspended = 0"
+        " AND (card.buried_until IS NULL OR card.buried_until <= ?)"
+        " AND (card.state = 'new' OR card.due < ?)"
+    )
+    return [_candidate(r) for r in conn.execute(sql, [*params, dt_to_db(now), dt_to_db(day_end)])]
+
+
+def linked_due_candidates(
+    conn: sqlite3.Connection, note_id: int, now: datetime, start: datetime, until: datetime
+) -> list[Candidate]:
+    """Review cards of the notes ``note_id`` links to, due in ``[start, until)``, by due time."""
+    sql = (
+        _CANDIDATE_SELECT
+        + " WHERE card.note_id IN (SELECT DISTINCT target_note_id FROM link WHERE link.note_id = ?"
+        " AND target_note_id IS NOT NULL AND target_note_id != ?)"
+        " AND card.retired = 0 AND card.suspended = 0 AND card.state = 'review'"
+        " AND (card.buried_until IS NULL OR card.buried_until <= ?)"
+        " AND card.due >= ? AND card.due < ? ORDER BY card.due, card.id"
+    )
+    return [
+        _candidate(r)
+        for r in conn.execute(sql, (note_id, note_id, dt_to_db(now), dt_to_db(start), dt_to_db(until)))
+    ]
+
+
+def next_due_after(conn: sqlite3.Connection, now: datetime, flt: CardFilter | None = None) -> datetime | None:
+    """The earliest time after ``now`` at which an active, scheduled card falls due (or is unburied)."""
+    where, params = (flt or CardFilter()).where()
+    row = conn.execute(
+        "SELECT min(max(card.due, coalesce(card.buried_until, ''))) FROM card JOIN note ON note.id = card.note_id"
+        f" WHERE {where} AND card.retired = 0 AND card.suspended = 0 AND card.state != 'new'"
+        " AND max(card.due, coalesce(card.buried_until, '')) > ?",
+        [*params, dt_to_db(now)],
+    ).fetchone()
+    return dt_from_db(row[0]) if row and row[0] else None
+
+
+def due_by(conn: sqlite3.Connection, until: datetime, flt: CardFilter | None = None) -> int:
+    """Active, unsuspended scheduled cards due before ``until`` (e.g. the end of tomorrow)."""
+    where, params = (flt or CardFilter()).where()
+    row = conn.execute(
+        f"SELECT count(*) FROM card JOIN note ON note.id = card.note_id WHERE {where} AND card.retired = 0"
+        " AND card.suspended = 0 AND card.state != 'new' AND card.due < ?",
+        [*params, dt_to_db(until)],
+    ).fetchone()
+    return int(row[0])
+
+
+# -- the statistics' view of cards ----------------------------------------------------
+
+
+class CardPass(NamedTuple):
+    """One card as the statistics read it (a tuple: one pass over every card)."""
+
+    id: int
+    note_id: int
+    domain: str
+    state: str
+    stability: float | None
+    due: str | None
+    """As stored (ISO text, sorts as time), compared with stored stamps without parsing."""
+    last_review: str | None
+    lapses: int
+    suspended: bool
+    retired: bool
+    buried_until: str | None
+
+
+def card_pass(conn: sqlite3.Connection, flt: CardFilter, *, active_only: bool = False) -> Iterator[CardPass]:
+    """Every card of ``flt`` (retired ones too unless ``active_only``), as ``CardPass`` rows."""
+    where, params = flt.where()
+    sql = (
+        "SELECT card.id, card.note_id, note.domain, card.state, card.stability, card.due, card.last_review,"
+        " card.lapses, card.suspended, card.retired, card.buried_until"
+        f" FROM card JOIN note ON note.id = card.note_id WHERE {where}"
+    )
+    if active_only:
+        sql += " AND card.retired = 0"
+    for r in conn.execute(sql, params):
+        yield CardPass(*r)
+
+
+@dataclass(frozen=True)
+class CardRef:
+    """A card named by its note path and line, for leech and lapse lists."""
+
+    id: int
+    note: str
+    line: int
+    domain: str
+    question: str
+    lapses: int
+    reps: int
+    state: str
+    suspended: bool
+
+
+_REF_SELECT = (
+    "SELECT card.id, note.path, card.line, note.domain, card.question, card.lapses, card.reps, "
+    "card.state, card.suspended FROM card JOIN note ON note.id = card.note_id "
+)
+
+
+def _ref(r: Sequence[Any]) -> CardRef:
+    return CardRef(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]))
+
+
+def leeches(conn: sqlite3.Connection, flt: CardFilter) -> list[CardRef]:
+    """Suspended cards tagged as leeches, most lapses first."""
+    where, params = flt.where()
+    rows = conn.execute(
+        _REF_SELECT + f"WHERE {where} AND card.suspended = 1 AND EXISTS (SELECT 1 FROM card_tag "
+        "WHERE card_tag.card_id = card.id AND card_tag.tag = ?) "
+        "ORDER BY card.lapses DESC, note.path, card.line, card.id",
+        [*params, LEECH_TAG],
+    )
+    return [_ref(r) for r in rows]
+
+
+def most_lapsed(conn: sqlite3.Connection, flt: CardFilter, limit: int) -> list[CardRef]:
+    """The cards with the most lapses (at least one)."""
+    where, params = flt.where()
+    rows = conn.execute(
+        _REF_SELECT + f"WHERE {where} AND card.lapses > 0 "
+        f"ORDER BY card.lapses DESC, note.path, card.line, card.id LIMIT {int(limit)}",
+        params,
+    )
+    return [_ref(r) for r in rows]
+
+
+# -- what a sync reads and writes -----------------------------------------------------
+
+
+@dataclass
+class StoredCard:
+    """A stored card as sync matches it: identity, text and place."""
+
+    id: int
+    note_id: int
+    fingerprint: str
+    block_id: str | None
+    kind: str
+    direction: str
+    cloze: int | None
+    question: str
+    answer: str
+    source: str
+    context: str
+    line: int
+    end_line: int
+    syntax: str
+    retired: bool
+
+
+_STORED_COLS = (
+    "id",
+    "note_id",
+    "fingerprint",
+    "block_id",
+    "kind",
+    "direction",
+    "cloze",
+    "question",
+    "answer",
+    "source",
+    "context",
+    "line",
+    "end_line",
+    "syntax",
+    "retired",
+)
+
+
+def card_pool(conn: sqlite3.Connection, note_ids: Sequence[int | None]) -> list[StoredCard]:
+    """The stored cards a sync may match: those of ``note_ids`` and every retired card."""
+    rows = conn.execute(
+        f"SELECT {cols(_STORED_COLS)} FROM card WHERE retired = 1 OR note_id IN (SELECT value FROM json_each(?))",
+        (_ids_json(note_ids),),
+    )
+    out = []
+    for r in rows:
+        values = dict(zip(_STORED_COLS, r, strict=True))
+        values["retired"] = bool(values["retired"])
+        out.append(StoredCard(**values))
+    return out
+
+
+def active_block_ids(
+    conn: sqlite3.Connection, block_ids: Sequence[str]
+) -> list[tuple[int, str, str, int | None]]:
+    """``(id, block_id, direction, cloze)`` of active cards holding any of ``block_ids``."""
+    return [
+        (int(r[0]), str(r[1]), str(r[2]), r[3])
+        for r in conn.execute(
+            "SELECT id, block_id, direction, cloze FROM card WHERE retired = 0 AND block_id IN "
+            "(SELECT value FROM json_each(?))",
+            (json.dumps(list(block_ids)),),
+        )
+    ]
+
+
+def insert_card(conn: sqlite3.Connection, text: Sequence[Any], stamp: str | None) -> int:
+    """Add a new card (``text`` in ``CARD_TEXT_COLUMNS`` order); return its id."""
+    cur = conn.execute(
+        f"INSERT INTO card ({cols(CARD_TEXT_COLUMNS)}, state, reps, lapses, suspended, retired, created_at, "
+        f"updated_at) VALUES ({','.join('?' * len(CARD_TEXT_COLUMNS))},'new',0,0,0,0,?,?)",
+        (*text, stamp, stamp),
+    )
+    if cur.lastrowid is None:
+        raise RuntimeError("INSERT returned no row id")
+    return cur.lastrowid
+
+
+def update_card_text(
+    conn: sqlite3.Connection, card_id: int, text: Sequence[Any], touched: bool, stamp: str | None
+) -> None:
+    """Give a matched card its new place and text, unretire it; bump ``updated_at`` when ``touched``."""
+    assignments = ", ".join(f"{c}=?" for c in CARD_TEXT_COLUMNS)
+    conn.execute(
+        f"UPDATE card SET {assignments}, retired=0, retired_at=NULL, "
+        "updated_at=CASE WHEN ? THEN ? ELSE updated_at END WHERE id=?",
+        (*text, int(touched), stamp, card_id),
+    )
+
+
+def retire_cards(conn: sqlite3.Connection, ids: Sequence[int], stamp: str | None) -> None:
+    """Retire cards (never deleted: their history stays)."""
+    conn.executemany("UPDATE card SET retired = 1, retired_at = ? WHERE id = ?", [(stamp, i) for i in ids])
+
+
+def replace_tags(conn: sqlite3.Connection, tags_by_card: Sequence[tuple[int, Iterable[str]]]) -> None:
+    """Set the note-given tags of cards, keeping the tags the tool sets itself (``SYSTEM_TAGS``)."""
+    conn.execute(
+        "DELETE FROM card_tag WHERE card_id IN (SELECT value FROM json_each(?)) "
+        "AND tag NOT IN (SELECT value FROM json_each(?))",
+        (_ids_json(cid for cid, _ in tags_by_card), json.dumps(sorted(SYSTEM_TAGS))),
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO card_tag (card_id, tag) VALUES (?, ?)",
+        [(cid, tag) for cid, tags in tags_by_card for tag in tags],
+    )
+
+
+class IdlessCard(NamedTuple):
+    """An active card without a block id, and its note's path and stored content hash."""
+
+    id: int
+    note_id: int
+    line: int
+    end_line: int
+    direction: str
+    cloze: int | None
+    path: str
+    content_hash: str
+
+
+def cards_without_block_ids(conn: sqlite3.Connection) -> list[IdlessCard]:
+    """Active cards of present notes that have no block id, by note path and last line."""
+    return [
+        IdlessCard(*r)
+        for r in conn.execute(
+            "SELECT card.id, card.note_id, card.line, card.end_line, card.direction, card.cloze, "
+            "note.path, note.content_hash FROM card JOIN note ON note.id = card.note_id "
+            "WHERE card.block_id IS NULL AND card.retired = 0 AND note.present = 1 ORDER BY note.path, card.end_line"
+        )
+    ]
+
+
+def block_ids_in_use(conn: sqlite3.Connection) -> set[str]:
+    """Every block id any card (retired ones too) holds."""
+    return {r[0] for r in conn.execute("SELECT DISTINCT block_id FROM card WHERE block_id IS NOT NULL")}
+
+
+def set_block_ids(conn: sqlite3.Connection, assignments: Sequence[tuple[str, int]]) -> None:
+    """Record ``(block id, card id)`` pairs written into the notes."""
+    conn.executemany("UPDATE card SET block_id = ? WHERE id = ?", assignments)

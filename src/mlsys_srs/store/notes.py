@@ -1,0 +1,102 @@
+"""Note rows: what sync stores per Markdown file, and what the concept graph reads."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from .schema import cols
+
+
+class NoteRow(NamedTuple):
+    """A stored note as sync compares it with the file."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    present: bool
+    title: str
+    aliases: str
+
+
+_NOTE_ROW_COLS = ("id", "path", "size", "mtime_ns", "content_hash", "present", "title", "aliases")
+NOTE_WRITE_COLUMNS = (
+    "path",
+    "title",
+    "domain",
+    "tags",
+    "aliases",
+    "srs",
+    "size",
+    "mtime_ns",
+    "content_hash",
+    "diagnostics",
+    "synced_at",
+)
+"""What sync writes for a note it read, in this order."""
+
+
+def note_rows(conn: sqlite3.Connection) -> dict[str, NoteRow]:
+    """Every stored note (present or not), by path."""
+    return {r[1]: NoteRow(*r) for r in conn.execute(f"SELECT {cols(_NOTE_ROW_COLS)} FROM note")}
+
+
+def update_file_stats(conn: sqlite3.Connection, stats: Sequence[tuple[int, int, int]]) -> None:
+    """Record ``(size, mtime_ns, note id)`` of notes whose content did not change."""
+    conn.executemany("UPDATE note SET size = ?, mtime_ns = ? WHERE id = ?", stats)
+
+
+def insert_note(conn: sqlite3.Connection, values: Sequence[object]) -> int:
+    """Add a note (``values`` in ``NOTE_WRITE_COLUMNS`` order); return its id."""
+    cur = conn.execute(
+        f"INSERT INTO note ({cols(NOTE_WRITE_COLUMNS)}, present) "
+        f"VALUES ({','.join('?' * len(NOTE_WRITE_COLUMNS))}, 1)",
+        tuple(values),
+    )
+    if cur.lastrowid is None:
+        raise RuntimeError("INSERT returned no row id")
+    return cur.lastrowid
+
+
+def update_note(conn: sqlite3.Connection, note_id: int, values: Sequence[object]) -> None:
+    """Rewrite a note's row (``values`` in ``NOTE_WRITE_COLUMNS`` order) and mark it present."""
+    assignments = ", ".join(f"{c}=?" for c in NOTE_WRITE_COLUMNS)
+    conn.execute(f"UPDATE note SET {assignments}, present=1 WHERE id=?", (*values, note_id))
+
+
+def mark_gone(conn: sqlite3.Connection, note_id: int, stamp: str | None) -> None:
+    """A note's file is gone: keep the row (its cards keep their history), drop its links."""
+    conn.execute("UPDATE note SET present = 0, synced_at = ? WHERE id = ?", (stamp, note_id))
+    conn.execute("DELETE FROM link WHERE note_id = ?", (note_id,))
+
+
+@dataclass(frozen=True)
+class GraphNote:
+    """A present note as the concept graph reads it."""
+
+    id: int
+    path: str
+    title: str
+    domain: str
+    aliases: tuple[str, ...]
+    srs: bool
+
+
+def present_notes(conn: sqlite3.Connection) -> list[GraphNote]:
+    """Every note whose file is present, with its aliases parsed."""
+    out = []
+    for nid, path, title, domain, alias_json, srs in conn.execute(
+        "SELECT id, path, title, domain, aliases, srs FROM note WHERE present = 1"
+    ):
+        try:
+            loaded = json.loads(alias_json or "[]")
+        except ValueError:
+            loaded = []
+        aliases = tuple(str(a) for a in loaded) if isinstance(loaded, list) else ()
+        out.append(GraphNote(int(nid), str(path), str(title), str(domain), aliases, bool(srs)))
+    return out

@@ -1,0 +1,198 @@
+"""Review rows: the log of answered cards, written by grading and read by stats and export."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from ..errors import SrsError
+from .db import dt_to_db
+from .filters import CardFilter
+from .schema import REVIEW_COLUMNS, cols
+
+_WRITE = REVIEW_COLUMNS[1:]
+
+
+def insert_review(
+    conn: sqlite3.Connection,
+    *,
+    card_id: int,
+    rating: int,
+    reviewed_at: datetime,
+    duration_ms: int,
+    state_before: str,
+    state_after: str,
+    stability_after: float | None,
+    difficulty_after: float | None,
+    due_after: datetime | None,
+    before: dict[str, Any],
+) -> int:
+    """Log one answer; ``before`` is the card's scheduling state before it (for undo). Returns the id."""
+    cur = conn.execute(
+        f"INSERT INTO review ({cols(_WRITE)}) VALUES ({','.join('?' * len(_WRITE))})",
+        (
+            card_id,
+            rating,
+            dt_to_db(reviewed_at),
+            duration_ms,
+            state_before,
+            state_after,
+            stability_after,
+            difficulty_after,
+            dt_to_db(due_after),
+            json.dumps(before),
+        ),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def pop_review(conn: sqlite3.Connection, review_id: int) -> tuple[int, dict[str, Any]]:
+    """Delete a review row; return its card id and the card's state before it.
+
+    Raises:
+        SrsError: no such review (already undone).
+    """
+    row = conn.execute('SELECT card_id, "before" FROM review WHERE id = ?', (review_id,)).fetchone()
+    if row is None:
+        raise SrsError(f"review {review_id} no longer exists; nothing to undo")
+    conn.execute("DELETE FROM review WHERE id = ?", (review_id,))
+    return int(row[0]), json.loads(row[1])
+
+
+def reviewed_groups(conn: sqlite3.Connection, since: datetime) -> set[tuple[int, int]]:
+    """Sibling groups ``(note id, line)`` of the cards reviewed at or after ``since``."""
+    return {
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT DISTINCT card.note_id, card.line FROM review JOIN card ON card.id = review.card_id "
+            "WHERE review.reviewed_at >= ?",
+            (dt_to_db(since),),
+        )
+    }
+
+
+def cards_answered_since(conn: sqlite3.Connection, since: datetime, state_before: str) -> int:
+    """Distinct cards answered at or after ``since`` while in ``state_before`` (``new``: introduced)."""
+    row = conn.execute(
+        "SELECT count(DISTINCT card_id) FROM review WHERE reviewed_at >= ? AND state_before = ?",
+        (dt_to_db(since), state_before),
+    ).fetchone()
+    return int(row[0])
+
+
+def of_cards(flt: CardFilter | None) -> tuple[str, list[Any]]:
+    """SQL condition on ``review`` selecting the reviews of the filter's cards (retired included)."""
+    where, params = (flt or CardFilter()).scope().where()
+    if where == "1":
+        return "1", []  # no join: the reviewed_at index alone serves the query
+    return (
+        f"review.card_id IN (SELECT card.id FROM card JOIN note ON note.id = card.note_id WHERE {where})",
+        params,
+    )
+
+
+def review_times(conn: sqlite3.Connection, flt: CardFilter | None, since: str | None = None) -> list[str]:
+    """Stored instants of the reviews of ``flt``'s cards (at or after ``since``), oldest first."""
+    cond, params = of_cards(flt)
+    if since is not None:
+        cond += " AND reviewed_at >= ?"
+        params = [*params, since]
+    return [
+        r[0]
+        for r in conn.execute(f"SELECT reviewed_at FROM review WHERE {cond} ORDER BY reviewed_at", params)
+    ]
+
+
+def first_review_time(conn: sqlite3.Connection, flt: CardFilter | None) -> str | None:
+    """The stored instant of the first review of ``flt``'s cards (None: never reviewed)."""
+    cond, params = of_cards(flt)
+    row = conn.execute(f"SELECT min(reviewed_at) FROM review WHERE {cond}", params).fetchone()
+    return row[0] if row and row[0] else None
+
+
+def day_totals(
+    conn: sqlite3.Connection, flt: CardFilter | None, start: str, end: str
+) -> tuple[int, int, int]:
+    """Reviews, Again answers and milliseconds spent in ``[start, end)``."""
+    cond, params = of_cards(flt)
+    row = conn.execute(
+        "SELECT count(*), coalesce(sum(review.rating = 1), 0), coalesce(sum(review.duration_ms), 0) "
+        f"FROM review WHERE review.reviewed_at >= ? AND review.reviewed_at < ? AND {cond}",
+        [start, end, *params],
+    ).fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def retention_counts(
+    conn: sqlite3.Connection, flt: CardFilter | None, starts: Sequence[str], end: str, group_sql: str
+) -> list[tuple[Any, ...]]:
+    """Per ``group_sql`` value: (group, reviews since starts[0], passed since starts[0], ...).
+
+    Only reviews of cards in the ``review`` state count (true retention).
+    """
+    where, params = (flt or CardFilter()).scope().where()
+    columns = ", ".join(
+        "sum(review.reviewed_at >= ?), sum(review.reviewed_at >= ? AND review.rating > 1)" for _ in starts
+    )
+    sql = (
+        f"SELECT {group_sql}, {columns} FROM review JOIN card ON card.id = review.card_id "
+        "JOIN note ON note.id = card.note_id "
+        "WHERE review.state_before = 'review' AND review.reviewed_at >= ? AND review.reviewed_at < ? "
+        f"AND {where} GROUP BY {group_sql}"
+    )
+    args: list[Any] = [s for s in starts for _ in range(2)] + [min(starts), end, *params]
+    return [tuple(r) for r in conn.execute(sql, args)]
+
+
+class DueSpan(NamedTuple):
+    """A review and what followed it, for the days a card was due."""
+
+    card_id: int
+    reviewed_at: str
+    due_after: str | None
+    suspended: bool
+    retired_at: str | None
+
+
+def due_spans(conn: sqlite3.Connection, flt: CardFilter | None) -> list[DueSpan]:
+    """Every review of ``flt``'s cards by card then time, with the card's suspension and retirement."""
+    cond, params = of_cards(flt)
+    return [
+        DueSpan(r[0], r[1], r[2], bool(r[3]), r[4])
+        for r in conn.execute(
+            "SELECT review.card_id, review.reviewed_at, review.due_after, card.suspended, card.retired_at "
+            f"FROM review JOIN card ON card.id = review.card_id WHERE {cond} "
+            "ORDER BY review.card_id, review.reviewed_at",
+            params,
+        )
+    ]
+
+
+class HistoryRow(NamedTuple):
+    """One review of a card, as an export writes it."""
+
+    card_id: int
+    rating: int
+    reviewed_at: str
+    duration_ms: int | None
+    state_before: str
+    state_after: str
+    difficulty_after: float | None
+    due_after: str | None
+
+
+def review_history(conn: sqlite3.Connection) -> dict[int, list[HistoryRow]]:
+    """Every review of an active card, oldest first, by card id."""
+    rows = conn.execute(
+        "SELECT review.card_id, review.rating, review.reviewed_at, review.duration_ms, review.state_before,"
+        " review.state_after, review.difficulty_after, review.due_after"
+        " FROM review JOIN card ON card.id = review.card_id WHERE card.retired = 0"
+        " ORDER BY review.card_id, review.reviewed_at, review.id"
+    )
+    out: dict[int, list[HistoryRow]] = {}
+    for row in rows:
+        out.setdefault(row[0], []).append(HistoryRow(*row))
+    return out

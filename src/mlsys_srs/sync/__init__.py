@@ -1,0 +1,39 @@
+"""Reconcile a vault with the review database while keeping every card's identity.
+
+``sync_vault`` walks the vault, reads only notes whose size or mtime changed,
+re-parses only notes whose content hash changed, and matches each parsed card
+to a stored one (docs/format.md, "Card identity"):
+
+1. the block id (``^srs-7f3a9c``) with direction and cloze number, anywhere;
+2. the fingerprint within the same note;
+3. the fingerprint anywhere in the vault (a card moved to another note);
+4. the most similar unmatched card of the same note, above ``SIMILARITY``.
+
+A stored card is matched at most once. Matched cards keep their id and review
+history; unmatched parsed cards are added; stored cards left unmatched are
+retired (never deleted) and come back if they reappear. All database writes of
+one sync happen in a single transaction.
+
+Modules, in the order the data flows: ``walk`` (files and ``read_vault``),
+``match`` (identity), ``apply`` (the phases of ``sync_vault``), ``block_ids``
+(``write_block_ids``, the only code that writes to notes).
+"""
+
+from .apply import SyncReport, sync_vault
+from .block_ids import write_block_ids
+from .match import SIMILARITY
+from .walk import Progress, VaultFile, content_hash, decode_note, duplicate_block_ids, read_vault, walk_vault
+
+__all__ = [
+    "SIMILARITY",
+    "Progress",
+    "SyncReport",
+    "VaultFile",
+    "content_hash",
+    "decode_note",
+    "duplicate_block_ids",
+    "read_vault",
+    "sync_vault",
+    "walk_vault",
+    "write_block_ids",
+]

@@ -1,0 +1,362 @@
+"""``sync_vault``: bring the database in line with the vault, in named phases.
+
+1. read: walk the vault, read notes whose size or mtime changed, parse those
+   whose content hash changed;
+2. notes: recognise renames (same content at a new path), write note rows,
+   mark vanished notes gone;
+3. cards: match parsed cards to stored ones (``match``), add, update, revive
+   and retire cards;
+4. tags and links of the changed notes, then link resolution.
+
+All writes of one sync happen in a single transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from ..parse import Diagnostic, ParsedCard, ParsedNote, parse_note
+from ..store import cards as card_store
+from ..store import links as link_store
+from ..store import notes as note_store
+from ..store.db import dt_to_db, transaction
+from ..store.notes import NoteRow
+from .match import block_key, match_cards
+from .walk import Progress, VaultFile, content_hash, decode_note, walk_vault
+
+
+@dataclass
+class SyncReport:
+    """What one sync saw and changed."""
+
+    notes_seen: int = 0
+    notes_read: int = 0
+    notes_parsed: int = 0
+    notes_added: int = 0
+    notes_deleted: int = 0
+    notes_renamed: int = 0
+    cards_added: int = 0
+    cards_changed: int = 0
+    cards_moved: int = 0
+    cards_retired: int = 0
+    cards_revived: int = 0
+    cards_unchanged: int = 0
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    ids_written: int = 0
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """The diagnostics of severity ``error``."""
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    def as_dict(self) -> dict[str, object]:
+        """The report as plain data, for ``--json``."""
+        return {
+            "notes": {
+                "seen": self.notes_seen,
+                "read": self.notes_read,
+                "parsed": self.notes_parsed,
+                "added": self.notes_added,
+                "deleted": self.notes_deleted,
+                "renamed": self.notes_renamed,
+            },
+            "cards": {
+                "added": self.cards_added,
+                "changed": self.cards_changed,
+                "moved": self.cards_moved,
+                "retired": self.cards_retired,
+                "revived": self.cards_revived,
+                "unchanged": self.cards_unchanged,
+            },
+            "ids_written": self.ids_written,
+            "diagnostics": [
+                {"path": d.path, "line": d.line, "severity": d.severity, "message": d.message}
+                for d in self.diagnostics
+            ],
+        }
+
+
+@dataclass
+class _Changed:
+    file: VaultFile
+    hash: str
+    note: ParsedNote
+    note_id: int | None = None
+
+
+@dataclass
+class _Read:
+    """What the read phase found."""
+
+    changed: list[_Changed] = field(default_factory=list)
+    deleted: list[NoteRow] = field(default_factory=list)
+    stat_only: list[tuple[int, int, int]] = field(default_factory=list)
+
+
+def sync_vault(
+    conn: sqlite3.Connection,
+    vault: Path,
+    now: datetime,
+    *,
+    ignore: Sequence[str] = (),
+    progress: Progress | None = None,
+    only: Iterable[str] | None = None,
+) -> SyncReport:
+    """Bring the database in line with the vault; return what changed.
+
+    Args:
+        conn: An open review database.
+        vault: The vault folder.
+        now: The current time (UTC-aware); stamps added, changed and retired cards.
+        ignore: Glob patterns of vault paths that are not notes.
+        progress: Called as notes are read, for a progress bar.
+        only: Vault paths to re-check (e.g. the note just edited during a review);
+            other notes are left as they are, even if they changed.
+
+    Raises:
+        VaultError: the vault is missing.
+        DatabaseError: the database cannot be written.
+    """
+    report = SyncReport()
+    stored_notes = note_store.note_rows(conn)
+    found = _read_phase(
+        vault, ignore, stored_notes, report, progress, set(only) if only is not None else None
+    )
+    if not found.changed and not found.deleted:
+        if found.stat_only:
+            with transaction(conn):
+                note_store.update_file_stats(conn, found.stat_only)
+        return report
+    stamp = dt_to_db(now)
+    with transaction(conn):
+        if found.stat_only:
+            note_store.update_file_stats(conn, found.stat_only)
+        renamed, gone, note_set_changed = _notes_phase(conn, report, found, stored_notes, stamp)
+        parsed, card_ids = _cards_phase(conn, report, found.changed, gone, renamed, stamp)
+        _tags_and_links_phase(conn, found.changed, parsed, card_ids, note_set_changed)
+    return report
+
+
+def _read_phase(
+    vault: Path,
+    ignore: Sequence[str],
+    stored_notes: dict[str, NoteRow],
+    report: SyncReport,
+    progress: Progress | None,
+    only_set: set[str] | None,
+) -> _Read:
+    files = walk_vault(vault, ignore)
+    report.notes_seen = len(files)
+    out = _Read()
+    unreadable: set[str] = set()
+    present_paths = {f.path for f in files}
+    to_read = [
+        f
+        for f in files
+        if (only_set is None or f.path in only_set)
+        and not (
+            (row := stored_notes.get(f.path)) is not None
+            and row.present
+            and row.size == f.size
+            and row.mtime_ns == f.mtime_ns
+        )
+    ]
+    for done, f in enumerate(to_read, 1):
+        try:
+            data = f.abspath.read_bytes()
+        except OSError as exc:
+            report.diagnostics.append(
+                Diagnostic(f.path, 1, f"cannot read the note ({exc.strerror})", code="io")
+            )
+            unreadable.add(f.path)
+            continue
+        report.notes_read += 1
+        h = content_hash(data)
+        row = stored_notes.get(f.path)
+        if row is not None and row.present and row.content_hash == h:
+            out.stat_only.append((f.size, f.mtime_ns, row.id))
+            continue
+        text = decode_note(data, f.path)
+        if isinstance(text, Diagnostic):
+            report.diagnostics.append(text)
+            unreadable.add(f.path)
+            continue
+        note = parse_note(text, f.path)
+        report.notes_parsed += 1
+        out.changed.append(_Changed(f, h, note))
+        if progress is not None:
+            progress(done, len(to_read))
+    out.deleted = [
+        row
+        for path, row in stored_notes.items()
+        if row.present
+        and path not in present_paths
+        and (path not in unreadable if only_set is None else path in only_set)
+    ]
+    return out
+
+
+def _notes_phase(
+    conn: sqlite3.Connection,
+    report: SyncReport,
+    found: _Read,
+    stored_notes: dict[str, NoteRow],
+    stamp: str | None,
+) -> tuple[set[int], list[NoteRow], bool]:
+    """Renames, note rows and vanished notes; returns (renamed ids, gone notes, note set changed)."""
+    # A new path whose content equals a vanished note's is the same note, renamed.
+    vanished_by_hash: dict[str, list[NoteRow]] = {}
+    for row in found.deleted:
+        vanished_by_hash.setdefault(row.content_hash, []).append(row)
+    renamed: set[int] = set()
+    note_set_changed = bool(found.deleted)
+    for ch in found.changed:
+        known = stored_notes.get(ch.file.path)
+        if known is not None:
+            ch.note_id = known.id
+            if (
+                not known.present
+                or known.title != ch.note.title
+                or json.loads(known.aliases) != list(ch.note.aliases)
+            ):
+                note_set_changed = True
+            continue
+        note_set_changed = True
+        olds = vanished_by_hash.get(ch.hash)
+        if olds:
+            ch.note_id = olds.pop(0).id
+            renamed.add(ch.note_id)
+            report.notes_renamed += 1
+
+    for ch in found.changed:
+        n = ch.note
+        values = (
+            n.path,
+            n.title,
+            n.domain,
+            json.dumps(list(n.tags)),
+            json.dumps(list(n.aliases)),
+            int(n.srs),
+            ch.file.size,
+            ch.file.mtime_ns,
+            ch.hash,
+            json.dumps([[d.line, d.severity, d.message] for d in n.diagnostics]),
+            stamp,
+        )
+        if ch.note_id is None:
+            ch.note_id = note_store.insert_note(conn, values)
+            report.notes_added += 1
+        else:
+            note_store.update_note(conn, ch.note_id, values)
+        report.diagnostics.extend(n.diagnostics)
+    gone = [row for row in found.deleted if row.id not in renamed]
+    for row in gone:
+        note_store.mark_gone(conn, row.id, stamp)
+    report.notes_deleted = len(gone)
+    return renamed, gone, note_set_changed
+
+
+def _cards_phase(
+    conn: sqlite3.Connection,
+    report: SyncReport,
+    changed: list[_Changed],
+    gone: list[NoteRow],
+    renamed: set[int],
+    stamp: str | None,
+) -> tuple[list[tuple[int, ParsedCard]], list[int]]:
+    """Match, add, update, revive and retire cards; returns the parsed cards and their card ids."""
+    pool = card_store.card_pool(conn, [ch.note_id for ch in changed] + [r.id for r in gone])
+    parsed: list[tuple[int, ParsedCard]] = [
+        (ch.note_id, card) for ch in changed if ch.note_id is not None for card in ch.note.cards
+    ]
+    pool_ids = {s.id for s in pool}
+    block_ids = sorted({c.block_id for _, c in parsed if c.block_id})
+    taken_elsewhere = {
+        block_key(bid, direction, cloze)
+        for cid, bid, direction, cloze in (card_store.active_block_ids(conn, block_ids) if block_ids else [])
+        if cid not in pool_ids
+    }
+    matched, dups = match_cards(parsed, pool, taken_elsewhere)
+    note_paths = {ch.note_id: ch.note.path for ch in changed}
+    dup_idx = set()
+    for i, card, why in dups:
+        dup_idx.add(i)
+        report.diagnostics.append(
+            Diagnostic(
+                note_paths[parsed[i][0]],
+                card.line,
+                f"block id ^{card.block_id} {why}; this copy is treated as a new card",
+                code="duplicate-id",
+            )
+        )
+
+    card_ids: list[int] = []
+    for i, (note_id, card) in enumerate(parsed):
+        text = (
+            note_id,
+            card.line,
+            card.end_line,
+            card.kind,
+            card.syntax,
+            card.direction,
+            card.cloze,
+            card.question,
+            card.answer,
+            card.source,
+            card.context,
+            None if i in dup_idx else card.block_id,
+            card.fingerprint,
+        )
+        s = matched.get(i)
+        if s is None:
+            card_ids.append(card_store.insert_card(conn, text, stamp))
+            report.cards_added += 1
+            continue
+        card_ids.append(s.id)
+        text_changed = (s.question, s.answer, s.source) != (card.question, card.answer, card.source)
+        moved = s.note_id != note_id and s.note_id not in renamed
+        if s.retired:
+            report.cards_revived += 1
+        elif moved:
+            report.cards_moved += 1
+        elif text_changed:
+            report.cards_changed += 1
+        else:
+            report.cards_unchanged += 1
+        card_store.update_card_text(conn, s.id, text, text_changed or moved or s.retired, stamp)
+
+    used = {s.id for s in matched.values()}
+    to_retire = [s.id for s in pool if not s.retired and s.id not in used]
+    card_store.retire_cards(conn, to_retire, stamp)
+    report.cards_retired = len(to_retire)
+    return parsed, card_ids
+
+
+def _tags_and_links_phase(
+    conn: sqlite3.Connection,
+    changed: list[_Changed],
+    parsed: list[tuple[int, ParsedCard]],
+    card_ids: list[int],
+    note_set_changed: bool,
+) -> None:
+    card_store.replace_tags(conn, [(cid, card.tags) for cid, (_, card) in zip(card_ids, parsed, strict=True)])
+    spans: dict[int, list[tuple[int, int, int]]] = {}
+    for cid, (note_id, card) in zip(card_ids, parsed, strict=True):
+        spans.setdefault(note_id, []).append((card.line, card.end_line, cid))
+    rows = []
+    markdown_targets: set[tuple[int | None, str]] = set()
+    changed_ids = [ch.note_id for ch in changed if ch.note_id is not None]
+    for ch in changed:
+        assert ch.note_id is not None
+        for lk in ch.note.links:
+            card_id = next((cid for a, b, cid in spans.get(ch.note_id, []) if a <= lk.line <= b), None)
+            rows.append((ch.note_id, card_id, lk.line, lk.target, lk.heading, lk.block, lk.display))
+            if lk.markdown:
+                markdown_targets.add((ch.note_id, lk.target))
+    link_store.replace_links(conn, changed_ids, rows)
+    link_store.resolve_links(conn, [] if note_set_changed else changed_ids, markdown_targets)

@@ -1,0 +1,145 @@
+"""``sync --write-ids``: append block ids to cards that have none. The only code that writes notes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from ..parse import Diagnostic
+from ..parse.parser import QUOTE_PREFIX_RE
+from ..store import cards as card_store
+from ..store.cards import IdlessCard
+from ..store.db import transaction
+from .walk import content_hash
+
+
+def _new_block_id(card_id: int, taken: set[str]) -> str:
+    salt = 0
+    while True:
+        digest = hashlib.blake2b(f"{card_id}:{salt}".encode(), digest_size=3).hexdigest()
+        bid = f"srs-{digest}"
+        if bid not in taken:
+            taken.add(bid)
+            return bid
+        salt += 1
+
+
+def write_block_ids(
+    conn: sqlite3.Connection, vault: Path, now: datetime, *, ignore: Sequence[str] = ()
+) -> tuple[int, list[Diagnostic]]:
+    """Append a block id to every card of the vault that has none.
+
+    Call after ``sync_vault``. Each note is rewritten atomically (temporary file
+    and rename); only `` ^id`` is appended to a card's last line (or, where that
+    line closes a code or math block, an ``^id`` line is added after it).
+    A note whose content differs from what the last sync read is refused.
+
+    Returns:
+        The number of ids written and diagnostics for refused notes.
+    """
+    diags: list[Diagnostic] = []
+    rows = card_store.cards_without_block_ids(conn)
+    taken = card_store.block_ids_in_use(conn)
+    by_note: dict[str, list[IdlessCard]] = {}
+    for r in rows:
+        by_note.setdefault(r.path, []).append(r)
+    written = 0
+    assignments: list[tuple[str, int]] = []
+    for path, cards in by_note.items():
+        target = vault / path
+        try:
+            data = target.read_bytes()
+        except OSError as exc:
+            diags.append(
+                Diagnostic(path, 1, f"cannot read the note ({exc.strerror}); no ids written", code="io")
+            )
+            continue
+        if content_hash(data) != cards[0].content_hash:
+            diags.append(
+                Diagnostic(
+                    path,
+                    1,
+                    "the note changed since it was synced; run sync again; no ids written",
+                    code="changed",
+                )
+            )
+            continue
+        text = data.decode("utf-8-sig")
+        bom = data.startswith(b"\xef\xbb\xbf")
+        lines = text.splitlines(keepends=True)
+        by_end: dict[int, list[IdlessCard]] = {}
+        for r in cards:
+            by_end.setdefault(r.end_line, []).append(r)
+        inserts: list[tuple[int, str]] = []
+        for end_line, group in sorted(by_end.items()):
+            if end_line > len(lines):
+                continue
+            bid = _new_block_id(group[0].id, taken)
+            inserts.append((end_line, bid))
+            assignments.extend((bid, r.id) for r in group)
+        for end_line, bid in sorted(inserts, reverse=True):
+            idx = end_line - 1
+            line = lines[idx]
+            body = line.rstrip("\r\n")
+            ending = line[len(body) :] or ("\r\n" if "\r\n" in text else "\n")
+            quote = QUOTE_PREFIX_RE.match(body)
+            prefix = quote.group(0) if quote else ""
+            if _ends_in_block(lines, end_line):
+                if not line.endswith(("\n", "\r")):
+                    lines[idx] = body + ending
+                lines.insert(idx + 1, f"{prefix}^{bid}" + (line[len(body) :] or ""))
+            else:
+                lines[idx] = f"{body} ^{bid}{line[len(body) :]}"
+            written += 1
+        new_text = "".join(lines)
+        try:
+            _atomic_write(target, new_text.encode("utf-8"), data, bom)
+        except _ChangedError:
+            diags.append(
+                Diagnostic(
+                    path, 1, "the note changed while ids were being written; no ids written", code="changed"
+                )
+            )
+            written -= len(inserts)
+            assignments = [a for a in assignments if a[0] not in {b for _, b in inserts}]
+            continue
+    if assignments:
+        with transaction(conn):
+            card_store.set_block_ids(conn, assignments)
+    return written, diags
+
+
+def _ends_in_block(lines: list[str], end_line: int) -> bool:
+    """True if the card's last line closes a fence or $$ block (an id cannot go there)."""
+    if end_line < 1 or end_line > len(lines):
+        return False
+    s = QUOTE_PREFIX_RE.sub("", lines[end_line - 1]).strip()
+    return s.startswith(("```", "~~~", "$$")) or s.endswith("$$")
+
+
+class _ChangedError(Exception):
+    pass
+
+
+def _atomic_write(target: Path, new: bytes, expected: bytes, bom: bool) -> None:
+    """Replace ``target`` with ``new`` unless it no longer holds ``expected``."""
+    if bom:
+        new = b"\xef\xbb\xbf" + new
+    tmp = target.with_name(f".{target.name}.mlsys-srs.tmp")
+    st = target.stat()
+    with open(tmp, "wb") as fh:
+        fh.write(new)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.chmod(tmp, st.st_mode & 0o7777)
+        if target.read_bytes() != expected:
+            raise _ChangedError
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -1,0 +1,163 @@
+"""The reference docs keep up with the code: every command, option and config key is documented.
+
+Walks the click command tree that Typer builds from ``mlsys_srs.cli.app`` (so it
+works whether the CLI is a module or a package) and checks ``docs/cli.md``; checks
+that every config key of the config dataclasses is in its Configuration section,
+and that the README links both reference documents.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from mlsys_srs import config as config_module
+from mlsys_srs.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+CLI_MD = REPO / "docs" / "cli.md"
+FORMAT_MD = REPO / "docs" / "format.md"
+README = REPO / "README.md"
+PROGRAM = "mlsys-srs"
+
+# A command's section starts at a heading naming it in backticks: "## `mlsys-srs sync`".
+COMMAND_HEADING_RE = re.compile(r"^(#{2,4}) `(mlsys-srs(?: [a-z][a-z0-9-]*)*)`", re.MULTILINE)
+
+
+def _walk(cmd: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every visible command of the tree, root first, as ``(path, command)``."""
+    if getattr(cmd, "hidden", False):
+        return
+    yield path, cmd
+    # A group has a ``commands`` dict (click.Group, also Typer's vendored click).
+    for name, sub in sorted((getattr(cmd, "commands", None) or {}).items()):
+        yield from _walk(sub, (*path, name))
+
+
+ROOT = typer.main.get_command(app)
+COMMANDS = dict(_walk(ROOT, ()))
+
+
+def _name(path: tuple[str, ...]) -> str:
+    return " ".join((PROGRAM, *path))
+
+
+def _options(cmd: Any) -> list[Any]:
+    return [p for p in cmd.params if p.param_type_name == "option" and not getattr(p, "hidden", False)]
+
+
+def _long_flag(param: Any) -> str:
+    """The option's long flag (``--write-ids``), else its only flag."""
+    flags = [*param.opts, *getattr(param, "secondary_opts", [])]
+    longs = [f for f in flags if f.startswith("--")]
+    return longs[0] if longs else flags[0]
+
+
+def _sections() -> dict[str, str]:
+    """docs/cli.md split into ``{command name: its section text}``."""
+    text = CLI_MD.read_text(encoding="utf-8")
+    marks = list(COMMAND_HEADING_RE.finditer(text))
+    out: dict[str, str] = {}
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        # The Configuration section and later ones are not part of the last command.
+        nxt = re.search(r"^## (?!`)", text[m.end() : end], re.MULTILINE)
+        if nxt:
+            end = m.end() + nxt.start()
+        out[m.group(2)] = text[m.start() : end]
+    return out
+
+
+IDS = [_name(p) for p in COMMANDS]
+
+
+def test_the_tree_is_walked() -> None:
+    # Guards against a walk that silently finds nothing (e.g. an API change).
+    assert ("sync",) in COMMANDS and ("check",) in COMMANDS
+    assert len(COMMANDS) > 5
+
+
+@pytest.mark.parametrize("path", list(COMMANDS), ids=IDS)
+def test_command_is_documented(path: tuple[str, ...]) -> None:
+    name = _name(path)
+    assert name in _sections(), f"docs/cli.md has no section headed `{name}`"
+
+
+@pytest.mark.parametrize("path", list(COMMANDS), ids=IDS)
+def test_command_options_are_documented(path: tuple[str, ...]) -> None:
+    name = _name(path)
+    section = _sections().get(name, "")
+    # Each option needs a row in the section's option table: "| `-q`, `--quiet` | help |".
+    missing = [
+        _long_flag(p)
+        for p in _options(COMMANDS[path])
+        if not re.search(r"^\|[^|\n]*`" + re.escape(_long_flag(p)) + r"[ `]", section, re.MULTILINE)
+    ]
+    assert not missing, f"docs/cli.md, section `{name}`, has no option-table row for: {', '.join(missing)}"
+
+
+@pytest.mark.parametrize("path", list(COMMANDS), ids=IDS)
+def test_command_has_help(path: tuple[str, ...]) -> None:
+    cmd = COMMANDS[path]
+    assert (cmd.help or getattr(cmd, "short_help", None) or "").strip(), f"`{_name(path)}` has no help text"
+
+
+@pytest.mark.parametrize("path", list(COMMANDS), ids=IDS)
+def test_command_options_have_help(path: tuple[str, ...]) -> None:
+    missing = [_long_flag(p) for p in _options(COMMANDS[path]) if not (p.help or "").strip()]
+    assert not missing, f"`{_name(path)}`: options without help text: {', '.join(missing)}"
+
+
+# -- configuration --------------------------------------------------------------------
+
+# Fields of Config that are resolved state, not keys of the config file.
+NOT_FILE_KEYS = frozenset({"config_path", "config_exists"})
+
+
+def _config_keys() -> list[str]:
+    """Every config-file key, ``vault`` or ``schedule.new_per_day``, from the dataclasses."""
+    keys: list[str] = []
+    for f in dataclasses.fields(config_module.Config):
+        if f.name in NOT_FILE_KEYS:
+            continue
+        section = f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+        if section is not None and dataclasses.is_dataclass(section):
+            keys.extend(f"{f.name}.{sub.name}" for sub in dataclasses.fields(section))
+        else:
+            keys.append(f.name)
+    return keys
+
+
+def _configuration_section() -> str:
+    text = CLI_MD.read_text(encoding="utf-8")
+    m = re.search(r"^## Configuration\b.*?(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
+    assert m, "docs/cli.md has no '## Configuration' section"
+    return m.group(0)
+
+
+@pytest.mark.parametrize("key", _config_keys())
+def test_config_key_is_documented(key: str) -> None:
+    assert f"`{key}`" in _configuration_section(), f"docs/cli.md, Configuration, does not list `{key}`"
+
+
+def test_config_keys_are_found() -> None:
+    keys = _config_keys()
+    assert {"vault", "db", "ignore", "schedule.new_per_day", "export.root_deck"} <= set(keys)
+
+
+# -- README -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("doc", ["docs/format.md", "docs/cli.md"])
+def test_readme_links_the_reference_docs(doc: str) -> None:
+    assert (REPO / doc).is_file(), f"{doc} is missing"
+    readme = README.read_text(encoding="utf-8")
+    assert re.search(r"\]\(\.?/?" + re.escape(doc) + r"(?:#[^)]*)?\)", readme), (
+        f"README.md does not link {doc}"
+    )
