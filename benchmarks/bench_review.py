@@ -44,6 +44,7 @@ CARDS_PER_BLOCK = 7 / 6
 
 def give_history(db: Path, seed: int, reviews_per_card: int = 5) -> dict[str, int]:
     """Turn most cards into scheduled cards and add past review rows; return counts by state."""
+    from mlsys_srs.identity import event_id
     from mlsys_srs.store import open_db, transaction
     from mlsys_srs.store.cards import patch_schedule
     from mlsys_srs.store.reviews import insert_review
@@ -102,6 +103,7 @@ def give_history(db: Path, seed: int, reviews_per_card: int = 5) -> dict[str, in
                 difficulty_after=None,
                 due_after=None,
                 before={},
+                uid=event_id(at),
             )
     conn.close()
     counts["reviews"] = len(reviews)

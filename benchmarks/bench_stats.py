@@ -40,6 +40,7 @@ def simulate(db: Path, reviews: int, days: int, seed: int, leech_threshold: int 
     """Write about ``reviews`` review rows over the ``days`` days before ``NOW``; return how many."""
     import fsrs
 
+    from mlsys_srs.identity import event_id
     from mlsys_srs.store import open_db, transaction
     from mlsys_srs.store.cards import add_tag, patch_schedule
     from mlsys_srs.store.reviews import insert_review
@@ -100,6 +101,7 @@ def simulate(db: Path, reviews: int, days: int, seed: int, leech_threshold: int 
                     "difficulty_after": card.difficulty,
                     "due_after": card.due,
                     "before": {},
+                    "uid": event_id(t),
                 }
             )
             if lapses.get(cid, 0) < leech_threshold:

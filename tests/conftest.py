@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from mlsys_srs import cli
 from mlsys_srs.cli import context
+from mlsys_srs.identity import event_id
 from mlsys_srs.store import dt_to_db
 from mlsys_srs.store.cards import patch_schedule, retire_cards
 from mlsys_srs.store.reviews import insert_review
@@ -135,4 +136,5 @@ def add_review(
         difficulty_after=difficulty_after,
         due_after=due_after,
         before={},
+        uid=event_id(at),
     )

@@ -132,7 +132,7 @@ def test_info_json(run: Cli, notes, vault: Path, db_path: Path) -> None:  # type
     data = run.json("info")
     assert data["vault"] == str(vault)
     assert data["db"] == str(db_path)
-    assert data["schema_version"] == data["schema_latest"] == 1
+    assert data["schema_version"] == data["schema_latest"] == 2
     assert (data["notes"], data["cards"], data["links"], data["dangling_links"]) == (1, 4, 2, 2)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .identity import event_id
 from .memory import CardSchedule, apply_rating, is_new_leech
 from .store import cards as card_store
 from .store import reviews as review_store
@@ -78,6 +79,7 @@ def grade_card(
             difficulty_after=after.difficulty,
             due_after=after.due,
             before=snapshot,
+            uid=event_id(now),
         )
         card_store.set_schedule(conn, card_id, after.to_raw())
     return GradeResult(review_id, card_id, rating, before, after, duration_ms, leech)

@@ -204,7 +204,10 @@ def patch_schedule(conn: sqlite3.Connection, card_id: int, **values: Any) -> Non
     unknown = set(values) - set(CARD_SCHEDULE_COLUMNS)
     if unknown:
         raise ValueError(f"not scheduling columns: {', '.join(sorted(unknown))}")
-    stored = {k: dt_to_db(v) if isinstance(v, datetime) else int(v) if isinstance(v, bool) else v for k, v in values.items()}
+    stored = {
+        k: dt_to_db(v) if isinstance(v, datetime) else int(v) if isinstance(v, bool) else v
+        for k, v in values.items()
+    }
     assignments = ", ".join(f"{c} = ?" for c in stored)
     conn.execute(f"UPDATE card SET {assignments} WHERE id = ?", (*stored.values(), card_id))
 
@@ -512,16 +515,37 @@ def active_block_ids(
     ]
 
 
-def insert_card(conn: sqlite3.Connection, text: Sequence[Any], stamp: str | None) -> int:
-    """Add a new card (``text`` in ``CARD_TEXT_COLUMNS`` order); return its id."""
+def insert_card(conn: sqlite3.Connection, text: Sequence[Any], stamp: str | None, uid: str) -> int:
+    """Add a new card (``text`` in ``CARD_TEXT_COLUMNS`` order) with its ``uid``; return its id."""
     cur = conn.execute(
         f"INSERT INTO card ({cols(CARD_TEXT_COLUMNS)}, state, reps, lapses, suspended, retired, created_at, "
-        f"updated_at) VALUES ({','.join('?' * len(CARD_TEXT_COLUMNS))},'new',0,0,0,0,?,?)",
-        (*text, stamp, stamp),
+        f"updated_at, uid) VALUES ({','.join('?' * len(CARD_TEXT_COLUMNS))},'new',0,0,0,0,?,?,?)",
+        (*text, stamp, stamp, uid),
     )
     if cur.lastrowid is None:
         raise RuntimeError("INSERT returned no row id")
     return cur.lastrowid
+
+
+def uids_taken(conn: sqlite3.Connection, uids: Sequence[str]) -> set[str]:
+    """Which of ``uids`` some card (retired ones too) already holds."""
+    return {
+        r[0]
+        for r in conn.execute(
+            "SELECT uid FROM card WHERE uid IN (SELECT value FROM json_each(?))", (json.dumps(list(uids)),)
+        )
+    }
+
+
+def card_ids_by_uid(conn: sqlite3.Connection, uids: Sequence[str]) -> dict[str, int]:
+    """Local card ids of the cards holding ``uids``."""
+    return {
+        str(r[0]): int(r[1])
+        for r in conn.execute(
+            "SELECT uid, id FROM card WHERE uid IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(uids)),),
+        )
+    }
 
 
 def update_card_text(

@@ -99,6 +99,44 @@ CREATE INDEX ix_review_card_id ON review (card_id);
 """
 
 
+M002_HISTORY = """
+ALTER TABLE card ADD COLUMN uid VARCHAR NOT NULL DEFAULT '';
+UPDATE card SET uid = 'L' || id;
+CREATE UNIQUE INDEX ix_card_uid ON card (uid);
+ALTER TABLE review ADD COLUMN uid VARCHAR NOT NULL DEFAULT '';
+UPDATE review SET uid = lower(hex(randomblob(16)));
+CREATE UNIQUE INDEX ix_review_uid ON review (uid);
+ALTER TABLE review ADD COLUMN kind VARCHAR NOT NULL DEFAULT 'review';
+CREATE TABLE event (
+    id VARCHAR NOT NULL PRIMARY KEY,
+    device VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    at VARCHAR NOT NULL,
+    card_uid VARCHAR NOT NULL,
+    card_key VARCHAR NOT NULL,
+    data VARCHAR NOT NULL,
+    card_id INTEGER REFERENCES card (id)
+);
+CREATE INDEX ix_event_card_id ON event (card_id);
+CREATE INDEX ix_event_card_uid ON event (card_uid);
+CREATE TABLE journal_file (
+    path VARCHAR NOT NULL PRIMARY KEY,
+    device VARCHAR NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    head VARCHAR NOT NULL,
+    consumed INTEGER NOT NULL
+);
+CREATE TABLE meta (
+    key VARCHAR NOT NULL PRIMARY KEY,
+    value VARCHAR NOT NULL
+)
+"""
+"""Stable card identity (``card.uid``: the same on every device; cards that existed before it get
+``L<id>``, which keeps their Anki GUIDs), global review ids and review kinds (``review``/``cram``),
+the review journal's events and read positions, and a key/value ``meta`` table."""
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
         for statement in sql.split(";"):
@@ -110,6 +148,7 @@ def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", _script(M001_INITIAL)),
+    ("m002_history", _script(M002_HISTORY)),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -71,6 +71,7 @@ class Card(SQLModel, table=True):
         Index("ix_card_due", "due"),
         Index("ix_card_fingerprint", "fingerprint"),
         Index("ix_card_block_id", "block_id"),
+        Index("ix_card_uid", "uid", unique=True),
     )
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
     note_id: int = Field(foreign_key="note.id", index=True)
@@ -100,6 +101,8 @@ class Card(SQLModel, table=True):
     retired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    uid: str = Field(sa_column=Column(String, nullable=False))
+    """The card's identity on every device and across rebuilds (journal events, Anki GUIDs, fuzz seed)."""
 
 
 class CardTag(SQLModel, table=True):
@@ -129,7 +132,10 @@ class Review(SQLModel, table=True):
     """One answered review. ``before`` holds the card's full scheduling state for undo."""
 
     __tablename__ = "review"
-    __table_args__ = (Index("ix_review_reviewed_at", "reviewed_at"),)
+    __table_args__ = (
+        Index("ix_review_reviewed_at", "reviewed_at"),
+        Index("ix_review_uid", "uid", unique=True),
+    )
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
     card_id: int = Field(foreign_key="card.id", index=True)
     rating: int
@@ -141,3 +147,44 @@ class Review(SQLModel, table=True):
     difficulty_after: float | None = None
     due_after: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     before: str
+    uid: str
+    """The review's id on every device (its journal event id)."""
+    kind: str = "review"
+    """``review`` (schedules the card) or ``cram`` (a study-mode answer: no schedule change)."""
+
+
+class Event(SQLModel, table=True):
+    """A journal event (review, undo, suspend, unsuspend, bury, reset, import, cram, purge) of any device.
+
+    ``card_id`` is set once the event's card is known here; until then the event waits.
+    """
+
+    __tablename__ = "event"
+    id: str = Field(primary_key=True)
+    device: str
+    kind: str
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    card_uid: str = Field(index=True)
+    card_key: str
+    data: str
+    card_id: int | None = Field(default=None, foreign_key="card.id", index=True)
+
+
+class JournalFile(SQLModel, table=True):
+    """How much of one device's journal file has been read (a file that shrank or changed is re-read)."""
+
+    __tablename__ = "journal_file"
+    path: str = Field(primary_key=True)
+    device: str
+    size: int
+    mtime_ns: int
+    head: str
+    consumed: int
+
+
+class Meta(SQLModel, table=True):
+    """Small facts about this database (the vault it belongs to, the journal's first export)."""
+
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True)
+    value: str

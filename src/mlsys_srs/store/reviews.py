@@ -29,8 +29,11 @@ def insert_review(
     difficulty_after: float | None,
     due_after: datetime | None,
     before: dict[str, Any],
+    uid: str,
+    kind: str = "review",
 ) -> int:
-    """Log one answer; ``before`` is the card's scheduling state before it (for undo). Returns the id."""
+    """Log one answer; ``before`` is the card's scheduling state before it (for undo); ``uid`` its id on
+    every device (its journal event id). Returns the local row id."""
     cur = conn.execute(
         f"INSERT INTO review ({cols(_WRITE)}) VALUES ({','.join('?' * len(_WRITE))})",
         (
@@ -44,6 +47,8 @@ def insert_review(
             difficulty_after,
             dt_to_db(due_after),
             json.dumps(before),
+            uid,
+            kind,
         ),
     )
     return int(cur.lastrowid or 0)

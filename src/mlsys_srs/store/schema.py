@@ -63,6 +63,7 @@ CARD_COLUMNS = (
     "retired_at",
     "created_at",
     "updated_at",
+    "uid",
 )
 
 CARD_TAG_COLUMNS = ("card_id", "tag")
@@ -81,7 +82,15 @@ REVIEW_COLUMNS = (
     "difficulty_after",
     "due_after",
     "before",
+    "uid",
+    "kind",
 )
+
+EVENT_COLUMNS = ("id", "device", "kind", "at", "card_uid", "card_key", "data", "card_id")
+
+JOURNAL_FILE_COLUMNS = ("path", "device", "size", "mtime_ns", "head", "consumed")
+
+META_COLUMNS = ("key", "value")
 
 TABLES = {
     "note": NOTE_COLUMNS,
@@ -89,6 +98,9 @@ TABLES = {
     "card_tag": CARD_TAG_COLUMNS,
     "link": LINK_COLUMNS,
     "review": REVIEW_COLUMNS,
+    "event": EVENT_COLUMNS,
+    "journal_file": JOURNAL_FILE_COLUMNS,
+    "meta": META_COLUMNS,
 }
 """Every table of the review store and its columns, in schema order."""
 

@@ -25,6 +25,8 @@ from ..store import cards as card_store
 from ..store import links as link_store
 from ..store import notes as note_store
 from ..store.db import dt_to_db, transaction
+from ..identity import card_uid, salted
+from ..store.cards import StoredCard
 from ..store.notes import NoteRow
 from .match import block_key, match_cards
 from .walk import Progress, VaultFile, content_hash, decode_note, walk_vault
@@ -295,6 +297,7 @@ def _cards_phase(
             )
         )
 
+    new_uids = _new_uids(conn, parsed, matched, dup_idx, note_paths)
     card_ids: list[int] = []
     for i, (note_id, card) in enumerate(parsed):
         text = (
@@ -314,7 +317,7 @@ def _cards_phase(
         )
         s = matched.get(i)
         if s is None:
-            card_ids.append(card_store.insert_card(conn, text, stamp))
+            card_ids.append(card_store.insert_card(conn, text, stamp, new_uids[i]))
             report.cards_added += 1
             continue
         card_ids.append(s.id)
@@ -335,6 +338,42 @@ def _cards_phase(
     card_store.retire_cards(conn, to_retire, stamp)
     report.cards_retired = len(to_retire)
     return parsed, card_ids
+
+
+def _new_uids(
+    conn: sqlite3.Connection,
+    parsed: list[tuple[int, ParsedCard]],
+    matched: dict[int, StoredCard],
+    dup_idx: set[int],
+    note_paths: dict[int | None, str],
+) -> dict[int, str]:
+    """The uid of each new card (index into ``parsed``): derived from what every device sees, salted
+    only where two cards would share one."""
+    wanted = {
+        i: card_uid(
+            note_paths[note_id],
+            card.fingerprint,
+            None if i in dup_idx else card.block_id,
+            card.direction,
+            card.cloze,
+        )
+        for i, (note_id, card) in enumerate(parsed)
+        if i not in matched
+    }
+    if not wanted:
+        return {}
+    taken = card_store.uids_taken(conn, sorted(set(wanted.values())))
+    out: dict[int, str] = {}
+    for i, uid in sorted(wanted.items()):
+        n = 0
+        while salted(uid, n) in taken:
+            n += 1
+            if n == 1:
+                # Salted alternatives may be taken too: look them up in bulk once.
+                taken |= card_store.uids_taken(conn, [salted(uid, k) for k in range(1, 64)])
+        out[i] = salted(uid, n)
+        taken.add(out[i])
+    return out
 
 
 def _tags_and_links_phase(
