@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ..identity import card_uid, salted
 from ..parse import Diagnostic, ParsedCard, ParsedNote, parse_note
 from ..store import cards as card_store
 from ..store import links as link_store
 from ..store import notes as note_store
-from ..store.db import dt_to_db, transaction
-from ..identity import card_uid, salted
 from ..store.cards import StoredCard
+from ..store.db import dt_to_db, transaction
 from ..store.notes import NoteRow
 from .match import block_key, match_cards
 from .walk import Progress, VaultFile, content_hash, decode_note, walk_vault
