@@ -302,7 +302,7 @@ def test_grade_commits_review_row_and_undo_restores_exactly(conn: sqlite3.Connec
     assert card_row(conn, cid) != before
     assert conn.execute("SELECT reps, lapses FROM card WHERE id = ?", (cid,)).fetchone() == (4, 1)
 
-    undo_review(conn, res.review_id)
+    undo_review(conn, res.review_id, NOW)
     assert card_row(conn, cid) == before
     assert conn.execute("SELECT count(*) FROM review").fetchone()[0] == 0
 
@@ -318,7 +318,7 @@ def test_leech_is_tagged_and_suspended_and_undo_removes_both(conn: sqlite3.Conne
     assert conn.execute("SELECT suspended, lapses FROM card WHERE id = ?", (cid,)).fetchone() == (1, 8)
     tags = {t for (t,) in conn.execute("SELECT tag FROM card_tag WHERE card_id = ?", (cid,))}
     assert "leech" in tags
-    undo_review(conn, res.review_id)
+    undo_review(conn, res.review_id, NOW)
     assert card_row(conn, cid) == before
     assert not conn.execute("SELECT 1 FROM card_tag WHERE card_id = ? AND tag = 'leech'", (cid,)).fetchone()
 

@@ -114,6 +114,15 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
+class HistoryConfig:
+    """Review journal and backup settings (``[history]``; the journal folder travels with the vault)."""
+
+    journal: bool = True
+    journal_dir: str = ".mlsys-srs/journal"
+    backups_keep: int = 10
+
+
+@dataclass(frozen=True)
 class Config:
     """The resolved configuration of one invocation."""
 
@@ -125,7 +134,28 @@ class Config:
     review: ReviewConfig = field(default_factory=ReviewConfig)
     stats: StatsConfig = field(default_factory=StatsConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
     config_exists: bool = False
+    vault_reason: str = "option"
+    """How the vault was chosen: ``option``, ``environment``, ``config``, ``./notes`` or a marker found."""
+    vault_id: str | None = None
+    """The vault's id (``.mlsys-srs/vault.toml``); None before its first sync."""
+    db_explicit: bool = True
+    """The database was named (``--db``, ``MLSYS_SRS_DB``, ``db =``) rather than chosen by the vault id."""
+    data_dir: Path = field(default_factory=lambda: default_data_dir())
+    vault_config_path: Path | None = None
+
+    @property
+    def journal_folder(self) -> Path:
+        """Where this vault's journals are (``[history] journal_dir``, relative to the vault)."""
+        return _expand(self.history.journal_dir, self.vault)
+
+
+def default_data_dir() -> Path:
+    """The user data folder (platformdirs): databases, backups, this device's id."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
 def default_config_path() -> Path:
@@ -246,25 +276,52 @@ def load_config(
             raise ConfigError(f"{config_path}: invalid TOML: {exc}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{config_path}: cannot read the config file ({exc})") from None
-    known = {"vault", "db", "ignore", "schedule", "review", "stats", "export"}
+    known = {"vault", "db", "ignore", "schedule", "review", "stats", "export", "history"}
     for key in data:
         if key not in known:
             raise ConfigError(f"{config_path}: unknown setting {key!r}")
     base = config_path.parent
+    reason = "option"
     if vault is None:
         if env.get(ENV_VAULT):
-            vault = _expand(env[ENV_VAULT], here)
-        elif isinstance(data.get("vault"), str):
-            vault = _expand(data["vault"], base)
+            vault, reason = _expand(env[ENV_VAULT], here), "environment"
+        elif "vault" in data:
+            if not isinstance(data["vault"], str):
+                raise ConfigError(f"{config_path}: vault must be a path (a string), not {data['vault']!r}")
+            vault, reason = _expand(data["vault"], base), "config"
         else:
-            vault = here / "notes"
+            from .vault import discover
+
+            found = discover(here)
+            vault, reason = found.path, found.reason
+    from .vault import read_vault_config, read_vault_id, vault_db_path
+
+    vault_id = read_vault_id(vault) if vault.is_dir() else None
+    data_dir = default_data_dir()
+    explicit = True
     if db is None:
         if env.get(ENV_DB):
             db = _expand(env[ENV_DB], here)
-        elif isinstance(data.get("db"), str):
+        elif "db" in data:
+            if not isinstance(data["db"], str):
+                raise ConfigError(f"{config_path}: db must be a path (a string), not {data['db']!r}")
             db = _expand(data["db"], base)
         else:
-            db = default_db_path()
+            explicit = False
+            db = vault_db_path(data_dir, vault_id or "unsynced")
+    # Settings that change a schedule live in the vault; the machine's are defaults for new vaults.
+    vault_cfg_path, vault_data = read_vault_config(vault) if vault.is_dir() else (None, {})
+    for key in vault_data:
+        if key not in ("schedule", "history"):
+            raise ConfigError(
+                f"{vault_cfg_path}: unknown setting {key!r} (a vault's config holds [schedule] and [history])"
+            )
+    merged = dict(data)
+    for section in ("schedule", "history"):
+        if section in vault_data:
+            assert vault_cfg_path is not None
+            _section(vault_data, section, vault_cfg_path)
+            merged[section] = {**_section(data, section, config_path), **vault_data[section]}
     ignore = data.get("ignore", [])
     if not isinstance(ignore, list) or not all(isinstance(g, str) for g in ignore):
         raise ConfigError(f"{config_path}: ignore must be a list of glob strings")
@@ -273,9 +330,22 @@ def load_config(
         db=db,
         config_path=config_path,
         ignore=tuple(ignore),
-        schedule=_schedule(data, config_path),
+        schedule=_schedule(
+            merged, vault_cfg_path if "schedule" in vault_data and vault_cfg_path else config_path
+        ),
         review=_simple(data, "review", ReviewConfig, config_path),
         stats=_simple(data, "stats", StatsConfig, config_path),
         export=_simple(data, "export", ExportConfig, config_path),
+        history=_simple(
+            merged,
+            "history",
+            HistoryConfig,
+            vault_cfg_path if "history" in vault_data and vault_cfg_path else config_path,
+        ),
         config_exists=exists,
+        vault_reason=reason,
+        vault_id=vault_id,
+        db_explicit=explicit,
+        data_dir=data_dir,
+        vault_config_path=vault_cfg_path,
     )

@@ -1,8 +1,10 @@
 """Every change a person makes to a card's schedule: grade, undo, suspend, bury, reset.
 
 Each function is one transaction, so a grade is stored whole or not at all;
-the SQL is in ``store/``, the FSRS arithmetic in ``memory``. Nothing here reads
-the clock: ``now`` is passed in.
+the SQL is in ``store/``, the FSRS arithmetic in ``memory``. With a ``journal``,
+each change is also an event appended to this device's review journal before
+the commit (``history.record``): undo is an event too, never a silent delete.
+Nothing here reads the clock: ``now`` is passed in.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .history import card_key, record
 from .identity import event_id
+from .journal import Event
 from .memory import CardSchedule, apply_rating, is_new_leech
 from .store import cards as card_store
 from .store import reviews as review_store
@@ -21,6 +25,8 @@ from .store.db import transaction
 
 if TYPE_CHECKING:
     import fsrs
+
+    from .journal import Journal
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,8 @@ def grade_card(
     *,
     duration_ms: int = 0,
     leech_threshold: int = 8,
+    journal: Journal | None = None,
+    kind: str = "review",
 ) -> GradeResult:
     """Grade a card and commit the review row and the card's new state in one transaction.
 
@@ -56,11 +64,16 @@ def grade_card(
         CardNotFound: no such card.
         DatabaseError: the database cannot be written.
     """
+    if kind not in ("review", "cram"):
+        raise ValueError(f"kind must be review or cram, not {kind!r}")
     with transaction(conn):
         raw = card_store.schedule_of(conn, card_id)
         before = CardSchedule.from_raw(raw)
-        after = apply_rating(scheduler, card_id, before, rating, now)
-        leech = is_new_leech(before.lapses, after.lapses, leech_threshold)
+        if kind == "cram":
+            after, leech = before, False
+        else:
+            after = apply_rating(scheduler, card_id, before, rating, now)
+            leech = is_new_leech(before.lapses, after.lapses, leech_threshold)
         snapshot = dict(raw)
         if leech:
             after = replace(after, suspended=True)
@@ -79,24 +92,53 @@ def grade_card(
             difficulty_after=after.difficulty,
             due_after=after.due,
             before=snapshot,
-            uid=event_id(now),
+            uid=(eid := event_id(now)),
+            kind=kind,
         )
         card_store.set_schedule(conn, card_id, after.to_raw())
+        ev = Event(
+            eid, kind, now, _device(journal), card_key(conn, card_id), {"rating": rating, "ms": duration_ms}
+        )
+        record(conn, journal, [(ev, card_id)])
     return GradeResult(review_id, card_id, rating, before, after, duration_ms, leech)
 
 
-def undo_review(conn: sqlite3.Connection, review_id: int) -> int:
-    """Delete a review row and put its card back exactly as it was before; return the card id.
+def undo_review(
+    conn: sqlite3.Connection, review_id: int, now: datetime, *, journal: Journal | None = None
+) -> int:
+    """Undo a review: its row goes, its card is put back exactly as before, and an ``undo`` event
+    (a tombstone of the review's id) is recorded. Returns the card id.
 
     Raises:
         SrsError: no such review (already undone).
     """
     with transaction(conn):
-        card_id, before = review_store.pop_review(conn, review_id)
+        card_id, before, uid = review_store.pop_review(conn, review_id)
         card_store.set_schedule(conn, card_id, before)
         for tag in before.get("added_tags", []):
             card_store.remove_tag(conn, card_id, tag)
+        ev = Event(event_id(now), "undo", now, _device(journal), card_key(conn, card_id), {"target": uid})
+        record(conn, journal, [(ev, card_id)])
     return card_id
+
+
+def _device(journal: Journal | None) -> str:
+    return journal.device if journal is not None else "local"
+
+
+def _events(
+    conn: sqlite3.Connection,
+    journal: Journal | None,
+    ids: Sequence[int],
+    kind: str,
+    now: datetime,
+    **data: Any,
+) -> None:
+    record(
+        conn,
+        journal,
+        [(Event(event_id(now), kind, now, _device(journal), card_key(conn, i), dict(data)), i) for i in ids],
+    )
 
 
 def snapshot_card(conn: sqlite3.Connection, card_id: int) -> dict[str, Any]:
@@ -108,13 +150,33 @@ def snapshot_card(conn: sqlite3.Connection, card_id: int) -> dict[str, Any]:
     return card_store.schedule_of(conn, card_id)
 
 
-def restore_card(conn: sqlite3.Connection, card_id: int, raw: dict[str, Any]) -> None:
-    """Put back the scheduling columns of ``snapshot_card``, in one transaction."""
+def restore_card(
+    conn: sqlite3.Connection,
+    card_id: int,
+    raw: dict[str, Any],
+    now: datetime,
+    *,
+    journal: Journal | None = None,
+) -> None:
+    """Put back the scheduling columns of ``snapshot_card`` (undo of a bury or suspend), in one
+    transaction, recorded as the events that restore them (``unsuspend``, ``bury`` until the old time)."""
     with transaction(conn):
+        current = card_store.schedule_of(conn, card_id)
         card_store.set_schedule(conn, card_id, raw)
+        if bool(current["suspended"]) != bool(raw["suspended"]):
+            _events(conn, journal, [card_id], "suspend" if raw["suspended"] else "unsuspend", now)
+        if current["buried_until"] != raw["buried_until"]:
+            _events(conn, journal, [card_id], "bury", now, until=raw["buried_until"])
 
 
-def set_suspended(conn: sqlite3.Connection, ids: Sequence[int], suspended: bool) -> None:
+def set_suspended(
+    conn: sqlite3.Connection,
+    ids: Sequence[int],
+    suspended: bool,
+    now: datetime,
+    *,
+    journal: Journal | None = None,
+) -> None:
     """Suspend or unsuspend cards (all or none).
 
     Raises:
@@ -123,9 +185,17 @@ def set_suspended(conn: sqlite3.Connection, ids: Sequence[int], suspended: bool)
     with transaction(conn):
         card_store.check_ids(conn, ids)
         card_store.set_suspended(conn, ids, suspended)
+        _events(conn, journal, ids, "suspend" if suspended else "unsuspend", now)
 
 
-def bury(conn: sqlite3.Connection, ids: Sequence[int], until: datetime) -> None:
+def bury(
+    conn: sqlite3.Connection,
+    ids: Sequence[int],
+    until: datetime,
+    now: datetime,
+    *,
+    journal: Journal | None = None,
+) -> None:
     """Hide cards until ``until`` (the start of the next review day).
 
     Raises:
@@ -134,9 +204,12 @@ def bury(conn: sqlite3.Connection, ids: Sequence[int], until: datetime) -> None:
     with transaction(conn):
         card_store.check_ids(conn, ids)
         card_store.set_buried(conn, ids, until)
+        _events(conn, journal, ids, "bury", now, until=until.isoformat())
 
 
-def reset(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+def reset(
+    conn: sqlite3.Connection, ids: Sequence[int], now: datetime, *, journal: Journal | None = None
+) -> None:
     """Make cards new again (forget their memory state); their review history is kept.
 
     Suspension is kept; burial is cleared.
@@ -147,6 +220,7 @@ def reset(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
     with transaction(conn):
         card_store.check_ids(conn, ids)
         card_store.set_new(conn, ids)
+        _events(conn, journal, ids, "reset", now)
 
 
 def card_states(conn: sqlite3.Connection, ids: Sequence[int]) -> list[dict[str, Any]]:

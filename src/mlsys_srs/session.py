@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import fsrs
 
     from .config import ReviewConfig, ScheduleConfig
+    from .journal import Journal
     from .days import DayClock
     from .store.cards import CardView
     from .store.filters import CardFilter
@@ -159,6 +160,7 @@ class Session:
         flt: CardFilter | None = None,
         scheduler: fsrs.Scheduler | None = None,
         streak_of: Callable[[datetime], int] | None = None,
+        journal: Journal | None = None,
     ) -> None:
         """Start a session; the first card is chosen at once.
 
@@ -173,7 +175,10 @@ class Session:
             scheduler: A ready ``fsrs.Scheduler`` (default: from ``schedule``).
             streak_of: Gives the current streak at a time, for the summary
                 (``stats.review_streak``; the session does not define streaks).
+            journal: This device's review journal: every answer, undo, bury and
+                suspend is appended there before it is committed.
         """
+        self.journal = journal
         self.conn = conn
         self.schedule = schedule
         self.review = review
@@ -314,6 +319,7 @@ class Session:
             now,
             duration_ms=round(spent * 1000),
             leech_threshold=self.schedule.leech_threshold,
+            journal=self.journal,
         )
         before = self._state
         self._undo.append(_Action("grade", before, item.id, review_id=result.review_id))
@@ -348,11 +354,11 @@ class Session:
         action = self._undo.pop()
         if action.kind == "grade":
             assert action.review_id is not None
-            undo_review(self.conn, action.review_id)
+            undo_review(self.conn, action.review_id, self._now(), journal=self.journal)
             what = "grade"
         else:
             assert action.snapshot is not None
-            restore_card(self.conn, action.card_id, action.snapshot)
+            restore_card(self.conn, action.card_id, action.snapshot, self._now(), journal=self.journal)
             what = action.kind
         self._state = action.before
         self._notices.append(f"Undid {what} of card {action.card_id}.")
@@ -422,10 +428,10 @@ class Session:
         now = self._now()
         snap = snapshot_card(self.conn, item.id)
         if kind == "bury":
-            bury(self.conn, [item.id], self.day_end)
+            bury(self.conn, [item.id], self.day_end, now, journal=self.journal)
             self._notices.append(f"Buried card {item.id} until tomorrow.")
         else:
-            set_suspended(self.conn, [item.id], True)
+            set_suspended(self.conn, [item.id], True, now, journal=self.journal)
             self._notices.append(f"Suspended card {item.id}.")
         self._undo.append(_Action(kind, self._state, item.id, snapshot=snap))
         self._state = replace(self._state, current=None)

@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ..config import Config
+    from ..journal import Journal
 
 ENV_NOW = "MLSYS_SRS_NOW"
+ENV_DEVICE = "MLSYS_SRS_DEVICE"
 
 # Options shared by every command that selects cards (cards, review, due, stats, export).
 DomainOpt = Annotated[list[str] | None, typer.Option("--domain", "-d", help="Only this domain (repeatable).")]
@@ -54,6 +56,7 @@ class State:
     db: Path | None = None
     config_path: Path | None = None
     _config: Config | None = field(default=None, repr=False)
+    db_resolved: Path | None = None
 
     @property
     def config(self) -> Config:
@@ -118,16 +121,80 @@ def state(ctx: typer.Context) -> State:
     return obj
 
 
+def database_path(ctx: typer.Context, *, create: bool) -> Path:
+    """The database of this invocation: ``--db``/``MLSYS_SRS_DB``/``db =``, else the vault's own
+    (``<data>/vaults/<vault id>.db``; the vault id is made on the first write, and the database every
+    vault used to share is adopted by the vault whose notes it holds).
+
+    Raises:
+        DatabaseError: a read-only command on a vault that has no database yet.
+        VaultError: a writing command on a vault folder that does not exist.
+    """
+    from ..config import default_db_path
+    from ..errors import DatabaseError, VaultError
+    from ..vault import adopt_legacy, ensure_vault_id, vault_db_path
+
+    st = state(ctx)
+    cfg = st.config
+    if cfg.db_explicit:
+        return cfg.db
+    if st.db_resolved is not None:
+        return st.db_resolved
+    vid = cfg.vault_id
+    if vid is None:
+        if not create:
+            raise DatabaseError(
+                f"{cfg.vault}: no review database for this vault yet (run `mlsys-srs sync` first)"
+            )
+        if not cfg.vault.is_dir():
+            raise VaultError(f"{cfg.vault}: vault folder not found (use --vault or set MLSYS_SRS_VAULT)")
+        vid = ensure_vault_id(cfg.vault)
+    path = vault_db_path(cfg.data_dir, vid)
+    if not path.exists() and adopt_legacy(default_db_path(), path, cfg.vault, vid):
+        err_console().print(f"adopted the existing review database for this vault: {path}", markup=False)
+    st.db_resolved = path
+    return path
+
+
 @contextmanager
 def open_store(ctx: typer.Context, *, create: bool = True) -> Iterator[sqlite3.Connection]:
-    """Open the configured database for the length of a command."""
+    """Open the database of this invocation for the length of a command (snapshotted before a migration)."""
     from ..store import open_db
+    from ..store.backup import backup_folder
 
-    conn = open_db(state(ctx).config.db, now(), create=create)
+    cfg = state(ctx).config
+    path = database_path(ctx, create=create)
+    conn = open_db(path, now(), create=create, backup_dir=backup_folder(cfg.data_dir, path))
     try:
+        if cfg.vault_id is not None or not cfg.db_explicit:
+            _remember_vault(conn, ctx)
         yield conn
     finally:
         conn.close()
+
+
+def _remember_vault(conn: sqlite3.Connection, ctx: typer.Context) -> None:
+    from ..store.db import transaction
+    from ..store.events import get_meta, set_meta
+    from ..vault import read_vault_id
+
+    vid = read_vault_id(state(ctx).config.vault) if state(ctx).config.vault.is_dir() else None
+    if vid and get_meta(conn, "vault_id") is None:
+        with transaction(conn):
+            set_meta(conn, "vault_id", vid)
+
+
+def journal(ctx: typer.Context) -> Journal | None:
+    """This device's review journal in the vault (None when ``[history] journal = false``)."""
+    from ..journal import Journal, device_id, valid_device
+
+    cfg = state(ctx).config
+    if not cfg.history.journal:
+        return None
+    dev = os.environ.get(ENV_DEVICE, "")
+    if dev and not valid_device(dev):
+        raise SrsError(f"{ENV_DEVICE}={dev!r}: a device id is letters, digits, '.', '_' and '-'")
+    return Journal(cfg.journal_folder, dev or device_id(cfg.data_dir))
 
 
 def emit_json(data: object) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,14 +17,18 @@ from .context import (
     TagOpt,
     card_filter,
     console,
+    database_path,
     emit_json,
     err_console,
+    journal,
     now,
     open_store,
     state,
 )
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from ..parse import Diagnostic
     from ..sync import Progress, SyncReport
 
@@ -73,17 +79,93 @@ def print_diagnostics(diags: list[Diagnostic], limit: int | None = None) -> None
         out.print(f"... and {len(diags) - limit} more (mlsys-srs check lists them all)")
 
 
-def run_sync(ctx: typer.Context, *, quiet: bool = False) -> SyncReport:
-    """Run an incremental sync of the configured vault (used by sync and review)."""
-    from ..sync import sync_vault
+def run_sync(ctx: typer.Context, *, quiet: bool = False, yes: bool = False) -> SyncReport:
+    """Sync the configured vault, then merge the review journals of every device (sync, review, export).
+
+    A sync that would retire most of the vault stops and asks (``--yes`` proceeds); once a day the
+    database is snapshotted first.
+    """
+    from ..sync import MassRetire, sync_vault
 
     cfg = state(ctx).config
     update, close = progress_bar() if not quiet else (None, lambda: None)
     try:
         with open_store(ctx) as conn:
-            return sync_vault(conn, cfg.vault, now(), ignore=cfg.ignore, progress=update)
+            t = now()
+            daily_backup(ctx, conn, t)
+            try:
+                report = sync_vault(
+                    conn, cfg.vault, t, ignore=cfg.ignore, progress=update, allow_mass_retire=yes
+                )
+            except MassRetire as exc:
+                close()
+                if quiet or not sys.stdin.isatty() or not _confirm(f"{exc}\nRetire them anyway?"):
+                    raise
+                report = sync_vault(conn, cfg.vault, t, ignore=cfg.ignore, allow_mass_retire=True)
+            report.journal = merge_history(ctx, conn, t)
+            return report
     finally:
         close()
+
+
+def _confirm(question: str) -> bool:
+    err_console().print(question + " [y/N] ", end="", markup=False)
+    try:
+        answer = input()
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def merge_history(ctx: typer.Context, conn: sqlite3.Connection, t: datetime) -> dict[str, object] | None:
+    """Seed this device's journal with the database's history (first run), then merge every device's."""
+    from ..history import merge_journals, seed_journal
+    from ..memory import make_scheduler
+
+    j = journal(ctx)
+    if j is None:
+        return None
+    cfg = state(ctx).config
+    seeded = seed_journal(conn, j, t)
+    vault = cfg.vault
+
+    def rel(p: Path) -> str:
+        try:
+            return p.relative_to(vault).as_posix()
+        except ValueError:
+            return str(p)
+
+    merged = merge_journals(
+        conn,
+        j.folder,
+        lambda: make_scheduler(cfg.schedule),
+        leech_threshold=cfg.schedule.leech_threshold,
+        rel=rel,
+    )
+    for problem in merged.problems:
+        err_console().print(problem, markup=False, soft_wrap=True)
+    return {**merged.as_dict(), "seeded": seeded, "device": j.device}
+
+
+def daily_backup(ctx: typer.Context, conn: sqlite3.Connection, t: datetime) -> None:
+    """Snapshot the database once per day (UTC date) before the first write, keeping the newest N."""
+    from ..store.backup import backup_database, backup_folder, prune
+    from ..store.db import transaction
+    from ..store.events import get_meta, set_meta
+
+    cfg = state(ctx).config
+    today = t.date().isoformat()
+    if get_meta(conn, "last_backup") == today:
+        return
+    from ..store.cards import counts
+
+    if counts(conn)["cards"] == 0:
+        return  # nothing worth keeping yet
+    folder = backup_folder(cfg.data_dir, database_path(ctx, create=True))
+    backup_database(conn, folder, "daily", t)
+    prune(folder, cfg.history.backups_keep)
+    with transaction(conn):
+        set_meta(conn, "last_backup", today)
 
 
 def render_sync_report(report: SyncReport) -> None:
@@ -131,8 +213,16 @@ def sync(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print nothing unless there are diagnostics.")
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Retire cards even when most of the vault's cards would go (a sync asks first).",
+        ),
+    ] = False,
 ) -> None:
-    """Read the vault into the review database.
+    """Read the vault into the review database, then merge the review journals of your other devices.
 
     Incremental: unchanged notes are not read again. A card keeps its id and
     review history when its note is edited, moved or renamed; a card that
@@ -140,7 +230,7 @@ def sync(
     reappears. Problems in a note are printed as path:line and never stop
     the sync of other notes.
     """
-    report = run_sync(ctx, quiet=quiet or as_json)
+    report = run_sync(ctx, quiet=quiet or as_json, yes=yes)
     if write_ids:
         from ..sync import sync_vault, write_block_ids
 

@@ -24,6 +24,7 @@ from .context import (
     day_clock,
     emit_json,
     err_console,
+    journal,
     now,
     open_store,
     state,
@@ -104,6 +105,7 @@ def review(
             now=now,
             flt=flt,
             streak_of=lambda t: review_streak(conn, clock, t, keep_streak_on_empty_days=keep).current,
+            journal=journal(ctx),
         )
         if session.finished:
             _nothing_due(ctx, flt)
@@ -199,15 +201,16 @@ def _change(ctx: typer.Context, ids: list[int], as_json: bool, verb: str, action
 
     clock = day_clock(ctx)
     t = now()
+    j = journal(ctx)
     with open_store(ctx) as conn:
         if action == "suspend":
-            grading.set_suspended(conn, ids, True)
+            grading.set_suspended(conn, ids, True, t, journal=j)
         elif action == "unsuspend":
-            grading.set_suspended(conn, ids, False)
+            grading.set_suspended(conn, ids, False, t, journal=j)
         elif action == "bury":
-            grading.bury(conn, ids, clock.day_end(clock.today(t)))
+            grading.bury(conn, ids, clock.day_end(clock.today(t)), t, journal=j)
         else:
-            grading.reset(conn, ids)
+            grading.reset(conn, ids, t, journal=j)
         rows = grading.card_states(conn, ids)
     if as_json:
         emit_json(rows)

@@ -68,11 +68,14 @@ class CardView:
     suspended: bool
     buried_until: datetime | None
     retired: bool
+    uid: str = ""
+    """The card's identity on every device (``identity.card_uid``)."""
 
     def as_json(self) -> dict[str, Any]:
         """The card as ``cards --json`` prints it."""
         return {
             "id": self.id,
+            "uid": self.uid,
             "note": self.note,
             "title": self.title,
             "line": self.line,
@@ -105,7 +108,7 @@ CARD_SELECT = f"""
 SELECT card.id, card.note_id, note.path, note.title, note.domain, {cols(_VIEW_TEXT, "card")},
        (SELECT group_concat(tag, '{SEP}') FROM card_tag WHERE card_tag.card_id = card.id),
        (SELECT group_concat(target, '{SEP}') FROM link WHERE link.card_id = card.id),
-       {cols(CARD_SCHEDULE_COLUMNS, "card")}, card.retired
+       {cols(CARD_SCHEDULE_COLUMNS, "card")}, card.retired, card.uid
 FROM card JOIN note ON note.id = card.note_id
 """
 
@@ -134,7 +137,8 @@ def _view(r: Sequence[Any]) -> CardView:
         lapses=sched["lapses"],
         suspended=bool(sched["suspended"]),
         buried_until=dt_from_db(sched["buried_until"]),
-        retired=bool(r[-1]),
+        retired=bool(r[-2]),
+        uid=r[-1],
     )
 
 
@@ -266,6 +270,27 @@ def add_tag(conn: sqlite3.Connection, card_id: int, tag: str) -> bool:
 def remove_tag(conn: sqlite3.Connection, card_id: int, tag: str) -> None:
     """Remove a tag from a card."""
     conn.execute("DELETE FROM card_tag WHERE card_id = ? AND tag = ?", (card_id, tag))
+
+
+def active_count(conn: sqlite3.Connection) -> int:
+    """How many cards are active (not retired)."""
+    return int(conn.execute("SELECT count(*) FROM card WHERE retired = 0").fetchone()[0])
+
+
+def suspended_cards(conn: sqlite3.Connection) -> list[int]:
+    """Ids of the suspended cards."""
+    return [int(r[0]) for r in conn.execute("SELECT id FROM card WHERE suspended = 1 ORDER BY id")]
+
+
+def new_cards(conn: sqlite3.Connection, ids: Sequence[int]) -> list[int]:
+    """Which of ``ids`` are in the ``new`` state."""
+    return [
+        int(r[0])
+        for r in conn.execute(
+            "SELECT id FROM card WHERE state = 'new' AND id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (_ids_json(ids),),
+        )
+    ]
 
 
 def content_times(conn: sqlite3.Connection) -> dict[int, datetime]:

@@ -48,8 +48,11 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous = FULL")
 
 
-def open_db(path: Path, now: datetime, *, create: bool = True) -> sqlite3.Connection:
-    """Open (and migrate) the database at ``path``.
+def open_db(
+    path: Path, now: datetime, *, create: bool = True, backup_dir: Path | None = None
+) -> sqlite3.Connection:
+    """Open (and migrate) the database at ``path``; with ``backup_dir``, an existing database is
+    snapshotted there before a migration changes it.
 
     Raises:
         DatabaseError: the file is not a SQLite database, is newer than this
@@ -73,6 +76,11 @@ def open_db(path: Path, now: datetime, *, create: bool = True) -> sqlite3.Connec
                 "upgrade mlsys-srs"
             )
         if len(names) < len(MIGRATIONS):
+            if names and backup_dir is not None:
+                from .backup import backup_database
+
+                pending = [n for n, _ in MIGRATIONS if n not in names]
+                backup_database(conn, backup_dir, f"before-{pending[0]}", now)
             migrate(conn, now)
     except sqlite3.DatabaseError as exc:
         msg = str(exc)
@@ -101,3 +109,36 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 def schema_version(conn: sqlite3.Connection) -> int:
     """How many migrations the database has applied."""
     return len(applied(conn))
+
+
+def peek_vault(path: Path) -> tuple[str | None, list[str]]:
+    """Read-only look into a database: the vault id it names (if any) and some of its notes' paths."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None, []
+    try:
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'vault_id'").fetchone()
+            if row is not None:
+                return str(row[0]), []
+        except sqlite3.Error:
+            pass
+        return None, [str(r[0]) for r in conn.execute("SELECT path FROM note WHERE present = 1 LIMIT 2000")]
+    except sqlite3.Error:
+        return None, []
+    finally:
+        conn.close()
+
+
+def checkpoint(path: Path) -> bool:
+    """Fold a database's WAL into its main file; False if it cannot be opened."""
+    try:
+        conn = sqlite3.connect(path)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return True

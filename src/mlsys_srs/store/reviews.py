@@ -54,17 +54,17 @@ def insert_review(
     return int(cur.lastrowid or 0)
 
 
-def pop_review(conn: sqlite3.Connection, review_id: int) -> tuple[int, dict[str, Any]]:
-    """Delete a review row; return its card id and the card's state before it.
+def pop_review(conn: sqlite3.Connection, review_id: int) -> tuple[int, dict[str, Any], str]:
+    """Delete a review row; return its card id, the card's state before it and the review's uid.
 
     Raises:
         SrsError: no such review (already undone).
     """
-    row = conn.execute('SELECT card_id, "before" FROM review WHERE id = ?', (review_id,)).fetchone()
+    row = conn.execute('SELECT card_id, "before", uid FROM review WHERE id = ?', (review_id,)).fetchone()
     if row is None:
         raise SrsError(f"review {review_id} no longer exists; nothing to undo")
     conn.execute("DELETE FROM review WHERE id = ?", (review_id,))
-    return int(row[0]), json.loads(row[1])
+    return int(row[0]), json.loads(row[1]), str(row[2])
 
 
 def reviewed_groups(conn: sqlite3.Connection, since: datetime) -> set[tuple[int, int]]:

@@ -19,13 +19,14 @@ Modules, in the order the data flows: ``walk`` (files and ``read_vault``),
 (``write_block_ids``, the only code that writes to notes).
 """
 
-from .apply import SyncReport, sync_vault
+from .apply import MassRetire, SyncReport, sync_vault
 from .block_ids import write_block_ids
 from .match import SIMILARITY
 from .walk import Progress, VaultFile, content_hash, decode_note, duplicate_block_ids, read_vault, walk_vault
 
 __all__ = [
     "SIMILARITY",
+    "MassRetire",
     "Progress",
     "SyncReport",
     "VaultFile",

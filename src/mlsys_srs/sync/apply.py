@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..identity import card_uid, salted
+from ..errors import SrsError
 from ..parse import Diagnostic, ParsedCard, ParsedNote, parse_note
 from ..store import cards as card_store
 from ..store import links as link_store
@@ -50,6 +51,8 @@ class SyncReport:
     cards_unchanged: int = 0
     diagnostics: list[Diagnostic] = field(default_factory=list)
     ids_written: int = 0
+    journal: dict[str, object] | None = None
+    """What merging the review journals did (``history.MergeReport.as_dict``), when they were merged."""
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -76,11 +79,29 @@ class SyncReport:
                 "unchanged": self.cards_unchanged,
             },
             "ids_written": self.ids_written,
+            "journal": self.journal,
             "diagnostics": [
                 {"path": d.path, "line": d.line, "severity": d.severity, "message": d.message}
                 for d in self.diagnostics
             ],
         }
+
+
+MASS_RETIRE_MIN = 20
+"""A sync may retire this many cards without asking, whatever the share."""
+
+
+class MassRetire(SrsError):
+    """A sync would retire more than half of the vault's active cards: nearly always a wrong folder."""
+
+    def __init__(self, retiring: int, active: int, vault: Path) -> None:
+        super().__init__(
+            f"{vault}: this sync would retire {retiring} of {active} active cards; nothing was changed. "
+            "Is this the right vault folder (or is a drive not mounted)? If the notes really went, "
+            "run `mlsys-srs sync --yes`."
+        )
+        self.retiring = retiring
+        self.active = active
 
 
 @dataclass
@@ -108,6 +129,7 @@ def sync_vault(
     ignore: Sequence[str] = (),
     progress: Progress | None = None,
     only: Iterable[str] | None = None,
+    allow_mass_retire: bool = False,
 ) -> SyncReport:
     """Bring the database in line with the vault; return what changed.
 
@@ -119,8 +141,11 @@ def sync_vault(
         progress: Called as notes are read, for a progress bar.
         only: Vault paths to re-check (e.g. the note just edited during a review);
             other notes are left as they are, even if they changed.
+        allow_mass_retire: Retire even when more than half of the active cards
+            (and more than ``MASS_RETIRE_MIN``) would go; without it that raises.
 
     Raises:
+        MassRetire: the sync would retire most of the vault; nothing is changed.
         VaultError: the vault is missing.
         DatabaseError: the database cannot be written.
     """
@@ -136,10 +161,14 @@ def sync_vault(
         return report
     stamp = dt_to_db(now)
     with transaction(conn):
+        active = card_store.active_count(conn)
         if found.stat_only:
             note_store.update_file_stats(conn, found.stat_only)
         renamed, gone, note_set_changed = _notes_phase(conn, report, found, stored_notes, stamp)
         parsed, card_ids = _cards_phase(conn, report, found.changed, gone, renamed, stamp)
+        retiring = report.cards_retired - report.cards_revived
+        if not allow_mass_retire and retiring > MASS_RETIRE_MIN and retiring * 2 > active:
+            raise MassRetire(retiring, active, vault)
         _tags_and_links_phase(conn, found.changed, parsed, card_ids, note_set_changed)
     return report
 

@@ -1,0 +1,385 @@
+"""History across devices: recording events, merging journals, replaying a card's history.
+
+The journal (``journal.py``) is the record; this module keeps the database in
+step with it:
+
+- ``record`` stores events a command made here (in the caller's transaction)
+  and appends them to this device's journal before the commit;
+- ``merge_journals`` reads what is new in every device's journal, stores the
+  events it did not know (by id, so merging twice changes nothing), matches
+  each to its card (by uid, else by the card's key; an event for a card not
+  known yet waits and applies when the card appears) and replays every
+  touched card;
+- ``replay_card`` recomputes a card's schedule and review rows from its events
+  in time order, as Anki keeps both answers when a card was reviewed on two
+  devices;
+- ``seed_journal`` writes the history a database already holds into this
+  device's journal the first time the journal is used, so a rebuild loses
+  nothing from before.
+
+Nothing here reads the clock: ``now`` is passed in.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .journal import CardKey, Cursor, Event, Journal, journal_files, read_new
+from .memory import CardSchedule, apply_rating, is_new_leech
+from .store import cards as card_store
+from .store import events as event_store
+from .store.cards import LEECH_TAG, CardView
+from .store.db import transaction
+from .store.events import EventRow, KeyedCard
+
+if TYPE_CHECKING:
+    import fsrs
+
+SEEDED = "journal_seeded"
+"""``meta`` key: this database's own history has been written into a journal."""
+
+
+def key_of(card: CardView | KeyedCard) -> CardKey:
+    """The key a journal event names a card by."""
+    if isinstance(card, CardView):
+        return CardKey(
+            card.uid, card.block_id, card.direction, card.cloze, card.note, card.fingerprint, card.question
+        )
+    return CardKey(
+        card.uid, card.block_id, card.direction, card.cloze, card.path, card.fingerprint, card.question
+    )
+
+
+def card_key(conn: sqlite3.Connection, card_id: int) -> CardKey:
+    """The key of a stored card.
+
+    Raises:
+        CardNotFound: no such card.
+    """
+    from .errors import CardNotFound
+
+    view = card_store.load_card(conn, card_id)
+    if view is None:
+        raise CardNotFound(f"no card with id {card_id}")
+    return key_of(view)
+
+
+def event_row(ev: Event, card_id: int | None) -> EventRow:
+    """An event as the store keeps it."""
+    return EventRow(
+        ev.id,
+        ev.device,
+        ev.kind,
+        ev.at,
+        ev.card.uid,
+        json.dumps(ev.card.as_json(), ensure_ascii=False),
+        json.dumps(ev.data, ensure_ascii=False),
+        card_id,
+    )
+
+
+def record(conn: sqlite3.Connection, journal: Journal | None, events: Sequence[tuple[Event, int]]) -> None:
+    """Store events made here and append them to this device's journal (durable before the commit).
+
+    Call inside the transaction that applies the events, so that a failed
+    append (disk full) rolls the change back: nothing is recorded half.
+    """
+    event_store.insert_events(conn, (event_row(ev, cid) for ev, cid in events))
+    if journal is not None:
+        journal.append(ev for ev, _ in events)
+
+
+# -- replay -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """A card's state and review rows after its history."""
+
+    schedule: CardSchedule
+    reviews: list[dict[str, Any]]
+    leech: bool
+
+
+def replay_events(
+    events: Sequence[EventRow],
+    scheduler: fsrs.Scheduler,
+    *,
+    card_id: int,
+    leech_threshold: int,
+    start: CardSchedule | None = None,
+) -> Replayed:
+    """Fold a card's events (time order) into its schedule and review rows; pure.
+
+    Undone reviews are left out; a reset makes the card new (its suspension
+    kept); cram answers are logged without changing the schedule.
+    """
+    undone = {json.loads(e.data).get("target") for e in events if e.kind == "undo"}
+    s = start or CardSchedule()
+    rows: list[dict[str, Any]] = []
+    leech = False
+    for e in sorted(events, key=lambda e: (e.at, e.id)):
+        if e.id in undone:
+            continue
+        data = json.loads(e.data)
+        if e.kind == "review":
+            before = s
+            rating = int(data.get("rating", 0))
+            if rating not in (1, 2, 3, 4):
+                continue
+            after = apply_rating(scheduler, card_id, before, rating, e.at)
+            if is_new_leech(before.lapses, after.lapses, leech_threshold):
+                after = CardSchedule(**{**after.__dict__, "suspended": True})
+                leech = True
+            rows.append(_review_row(card_id, e, rating, before, after, "review"))
+            s = after
+        elif e.kind == "cram":
+            rating = int(data.get("rating", 0))
+            if rating in (1, 2, 3, 4):
+                rows.append(_review_row(card_id, e, rating, s, s, "cram"))
+        elif e.kind == "reset":
+            s = CardSchedule(suspended=s.suspended)
+        elif e.kind in ("suspend", "unsuspend"):
+            s = CardSchedule(**{**s.__dict__, "suspended": e.kind == "suspend"})
+        elif e.kind == "bury":
+            until = data.get("until")
+            s = CardSchedule(
+                **{**s.__dict__, "buried_until": datetime.fromisoformat(until) if until else None}
+            )
+        elif e.kind == "import" and isinstance(data.get("state"), dict):
+            s = CardSchedule.from_raw({**CardSchedule().to_raw(), **data["state"]})
+    return Replayed(s, rows, leech)
+
+
+def _review_row(
+    card_id: int, e: EventRow, rating: int, before: CardSchedule, after: CardSchedule, kind: str
+) -> dict[str, Any]:
+    data = json.loads(e.data)
+    ms = data.get("ms")
+    return {
+        "card_id": card_id,
+        "rating": rating,
+        "reviewed_at": e.at,
+        "duration_ms": int(ms) if isinstance(ms, int | float) else None,
+        "state_before": before.state,
+        "state_after": after.state,
+        "stability_after": after.stability,
+        "difficulty_after": after.difficulty,
+        "due_after": after.due,
+        "before": before.to_raw(),
+        "uid": e.id,
+        "kind": kind,
+    }
+
+
+def replay_cards(
+    conn: sqlite3.Connection, card_ids: Sequence[int], scheduler: fsrs.Scheduler, leech_threshold: int
+) -> int:
+    """Recompute the schedule and review rows of cards from their stored events (caller's transaction).
+
+    A card whose history has no events keeps its state. Returns the number of cards replayed.
+    """
+    by_card = event_store.events_of_cards(conn, card_ids)
+    n = 0
+    for cid, events in by_card.items():
+        if not events:
+            continue
+        out = replay_events(events, scheduler, card_id=cid, leech_threshold=leech_threshold)
+        card_store.set_schedule(conn, cid, out.schedule.to_raw())
+        event_store.replace_reviews(conn, cid, out.reviews)
+        if out.leech:
+            card_store.add_tag(conn, cid, LEECH_TAG)
+        n += 1
+    return n
+
+
+# -- merging journals -----------------------------------------------------------------------
+
+
+@dataclass
+class MergeReport:
+    """What a merge read and changed."""
+
+    files: int = 0
+    events_read: int = 0
+    events_new: int = 0
+    events_pending: int = 0
+    cards_replayed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for ``--json``."""
+        return {
+            "files": self.files,
+            "events_read": self.events_read,
+            "events_new": self.events_new,
+            "events_pending": self.events_pending,
+            "cards_replayed": self.cards_replayed,
+            "problems": list(self.problems),
+        }
+
+
+class _Matcher:
+    """Finds the local card of an event: by uid, else by block key, path and fingerprint, fingerprint, question."""
+
+    def __init__(self, cards: Iterable[KeyedCard]) -> None:
+        self.by_uid: dict[str, KeyedCard] = {}
+        self.by_block: dict[tuple[str, str, int], KeyedCard] = {}
+        self.by_path_fp: dict[tuple[str, str], KeyedCard] = {}
+        self.by_fp: dict[str, list[KeyedCard]] = {}
+        self.by_question: dict[tuple[str, str], KeyedCard] = {}
+        for c in cards:
+            self.by_uid[c.uid] = c
+            if c.block_id:
+                self.by_block.setdefault((c.block_id, c.direction, c.cloze or 0), c)
+            self.by_path_fp.setdefault((c.path, c.fingerprint), c)
+            self.by_fp.setdefault(c.fingerprint, []).append(c)
+            self.by_question.setdefault((c.path, c.question), c)
+
+    def find(self, key: CardKey) -> tuple[KeyedCard | None, bool]:
+        """The card and whether it was found by its uid."""
+        hit = self.by_uid.get(key.uid)
+        if hit is not None:
+            return hit, True
+        if key.block:
+            hit = self.by_block.get((key.block, key.direction, key.cloze or 0))
+            if hit is not None:
+                return hit, False
+        hit = self.by_path_fp.get((key.path, key.fingerprint))
+        if hit is None:
+            same = self.by_fp.get(key.fingerprint, [])
+            hit = same[0] if len(same) == 1 else None
+        if hit is None and key.question:
+            hit = self.by_question.get((key.path, key.question))
+        return hit, False
+
+
+def _resolve(
+    conn: sqlite3.Connection, rows: Sequence[EventRow], matcher: _Matcher
+) -> tuple[list[tuple[int, str]], set[int]]:
+    """Match events to cards; a card found by key adopts the event's uid when it has no history of its own."""
+    pairs: list[tuple[int, str]] = []
+    touched: set[int] = set()
+    for r in rows:
+        key = CardKey.from_json(json.loads(r.card_key))
+        card, by_uid = matcher.find(key)
+        if card is None:
+            continue
+        if not by_uid and key.uid not in matcher.by_uid and not event_store.has_uid(conn, card.uid):
+            # This device first knew the card under another uid and has no events for it:
+            # take the uid the journal knows it by, so every device names it alike.
+            event_store.set_uid(conn, card.id, key.uid)
+            del matcher.by_uid[card.uid]
+            card = card._replace(uid=key.uid)
+            matcher.by_uid[key.uid] = card
+        pairs.append((card.id, r.id))
+        touched.add(card.id)
+    return pairs, touched
+
+
+def merge_journals(
+    conn: sqlite3.Connection,
+    folder: Path,
+    scheduler_factory: Callable[[], fsrs.Scheduler],
+    *,
+    leech_threshold: int,
+    rel: Callable[[Path], str] = str,
+) -> MergeReport:
+    """Bring in every journal event this database does not hold, then replay the cards they touch.
+
+    Reads only what is new since the last merge (a file that shrank or was
+    replaced is read again). Idempotent: merging twice changes nothing.
+    """
+    report = MergeReport()
+    fresh: list[EventRow] = []
+    cursors: list[tuple[str, str, Cursor]] = []
+    for device, path in journal_files(folder):
+        report.files += 1
+        key = rel(path)
+        known = event_store.journal_cursor(conn, key)
+        try:
+            res = read_new(path, Cursor(*known) if known else None)
+        except OSError as exc:
+            report.problems.append(f"{key}: cannot read the journal ({exc.strerror})")
+            continue
+        if res.unchanged:
+            continue
+        report.events_read += len(res.events)
+        for line, msg in res.problems:
+            report.problems.append(f"{key}:{line}: not a journal event ({msg}); skipped")
+        if res.events:
+            have = event_store.known_event_ids(conn, [e.id for e in res.events])
+            fresh.extend(event_row(e, None) for e in res.events if e.id not in have)
+        cursors.append((key, device, res.cursor))
+    pending = event_store.pending_events(conn)
+    if not fresh and not cursors and not pending:
+        return report
+    with transaction(conn):
+        for key, device, c in cursors:
+            event_store.set_journal_cursor(conn, key, device, c.size, c.mtime_ns, c.head, c.consumed)
+        # Two files can hold one event (a copied journal): keep the first.
+        unique: dict[str, EventRow] = {}
+        for r in fresh:
+            unique.setdefault(r.id, r)
+        new_ids = set(event_store.insert_events(conn, unique.values()))
+        report.events_new = len(new_ids)
+        todo = [r for r in unique.values() if r.id in new_ids] + pending
+        touched: set[int] = set()
+        if todo:
+            matcher = _Matcher(event_store.keyed_cards(conn))
+            pairs, touched = _resolve(conn, todo, matcher)
+            event_store.attach_events(conn, pairs)
+            report.events_pending = len(todo) - len(pairs)
+        if touched:
+            report.cards_replayed = replay_cards(conn, sorted(touched), scheduler_factory(), leech_threshold)
+    return report
+
+
+# -- the first run with a journal -----------------------------------------------------------
+
+
+def seed_journal(conn: sqlite3.Connection, journal: Journal, now: datetime) -> int:
+    """Write the history this database holds (reviews, and suspensions as of now) into this device's
+    journal, once. Returns the number of events written (0 if already done)."""
+    from .identity import event_id
+
+    if event_store.get_meta(conn, SEEDED):
+        return 0
+    keys = {c.id: c for c in event_store.keyed_cards(conn)}
+    have = {r.id for r in event_store.all_events(conn)}
+    events: list[tuple[Event, int]] = []
+    reviewed: set[int] = set()
+    for r in event_store.all_reviews(conn):
+        if r.kind == "review" and r.state_before == "new" and r.card_id in reviewed:
+            # Resets were not logged before the journal: a card new again after reviews was reset.
+            at = r.reviewed_at - timedelta(microseconds=1)
+            events.append(
+                (Event(event_id(at), "reset", at, journal.device, key_of(keys[r.card_id]), {}), r.card_id)
+            )
+        if r.kind == "review":
+            reviewed.add(r.card_id)
+        if r.uid in have:
+            continue
+        kind = "cram" if r.kind == "cram" else "review"
+        data: dict[str, Any] = {"rating": r.rating}
+        if r.duration_ms is not None:
+            data["ms"] = r.duration_ms
+        if r.state_before == "new" and r.kind == "review":
+            data["first"] = True
+        events.append(
+            (Event(r.uid, kind, r.reviewed_at, journal.device, key_of(keys[r.card_id]), data), r.card_id)
+        )
+    for c in card_store.new_cards(conn, sorted(reviewed)):
+        events.append((Event(event_id(now), "reset", now, journal.device, key_of(keys[c]), {}), c))
+    for c in card_store.suspended_cards(conn):
+        events.append((Event(event_id(now), "suspend", now, journal.device, key_of(keys[c]), {}), c))
+    with transaction(conn):
+        record(conn, journal, events)
+        event_store.set_meta(conn, SEEDED, now.isoformat())
+    return len(events)

@@ -1,0 +1,213 @@
+"""Journal events, journal read positions and ``meta`` facts: the store side of history."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from .db import dt_from_db, dt_to_db
+from .schema import EVENT_COLUMNS, REVIEW_COLUMNS, cols
+
+
+class EventRow(NamedTuple):
+    """An event as stored (``card_key`` and ``data`` as JSON text)."""
+
+    id: str
+    device: str
+    kind: str
+    at: datetime
+    card_uid: str
+    card_key: str
+    data: str
+    card_id: int | None
+
+
+def _row(r: Sequence[Any]) -> EventRow:
+    at = dt_from_db(r[3])
+    assert at is not None
+    return EventRow(r[0], r[1], r[2], at, r[4], r[5], r[6], r[7])
+
+
+def insert_events(conn: sqlite3.Connection, rows: Iterable[EventRow]) -> list[str]:
+    """Store events not already known (by id); return the ids that were new."""
+    new = []
+    for r in rows:
+        cur = conn.execute(
+            f"INSERT OR IGNORE INTO event ({cols(EVENT_COLUMNS)}) VALUES ({','.join('?' * len(EVENT_COLUMNS))})",
+            (r.id, r.device, r.kind, dt_to_db(r.at), r.card_uid, r.card_key, r.data, r.card_id),
+        )
+        if cur.rowcount:
+            new.append(r.id)
+    return new
+
+
+def known_event_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are stored already."""
+    return {
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM event WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
+        )
+    }
+
+
+def events_of_cards(conn: sqlite3.Connection, card_ids: Sequence[int]) -> dict[int, list[EventRow]]:
+    """Every event of the cards, by card, in time order (then id)."""
+    out: dict[int, list[EventRow]] = {cid: [] for cid in card_ids}
+    for r in conn.execute(
+        f"SELECT {cols(EVENT_COLUMNS)} FROM event WHERE card_id IN (SELECT value FROM json_each(?)) ORDER BY at, id",
+        (json.dumps(list(card_ids)),),
+    ):
+        row = _row(r)
+        assert row.card_id is not None
+        out[row.card_id].append(row)
+    return out
+
+
+def pending_events(conn: sqlite3.Connection) -> list[EventRow]:
+    """Events whose card is not known here (yet)."""
+    return [
+        _row(r)
+        for r in conn.execute(
+            f"SELECT {cols(EVENT_COLUMNS)} FROM event WHERE card_id IS NULL ORDER BY at, id"
+        )
+    ]
+
+
+def attach_events(conn: sqlite3.Connection, pairs: Iterable[tuple[int, str]]) -> None:
+    """Record ``(card id, event id)``: the event's card is now known."""
+    conn.executemany("UPDATE event SET card_id = ? WHERE id = ?", list(pairs))
+
+
+def event_count(conn: sqlite3.Connection) -> int:
+    """How many events the database holds."""
+    return int(conn.execute("SELECT count(*) FROM event").fetchone()[0])
+
+
+def all_events(conn: sqlite3.Connection) -> list[EventRow]:
+    """Every stored event in time order."""
+    return [_row(r) for r in conn.execute(f"SELECT {cols(EVENT_COLUMNS)} FROM event ORDER BY at, id")]
+
+
+# -- cards by key ------------------------------------------------------------------------
+
+
+class KeyedCard(NamedTuple):
+    """What matching an event to a card needs."""
+
+    id: int
+    uid: str
+    block_id: str | None
+    direction: str
+    cloze: int | None
+    path: str
+    fingerprint: str
+    question: str
+
+
+def keyed_cards(conn: sqlite3.Connection) -> list[KeyedCard]:
+    """Every card (retired ones too) with its keys."""
+    return [
+        KeyedCard(*r)
+        for r in conn.execute(
+            "SELECT card.id, card.uid, card.block_id, card.direction, card.cloze, note.path, card.fingerprint, "
+            "card.question FROM card JOIN note ON note.id = card.note_id"
+        )
+    ]
+
+
+def has_uid(conn: sqlite3.Connection, uid: str) -> bool:
+    """Whether any stored event names this card uid (the card has a history under it)."""
+    return bool(conn.execute("SELECT 1 FROM event WHERE card_uid = ? LIMIT 1", (uid,)).fetchone())
+
+
+def set_uid(conn: sqlite3.Connection, card_id: int, uid: str) -> None:
+    """Give a card the uid another device knows it by."""
+    conn.execute("UPDATE card SET uid = ? WHERE id = ?", (uid, card_id))
+
+
+# -- review rows derived from events ----------------------------------------------------
+
+
+def replace_reviews(conn: sqlite3.Connection, card_id: int, rows: Sequence[dict[str, Any]]) -> None:
+    """Replace a card's review rows by ``rows`` (``REVIEW_COLUMNS`` without ``id``; ``before`` as a dict)."""
+    conn.execute("DELETE FROM review WHERE card_id = ?", (card_id,))
+    names = REVIEW_COLUMNS[1:]
+    conn.executemany(
+        f"INSERT INTO review ({cols(names)}) VALUES ({','.join('?' * len(names))})",
+        [
+            tuple(
+                json.dumps(r[c]) if c == "before" else dt_to_db(r[c]) if isinstance(r[c], datetime) else r[c]
+                for c in names
+            )
+            for r in rows
+        ],
+    )
+
+
+class ReviewRow(NamedTuple):
+    """A stored review with its card's uid and keys, for seeding the journal and comparing databases."""
+
+    uid: str
+    card_id: int
+    card_uid: str
+    rating: int
+    reviewed_at: datetime
+    duration_ms: int | None
+    kind: str
+    state_before: str
+    state_after: str
+
+
+def all_reviews(conn: sqlite3.Connection) -> list[ReviewRow]:
+    """Every review row, oldest first."""
+    out = []
+    for r in conn.execute(
+        "SELECT review.uid, review.card_id, card.uid, review.rating, review.reviewed_at, review.duration_ms, "
+        "review.kind, review.state_before, review.state_after FROM review JOIN card ON card.id = review.card_id "
+        "ORDER BY review.reviewed_at, review.id"
+    ):
+        at = dt_from_db(r[4])
+        assert at is not None
+        out.append(ReviewRow(r[0], r[1], r[2], r[3], at, r[5], r[6], r[7], r[8]))
+    return out
+
+
+# -- journal read positions and meta ------------------------------------------------------
+
+
+def journal_cursor(conn: sqlite3.Connection, path: str) -> tuple[int, int, str, int] | None:
+    """``(size, mtime_ns, head, consumed)`` recorded for a journal file, if any."""
+    row = conn.execute(
+        "SELECT size, mtime_ns, head, consumed FROM journal_file WHERE path = ?", (path,)
+    ).fetchone()
+    return (int(row[0]), int(row[1]), str(row[2]), int(row[3])) if row else None
+
+
+def set_journal_cursor(
+    conn: sqlite3.Connection, path: str, device: str, size: int, mtime_ns: int, head: str, consumed: int
+) -> None:
+    """Record how far a journal file has been read."""
+    conn.execute(
+        "INSERT INTO journal_file (path, device, size, mtime_ns, head, consumed) VALUES (?,?,?,?,?,?) "
+        "ON CONFLICT(path) DO UPDATE SET device=excluded.device, size=excluded.size, mtime_ns=excluded.mtime_ns, "
+        "head=excluded.head, consumed=excluded.consumed",
+        (path, device, size, mtime_ns, head, consumed),
+    )
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    """A ``meta`` value."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    """Set a ``meta`` value."""
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
