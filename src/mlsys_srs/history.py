@@ -383,3 +383,77 @@ def seed_journal(conn: sqlite3.Connection, journal: Journal, now: datetime) -> i
         record(conn, journal, events)
         event_store.set_meta(conn, SEEDED, now.isoformat())
     return len(events)
+
+
+# -- rebuild and self-audit -------------------------------------------------------------------
+
+_COMPARED = ("state", "step", "stability", "difficulty", "due", "last_review", "reps", "lapses", "suspended")
+
+
+@dataclass
+class Difference:
+    """One way two databases disagree about history."""
+
+    card: str
+    """The card's note path:line (or its uid when it exists on one side only)."""
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.card}: {self.what}"
+
+
+def compare_history(live: sqlite3.Connection, rebuilt: sqlite3.Connection) -> list[Difference]:
+    """What ``rebuilt`` (from the notes and the journals) says differently from ``live``: reviews by id,
+    and each active card's schedule. Cards never reviewed are compared only by their schedule."""
+    out: list[Difference] = []
+    a = {r.uid: r for r in event_store.all_reviews(live)}
+    b = {r.uid: r for r in event_store.all_reviews(rebuilt)}
+    where = {c.id: f"{c.path}" for c in event_store.keyed_cards(live)}
+    for uid in sorted(a.keys() - b.keys()):
+        out.append(
+            Difference(where.get(a[uid].card_id, a[uid].card_uid), f"review {uid} is missing after a rebuild")
+        )
+    for uid in sorted(b.keys() - a.keys()):
+        out.append(Difference(b[uid].card_uid, f"review {uid} appears only after a rebuild"))
+    for uid in sorted(a.keys() & b.keys()):
+        x, y = a[uid], b[uid]
+        if (x.rating, x.reviewed_at, x.kind, x.card_uid) != (y.rating, y.reviewed_at, y.kind, y.card_uid):
+            out.append(Difference(x.card_uid, f"review {uid} differs"))
+    sa, sb = card_store.schedules_by_key(live), card_store.schedules_by_key(rebuilt)
+    for key in sorted(sa.keys() | sb.keys()):
+        if key not in sa or key not in sb:
+            side = "live database" if key in sa else "rebuilt database"
+            out.append(Difference(f"{key[0]} ({key[1]})", f"card only in the {side}"))
+            continue
+        for col in _COMPARED:
+            u, v = sa[key][col], sb[key][col]
+            if isinstance(u, float) and isinstance(v, float) and abs(u - v) <= 1e-9 * max(1.0, abs(u)):
+                continue
+            if u != v:
+                out.append(Difference(f"{key[0]} ({key[1]})", f"{col}: live {u!r}, rebuilt {v!r}"))
+    return out
+
+
+_STATE_CODES = {"new": 0, "learning": 1, "review": 2, "relearning": 3}
+
+
+def revlog_card_id(uid: str) -> int:
+    """A card's number in an exported review log: from its uid, so the same on every device."""
+    import hashlib
+
+    return int(hashlib.blake2b(uid.encode(), digest_size=7).hexdigest(), 16)
+
+
+def revlog_rows(conn: sqlite3.Connection) -> list[tuple[int, int, int, int, int]]:
+    """The review log in the fsrs-optimizer schema: (card_id, review_time ms, rating, state before, duration ms)."""
+    return [
+        (
+            revlog_card_id(r.card_uid),
+            int(r.reviewed_at.timestamp() * 1000),
+            r.rating,
+            _STATE_CODES.get(r.state_before, 0),
+            int(r.duration_ms or 0),
+        )
+        for r in event_store.all_reviews(conn)
+        if r.kind == "review"
+    ]

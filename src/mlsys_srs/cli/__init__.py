@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import SrsError
-from . import export, notes, review, stats
+from . import export, history, notes, review, stats
 from .context import State, err_console
 
 
@@ -84,7 +84,7 @@ def main_options(
     ctx.obj = State(vault=vault, db=db, config_path=config)
 
 
-for _group in (notes.app, review.app, stats.app):
+for _group in (notes.app, review.app, stats.app, history.app):
     app.add_typer(_group)
 app.add_typer(export.app, name="export")
 

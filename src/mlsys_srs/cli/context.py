@@ -65,6 +65,10 @@ class State:
             from ..config import load_config
 
             self._config = load_config(vault=self.vault, db=self.db, config_path=self.config_path)
+            if self._config.vault_reason not in ("option", "environment", "config", "./notes"):
+                err_console().print(
+                    f"vault: {self._config.vault} (found {self._config.vault_reason})", markup=False
+                )
         return self._config
 
 

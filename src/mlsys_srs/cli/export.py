@@ -1,4 +1,4 @@
-"""Export commands: ``export anki``."""
+"""Export commands: ``export anki`` and ``export revlog``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..errors import SrsError
 from .context import (
     DeckOpt,
     DomainOpt,
@@ -178,3 +179,45 @@ def anki(
         emit_json(result.as_dict())
         return
     render_summary(result)
+
+
+@app.command("revlog")
+def revlog(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="The CSV file to write (default: standard output).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Write the review log as CSV in the fsrs-optimizer schema, for FSRS tools and your own analysis.
+
+    Columns: card_id (a stable number per card, the same on every device),
+    review_time (milliseconds since 1970, UTC), review_rating (1-4),
+    review_state (the card's state before the review: 0 new, 1 learning,
+    2 review, 3 relearning) and review_duration (milliseconds). Cram answers
+    are left out: they do not change a schedule.
+    """
+    import csv
+    import io
+    import sys
+
+    from ..history import revlog_rows
+
+    with open_store(ctx, create=False) as conn:
+        rows = revlog_rows(conn)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["card_id", "review_time", "review_rating", "review_state", "review_duration"])
+    w.writerows(rows)
+    if out is None:
+        sys.stdout.write(buf.getvalue())
+        return
+    if out.exists() and out.suffix.lower() != ".csv":
+        raise SrsError(f"{out}: exists and is not a .csv file; not overwritten")
+    try:
+        out.write_text(buf.getvalue(), encoding="utf-8")
+    except OSError as exc:
+        raise SrsError(f"{out}: cannot write ({exc.strerror})") from None
+    err_console().print(f"wrote {len(rows)} reviews to {out}", markup=False)

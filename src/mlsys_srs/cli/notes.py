@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..errors import SrsError
 from .context import (
     DeckOpt,
     DomainOpt,
@@ -259,13 +260,17 @@ def check(
     """Lint notes without touching the database.
 
     Prints every problem as path:line: message and a count; exits 1 if any is
-    an error. Suitable as a pre-commit hook or a CI step for a vault.
+    an error. Suitable as a pre-commit hook or a CI step for a vault. Also
+    warns (code duplicate) where two cards in different places ask the same
+    thing: keep one and link to its note from the other.
     """
+    from ..duplicates import cards_from_notes, duplicate_diagnostics, find_duplicates
     from ..sync import read_vault
 
     cfg = state(ctx).config
     folder = path or cfg.vault
     notes, diags = read_vault(folder, cfg.ignore)
+    diags = diags + duplicate_diagnostics(find_duplicates(cards_from_notes(notes)))
     errors = [d for d in diags if d.severity == "error"]
     if as_json:
         emit_json(
@@ -303,24 +308,35 @@ def info(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """Show the resolved paths (vault, database, config), schema version and counts."""
+    """Show the resolved paths (vault and how it was found, vault id, database, config, journal), schema version and counts."""
     from .. import __version__
     from ..store import SCHEMA_VERSION, schema_version
     from ..store.cards import counts
 
     cfg = state(ctx).config
+    try:
+        db = database_path(ctx, create=False)
+    except SrsError:
+        db = None
+    j = journal(ctx)
     data: dict[str, object] = {
         "version": __version__,
         "vault": str(cfg.vault),
+        "vault_found_by": cfg.vault_reason,
         "vault_exists": cfg.vault.is_dir(),
-        "db": str(cfg.db),
-        "db_exists": cfg.db.exists(),
+        "vault_id": cfg.vault_id,
+        "db": str(db) if db is not None else None,
+        "db_chosen_by": "option" if cfg.db_explicit else "vault id",
+        "db_exists": db is not None and db.exists(),
         "config": str(cfg.config_path),
         "config_exists": cfg.config_exists,
+        "vault_config": str(cfg.vault_config_path) if cfg.vault_config_path else None,
+        "journal": str(j.path) if j is not None else None,
+        "device": j.device if j is not None else None,
         "schema_version": None,
         "schema_latest": SCHEMA_VERSION,
     }
-    if cfg.db.exists():
+    if db is not None and db.exists():
         with open_store(ctx) as conn:
             data["schema_version"] = schema_version(conn)
             data.update(counts(conn))

@@ -228,6 +228,19 @@ def schedules(conn: sqlite3.Connection, ids: Sequence[int]) -> list[dict[str, An
     return [dict(zip(("id", *CARD_SCHEDULE_COLUMNS), rows[i], strict=True)) for i in ids if i in rows]
 
 
+def schedules_by_key(conn: sqlite3.Connection) -> dict[tuple[str, str], dict[str, Any]]:
+    """The scheduling columns of every active card, keyed by ``(note path, fingerprint/direction/cloze)``
+    so that two databases of one vault can be compared."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in conn.execute(
+        f"SELECT note.path, card.fingerprint, card.direction, coalesce(card.cloze, 0), {cols(CARD_SCHEDULE_COLUMNS, 'card')} "
+        "FROM card JOIN note ON note.id = card.note_id WHERE card.retired = 0"
+    ):
+        key = (str(r[0]), f"{r[1]}/{r[2]}/{r[3]}")
+        out[key] = dict(zip(CARD_SCHEDULE_COLUMNS, r[4:], strict=True))
+    return out
+
+
 def check_ids(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
     """Raise ``CardNotFound`` naming every id that is not a card."""
     found = {
