@@ -14,14 +14,14 @@ lines, so a card keeps its Markdown exactly as written.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-import yaml
-
-from .model import Diagnostic, Direction, Link, ParsedCard, ParsedNote, Syntax
+from .meta import read_frontmatter
+from .model import Diagnostic, Direction, Link, ParsedCard, ParsedNote, Severity, Syntax
 from .text import (
     BLOCK_ID_RE,
     blank,
@@ -32,13 +32,18 @@ from .text import (
     is_media,
     mask_inline_code,
     normalize_tag,
+    split_lines,
     strip_block_id,
 )
 
 BLANK, TEXT, HEADING, FENCE, MATH, COMMENT, RULE, ICODE, FRONT = range(9)
 
-FENCE_OPEN_RE = re.compile(r"^[ \t]*(?:>[ \t]?)*[ \t]*(`{3,}|~{3,})(.*)$")
-HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
+# No two quantifiers here can match the same characters (each ">" group starts with
+# ">"), so a long line of spaces or ">" is matched in linear time.
+FENCE_OPEN_RE = re.compile(r"^[ \t]*(?:>[ \t]*)*(`{3,}|~{3,})(.*)$")
+# The heading text keeps its trailing whitespace here; ``_heading`` strips it (a lazy
+# ``(.*?)[ \t]*$`` would rescan a run of spaces once per character).
+HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*))?$")
 RULE_RE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 LIST_RE = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$)")
 QUOTE_RE = re.compile(r"^[ \t]*>")
@@ -50,11 +55,54 @@ QUOTE_PREFIX_RE = re.compile(r"^[ \t]*(?:>[ \t]?)+")
 LIST_PREFIX_RE = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?")
 INLINE_SEP_RE = re.compile(r"(?<=\s)(:{2,3})(?=\s)")
 INLINE_SEP_TIGHT_RE = re.compile(r"(?<!:)(:{2,3})(?!:)")
+# The cloze syntax as a regex, for callers outside the parser; the parser itself finds
+# clozes with ``cloze_spans`` (same spans, linear time on "{{{{..." without "}}").
 CLOZE_RE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 EXPLICIT_CLOZE_RE = re.compile(r"^c(\d+)::(.*)$", re.DOTALL)
 NUMBER_PREFIX_RE = re.compile(r"^\d+[-_. ]*")
-# libyaml's safe loader is ~10x faster than the pure-Python one; same results.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# In a #flashcards note, "::" inside these is not a card separator. Link text and
+# destinations hold no bracket/parenthesis and a URL starts only at the start of its
+# scheme, so each start position scans a disjoint stretch: linear on any line.
+TIGHT_MASK_RE = re.compile(r"\[\[[^\[\]]*\]\]|\]\([^()]*\)|(?<![A-Za-z0-9+.-])[A-Za-z0-9+.-]+://\S*")
+MAX_CLOZE = 999  # cloze numbers are 1..MAX_CLOZE (the database stores 64-bit integers)
+# A cloze paragraph makes one card per number, each a copy of the paragraph: past
+# this many characters of card text, the remaining numbers make no cards.
+CLOZE_TEXT_BUDGET = 4_000_000
+UNCLOSED_FENCE = "unclosed code fence: the rest of the note is treated as code, cards after it are ignored"
+
+
+def cloze_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of every ``{{...}}`` in ``text``, braces included, left to right.
+
+    The same spans as the regex ``\\{\\{(.*?)\\}\\}`` (a ``{{`` closes at the first
+    ``}}`` after it), found with ``str.find``: once a ``{{`` has no ``}}`` after it,
+    no later one has either, so the scan stops; linear on ``{{{{...``.
+    """
+    out: list[tuple[int, int]] = []
+    pos = 0
+    while True:
+        a = text.find("{{", pos)
+        if a < 0:
+            return out
+        b = text.find("}}", a + 2)
+        if b < 0:
+            return out
+        out.append((a, b + 2))
+        pos = b + 2
+
+
+def _blank_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    out: list[str] = []
+    pos = 0
+    for a, b in sorted(spans):
+        if b <= pos:
+            continue
+        a = max(a, pos)
+        out.append(text[pos:a])
+        out.append(blank(text[a:b]))
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
 
 
 @dataclass
@@ -65,6 +113,7 @@ class _Lines:
     scan: list[str]
     kind: list[int]
     block_close: dict[int, int]  # opening line of a fence/math block -> its last line
+    open_fence: int | None = None  # opening line of a code fence that never closes
 
 
 def _mask_comments(line: str, state: str | None) -> tuple[str, str | None]:
@@ -74,10 +123,15 @@ def _mask_comments(line: str, state: str | None) -> tuple[str, str | None]:
     out = []
     i = 0
     n = len(line)
+    # The next "<!--" and "%%" at or after i, found again only once i has passed them
+    # (-1: none left), so a line of many comments is scanned a bounded number of times.
+    h = o = -2
     while i < n:
         if state is None:
-            h = line.find("<!--", i)
-            o = line.find("%%", i)
+            if h != -1 and h < i:
+                h = line.find("<!--", i)
+            if o != -1 and o < i:
+                o = line.find("%%", i)
             starts = [p for p in (h, o) if p >= 0]
             if not starts:
                 out.append(line[i:])
@@ -173,17 +227,7 @@ def _classify(lines: list[str], body_start: int) -> _Lines:
                 in_list = False
         scan[i] = s
         prev = kind[i]
-    return _Lines(lines, scan, kind, block_close)
-
-
-def _split_frontmatter(lines: list[str]) -> tuple[list[str] | None, int]:
-    """Return the frontmatter lines (without fences) and the index of the first body line."""
-    if not lines or lines[0].rstrip() != "---":
-        return None, 0
-    for i in range(1, len(lines)):
-        if lines[i].rstrip() in ("---", "..."):
-            return lines[1:i], i + 1
-    return None, 0
+    return _Lines(lines, scan, kind, block_close, fence[2] if fence is not None else None)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -222,45 +266,36 @@ class _NoteParser:
         self.path = path
         if text.startswith("\ufeff"):
             text = text[1:]
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-        lines = text.split("\n")
+        lines = split_lines(text)
         self.diagnostics: list[Diagnostic] = []
-        fm_lines, body_start = _split_frontmatter(lines)
-        self.meta = self._load_frontmatter(fm_lines)
-        self.L = _classify(lines, body_start)
+        if "\r" in text:
+            text = "\n".join(lines)
+        if "\x00" in text:
+            # NUL characters are dropped: card text never holds one (terminals, Anki and
+            # most tools stop at it); lines and columns of other text are unchanged.
+            hit = [i for i, line in enumerate(lines) if "\x00" in line]
+            more = f" (and on {len(hit) - 1} more lines)" if len(hit) > 1 else ""
+            self.diag(hit[0], f"NUL character in the note{more}: it is ignored", "nul", "warning")
+            lines = [line.replace("\x00", "") for line in lines]
+            text = text.replace("\x00", "")
+        fm = read_frontmatter(text, path)
+        self.diagnostics.extend(fm.diagnostics)
+        self.meta = fm.data
+        self.L = _classify(lines, fm.body_start)
+        if self.L.open_fence is not None:
+            self.diag(self.L.open_fence, UNCLOSED_FENCE, "unclosed-fence", "warning")
         self.n = len(lines)
         self.cards: list[tuple[ParsedCard, tuple[str, ...]]] = []
         self.card_lines: set[int] = set()
         self.headings: list[tuple[int, str]] = []
         self.first_h1: str | None = None
         self.flashcards_note = False
+        self._line_meta: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
 
     # -- diagnostics and frontmatter -------------------------------------------------
 
-    def diag(self, line_index: int, message: str, code: str = "format") -> None:
-        self.diagnostics.append(Diagnostic(self.path, line_index + 1, message, "error", code))
-
-    def _load_frontmatter(self, fm_lines: list[str] | None) -> dict[str, Any]:
-        if fm_lines is None:
-            return {}
-        try:
-            data = yaml.load("\n".join(fm_lines), Loader=_YAML_LOADER)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = (mark.line + 2) if mark is not None else 1
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            self.diagnostics.append(
-                Diagnostic(self.path, line, f"invalid YAML frontmatter: {problem}", code="yaml")
-            )
-            return {}
-        if data is None:
-            return {}
-        if not isinstance(data, dict):
-            self.diagnostics.append(
-                Diagnostic(self.path, 1, "frontmatter is not a YAML mapping", code="yaml")
-            )
-            return {}
-        return data
+    def diag(self, line_index: int, message: str, code: str = "format", severity: Severity = "error") -> None:
+        self.diagnostics.append(Diagnostic(self.path, line_index + 1, message, severity, code))
 
     # -- card construction --------------------------------------------------------
 
@@ -291,15 +326,20 @@ class _NoteParser:
         source: str | None = None,
         reversible: bool = False,
     ) -> None:
-        tags: list[str] = []
-        links: list[str] = []
-        for i in range(start, end + 1):
-            self.card_lines.add(i)
-            s = self.L.scan[i]
-            if not s:
-                continue
-            tags.extend(find_tags(s))
-            links.extend(lk.target for lk in find_links(s, self.L.orig[i], i + 1) if is_concept(lk))
+        cached = self._line_meta.get((start, end))
+        if cached is None:
+            # Computed once per line range: the cards of one cloze paragraph share it.
+            tags: list[str] = []
+            links: list[str] = []
+            for i in range(start, end + 1):
+                self.card_lines.add(i)
+                s = self.L.scan[i]
+                if not s:
+                    continue
+                tags.extend(find_tags(s))
+                links.extend(lk.target for lk in find_links(s, self.L.orig[i], i + 1) if is_concept(lk))
+            cached = self._line_meta[(start, end)] = (tags, links)
+        tags, links = cached
         context = self._context()
         directions: list[tuple[Direction, str, str]] = [("forward", question, answer)]
         if reversible:
@@ -456,8 +496,12 @@ class _NoteParser:
         level = len(m.group(1))
         raw = self.L.orig[i]
         om = HEADING_RE.match(raw)
-        text = (om.group(2) if om else m.group(2)) or ""
-        text = re.sub(r"[ \t]+#+[ \t]*$", "", text).strip()
+        text = ((om.group(2) if om else m.group(2)) or "").rstrip(" \t")
+        # A closing sequence of '#'s after whitespace is not part of the heading.
+        cut = text.rstrip("#")
+        if cut != text and cut[-1:] in (" ", "\t"):
+            text = cut
+        text = text.strip()
         text, _ = strip_block_id(text)
         while self.headings and self.headings[-1][0] >= level:
             self.headings.pop()
@@ -594,10 +638,8 @@ class _NoteParser:
         if ":" not in s:
             return
         if self.flashcards_note:
-            s = CLOZE_RE.sub(lambda m: blank(m.group(0)), s)
-            s = re.sub(
-                r"\[\[[^\]]*\]\]|\]\([^)]*\)|[A-Za-z][A-Za-z0-9+.-]*://\S*", lambda m: blank(m.group(0)), s
-            )
+            s = _blank_spans(s, cloze_spans(s))
+            s = _blank_spans(s, (m.span() for m in TIGHT_MASK_RE.finditer(s)))
             m = INLINE_SEP_TIGHT_RE.search(s)
         else:
             m = INLINE_SEP_RE.search(s)
@@ -636,46 +678,78 @@ class _NoteParser:
         scan = "\n".join(scan_lines)
         # Leading whitespace after "C:" is not part of the card.
         lead = len(text) - len(text.lstrip())
+        base = start + text.count("\n", 0, lead)
         text, scan = text[lead:].rstrip(), scan[lead:][: len(text[lead:].rstrip())]
+        newlines = [m.start() for m in re.finditer("\n", text)]
+
+        def line_of(offset: int) -> int:
+            return base + bisect_right(newlines, offset - 1)
 
         pieces: list[tuple[str, str, int | None, str | None]] = []  # (kind, text, number, hint)
         pos = 0
         explicit_numbers: list[int] = []
-        for m in CLOZE_RE.finditer(scan):
-            content = text[m.start(1) : m.end(1)]
-            pieces.append(("text", text[pos : m.start()], None, None))
+        for c_start, c_end in cloze_spans(scan):
+            content = text[c_start + 2 : c_end - 2]
+            pieces.append(("text", text[pos:c_start], None, None))
+            pos = c_end
             em = EXPLICIT_CLOZE_RE.match(content)
             if em:
-                number: int | None = int(em.group(1))
+                digits = em.group(1).lstrip("0") or "0"
+                # Compare lengths first: int() of thousands of digits is slow or refused.
+                number: int | None = int(digits) if len(digits) <= len(str(MAX_CLOZE)) else None
                 body = em.group(2)
-                explicit_numbers.append(int(em.group(1)))
+                if number is None or number > MAX_CLOZE:
+                    shown = digits if len(digits) <= 24 else digits[:20] + "..."
+                    self.diag(
+                        line_of(c_start),
+                        f"cloze number c{shown} is out of range (1-{MAX_CLOZE}): this deletion makes no card",
+                        "cloze-number",
+                    )
+                    pieces.append(("text", body.partition("::")[0], None, None))
+                    continue
+                if number == 0:
+                    self.diag(
+                        line_of(c_start),
+                        "cloze numbers start at 1: c0 is not a valid number",
+                        "cloze-number",
+                        "warning",
+                    )
+                explicit_numbers.append(number)
             else:
                 number = None
                 body = content
             answer_text, sep, hint = body.partition("::")
             if not answer_text.strip():
-                line_no = start + text[: m.start()].count("\n")
-                self.diag(line_no, "empty cloze deletion")
+                self.diag(line_of(c_start), "empty cloze deletion")
                 answer_text = ""
             pieces.append(("cloze", answer_text, number, hint if sep else None))
-            pos = m.end()
         rest = scan[pos:]
         pieces.append(("text", text[pos:], None, None))
         if "{{" in rest:
-            line_no = start + text[: pos + rest.index("{{")].count("\n")
-            self.diag(line_no, "unclosed '{{' in a cloze paragraph")
+            self.diag(line_of(pos + rest.index("{{")), "unclosed '{{' in a cloze paragraph")
         deletions = [p for p in pieces if p[0] == "cloze"]
         if not deletions:
             if explicit:
                 self.diag(start, "C: card has no {{cloze}} deletion")
             return
         next_number = max(explicit_numbers, default=0)
-        numbered = []
+        numbered: list[tuple[str, str, int | None, str | None]] = []
+        too_many = False
         for kind, body, number, hint in pieces:
             if kind == "cloze" and number is None:
+                if next_number >= MAX_CLOZE:
+                    too_many = True
+                    numbered.append(("text", body, None, None))
+                    continue
                 next_number += 1
                 number = next_number
             numbered.append((kind, body, number, hint))
+        if too_many:
+            self.diag(
+                start,
+                f"more than {MAX_CLOZE} cloze numbers in one paragraph: deletions past c{MAX_CLOZE} make no card",
+                "cloze-number",
+            )
         source = "".join(
             body
             if kind == "text"
@@ -684,11 +758,28 @@ class _NoteParser:
         )
         full = "".join(body for _, body, _, _ in numbered).strip()
         numbers = sorted({n for k, _, n, _ in numbered if k == "cloze" and n is not None})
+        # Each card copies the paragraph: cap the total so that one huge paragraph
+        # full of deletions cannot make the parse quadratic in its size.
+        affordable = max(1, CLOZE_TEXT_BUDGET // max(1, len(text)))
+        if len(numbers) > affordable:
+            self.diag(
+                start,
+                f"cloze paragraph too large: only the first {affordable} of its {len(numbers)} "
+                "cloze cards are made",
+                "cloze-number",
+            )
+            numbers = numbers[:affordable]
+        bodies = [body for _, body, _, _ in numbered]
+        where: dict[int, list[int]] = {}
+        for idx, (kind, _, n, _) in enumerate(numbered):
+            if kind == "cloze" and n is not None:
+                where.setdefault(n, []).append(idx)
         for number in numbers:
-            question = "".join(
-                (f"[{hint}]" if hint else "[...]") if kind == "cloze" and n == number else body
-                for kind, body, n, hint in numbered
-            ).strip()
+            parts = bodies.copy()
+            for idx in where[number]:
+                hint = numbered[idx][3]
+                parts[idx] = f"[{hint}]" if hint else "[...]"
+            question = "".join(parts).strip()
             self._add(
                 syntax="cloze",
                 kind="cloze",

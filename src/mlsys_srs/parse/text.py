@@ -18,27 +18,102 @@ IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "bmp",
 
 # Obsidian block id at the very end of a line: "text ^my-id".
 BLOCK_ID_RE = re.compile(r"(?:^|\s)\^([A-Za-z0-9-]+)\s*$")
-# A tag's name: what may follow "#" (Obsidian forbids all-digit tags).
-TAG_NAME = r"[^\s#!\"$%&'()*+,.:;<=>?@\[\]^`{|}~\\]+"
-TAG_NAME_RE = re.compile(TAG_NAME)
-# A tag starts after whitespace or line start.
-TAG_RE = re.compile(r"(?:(?<=\s)|^)#(" + TAG_NAME + ")")
+# A tag's name (after the '#'): no whitespace or punctuation but '/', '-' and '_'.
+TAG_NAME_RE = re.compile(r"[^\s#!\"$%&'()*+,.:;<=>?@\[\]^`{|}~\\]+")
+# A tag starts after whitespace or line start; Obsidian forbids all-digit tags.
+TAG_RE = re.compile(r"(?:(?<=\s)|^)#(" + TAG_NAME_RE.pattern + ")")
+# The target of a wikilink can hold no bracket, so each "[[" scans only up to the next bracket.
 WIKILINK_RE = re.compile(r"(!?)\[\[([^\[\]\n]+?)\]\]")
-MDLINK_RE = re.compile(r"(!?)\[([^\]\n]*)\]\((<[^>\n]+>|[^)\s]+)(?:\s+\"[^\"\n]*\")?\)")
+# Link text holds no bracket and the destination no unbalanced parenthesis (one level of
+# "(...)" is allowed, as in "foo(1).md"): every start position then scans only up to the
+# next bracket or parenthesis, which keeps a line of 100 KB of "[" or "](" linear.
+MDLINK_RE = re.compile(r"(!?)\[([^\[\]\n]*)\]\((<[^<>\n]+>|(?:[^()\s]|\([^()\s]*\))+)(?:\s+\"[^\"\n]*\")?\)")
 URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-INLINE_CODE_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
+_BACKTICK_RUN_RE = re.compile(r"`+")
+_NOT_NEWLINE_RE = re.compile(r"[^\n]")
+_LINE_BREAK_RE = re.compile(r"\r\n?|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text``, the one definition of "line" for the whole program.
+
+    A line ends only at ``\n``, ``\r\n`` or a lone ``\r`` (each one break). Every
+    other character, including the ones ``str.splitlines`` also breaks at
+    (``\f``, ``\v``, ``\x1c``-``\x1e``, U+0085, U+2028, U+2029), is ordinary text
+    inside a line, as in editors and in the note writer. The breaks are not kept,
+    and there is always one more line than breaks: ``split_lines("") == [""]``,
+    ``split_lines("a\n") == ["a", ""]``. Line ``k`` (1-based) of a diagnostic or
+    card is ``split_lines(text)[k - 1]``.
+    """
+    if "\r" not in text:
+        return text.split("\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def line_starts(text: str) -> list[int]:
+    """The offset in ``text`` where each line of ``split_lines(text)`` starts.
+
+    ``len(line_starts(text)) == len(split_lines(text))``; the 1-based line of
+    offset ``p`` is ``bisect.bisect_right(line_starts(text), p)``.
+    """
+    return [0, *(m.end() for m in _LINE_BREAK_RE.finditer(text))]
 
 
 def blank(text: str) -> str:
     """Replace every character but newlines with a space, keeping positions."""
-    return re.sub(r"[^\n]", " ", text)
+    if "\n" not in text:
+        return " " * len(text)
+    return _NOT_NEWLINE_RE.sub(" ", text)
+
+
+def code_spans(line: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of every inline code span in one line, backticks included.
+
+    CommonMark's rule: a run of N backticks opens a span that the next run of
+    exactly N backticks closes; a run with no such closer is literal text. Runs
+    are found once and each closer is looked up by length, so a line of 100 KB
+    of backticks takes linear time.
+    """
+    runs = [(m.start(), m.end()) for m in _BACKTICK_RUN_RE.finditer(line)]
+    by_length: dict[int, list[int]] = {}
+    for idx, (s, e) in enumerate(runs):
+        by_length.setdefault(e - s, []).append(idx)
+    # For each length, a cursor into its list of run indices; it only moves forward.
+    cursor: dict[int, int] = dict.fromkeys(by_length, 0)
+    spans: list[tuple[int, int]] = []
+    idx = 0
+    while idx < len(runs):
+        s, e = runs[idx]
+        length = e - s
+        same = by_length[length]
+        c = cursor[length]
+        while c < len(same) and same[c] <= idx:
+            c += 1
+        cursor[length] = c
+        if c < len(same):
+            close = same[c]
+            spans.append((s, runs[close][1]))
+            idx = close + 1
+        else:
+            idx += 1
+    return spans
 
 
 def mask_inline_code(line: str) -> str:
     """Blank out inline code spans (backticks included) in one line."""
     if "`" not in line:
         return line
-    return INLINE_CODE_RE.sub(lambda m: blank(m.group(0)), line)
+    spans = code_spans(line)
+    if not spans:
+        return line
+    out: list[str] = []
+    pos = 0
+    for s, e in spans:
+        out.append(line[pos:s])
+        out.append(" " * (e - s))
+        pos = e
+    out.append(line[pos:])
+    return "".join(out)
 
 
 def strip_block_id(line: str) -> tuple[str, str | None]:
