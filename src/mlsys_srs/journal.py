@@ -252,7 +252,9 @@ class ReadResult:
 
 
 def _head(data: bytes) -> str:
-    return hashlib.blake2b(data[:HEAD_BYTES], digest_size=8).hexdigest()
+    """``<length>:<hash>`` of a file's first bytes (at most ``HEAD_BYTES``)."""
+    n = min(len(data), HEAD_BYTES)
+    return f"{n}:{hashlib.blake2b(data[:n], digest_size=8).hexdigest()}"
 
 
 def read_new(path: Path, cursor: Cursor | None) -> ReadResult:
@@ -268,28 +270,32 @@ def read_new(path: Path, cursor: Cursor | None) -> ReadResult:
     if cursor is not None and st.st_size == cursor.size and st.st_mtime_ns == cursor.mtime_ns:
         return ReadResult([], cursor, [], unchanged=True)
     with open(path, "rb") as fh:
-        head = _head(fh.read(HEAD_BYTES))
+        first = fh.read(HEAD_BYTES)
         start = 0
-        if cursor is not None and cursor.head == head and cursor.consumed <= st.st_size:
-            start = cursor.consumed
+        if cursor is not None and cursor.consumed <= st.st_size and ":" in cursor.head:
+            # Same file, appended to: its first bytes (as many as were read before) are unchanged.
+            n = int(cursor.head.split(":", 1)[0])
+            if _head(first[:n]) == cursor.head:
+                start = cursor.consumed
         fh.seek(start)
         data = fh.read()
     end = data.rfind(b"\n") + 1  # a last line without its newline is not complete yet
     events: list[Event] = []
     problems: list[tuple[int, str]] = []
-    for n, raw in enumerate(data[:end].split(b"\n")[:-1], 1):
+    for n_line, raw in enumerate(data[:end].split(b"\n")[:-1], 1):
         if not raw.strip():
             continue
         try:
             events.append(Event.from_line(raw.decode("utf-8")))
         except (ValueError, UnicodeDecodeError) as exc:
-            problems.append((n, str(exc)))
+            problems.append((n_line, str(exc)))
     if problems and start:
         # Rare: count the lines read before, so the message names the file's own line.
         with open(path, "rb") as fh:
             before = fh.read(start).count(b"\n")
         problems = [(n + before, msg) for n, msg in problems]
-    return ReadResult(events, Cursor(st.st_size, st.st_mtime_ns, head, start + end), problems)
+    consumed = start + end
+    return ReadResult(events, Cursor(st.st_size, st.st_mtime_ns, _head(first[:consumed]), consumed), problems)
 
 
 def journal_files(folder: Path) -> list[tuple[str, Path]]:

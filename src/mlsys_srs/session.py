@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     import fsrs
 
     from .config import ReviewConfig, ScheduleConfig
-    from .journal import Journal
     from .days import DayClock
+    from .journal import Journal
     from .store.cards import CardView
     from .store.filters import CardFilter
 

@@ -337,7 +337,7 @@ def info(
         "schema_latest": SCHEMA_VERSION,
     }
     if db is not None and db.exists():
-        with open_store(ctx) as conn:
+        with open_store(ctx, create=False) as conn:
             data["schema_version"] = schema_version(conn)
             data.update(counts(conn))
     if as_json:
@@ -385,7 +385,7 @@ def cards(
         due_before=now() if due else None,
         include_retired=retired,
     )
-    with open_store(ctx) as conn:
+    with open_store(ctx, create=False) as conn:
         rows = list_cards(conn, flt, limit)
     if as_json:
         emit_json([r.as_json() for r in rows])

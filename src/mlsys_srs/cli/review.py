@@ -163,7 +163,7 @@ def due(
     flt = card_filter(ctx, domain, tag, note, deck)
     clock = day_clock(ctx)
     t = now()
-    with open_store(ctx) as conn:
+    with open_store(ctx, create=False) as conn:
         summary = due_summary(conn, state(ctx).config.schedule, clock, t, flt)
     if as_json:
         emit_json(summary.as_json())
@@ -202,7 +202,7 @@ def _change(ctx: typer.Context, ids: list[int], as_json: bool, verb: str, action
     clock = day_clock(ctx)
     t = now()
     j = journal(ctx)
-    with open_store(ctx) as conn:
+    with open_store(ctx, create=False) as conn:
         if action == "suspend":
             grading.set_suspended(conn, ids, True, t, journal=j)
         elif action == "unsuspend":

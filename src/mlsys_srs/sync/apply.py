@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..identity import card_uid, salted
 from ..errors import SrsError
+from ..identity import card_uid, salted
 from ..parse import Diagnostic, ParsedCard, ParsedNote, parse_note
 from ..store import cards as card_store
 from ..store import links as link_store
