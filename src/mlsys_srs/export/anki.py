@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import SrsError
+from ..identity import legacy_card_id
 from ..memory import DEFAULT_DECAY
 from ..parse.model import Diagnostic
 from ..store.cards import CardView, content_times, list_cards
@@ -219,20 +220,29 @@ def source_field(note: str, line: int, vault_name: str | None) -> str:
     return f'<a href="{escape(uri)}">{escape(where, quote=False)}</a>'
 
 
-def basic_guid(card_id: int) -> str:
-    """The GUID of a basic card's note: from the card id, so edits update it in Anki."""
+def basic_guid(uid: str) -> str:
+    """The GUID of a basic card's note: from the card's uid (the same on every device), so edits
+    update it in Anki. Cards from before uids (``L<id>``) keep the GUID they were exported with."""
     import genanki
 
-    return str(genanki.guid_for(GUID_NAMESPACE, "card", card_id))
+    legacy = legacy_card_id(uid)
+    if legacy is not None:
+        return str(genanki.guid_for(GUID_NAMESPACE, "card", legacy))
+    return str(genanki.guid_for(GUID_NAMESPACE, "uid", uid))
 
 
-def cloze_guid(block_id: str | None, card_ids: Iterable[int]) -> str:
-    """The GUID of a cloze paragraph's note: its block id, else its lowest card id."""
+def cloze_guid(block_id: str | None, uids: Iterable[str]) -> str:
+    """The GUID of a cloze paragraph's note: its block id, else its cards' lowest uid (as above,
+    cards from before uids keep the GUID of their lowest old id)."""
     import genanki
 
     if block_id:
         return str(genanki.guid_for(GUID_NAMESPACE, "block", block_id))
-    return str(genanki.guid_for(GUID_NAMESPACE, "cloze", min(card_ids)))
+    uids = list(uids)
+    legacy = [n for n in (legacy_card_id(u) for u in uids) if n is not None]
+    if legacy and len(legacy) == len(uids):
+        return str(genanki.guid_for(GUID_NAMESPACE, "cloze", min(legacy)))
+    return str(genanki.guid_for(GUID_NAMESPACE, "cloze-uid", min(uids)))
 
 
 def _strict_line_breaks(vault: Path) -> bool:
@@ -260,7 +270,7 @@ def _group_notes(cards: Sequence[CardView]) -> list[_Note]:
     paragraphs: dict[tuple[int, int, str], _Note] = {}
     for card in cards:
         if card.kind != "cloze":
-            notes.append(_Note(False, [card], basic_guid(card.id)))
+            notes.append(_Note(False, [card], basic_guid(card.uid)))
             continue
         key = (card.note_id, card.line, card.source)
         if key not in paragraphs:
@@ -275,7 +285,7 @@ def _group_notes(cards: Sequence[CardView]) -> list[_Note]:
             block = None
         if block:
             used_blocks.add(block)
-        note.guid = cloze_guid(block, (c.id for c in note.cards))
+        note.guid = cloze_guid(block, (c.uid for c in note.cards))
     return notes
 
 
