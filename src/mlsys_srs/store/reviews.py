@@ -201,3 +201,33 @@ def review_history(conn: sqlite3.Connection) -> dict[int, list[HistoryRow]]:
     for row in rows:
         out.setdefault(row[0], []).append(HistoryRow(*row))
     return out
+
+
+class LogRow(NamedTuple):
+    """One review as the progress charts read it (a tuple: one pass over the whole log)."""
+
+    card_id: int
+    reviewed_at: str
+    rating: int
+    state_before: str
+    duration_ms: int | None
+    stability_after: float | None
+    domain: str
+    retired: int
+
+
+def review_log(conn: sqlite3.Connection, flt: CardFilter | None) -> list[LogRow]:
+    """Every review of ``flt``'s cards (retired ones too), by card then time."""
+    cond, params = of_cards(flt)
+    return list(
+        map(
+            LogRow._make,
+            conn.execute(
+                "SELECT review.card_id, review.reviewed_at, review.rating, review.state_before, review.duration_ms,"
+                " review.stability_after, note.domain, card.retired"
+                " FROM review JOIN card ON card.id = review.card_id JOIN note ON note.id = card.note_id"
+                f" WHERE {cond} ORDER BY review.card_id, review.reviewed_at, review.id",
+                params,
+            ),
+        )
+    )
