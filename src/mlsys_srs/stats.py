@@ -54,7 +54,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -944,6 +944,7 @@ def chart_figures(
     today = clock.today(now)
     first = today - timedelta(days=days - 1)
     log = review_store.review_log(conn, flt)
+    places = review_store.card_places(conn, flt)
     # Day offsets from the window's first day; reviews before it get negative offsets.
     start = first
     if log:
@@ -964,12 +965,14 @@ def chart_figures(
 
     return Charts(
         first=first,
-        memorised=tuple(memorised(log, offsets, days, curve)),
+        memorised=tuple(memorised(log, offsets, days, curve, {c for c, (_, gone) in places.items() if gone})),
         time_ms=tuple(time_ms),
         answer_buttons=tuple((s, (c[0], c[1], c[2], c[3])) for s, c in buttons.items()),
         distributions=distributions(card_store.card_memory(conn, (flt or CardFilter()).scope()), now, curve),
         calibration=calibration(log, offsets, days, curve),
-        retention_by_week=retention_by_week(log, offsets, first, days, desired_retention),
+        retention_by_week=retention_by_week(
+            log, offsets, first, days, desired_retention, {c: d for c, (d, _) in places.items()}
+        ),
         answered={first + timedelta(days=off): tuple(sorted(ids)) for off, ids in sorted(answered.items())},
     )
 
@@ -986,7 +989,11 @@ def _card_runs(log: Sequence[review_store.LogRow]) -> Iterable[tuple[int, int]]:
 
 
 def memorised(
-    log: Sequence[review_store.LogRow], offsets: Sequence[int], days: int, curve: ForgettingCurve
+    log: Sequence[review_store.LogRow],
+    offsets: Sequence[int],
+    days: int,
+    curve: ForgettingCurve,
+    retired: Collection[int] = (),
 ) -> list[float]:
     """Sum of recall probabilities of the active cards at the end of each day ``0..days-1``.
 
@@ -997,14 +1004,15 @@ def memorised(
     acc = [0.0] * days
     power = -curve.decay
     for i, j in _card_runs(log):
-        if log[i].retired:
+        if log[i].card_id in retired:
             continue
         spans = [(offsets[k], s) for k in range(i, j) if (s := log[k].stability_after)]
         for n, (a, s) in enumerate(spans):
             b = spans[n + 1][0] if n + 1 < len(spans) else days
             k = curve.factor / s
+            base = 1 - k * a  # 1 + k * (d - a), one multiply per day
             for d in range(max(a, 0), min(b, days)):
-                acc[d] += (1 + k * (d - a)) ** power
+                acc[d] += (base + k * d) ** power
     return acc
 
 
@@ -1046,7 +1054,12 @@ def calibration(
 
 
 def retention_by_week(
-    log: Sequence[review_store.LogRow], offsets: Sequence[int], first: date, days: int, desired: float
+    log: Sequence[review_store.LogRow],
+    offsets: Sequence[int],
+    first: date,
+    days: int,
+    desired: float,
+    domain_of: Mapping[int, str],
 ) -> RetentionByWeek:
     """True retention per week, overall and per domain (domains with answers in the window).
 
@@ -1060,9 +1073,10 @@ def retention_by_week(
         if r.state_before != "review" or not 0 <= off < days:
             continue
         w = n_weeks - 1 - (days - 1 - off) // 7
-        cells = by_domain.get(r.domain)
+        domain = domain_of.get(r.card_id, "")
+        cells = by_domain.get(domain)
         if cells is None:
-            cells = by_domain[r.domain] = [[0, 0] for _ in range(n_weeks)]
+            cells = by_domain[domain] = [[0, 0] for _ in range(n_weeks)]
         for c in (overall[w], cells[w]):
             c[0] += 1
             c[1] += r.rating > 1

@@ -208,26 +208,33 @@ class LogRow(NamedTuple):
 
     card_id: int
     reviewed_at: str
+    id: int
     rating: int
     state_before: str
     duration_ms: int | None
     stability_after: float | None
-    domain: str
-    retired: int
 
 
 def review_log(conn: sqlite3.Connection, flt: CardFilter | None) -> list[LogRow]:
     """Every review of ``flt``'s cards (retired ones too), by card then time."""
     cond, params = of_cards(flt)
-    return list(
-        map(
-            LogRow._make,
-            conn.execute(
-                "SELECT review.card_id, review.reviewed_at, review.rating, review.state_before, review.duration_ms,"
-                " review.stability_after, note.domain, card.retired"
-                " FROM review JOIN card ON card.id = review.card_id JOIN note ON note.id = card.note_id"
-                f" WHERE {cond} ORDER BY review.card_id, review.reviewed_at, review.id",
-                params,
-            ),
+    # A plain scan sorted here is quicker than walking the card_id index in order.
+    rows = conn.execute(
+        "SELECT review.card_id, review.reviewed_at, review.id, review.rating, review.state_before,"
+        f" review.duration_ms, review.stability_after FROM review WHERE {cond}",
+        params,
+    ).fetchall()
+    rows.sort()
+    return list(map(LogRow._make, rows))
+
+
+def card_places(conn: sqlite3.Connection, flt: CardFilter | None) -> dict[int, tuple[str, bool]]:
+    """``{card id: (domain, retired)}`` for ``flt``'s cards, retired ones too."""
+    where, params = (flt or CardFilter()).scope().where()
+    return {
+        r[0]: (r[1], bool(r[2]))
+        for r in conn.execute(
+            f"SELECT card.id, note.domain, card.retired FROM card JOIN note ON note.id = card.note_id WHERE {where}",
+            params,
         )
-    )
+    }
