@@ -93,7 +93,9 @@ def test_answer_buttons_time_and_distributions(history: History) -> None:
     history.review(b, local(2026, 3, 13, 10), 4, before="new", duration_ms=1000)
     history.study(a, stability=3.0, last_review=local(2026, 3, 14, 11), due=local(2026, 3, 17))
     history.study(b, stability=400.0, last_review=local(2026, 3, 13, 10), due=local(2027, 3, 17))
-    history.study(c_, stability=30.0, last_review=local(2026, 3, 1, 10), due=local(2026, 3, 30), suspended=True)
+    history.study(
+        c_, stability=30.0, last_review=local(2026, 3, 1, 10), due=local(2026, 3, 30), suspended=True
+    )
     c = charts(history)
     buttons = dict(c.answer_buttons)
     assert buttons["learning"] == (1, 0, 0, 0)
@@ -115,7 +117,14 @@ def test_stats_json_has_the_chart_figures(run, history: History) -> None:  # typ
     import json
 
     out = json.loads(run("stats", "--json", env={"MLSYS_SRS_NOW": NOW.isoformat()}).output)
-    for key in ("memorised", "time_per_day", "answer_buttons", "distributions", "calibration", "retention_by_week"):
+    for key in (
+        "memorised",
+        "time_per_day",
+        "answer_buttons",
+        "distributions",
+        "calibration",
+        "retention_by_week",
+    ):
         assert key in out
     assert "answered" not in out
     assert out["forecast"]["domains"] == []
