@@ -84,10 +84,19 @@ class History:
         after: str | None = None,
         due_after: datetime | None = None,
         duration_ms: int = 8000,
+        stability_after: float | None = 3.0,
     ) -> None:
         """Insert one review row."""
         add_review(
-            self.conn, card_id, at, rating, before=before, after=after, due_after=due_after, duration_ms=duration_ms
+            self.conn,
+            card_id,
+            at,
+            rating,
+            before=before,
+            after=after,
+            due_after=due_after,
+            duration_ms=duration_ms,
+            stability_after=stability_after,
         )
 
     def tag(self, card_id: int, tag: str) -> None:

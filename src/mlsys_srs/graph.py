@@ -103,6 +103,41 @@ class ConceptWeakness:
 
 
 @dataclass(frozen=True)
+class ConceptNode:
+    """A note as a node of the map: its cards, recall now and weakness."""
+
+    note: NoteRef
+    cards: int
+    studied: int
+    recall: float | None
+    own_score: float | None
+    score: float | None
+    """The weak-concept score (own plus half the weakest prerequisite's); None when not ranked."""
+    linked_from: int
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            **self.note.as_json(),
+            "cards": self.cards,
+            "studied": self.studied,
+            "recall": _round(self.recall),
+            "own_score": _round(self.own_score),
+            "score": _round(self.score),
+            "linked_from": self.linked_from,
+        }
+
+
+@dataclass(frozen=True)
+class ConceptEdge:
+    """Links from one note to another (several links between the same two notes count once here)."""
+
+    source: str
+    target: str
+    links: int
+
+
+@dataclass(frozen=True)
 class ConceptGraph:
     """Every figure of ``mlsys-srs graph``."""
 
@@ -114,6 +149,10 @@ class ConceptGraph:
     orphans: tuple[NoteRef, ...]
     without_cards: tuple[NoteRef, ...]
     weak: tuple[ConceptWeakness, ...]
+    nodes: tuple[ConceptNode, ...] = ()
+    """Every note, by path."""
+    edges: tuple[ConceptEdge, ...] = ()
+    """Every pair of linked notes (no self-links, no dangling targets), by source then target."""
 
     def as_json(self) -> dict[str, Any]:
         """Plain data for ``graph --json``."""
@@ -133,6 +172,8 @@ class ConceptGraph:
             "orphans": [n.as_json() for n in self.orphans],
             "without_cards": [n.as_json() for n in self.without_cards],
             "weak": [_weak_json(w) for w in self.weak],
+            "nodes": [n.as_json() for n in self.nodes],
+            "edges": [{"source": e.source, "target": e.target, "links": e.links} for e in self.edges],
         }
 
 
@@ -345,6 +386,25 @@ def concept_graph(
             )
         )
     ranked.sort(key=lambda w: (-w.score, w.note.path))
+    concept_score = {w.note.id: w.score for w in ranked}
+    nodes = tuple(
+        ConceptNode(
+            note=n,
+            cards=weak[nid].cards if nid in weak else 0,
+            studied=weak[nid].studied if nid in weak else 0,
+            recall=weak[nid].retrievability if nid in weak else None,
+            own_score=weak[nid].score if nid in weak else None,
+            score=concept_score.get(nid),
+            linked_from=len(linked_from.get(nid, ())),
+        )
+        for nid, n in sorted(notes.items(), key=lambda item: item[1].path)
+    )
+    pairs: dict[tuple[str, str], int] = {}
+    for lk in links:
+        if lk.target_id is not None and lk.target_id != lk.source:
+            key = (notes[lk.source].path, notes[lk.target_id].path)
+            pairs[key] = pairs.get(key, 0) + 1
+    edges = tuple(ConceptEdge(source=a, target=b, links=c) for (a, b), c in sorted(pairs.items()))
     return ConceptGraph(
         notes=len(notes),
         links=len(links),
@@ -354,6 +414,8 @@ def concept_graph(
         orphans=tuple(orphans),
         without_cards=tuple(without_cards),
         weak=tuple(ranked),
+        nodes=nodes,
+        edges=edges,
     )
 
 

@@ -51,9 +51,10 @@ command's weak concepts add half of the weakest prerequisite's score (see
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -153,6 +154,8 @@ class Forecast:
     first: date
     counts: tuple[int, ...]
     overdue: int
+    by_domain: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    """The same counts split by domain, domains by name."""
 
     def days(self) -> Iterable[tuple[date, int]]:
         """``(day, cards due)`` pairs in order."""
@@ -253,6 +256,8 @@ class Stats:
     leeches: tuple[CardRef, ...]
     most_lapsed: tuple[CardRef, ...]
     scope: dict[str, Any] = field(default_factory=dict)
+    charts: Charts | None = None
+    """The figures only charts need (``compute_stats(charts=True)``; ``stats --json``, ``report``)."""
 
     @property
     def weak_domains(self) -> tuple[DomainStats, ...]:
@@ -294,6 +299,7 @@ class Stats:
             "forecast": {
                 "overdue": self.forecast.overdue,
                 "days": [{"day": d.isoformat(), "due": c} for d, c in self.forecast.days()],
+                "domains": [{"domain": d, "due": list(c)} for d, c in self.forecast.by_domain],
             },
             "counts": {
                 "new": self.counts.new,
@@ -319,6 +325,7 @@ class Stats:
             ],
             "leeches": [_card_json(c) for c in self.leeches],
             "most_lapsed": [_card_json(c) for c in self.most_lapsed],
+            **(self.charts.as_json() if self.charts is not None else {}),
         }
 
 
@@ -500,6 +507,7 @@ def compute_stats(
     keep_streak_on_empty_days: bool = False,
     schedule: ScheduleConfig | None = None,
     parameters: Sequence[float] = (),
+    charts: bool = False,
 ) -> Stats:
     """Every figure of ``mlsys-srs stats`` for the cards selected by ``flt``.
 
@@ -514,6 +522,8 @@ def compute_stats(
         schedule: the queue settings; "left to do" is what today's review queue
             holds under them (``schedule.due_summary``), so stats, due and review agree.
         parameters: FSRS weights; empty means py-fsrs's defaults.
+        charts: also compute the figures only charts draw (``chart_figures``):
+            ``stats --json`` and ``report`` ask for them, the terminal view does not.
 
     Raises:
         ValueError: ``days`` is less than 1.
@@ -544,6 +554,7 @@ def compute_stats(
     today_start = forecast_index.bounds[0]
     counts: dict[str, int] = dict.fromkeys(("new", "learning", "young", "mature", "suspended", "retired"), 0)
     overdue = 0
+    forecast_by_domain: dict[str, list[int]] = {}
     domains: dict[str, CardAcc] = {}
     for row in card_store.card_pass(conn, (flt or CardFilter()).scope()):
         domain, state, due, last_review = row.domain, row.state, row.due, row.last_review
@@ -577,6 +588,10 @@ def compute_stats(
         i = forecast_index.index(due)
         if i < FORECAST_DAYS:
             forecast[max(i, 0)] += 1
+            per_domain = forecast_by_domain.get(domain)
+            if per_domain is None:
+                per_domain = forecast_by_domain[domain] = [0] * FORECAST_DAYS
+            per_domain[max(i, 0)] += 1
 
     # Today's work: done from the log, left from the review queue's own rules.
     day_start, day_end = index.bounds[-2], index.bounds[-1]
@@ -613,13 +628,31 @@ def compute_stats(
         today=today_fig,
         streak=streak,
         heatmap=heatmap,
-        forecast=Forecast(first=today, counts=tuple(forecast), overdue=overdue),
+        forecast=Forecast(
+            first=today,
+            counts=tuple(forecast),
+            overdue=overdue,
+            by_domain=tuple((d, tuple(c)) for d, c in sorted(forecast_by_domain.items())),
+        ),
         counts=CardCounts(**counts),
         retention=overall,
         domains=domain_stats,
         leeches=leeches,
         most_lapsed=most_lapsed,
         scope=_scope_json(flt),
+        charts=(
+            chart_figures(
+                conn,
+                clock,
+                now,
+                flt=flt,
+                days=days,
+                desired_retention=(schedule or ScheduleConfig()).desired_retention,
+                parameters=parameters,
+            )
+            if charts
+            else None
+        ),
     )
 
 
@@ -738,3 +771,369 @@ def _due_days(conn: sqlite3.Connection, flt: CardFilter | None, index: DayIndex)
         level += diff[i]
         out.append(level > 0)
     return out
+
+
+# -- figures for charts -------------------------------------------------------------
+#
+# What ``report`` draws beyond the terminal view; ``stats --json`` prints them too.
+# One read of the review log (``review_log``) and one of the cards feed them all.
+
+ANSWER_STATES = ("new", "learning", "relearning", "review")
+"""The states a card can be answered in, as ``review.state_before`` stores them."""
+
+STABILITY_EDGES = (0.0, 1.0, 2.0, 4.0, 7.0, 14.0, 30.0, 60.0, 90.0, 180.0, 365.0, 730.0, math.inf)
+"""Stability histogram bins, in days (the last is open-ended)."""
+DIFFICULTY_EDGES = tuple(float(x) for x in range(1, 11))
+"""FSRS difficulty runs from 1 to 10: nine bins of width 1."""
+RECALL_EDGES = tuple(i / 10 for i in range(11))
+"""Retrievability bins of 10 %, for recall now and for calibration."""
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts of values in ``[edges[i], edges[i+1])`` (the last bin includes its upper edge)."""
+
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain data; an infinite edge is ``null``."""
+        return {"edges": [None if math.isinf(e) else e for e in self.edges], "counts": list(self.counts)}
+
+
+@dataclass(frozen=True)
+class Distributions:
+    """How the studied cards' stability, difficulty and recall now are spread."""
+
+    studied: int
+    stability: Histogram
+    difficulty: Histogram
+    recall: Histogram
+
+
+@dataclass(frozen=True)
+class CalibrationBin:
+    """Review-state answers whose predicted recall fell in ``[low, high)``."""
+
+    low: float
+    high: float
+    reviews: int
+    passed: int
+    predicted_sum: float
+
+    @property
+    def predicted(self) -> float | None:
+        """Mean predicted recall (FSRS retrievability at the moment of the answer)."""
+        return self.predicted_sum / self.reviews if self.reviews else None
+
+    @property
+    def actual(self) -> float | None:
+        """Share of these answers not graded Again."""
+        return self.passed / self.reviews if self.reviews else None
+
+
+@dataclass(frozen=True)
+class WeekRetention:
+    """True retention over the review days ``start``..``end``."""
+
+    start: date
+    end: date
+    reviews: int
+    passed: int
+
+    @property
+    def rate(self) -> float | None:
+        """Share of review-state answers not graded Again (None without any)."""
+        return self.passed / self.reviews if self.reviews else None
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "reviews": self.reviews,
+            "passed": self.passed,
+            "rate": _round(self.rate),
+        }
+
+
+@dataclass(frozen=True)
+class RetentionByWeek:
+    """True retention per week of the window, overall and per domain, against the desired retention."""
+
+    desired: float
+    weeks: tuple[WeekRetention, ...]
+    domains: tuple[tuple[str, tuple[WeekRetention, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Charts:
+    """The figures the report's charts draw that the terminal view does not.
+
+    Day series cover the heatmap's window (``Stats.heatmap.first`` .. ``last``).
+    """
+
+    first: date
+    memorised: tuple[float, ...]
+    time_ms: tuple[int, ...]
+    answer_buttons: tuple[tuple[str, tuple[int, int, int, int]], ...]
+    distributions: Distributions
+    calibration: tuple[CalibrationBin, ...]
+    retention_by_week: RetentionByWeek
+    answered: dict[date, tuple[int, ...]]
+    """Distinct cards answered on each day of the window with answers (for the report; not in JSON)."""
+
+    def as_json(self) -> dict[str, Any]:
+        """The keys these figures add to ``stats --json``."""
+        d = self.distributions
+        r = self.retention_by_week
+        return {
+            "memorised": {"first": self.first.isoformat(), "cards": [round(x, 2) for x in self.memorised]},
+            "time_per_day": {"first": self.first.isoformat(), "ms": list(self.time_ms)},
+            "answer_buttons": [
+                {"state": s, "again": c[0], "hard": c[1], "good": c[2], "easy": c[3]}
+                for s, c in self.answer_buttons
+            ],
+            "distributions": {
+                "studied": d.studied,
+                "stability_days": d.stability.as_json(),
+                "difficulty": d.difficulty.as_json(),
+                "recall": d.recall.as_json(),
+            },
+            "calibration": [
+                {
+                    "low": b.low,
+                    "high": b.high,
+                    "reviews": b.reviews,
+                    "passed": b.passed,
+                    "predicted": _round(b.predicted),
+                    "actual": _round(b.actual),
+                }
+                for b in self.calibration
+            ],
+            "retention_by_week": {
+                "desired": r.desired,
+                "weeks": [w.as_json() for w in r.weeks],
+                "domains": [{"domain": name, "weeks": [w.as_json() for w in ws]} for name, ws in r.domains],
+            },
+        }
+
+
+def chart_figures(
+    conn: sqlite3.Connection,
+    clock: DayClock,
+    now: datetime,
+    *,
+    flt: CardFilter | None = None,
+    days: int = 365,
+    desired_retention: float = 0.9,
+    parameters: Sequence[float] = (),
+) -> Charts:
+    """The chart-only figures over the last ``days`` review days (today included).
+
+    - *memorised*: for each day, the sum over active cards of the recall
+      probability at the end of that day, from the memory state the review
+      log gives the card after its last answer up to that day (elapsed time
+      in whole review days, as FSRS counts whole days);
+    - *time per day*: answer time logged on each day;
+    - *answer buttons*: answers by grade and the state the card was in;
+    - *distributions*: stability, difficulty and recall now of studied cards;
+    - ``calibration`` and ``retention_by_week`` (their own docstrings).
+    """
+    curve = ForgettingCurve.from_parameters(parameters)
+    today = clock.today(now)
+    first = today - timedelta(days=days - 1)
+    log = review_store.review_log(conn, flt)
+    places = review_store.card_places(conn, flt)
+    # Day offsets from the window's first day; reviews before it get negative offsets.
+    start = first
+    if log:
+        start = min(first, clock.day_of(_parse(min(r.reviewed_at for r in log))))
+    index = DayIndex(clock, start, today)
+    shift = (first - start).days
+    offsets = [index.index(r.reviewed_at) - shift for r in log]
+
+    time_ms = [0] * days
+    buttons = {s: [0, 0, 0, 0] for s in ANSWER_STATES}
+    answered: dict[int, set[int]] = {}
+    for r, off in zip(log, offsets, strict=True):
+        if 0 <= off < days:
+            time_ms[off] += r.duration_ms or 0
+            if r.state_before in buttons and 1 <= r.rating <= 4:
+                buttons[r.state_before][r.rating - 1] += 1
+            answered.setdefault(off, set()).add(r.card_id)
+
+    return Charts(
+        first=first,
+        memorised=tuple(memorised(log, offsets, days, curve, {c for c, (_, gone) in places.items() if gone})),
+        time_ms=tuple(time_ms),
+        answer_buttons=tuple((s, (c[0], c[1], c[2], c[3])) for s, c in buttons.items()),
+        distributions=distributions(card_store.card_memory(conn, (flt or CardFilter()).scope()), now, curve),
+        calibration=calibration(log, offsets, days, curve),
+        retention_by_week=retention_by_week(
+            log, offsets, first, days, desired_retention, {c: d for c, (d, _) in places.items()}
+        ),
+        answered={first + timedelta(days=off): tuple(sorted(ids)) for off, ids in sorted(answered.items())},
+    )
+
+
+def _card_runs(log: Sequence[review_store.LogRow]) -> Iterable[tuple[int, int]]:
+    """``(start, end)`` index ranges of each card's rows in a log sorted by card."""
+    i, n = 0, len(log)
+    while i < n:
+        j = i + 1
+        while j < n and log[j].card_id == log[i].card_id:
+            j += 1
+        yield i, j
+        i = j
+
+
+def memorised(
+    log: Sequence[review_store.LogRow],
+    offsets: Sequence[int],
+    days: int,
+    curve: ForgettingCurve,
+    retired: Collection[int] = (),
+) -> list[float]:
+    """Sum of recall probabilities of the active cards at the end of each day ``0..days-1``.
+
+    After an answer on day ``a`` that leaves stability ``S``, the card adds
+    ``R(d - a, S)`` to every day ``d`` until the day of its next answer. Retired
+    cards and cards never answered add nothing.
+    """
+    acc = [0.0] * days
+    power = -curve.decay
+    for i, j in _card_runs(log):
+        if log[i].card_id in retired:
+            continue
+        spans = [(offsets[k], s) for k in range(i, j) if (s := log[k].stability_after)]
+        for n, (a, s) in enumerate(spans):
+            b = spans[n + 1][0] if n + 1 < len(spans) else days
+            k = curve.factor / s
+            base = 1 - k * a  # 1 + k * (d - a), one multiply per day
+            for d in range(max(a, 0), min(b, days)):
+                acc[d] += (base + k * d) ** power
+    return acc
+
+
+def calibration(
+    log: Sequence[review_store.LogRow], offsets: Sequence[int], days: int, curve: ForgettingCurve
+) -> tuple[CalibrationBin, ...]:
+    """Predicted recall against the actual pass rate, in bins of 10 %.
+
+    Every answer in the window to a card in the ``review`` state whose previous
+    answer left a stability counts: its prediction is the FSRS retrievability
+    at that stability after the whole days elapsed since the previous answer;
+    it passed unless graded Again.
+    """
+    n_bins = len(RECALL_EDGES) - 1
+    reviews = [0] * n_bins
+    passed = [0] * n_bins
+    sums = [0.0] * n_bins
+    for i, j in _card_runs(log):
+        for k in range(i + 1, j):
+            r, prev = log[k], log[k - 1]
+            if r.state_before != "review" or not 0 <= offsets[k] < days or not prev.stability_after:
+                continue
+            elapsed = (_parse(r.reviewed_at) - _parse(prev.reviewed_at)).days
+            p = curve.retrievability(elapsed, prev.stability_after)
+            b = min(int(p * n_bins), n_bins - 1)
+            reviews[b] += 1
+            passed[b] += r.rating > 1
+            sums[b] += p
+    return tuple(
+        CalibrationBin(
+            low=RECALL_EDGES[b],
+            high=RECALL_EDGES[b + 1],
+            reviews=reviews[b],
+            passed=passed[b],
+            predicted_sum=sums[b],
+        )
+        for b in range(n_bins)
+    )
+
+
+def retention_by_week(
+    log: Sequence[review_store.LogRow],
+    offsets: Sequence[int],
+    first: date,
+    days: int,
+    desired: float,
+    domain_of: Mapping[int, str],
+) -> RetentionByWeek:
+    """True retention per week, overall and per domain (domains with answers in the window).
+
+    Weeks are seven review days counted back from today, so the last one ends
+    today and the first may be shorter.
+    """
+    n_weeks = -(-days // 7)
+    overall = [[0, 0] for _ in range(n_weeks)]
+    by_domain: dict[str, list[list[int]]] = {}
+    for r, off in zip(log, offsets, strict=True):
+        if r.state_before != "review" or not 0 <= off < days:
+            continue
+        w = n_weeks - 1 - (days - 1 - off) // 7
+        domain = domain_of.get(r.card_id, "")
+        cells = by_domain.get(domain)
+        if cells is None:
+            cells = by_domain[domain] = [[0, 0] for _ in range(n_weeks)]
+        for c in (overall[w], cells[w]):
+            c[0] += 1
+            c[1] += r.rating > 1
+
+    def weeks(cells: list[list[int]]) -> tuple[WeekRetention, ...]:
+        out = []
+        for w, (n, ok) in enumerate(cells):
+            end = days - 7 * (n_weeks - 1 - w)
+            out.append(
+                WeekRetention(
+                    start=first + timedelta(days=max(0, end - 7)),
+                    end=first + timedelta(days=end - 1),
+                    reviews=n,
+                    passed=ok,
+                )
+            )
+        return tuple(out)
+
+    return RetentionByWeek(
+        desired=desired,
+        weeks=weeks(overall),
+        domains=tuple((d, weeks(c)) for d, c in sorted(by_domain.items())),
+    )
+
+
+def distributions(
+    cards: Iterable[card_store.CardMemory], now: datetime, curve: ForgettingCurve
+) -> Distributions:
+    """Histograms of stability (days), difficulty and recall now over the studied cards."""
+    stability = [0] * (len(STABILITY_EDGES) - 1)
+    difficulty = [0] * (len(DIFFICULTY_EDGES) - 1)
+    recall = [0] * (len(RECALL_EDGES) - 1)
+    studied = 0
+    for c in cards:
+        r = card_recall(c, now, curve)
+        if r is None or c.stability is None:
+            continue
+        studied += 1
+        stability[_bin(STABILITY_EDGES, c.stability)] += 1
+        if c.difficulty is not None:
+            difficulty[_bin(DIFFICULTY_EDGES, c.difficulty)] += 1
+        recall[_bin(RECALL_EDGES, r)] += 1
+    return Distributions(
+        studied=studied,
+        stability=Histogram(STABILITY_EDGES, tuple(stability)),
+        difficulty=Histogram(DIFFICULTY_EDGES, tuple(difficulty)),
+        recall=Histogram(RECALL_EDGES, tuple(recall)),
+    )
+
+
+def card_recall(card: card_store.CardMemory, now: datetime, curve: ForgettingCurve) -> float | None:
+    """A card's recall now (FSRS retrievability); None unless it is studied (see the definitions)."""
+    if card.suspended or card.state == "new" or card.stability is None or card.last_review is None:
+        return None
+    return curve.at(now, _parse(card.last_review), float(card.stability))
+
+
+def _bin(edges: Sequence[float], x: float) -> int:
+    """The bin of ``x``: values below the first edge go to the first, at or above the last to the last."""
+    return min(max(bisect_right(edges, x) - 1, 0), len(edges) - 2)

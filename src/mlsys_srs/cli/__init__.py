@@ -1,7 +1,7 @@
 """The ``mlsys-srs`` command line: the app, its global options, errors as one line, exit codes.
 
 Each group of commands is a module of this package with a module-level Typer
-app (``notes``, ``review``, ``stats``, ``export``), added here with
+app (``notes``, ``review``, ``stats``, ``report``, ``export``), added here with
 ``add_typer``; what they share lives in ``context``. Commands import what they
 need inside their bodies so that ``mlsys-srs due`` never pays for the Anki
 exporter or the Markdown renderer.
@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import SrsError
-from . import export, history, notes, review, stats
+from . import export, history, notes, report, review, stats
 from .context import State, err_console
 
 
@@ -84,7 +84,7 @@ def main_options(
     ctx.obj = State(vault=vault, db=db, config_path=config)
 
 
-for _group in (notes.app, review.app, stats.app, history.app):
+for _group in (notes.app, review.app, stats.app, history.app, report.app):
     app.add_typer(_group)
 app.add_typer(export.app, name="export")
 

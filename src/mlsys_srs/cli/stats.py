@@ -451,6 +451,7 @@ def stats(
             keep_streak_on_empty_days=cfg.stats.keep_streak_on_empty_days,
             schedule=cfg.schedule,
             parameters=cfg.schedule.parameters,
+            charts=as_json,
         )
     if as_json:
         emit_json(result.as_json())

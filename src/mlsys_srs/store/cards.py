@@ -649,3 +649,30 @@ def block_ids_in_use(conn: sqlite3.Connection) -> set[str]:
 def set_block_ids(conn: sqlite3.Connection, assignments: Sequence[tuple[str, int]]) -> None:
     """Record ``(block id, card id)`` pairs written into the notes."""
     conn.executemany("UPDATE card SET block_id = ? WHERE id = ?", assignments)
+
+
+class CardMemory(NamedTuple):
+    """An active card's text and memory state, for distributions and the report's card lists."""
+
+    id: int
+    note_id: int
+    question: str
+    state: str
+    stability: float | None
+    difficulty: float | None
+    last_review: str | None
+    suspended: bool
+
+
+def card_memory(conn: sqlite3.Connection, flt: CardFilter) -> list[CardMemory]:
+    """Every active (not retired) card of ``flt``, by id."""
+    where, params = flt.where()
+    return [
+        CardMemory(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]))
+        for r in conn.execute(
+            "SELECT card.id, card.note_id, card.question, card.state, card.stability, card.difficulty,"
+            " card.last_review, card.suspended FROM card JOIN note ON note.id = card.note_id"
+            f" WHERE {where} AND card.retired = 0 ORDER BY card.id",
+            params,
+        )
+    ]

@@ -201,3 +201,40 @@ def review_history(conn: sqlite3.Connection) -> dict[int, list[HistoryRow]]:
     for row in rows:
         out.setdefault(row[0], []).append(HistoryRow(*row))
     return out
+
+
+class LogRow(NamedTuple):
+    """One review as the progress charts read it (a tuple: one pass over the whole log)."""
+
+    card_id: int
+    reviewed_at: str
+    id: int
+    rating: int
+    state_before: str
+    duration_ms: int | None
+    stability_after: float | None
+
+
+def review_log(conn: sqlite3.Connection, flt: CardFilter | None) -> list[LogRow]:
+    """Every review of ``flt``'s cards (retired ones too), by card then time."""
+    cond, params = of_cards(flt)
+    # A plain scan sorted here is quicker than walking the card_id index in order.
+    rows = conn.execute(
+        "SELECT review.card_id, review.reviewed_at, review.id, review.rating, review.state_before,"
+        f" review.duration_ms, review.stability_after FROM review WHERE {cond}",
+        params,
+    ).fetchall()
+    rows.sort()
+    return list(map(LogRow._make, rows))
+
+
+def card_places(conn: sqlite3.Connection, flt: CardFilter | None) -> dict[int, tuple[str, bool]]:
+    """``{card id: (domain, retired)}`` for ``flt``'s cards, retired ones too."""
+    where, params = (flt or CardFilter()).scope().where()
+    return {
+        r[0]: (r[1], bool(r[2]))
+        for r in conn.execute(
+            f"SELECT card.id, note.domain, card.retired FROM card JOIN note ON note.id = card.note_id WHERE {where}",
+            params,
+        )
+    }
