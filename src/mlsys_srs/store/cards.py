@@ -68,6 +68,8 @@ class CardView:
     suspended: bool
     buried_until: datetime | None
     retired: bool
+    uid: str = ""
+    """The card's identity on every device (``card.uid``)."""
 
     def as_json(self) -> dict[str, Any]:
         """The card as ``cards --json`` prints it."""
@@ -105,7 +107,7 @@ CARD_SELECT = f"""
 SELECT card.id, card.note_id, note.path, note.title, note.domain, {cols(_VIEW_TEXT, "card")},
        (SELECT group_concat(tag, '{SEP}') FROM card_tag WHERE card_tag.card_id = card.id),
        (SELECT group_concat(target, '{SEP}') FROM link WHERE link.card_id = card.id),
-       {cols(CARD_SCHEDULE_COLUMNS, "card")}, card.retired
+       {cols(CARD_SCHEDULE_COLUMNS, "card")}, card.retired, card.uid
 FROM card JOIN note ON note.id = card.note_id
 """
 
@@ -134,7 +136,8 @@ def _view(r: Sequence[Any]) -> CardView:
         lapses=sched["lapses"],
         suspended=bool(sched["suspended"]),
         buried_until=dt_from_db(sched["buried_until"]),
-        retired=bool(r[-1]),
+        retired=bool(r[-2]),
+        uid=str(r[-1]),
     )
 
 
@@ -183,6 +186,18 @@ def schedule_of(conn: sqlite3.Connection, card_id: int) -> dict[str, Any]:
     if row is None:
         raise CardNotFound(f"no card with id {card_id}")
     return dict(zip(CARD_SCHEDULE_COLUMNS, row, strict=True))
+
+
+def uid_of(conn: sqlite3.Connection, card_id: int) -> str:
+    """A card's stable identity (``card.uid``).
+
+    Raises:
+        CardNotFound: no such card.
+    """
+    row = conn.execute("SELECT uid FROM card WHERE id = ?", (card_id,)).fetchone()
+    if row is None:
+        raise CardNotFound(f"no card with id {card_id}")
+    return str(row[0])
 
 
 def set_schedule(conn: sqlite3.Connection, card_id: int, raw: dict[str, Any]) -> None:
@@ -339,16 +354,26 @@ def linked_due_candidates(
     ]
 
 
-def next_due_after(conn: sqlite3.Connection, now: datetime, flt: CardFilter | None = None) -> datetime | None:
-    """The earliest time after ``now`` at which an active, scheduled card falls due (or is unburied)."""
+def next_due_after(
+    conn: sqlite3.Connection, now: datetime, day_end: datetime, flt: CardFilter | None = None
+) -> tuple[datetime | None, datetime | None]:
+    """When active, scheduled cards next fall due (or are unburied), as ``(learning, review)``.
+
+    ``learning``: the earliest learning or relearning card after ``now``; ``review``: the
+    earliest card in review at or after ``day_end`` (review cards due before it are today's).
+    """
     where, params = (flt or CardFilter()).where()
     row = conn.execute(
-        "SELECT min(max(card.due, coalesce(card.buried_until, ''))) FROM card JOIN note ON note.id = card.note_id"
-        f" WHERE {where} AND card.retired = 0 AND card.suspended = 0 AND card.state != 'new'"
-        " AND max(card.due, coalesce(card.buried_until, '')) > ?",
-        [*params, dt_to_db(now)],
+        "SELECT min(CASE WHEN card.state != 'review' AND eff > ? THEN eff END),"
+        " min(CASE WHEN card.state = 'review' AND eff >= ? THEN eff END)"
+        " FROM (SELECT card.state, max(card.due, coalesce(card.buried_until, '')) AS eff"
+        " FROM card JOIN note ON note.id = card.note_id"
+        f" WHERE {where} AND card.retired = 0 AND card.suspended = 0 AND card.state != 'new') AS card",
+        [dt_to_db(now), dt_to_db(day_end), *params],
     ).fetchone()
-    return dt_from_db(row[0]) if row and row[0] else None
+    if not row:
+        return None, None
+    return dt_from_db(row[0]), dt_from_db(row[1])
 
 
 def due_by(conn: sqlite3.Connection, until: datetime, flt: CardFilter | None = None) -> int:
