@@ -87,14 +87,7 @@ class History:
     ) -> None:
         """Insert one review row."""
         add_review(
-            self.conn,
-            card_id,
-            at,
-            rating,
-            before=before,
-            after=after,
-            due_after=due_after,
-            duration_ms=duration_ms,
+            self.conn, card_id, at, rating, before=before, after=after, due_after=due_after, duration_ms=duration_ms
         )
 
     def tag(self, card_id: int, tag: str) -> None:

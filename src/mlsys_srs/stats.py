@@ -443,7 +443,9 @@ def card_groups(
     return groups
 
 
-def _add_card(acc: CardAcc, row: CardPass, now: datetime, today_start: str, curve: ForgettingCurve) -> None:
+def _add_card(
+    acc: CardAcc, row: CardPass, now: datetime, today_start: str, curve: ForgettingCurve
+) -> None:
     state, stability, due, last_review = row.state, row.stability, row.due, row.last_review
     lapses, suspended = row.lapses, row.suspended
     acc.cards += 1
