@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..fmt import plural
 from .context import (
     DeckOpt,
     DomainOpt,
@@ -15,6 +16,7 @@ from .context import (
     TagOpt,
     card_filter,
     console,
+    day_clock,
     emit_json,
     err_console,
     now,
@@ -23,6 +25,8 @@ from .context import (
 )
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from ..parse import Diagnostic
     from ..sync import Progress, SyncReport
 
@@ -74,16 +78,40 @@ def print_diagnostics(diags: list[Diagnostic], limit: int | None = None) -> None
 
 
 def run_sync(ctx: typer.Context, *, quiet: bool = False) -> SyncReport:
-    """Run an incremental sync of the configured vault (used by sync and review)."""
+    """Run an incremental sync of the configured vault (used by sync and review).
+
+    Also does a schedule recompute that a migration left pending (it needs the config).
+    """
+    from ..store.schedules import recompute_pending
     from ..sync import sync_vault
 
     cfg = state(ctx).config
     update, close = progress_bar() if not quiet else (None, lambda: None)
     try:
         with open_store(ctx) as conn:
-            return sync_vault(conn, cfg.vault, now(), ignore=cfg.ignore, progress=update)
+            report = sync_vault(conn, cfg.vault, now(), ignore=cfg.ignore, progress=update)
+            if recompute_pending(conn):
+                _recompute(ctx, conn)
+            return report
     finally:
         close()
+
+
+def _recompute(ctx: typer.Context, conn: sqlite3.Connection) -> None:
+    from ..memory import CardScheduler
+    from ..reschedule import run_pending_recompute
+    from ..store.backup import default_backup_dir
+
+    cfg = state(ctx).config
+    done = run_pending_recompute(
+        conn, CardScheduler(cfg.schedule, day_clock(ctx)), now(), default_backup_dir()
+    )
+    if done is not None:
+        err_console().print(
+            f"schedules recomputed in review days: {done.changed} of {plural(done.cards, 'card')} changed "
+            f"(backup of the database before: {done.backup})",
+            soft_wrap=True,
+        )
 
 
 def render_sync_report(report: SyncReport) -> None:
