@@ -201,3 +201,28 @@ def review_history(conn: sqlite3.Connection) -> dict[int, list[HistoryRow]]:
     for row in rows:
         out.setdefault(row[0], []).append(HistoryRow(*row))
     return out
+
+
+class CardReview(NamedTuple):
+    """One answer of one card, as ``mlsys-srs card`` lists it."""
+
+    reviewed_at: str
+    rating: int
+    state_before: str
+    state_after: str
+    stability_after: float | None
+    difficulty_after: float | None
+    duration_ms: int | None
+    kind: str
+
+
+def card_reviews(conn: sqlite3.Connection, card_id: int) -> list[CardReview]:
+    """Every answer of a card (cram answers too), oldest first."""
+    return [
+        CardReview(*r)
+        for r in conn.execute(
+            "SELECT reviewed_at, rating, state_before, state_after, stability_after, difficulty_after,"
+            " duration_ms, kind FROM review WHERE card_id = ? ORDER BY reviewed_at, id",
+            (card_id,),
+        )
+    ]
