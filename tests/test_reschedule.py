@@ -100,3 +100,33 @@ def test_workload_counts_by_review_day() -> None:
             CLOCK.day_start(CLOCK.today(now) + timedelta(days=7)), now + timedelta(days=40), None]  # fmt: skip
     w = workload(dues, CLOCK, now)
     assert (w.next_7_days, w.next_30_days) == (2, 3)
+
+
+def test_calibration_bins_predicted_recall_and_weekly_retention(run: Cli, notes) -> None:  # type: ignore[no-untyped-def]
+    from mlsys_srs.memory import ForgettingCurve
+    from mlsys_srs.stats import compute_calibration
+
+    notes({"a.md": "Q: one?\nA: 1\n\nQ: two?\nA: 2\n"})
+    run("sync")
+    conn = sqlite3.connect(run.db, isolation_level=None)
+    a, b = [r[0] for r in conn.execute("SELECT id FROM card ORDER BY id")]
+    t = datetime(2026, 3, 2, 18, tzinfo=UTC)  # a Monday, 10:00 in Los Angeles
+    add_review(conn, a, t, 3, before="new", stability_after=10.0)
+    add_review(conn, a, t + timedelta(days=5), 3, before="review", stability_after=30.0)
+    add_review(conn, b, t, 3, before="new", stability_after=1.0)
+    add_review(conn, b, t + timedelta(days=10), 1, before="review", stability_after=0.5)
+    add_review(conn, b, t + timedelta(days=10, minutes=5), 3, before="relearning", stability_after=0.6)
+    cal = compute_calibration(conn, CLOCK, t + timedelta(days=12), desired_retention=0.85, days=30)
+    curve = ForgettingCurve.from_parameters(())
+    high, low = curve.retrievability(5, 10.0), curve.retrievability(10, 1.0)
+    assert cal.reviews == 2
+    hi_bin = cal.bins[int(high * 10)]
+    lo_bin = cal.bins[int(low * 10)]
+    assert (hi_bin.reviews, hi_bin.actual) == (1, 1.0) and hi_bin.predicted == high
+    assert (lo_bin.reviews, lo_bin.actual) == (1, 0.0)
+    assert [(w.week.isoformat(), w.reviews, w.passed) for w in cal.weeks] == [
+        ("2026-03-02", 1, 1),
+        ("2026-03-09", 1, 0),
+    ]
+    data = run.json("stats", env={"MLSYS_SRS_NOW": "2026-03-14T18:00:00+00:00"})["calibration"]  # type: ignore[index]
+    assert data["reviews"] == 2 and data["desired_retention"] == 0.9 and len(data["bins"]) == 10

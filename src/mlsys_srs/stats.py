@@ -238,6 +238,132 @@ class DomainStats:
 
 
 @dataclass(frozen=True)
+class CalibrationBin:
+    """Reviews whose predicted recall fell in ``[lo, hi)``, and how many of them passed."""
+
+    lo: float
+    hi: float
+    reviews: int = 0
+    predicted_sum: float = 0.0
+    passed: int = 0
+
+    @property
+    def predicted(self) -> float | None:
+        """Mean predicted recall of the bin."""
+        return self.predicted_sum / self.reviews if self.reviews else None
+
+    @property
+    def actual(self) -> float | None:
+        """Share of the bin's reviews not graded Again."""
+        return self.passed / self.reviews if self.reviews else None
+
+
+@dataclass(frozen=True)
+class WeekRetention:
+    """True retention of the reviews of one week (seven review days from a Monday)."""
+
+    week: date
+    reviews: int
+    passed: int
+
+    @property
+    def rate(self) -> float | None:
+        """Share passed."""
+        return self.passed / self.reviews if self.reviews else None
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How well FSRS's predicted recall matches what happened.
+
+    Predicted recall of a review: the forgetting curve of the parameters in use at
+    the review days elapsed since the card's previous review, with the stability
+    that review left (``review.stability_after``): the card's state before this
+    review. Only reviews of cards in the ``review`` state count (as true retention).
+    """
+
+    bins: tuple[CalibrationBin, ...]
+    weeks: tuple[WeekRetention, ...]
+    desired_retention: float
+
+    @property
+    def reviews(self) -> int:
+        """Reviews with a prediction."""
+        return sum(b.reviews for b in self.bins)
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain data for ``stats --json``."""
+        return {
+            "desired_retention": self.desired_retention,
+            "reviews": self.reviews,
+            "bins": [
+                {
+                    "lo": b.lo,
+                    "hi": b.hi,
+                    "reviews": b.reviews,
+                    "predicted": _round(b.predicted),
+                    "actual": _round(b.actual),
+                }
+                for b in self.bins
+            ],
+            "weeks": [
+                {"week": w.week.isoformat(), "reviews": w.reviews, "passed": w.passed, "rate": _round(w.rate)}
+                for w in self.weeks
+            ],
+        }
+
+
+CALIBRATION_BINS = 10
+
+
+def compute_calibration(
+    conn: sqlite3.Connection,
+    clock: DayClock,
+    now: datetime,
+    *,
+    flt: CardFilter | None = None,
+    parameters: Sequence[float] = (),
+    desired_retention: float = 0.9,
+    days: int = 365,
+) -> Calibration:
+    """Predicted recall against pass rate (10 bins), and true retention per week over ``days``."""
+    curve = ForgettingCurve.from_parameters(parameters)
+    counts = [[0, 0.0, 0] for _ in range(CALIBRATION_BINS)]
+    first_week = clock.today(now) - timedelta(days=days - 1)
+    first_week -= timedelta(days=first_week.weekday())
+    weeks: dict[date, list[int]] = {}
+    prev: review_store.MemoryReview | None = None
+    for r in review_store.memory_reviews(conn, flt):
+        if prev is not None and prev.card_id != r.card_id:
+            prev = None
+        at = _parse(r.reviewed_at)
+        passed = r.rating > 1
+        if r.state_before == "review":
+            day = clock.day_of(at)
+            if day >= first_week:
+                w = weeks.setdefault(day - timedelta(days=day.weekday()), [0, 0])
+                w[0] += 1
+                w[1] += passed
+            if prev is not None and prev.stability_after:
+                elapsed = (day - clock.day_of(_parse(prev.reviewed_at))).days
+                p = curve.retrievability(elapsed, prev.stability_after)
+                c = counts[min(CALIBRATION_BINS - 1, int(p * CALIBRATION_BINS))]
+                c[0] += 1
+                c[1] += p
+                c[2] += passed
+        prev = r
+    bins = tuple(
+        CalibrationBin(i / CALIBRATION_BINS, (i + 1) / CALIBRATION_BINS, int(n), float(ps), int(ok))
+        for i, (n, ps, ok) in enumerate(counts)
+    )
+    return Calibration(
+        bins=bins,
+        weeks=tuple(WeekRetention(k, v[0], v[1]) for k, v in sorted(weeks.items())),
+        desired_retention=desired_retention,
+    )
+
+
+@dataclass(frozen=True)
 class Stats:
     """Every figure of ``mlsys-srs stats``."""
 
@@ -253,6 +379,7 @@ class Stats:
     leeches: tuple[CardRef, ...]
     most_lapsed: tuple[CardRef, ...]
     scope: dict[str, Any] = field(default_factory=dict)
+    calibration: Calibration | None = None
 
     @property
     def weak_domains(self) -> tuple[DomainStats, ...]:
@@ -319,6 +446,7 @@ class Stats:
             ],
             "leeches": [_card_json(c) for c in self.leeches],
             "most_lapsed": [_card_json(c) for c in self.most_lapsed],
+            "calibration": self.calibration.as_json() if self.calibration is not None else None,
         }
 
 
@@ -622,6 +750,15 @@ def compute_stats(
         leeches=leeches,
         most_lapsed=most_lapsed,
         scope=_scope_json(flt),
+        calibration=compute_calibration(
+            conn,
+            clock,
+            now,
+            flt=flt,
+            parameters=parameters,
+            desired_retention=(schedule or ScheduleConfig()).desired_retention,
+            days=days,
+        ),
     )
 
 

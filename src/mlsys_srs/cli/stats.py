@@ -271,6 +271,25 @@ def render_stats(s: Stats, out: Console, limit: int = 10) -> None:
     out.print(rt)
     out.print()
 
+    cal = s.calibration
+    if cal is not None and cal.reviews:
+        ctab = _titled(out, f"Predicted recall vs passed ({cal.reviews:,} answers)")
+        for name in ("predicted", "answers", "passed"):
+            ctab.add_column(name, justify="right")
+        for b in cal.bins:
+            if b.reviews:
+                ctab.add_row(
+                    f"{b.lo:.0%}-{b.hi:.0%} (mean {_pct(b.predicted)})", f"{b.reviews:,}", _pct(b.actual)
+                )
+        out.print(ctab)
+        weeks = [w for w in cal.weeks if w.reviews][-8:]
+        if weeks:
+            out.print(
+                f"  true retention by week (desired {cal.desired_retention:.0%}): "
+                + ", ".join(f"{w.week.strftime('%d %b')} {_pct(w.rate)}" for w in weeks)
+            )
+        out.print()
+
     weak = s.weak_domains
     if weak:
         wt = _titled(out, f"Weak domains, weakest first (retention over {s.days} d)")
