@@ -12,6 +12,7 @@ import pytest
 
 from mlsys_srs import cli
 from mlsys_srs.cli import context
+from mlsys_srs.store.migrations import MIGRATIONS
 
 from .conftest import Cli
 
@@ -132,7 +133,7 @@ def test_info_json(run: Cli, notes, vault: Path, db_path: Path) -> None:  # type
     data = run.json("info")
     assert data["vault"] == str(vault)
     assert data["db"] == str(db_path)
-    assert data["schema_version"] == data["schema_latest"] == 2
+    assert data["schema_version"] == data["schema_latest"] == len(MIGRATIONS)
     assert (data["notes"], data["cards"], data["links"], data["dangling_links"]) == (1, 4, 2, 2)
 
 

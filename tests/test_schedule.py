@@ -19,10 +19,8 @@ from mlsys_srs.grading import grade_card, undo_review
 from mlsys_srs.memory import (
     CardSchedule,
     ForgettingCurve,
-    apply_rating,
     is_new_leech,
     make_scheduler,
-    to_fsrs_card,
 )
 from mlsys_srs.queue import QueueItem, build_queue, due_summary, interleave_by_domain, todays_queue
 from mlsys_srs.stats import review_streak
@@ -49,16 +47,15 @@ def local(y: int, mo: int, d: int, h: int, mi: int = 0) -> datetime:
 
 
 def test_new_card_is_fsrs_learning_step_zero() -> None:
-    card = to_fsrs_card(42, CardSchedule(), NOW)
-    assert card.card_id == 42
-    assert int(card.state) == 1 and card.step == 0
-    assert card.stability is None and card.difficulty is None
-    assert card.due == NOW
+    # A new card is py-fsrs's Learning card at step 0: Again gives the first step.
+    after = make_scheduler(CFG).grade("u", CardSchedule(), 1, NOW)
+    assert after.state == "learning" and after.step == 0
+    assert after.due == NOW + timedelta(minutes=1)
 
 
 def test_good_on_new_card_moves_to_second_learning_step() -> None:
     sched = make_scheduler(CFG)
-    after = apply_rating(sched, 1, CardSchedule(), 3, NOW)
+    after = sched.grade("u", CardSchedule(), 3, NOW)
     assert after.state == "learning" and after.step == 1
     # Second learning step of the default (1m, 10m).
     assert after.due == NOW + timedelta(minutes=10)
@@ -68,11 +65,12 @@ def test_good_on_new_card_moves_to_second_learning_step() -> None:
 
 def test_easy_on_new_card_graduates_with_interval_equal_to_stability() -> None:
     sched = make_scheduler(CFG)
-    after = apply_rating(sched, 1, CardSchedule(), 4, NOW)
+    after = sched.grade("u", CardSchedule(), 4, NOW)
     assert after.state == "review" and after.step is None
-    # At desired retention 0.9 the FSRS interval equals the stability, here w[3].
+    # At desired retention 0.9 the FSRS interval equals the stability, here w[3];
+    # it lands on the start (04:00 local) of the review day that many days ahead.
     assert after.stability == pytest.approx(sched.parameters[3])
-    assert after.due == NOW + timedelta(days=round(sched.parameters[3]))
+    assert after.due == local(2026, 11, 22 + round(sched.parameters[3]), 4)
 
 
 def test_again_on_review_card_is_a_lapse_into_relearning() -> None:
@@ -86,13 +84,13 @@ def test_again_on_review_card_is_a_lapse_into_relearning() -> None:
         reps=5,
         lapses=2,
     )
-    after = apply_rating(sched, 7, before, 1, NOW)
+    after = sched.grade("u", before, 1, NOW)
     assert after.state == "relearning" and after.step == 0
     assert after.due == NOW + timedelta(minutes=10)
     assert after.lapses == 3 and after.reps == 6
     assert after.stability is not None and after.stability < 20.0
     # Again while still learning is not a lapse.
-    learning = apply_rating(sched, 7, CardSchedule(), 1, NOW)
+    learning = sched.grade("u", CardSchedule(), 1, NOW)
     assert learning.lapses == 0
 
 
@@ -106,7 +104,7 @@ def test_configured_steps_and_retention_reach_the_scheduler() -> None:
     sched = make_scheduler(cfg)
     assert sched.learning_steps == (timedelta(minutes=5),)
     assert sched.maximum_interval == 30 and sched.desired_retention == 0.8
-    after = apply_rating(sched, 1, CardSchedule(), 1, NOW)
+    after = sched.grade("u", CardSchedule(), 1, NOW)
     assert after.due == NOW + timedelta(minutes=5)
 
 
@@ -165,7 +163,10 @@ def test_one_decay_rule_for_every_parameter_set() -> None:
     assert decay_of(DEFAULT_PARAMETERS[:19]) == 0.5  # FSRS-5 (19 weights)
     assert decay_of(DEFAULT_PARAMETERS[:17]) == 0.5  # FSRS-4.5 (17 weights)
     # The curve follows the rule: at t = 2S, a heavier decay forgets faster.
-    slow, fast = ForgettingCurve.from_parameters(six), ForgettingCurve.from_parameters(DEFAULT_PARAMETERS[:19])
+    slow, fast = (
+        ForgettingCurve.from_parameters(six),
+        ForgettingCurve.from_parameters(DEFAULT_PARAMETERS[:19]),
+    )
     assert slow.retrievability(20, 10.0) != fast.retrievability(20, 10.0)
 
 
@@ -417,12 +418,15 @@ def test_due_summary_counts_by_domain_and_next_due(conn: sqlite3.Connection, vau
     set_card(conn, ids["tonight?"], due=local(2026, 11, 22, 22), **common)
     set_card(conn, ids["later?"], due=local(2026, 11, 25, 9), **common)
     s = due_summary(conn, CFG, CLOCK, NOW)
-    assert (s.due_now, s.due_today, s.new_available) == (1, 2, 1)
+    # A review card is due on its review day: "tonight?" (22:00 today) is shown now, as
+    # `review` shows it, so it is due now and not the next card.
+    assert (s.due_now, s.due_today, s.new_available) == (2, 2, 1)
     assert {d.domain: (d.due_now, d.due_today, d.new) for d in s.domains} == {
-        "gpu": (1, 2, 0),
+        "gpu": (2, 2, 0),
         "db": (0, 0, 1),
     }
-    assert s.next_due == local(2026, 11, 22, 22)
+    # "later?" (09:00 on the 25th) comes at the start of that review day.
+    assert s.next_due == local(2026, 11, 25, 4)
     # Filtered to the db domain: nothing scheduled there.
     assert due_summary(conn, CFG, CLOCK, NOW, CardFilter(domains=("db",))).next_due is None
 
@@ -430,26 +434,36 @@ def test_due_summary_counts_by_domain_and_next_due(conn: sqlite3.Connection, vau
 # -- the scripting commands -------------------------------------------------------------------
 
 
-def test_suspend_unsuspend_bury_reset_commands(run: Cli, notes) -> None:  # type: ignore[no-untyped-def]
+def test_suspend_unsuspend_bury_reset_commands(run: Cli, notes, isolated_user_dirs: Path) -> None:  # type: ignore[no-untyped-def]
+    (isolated_user_dirs / "config.toml").write_text('[schedule]\ntimezone = "America/Los_Angeles"\n')
     notes({"a.md": "Q: one?\nA: 1\n\nQ: two?\nA: 2\n"})
     run("sync")
     ids = sorted(c["id"] for c in run.json("cards"))  # type: ignore[union-attr]
-    env = {"MLSYS_SRS_NOW": "2026-11-22T16:00:00+00:00"}
+    env = {"MLSYS_SRS_NOW": "2026-11-22T16:00:00+00:00"}  # 08:00 in Los Angeles
     out = run.json("suspend", *map(str, ids), env=env)
     assert [c["suspended"] for c in out] == [True, True]  # type: ignore[union-attr]
-    assert "unsuspended 1 card: " in run("unsuspend", str(ids[0])).stdout
-    buried = run.json("bury", str(ids[0]), env=env)
-    # Until the next review day starts: 04:00 in the system zone (UTC here, unless configured).
-    assert buried[0]["buried_until"] is not None  # type: ignore[index]
     assert run.json("due", env=env)["new_available"] == 0  # type: ignore[index]
-    assert run.json("due", env={"MLSYS_SRS_NOW": "2026-11-24T16:00:00+00:00"})["new_available"] == 1  # type: ignore[index]
+    assert "unsuspended 1 card: " in run("unsuspend", str(ids[0])).stdout
+    assert [c["suspended"] for c in run.json("cards")] == [False, True]  # type: ignore[union-attr]
+    assert run.json("due", env=env)["new_available"] == 1  # type: ignore[index]
+    buried = run.json("bury", str(ids[0]), env=env)
+    # Until the next review day starts: 04:00 in Los Angeles, 12:00 UTC.
+    assert buried[0]["buried_until"] == "2026-11-23T12:00:00.000000+00:00"  # type: ignore[index]
+    assert run.json("due", env=env)["new_available"] == 0  # type: ignore[index]
+    assert run.json("due", env=env)["next_due"] is None  # type: ignore[index]
+    # Still buried at 03:59 the next morning, back at 04:00.
+    assert run.json("due", env={"MLSYS_SRS_NOW": "2026-11-23T11:59:00+00:00"})["new_available"] == 0  # type: ignore[index]
+    assert run.json("due", env={"MLSYS_SRS_NOW": "2026-11-23T12:00:00+00:00"})["new_available"] == 1  # type: ignore[index]
     db = sqlite3.connect(run.db)
     set_card(db, ids[1], state="review", stability=2, difficulty=5, reps=4, lapses=1,
-             due=datetime(2026, 11, 25, tzinfo=UTC))  # fmt: skip
+             due=datetime(2026, 11, 25, tzinfo=UTC), buried_until=datetime(2026, 11, 23, 12, tzinfo=UTC))  # fmt: skip
     db.commit()
-    reset = run.json("reset", str(ids[1]))
-    assert reset[0]["state"] == "new" and reset[0]["reps"] == 0 and reset[0]["stability"] is None  # type: ignore[index]
-    assert reset[0]["suspended"] is True  # type: ignore[index]
+    (reset,) = run.json("reset", str(ids[1]))  # type: ignore[misc]
+    assert {k: reset[k] for k in SCHEDULE_COLUMNS} == {
+        "state": "new", "step": None, "stability": None, "difficulty": None, "due": None,
+        "last_review": None, "reps": 0, "lapses": 0, "buried_until": None,
+        "suspended": True,  # suspension is kept
+    }  # fmt: skip
 
 
 def test_unknown_card_id_changes_nothing(run: Cli, notes) -> None:  # type: ignore[no-untyped-def]

@@ -360,6 +360,7 @@ def test_summary_and_answer_time_cap(conn: sqlite3.Connection, vault: Path, cloc
     clock.tick(seconds=12)
     first = answer(s, 1)  # back in a minute
     clock.tick(minutes=10)  # left the screen: logged as max_answer_seconds
+    second_at = clock()
     second = answer(s, 3)  # a second new card: learning step 2
     clock.tick(seconds=3)
     assert answer(s, 4) == first  # the Again card was due again
@@ -370,14 +371,17 @@ def test_summary_and_answer_time_cap(conn: sqlite3.Connection, vault: Path, cloc
     assert sm.time_ms == 12_000 + 60_000 + 3_000
     assert sm.streak == 1
     # Due by the end of tomorrow: the card still learning, and the first card whose
-    # Easy after a failed first step gave a one-day interval.
-    assert conn.execute("SELECT due FROM card WHERE id = ?", (first,)).fetchone()[0] == dt_to_db(
-        clock() + timedelta(days=1)
-    )
+    # Easy after a failed first step gave a one-day interval: the start of tomorrow.
+    tomorrow = CLOCK.day_start(CLOCK.today(clock()) + timedelta(days=1))
+    assert conn.execute("SELECT due FROM card WHERE id = ?", (first,)).fetchone()[0] == dt_to_db(tomorrow)
     assert sm.due_tomorrow == 2 and sm.learning_later == 1
-    durations = sorted(d for (d,) in conn.execute("SELECT duration_ms FROM review"))
-    assert durations == [3_000, 12_000, 60_000]
-    assert second in ids.values()
+    # Durations in the order answered: 12 s, the 10-minute pause capped at 60 s, 3 s.
+    durations = [d for (d,) in conn.execute("SELECT duration_ms FROM review ORDER BY id")]
+    assert durations == [12_000, 60_000, 3_000]
+    # The second answer was another new card, now at the second learning step (10 minutes).
+    assert second != first and second in ids.values()
+    row = conn.execute("SELECT state, step, due FROM card WHERE id = ?", (second,)).fetchone()
+    assert row == ("learning", 1, dt_to_db(second_at + timedelta(minutes=10)))
 
 
 def test_bury_and_suspend_from_the_session(conn: sqlite3.Connection, vault: Path, clock: FakeClock) -> None:
@@ -391,11 +395,19 @@ def test_bury_and_suspend_from_the_session(conn: sqlite3.Connection, vault: Path
     assert s.progress().left == 1
     again = start(conn, clock)
     assert again.card is not None and again.card.id not in (buried, suspended)
+    assert again.progress().left == 1
     clock.tick(days=1)
     tomorrow = start(conn, clock)
-    assert buried in {it.id for it in todays_queue(conn, CFG, CLOCK, clock()).main}
-    assert tomorrow.card is not None
-    assert len(ids) == 3
+    queued = {it.id for it in todays_queue(conn, CFG, CLOCK, clock()).main}
+    # The next day the buried card is back; the suspended one stays out until unsuspended.
+    assert buried in queued and suspended not in queued
+    assert tomorrow.progress().left == 2
+    seen = set()
+    while tomorrow.card is not None:
+        seen.add(tomorrow.card.id)
+        answer(tomorrow, 4)
+    assert suspended not in seen and buried in seen
+    assert len(ids) == 3 and buried != suspended
 
 
 def test_new_limit_holds_across_sessions_of_one_day(

@@ -56,8 +56,8 @@ def test_calibration_bins_predicted_recall_against_passes(history: History) -> N
     for card, rating in ((a, 3), (b, 1)):
         history.review(card, local(2026, 3, 1, 10), before="new", stability_after=5.0)
         history.review(card, local(2026, 3, 6, 10), rating, before="review", stability_after=12.0)
-    c = charts(history)
-    p = CURVE.retrievability(5, 5.0)  # whole days elapsed, as FSRS counts them
+    c = compute_stats(history.conn, CLOCK, NOW, days=28)
+    p = CURVE.retrievability(5, 5.0)  # review days elapsed, as FSRS counts them
     assert p == pytest.approx(0.9)
     hits = [bin_ for bin_ in c.calibration if bin_.reviews]
     assert len(hits) == 1
@@ -74,8 +74,8 @@ def test_retention_by_week_counts_review_answers_per_domain(history: History) ->
     history.review(ml[1], local(2026, 3, 14, 11), 1)
     history.review(ml[2], local(2026, 3, 14, 12), 3, before="learning")  # not a review-state answer
     history.review(net[0], local(2026, 3, 3, 10), 4)
-    r = charts(history).retention_by_week
-    assert r.desired == 0.9
+    r = compute_stats(history.conn, CLOCK, NOW, days=28).retention_by_week
+    assert r is not None and r.desired == 0.9
     assert len(r.weeks) == 4
     assert r.weeks[-1].end == local(2026, 3, 15).date()
     assert r.weeks[-1].start == local(2026, 3, 9).date()

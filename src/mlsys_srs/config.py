@@ -15,12 +15,15 @@ built-in default. The config file lives in the user config folder
     relearning_steps = ["10m"]
     maximum_interval = 36500      # days
     enable_fuzzing = true
-    parameters = []               # FSRS weights; empty means py-fsrs defaults
+    parameters = []               # FSRS weights (21, or FSRS-5's 19); empty means py-fsrs defaults
     new_per_day = 20
     reviews_per_day = 0           # 0 means no limit
     rollover_hour = 4             # local hour at which a new day starts
     timezone = ""                 # IANA name; empty means the system's local zone
     leech_threshold = 8
+    leech_action = "suspend"      # or "tag": tag leeches without suspending them
+    bury_new_siblings = true      # hold back a new card when a sibling is shown that day
+    bury_review_siblings = true   # the same for review cards
 
     [review]
     prerequisite_refresh = true
@@ -85,6 +88,9 @@ class ScheduleConfig:
     rollover_hour: int = 4
     timezone: str = ""
     leech_threshold: int = 8
+    leech_action: str = "suspend"
+    bury_new_siblings: bool = True
+    bury_review_siblings: bool = True
 
 
 @dataclass(frozen=True)
@@ -203,6 +209,9 @@ def _schedule(data: Mapping[str, Any], path: Path) -> ScheduleConfig:
         ("rollover_hour", int),
         ("timezone", str),
         ("leech_threshold", int),
+        ("leech_action", str),
+        ("bury_new_siblings", bool),
+        ("bury_review_siblings", bool),
     ):
         if key in s:
             kw[key] = _typed(s, key, kind, path, "schedule.")
@@ -215,8 +224,17 @@ def _schedule(data: Mapping[str, Any], path: Path) -> ScheduleConfig:
         params = s["parameters"]
         if not isinstance(params, list) or not all(isinstance(x, (int, float)) for x in params):
             raise ConfigError(f"{path}: schedule.parameters must be a list of numbers")
-        kw["parameters"] = tuple(float(x) for x in params)
+        if len(params) not in (0, 17, 19, 21):
+            raise ConfigError(
+                f"{path}: schedule.parameters must be 21 FSRS-6 weights (or FSRS-5's 19), not {len(params)}"
+            )
+        from .memory import full_parameters
+
+        # FSRS-4.5/5 sets become FSRS-6 sets as Anki converts them (see memory.full_parameters).
+        kw["parameters"] = full_parameters(params)
     cfg = replace(cfg, **kw)
+    if cfg.leech_action not in ("suspend", "tag"):
+        raise ConfigError(f'{path}: schedule.leech_action must be "suspend" or "tag"')
     if not 0.5 <= cfg.desired_retention < 1.0:
         raise ConfigError(f"{path}: schedule.desired_retention must be between 0.5 and 0.99")
     if not 0 <= cfg.rollover_hour <= 23:

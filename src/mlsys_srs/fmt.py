@@ -47,3 +47,12 @@ def format_when(at: datetime, now: datetime, tz: tzinfo | None = None) -> str:
     local = at.astimezone(tz)
     stamp = local.strftime("%H:%M") if delta < timedelta(hours=20) else local.strftime("%a %d %b %H:%M")
     return f"{stamp} (in {format_interval(delta)})"
+
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float] | tuple[float, ...], lo: float = 0.0, hi: float = 1.0) -> str:
+    """Values between ``lo`` and ``hi`` as a one-line bar chart: ``█▇▆▅▄▃▂▁``."""
+    span = (hi - lo) or 1.0
+    return "".join(_BARS[min(len(_BARS) - 1, max(0, int((v - lo) / span * len(_BARS))))] for v in values)

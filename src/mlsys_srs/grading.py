@@ -18,15 +18,17 @@ from typing import TYPE_CHECKING, Any
 from .history import card_key, record
 from .identity import event_id
 from .journal import Event
-from .memory import CardSchedule, apply_rating, is_new_leech
+from .memory import CardSchedule, is_new_leech
 from .store import cards as card_store
 from .store import reviews as review_store
 from .store.db import transaction
 
 if TYPE_CHECKING:
-    import fsrs
-
     from .journal import Journal
+    from .memory import CardScheduler
+
+LEECH_ACTIONS = ("suspend", "tag")
+"""What the leech rule does to a card: tag it ``leech`` and suspend it, or only tag it."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class GradeResult:
 
 def grade_card(
     conn: sqlite3.Connection,
-    scheduler: fsrs.Scheduler,
+    scheduler: CardScheduler,
     card_id: int,
     rating: int,
     now: datetime,
@@ -53,12 +55,14 @@ def grade_card(
     leech_threshold: int = 8,
     journal: Journal | None = None,
     kind: str = "review",
+    leech_action: str = "suspend",
 ) -> GradeResult:
     """Grade a card and commit the review row and the card's new state in one transaction.
 
     The review row's ``before`` holds the card's scheduling columns exactly as
     they were, so ``undo_review`` can put them back. A lapse that makes the
-    card a leech tags it ``leech`` and suspends it in the same transaction.
+    card a leech tags it ``leech`` and, with ``leech_action="suspend"``, suspends
+    it, in the same transaction.
 
     Raises:
         CardNotFound: no such card.
@@ -72,11 +76,12 @@ def grade_card(
         if kind == "cram":
             after, leech = before, False
         else:
-            after = apply_rating(scheduler, card_id, before, rating, now)
+            after = scheduler.grade(card_store.uid_of(conn, card_id), before, rating, now)
             leech = is_new_leech(before.lapses, after.lapses, leech_threshold)
         snapshot = dict(raw)
         if leech:
-            after = replace(after, suspended=True)
+            if leech_action != "tag":
+                after = replace(after, suspended=True)
             if card_store.add_tag(conn, card_id, card_store.LEECH_TAG):
                 # Not a scheduling column: recorded so that undo removes the tag it added.
                 snapshot["added_tags"] = [card_store.LEECH_TAG]

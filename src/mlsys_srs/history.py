@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .journal import CardKey, Cursor, Event, Journal, journal_files, read_new
-from .memory import CardSchedule, apply_rating, is_new_leech
+from .memory import CardSchedule, is_new_leech
 from .store import cards as card_store
 from .store import events as event_store
 from .store.cards import LEECH_TAG, CardView
@@ -39,7 +39,7 @@ from .store.db import transaction
 from .store.events import EventRow, KeyedCard
 
 if TYPE_CHECKING:
-    import fsrs
+    from .memory import CardScheduler
 
 SEEDED = "journal_seeded"
 """``meta`` key: this database's own history has been written into a journal."""
@@ -109,10 +109,12 @@ class Replayed:
 
 def replay_events(
     events: Sequence[EventRow],
-    scheduler: fsrs.Scheduler,
+    scheduler: CardScheduler,
     *,
     card_id: int,
+    uid: str,
     leech_threshold: int,
+    leech_action: str = "suspend",
     start: CardSchedule | None = None,
 ) -> Replayed:
     """Fold a card's events (time order) into its schedule and review rows; pure.
@@ -133,9 +135,11 @@ def replay_events(
             rating = int(data.get("rating", 0))
             if rating not in (1, 2, 3, 4):
                 continue
-            after = apply_rating(scheduler, card_id, before, rating, e.at)
+            # The same grade as a live answer (review days, fuzz seeded by the uid and the review count).
+            after = scheduler.grade(uid, before, rating, e.at)
             if is_new_leech(before.lapses, after.lapses, leech_threshold):
-                after = CardSchedule(**{**after.__dict__, "suspended": True})
+                if leech_action != "tag":
+                    after = CardSchedule(**{**after.__dict__, "suspended": True})
                 leech = True
             rows.append(_review_row(card_id, e, rating, before, after, "review"))
             s = after
@@ -179,18 +183,30 @@ def _review_row(
 
 
 def replay_cards(
-    conn: sqlite3.Connection, card_ids: Sequence[int], scheduler: fsrs.Scheduler, leech_threshold: int
+    conn: sqlite3.Connection,
+    card_ids: Sequence[int],
+    scheduler: CardScheduler,
+    leech_threshold: int,
+    leech_action: str = "suspend",
 ) -> int:
     """Recompute the schedule and review rows of cards from their stored events (caller's transaction).
 
     A card whose history has no events keeps its state. Returns the number of cards replayed.
     """
     by_card = event_store.events_of_cards(conn, card_ids)
+    uids = card_store.uids_of(conn, [cid for cid, events in by_card.items() if events])
     n = 0
     for cid, events in by_card.items():
         if not events:
             continue
-        out = replay_events(events, scheduler, card_id=cid, leech_threshold=leech_threshold)
+        out = replay_events(
+            events,
+            scheduler,
+            card_id=cid,
+            uid=uids[cid],
+            leech_threshold=leech_threshold,
+            leech_action=leech_action,
+        )
         card_store.set_schedule(conn, cid, out.schedule.to_raw())
         event_store.replace_reviews(conn, cid, out.reviews)
         if out.leech:
@@ -286,9 +302,10 @@ def _resolve(
 def merge_journals(
     conn: sqlite3.Connection,
     folder: Path,
-    scheduler_factory: Callable[[], fsrs.Scheduler],
+    scheduler_factory: Callable[[], CardScheduler],
     *,
     leech_threshold: int,
+    leech_action: str = "suspend",
     rel: Callable[[Path], str] = str,
 ) -> MergeReport:
     """Bring in every journal event this database does not hold, then replay the cards they touch.
@@ -337,7 +354,9 @@ def merge_journals(
             event_store.attach_events(conn, pairs)
             report.events_pending = len(todo) - len(pairs)
         if touched:
-            report.cards_replayed = replay_cards(conn, sorted(touched), scheduler_factory(), leech_threshold)
+            report.cards_replayed = replay_cards(
+                conn, sorted(touched), scheduler_factory(), leech_threshold, leech_action
+            )
     return report
 
 

@@ -1,18 +1,36 @@
-"""The FSRS adapter: a card's stored schedule <-> py-fsrs, grading, previews, the forgetting curve.
+"""The FSRS adapter: a card's stored schedule <-> py-fsrs, grading, previews, replay, the forgetting curve.
 
 The one place that knows py-fsrs. ``fsrs`` itself is imported only where a
 card is graded or previewed, so ``mlsys-srs due`` does not pay for it; the
 forgetting curve (``ForgettingCurve``) is plain arithmetic with one decay rule,
 used alike by the queue, ``stats``, ``graph`` and the Anki export.
+
+Scheduling rules (``CardScheduler``), the same for a live grade, its preview and ``replay``:
+
+- **Review days.** The time elapsed since the last review is the number of
+  review-day boundaries (``DayClock``: rollover hour, zone) between the two, as
+  Anki and fsrs-rs count it, not 24-hour periods. py-fsrs counts
+  ``(now - last_review).days``, so it is fed a synthetic timeline on which every
+  instant of a review day is that day's midnight UTC; 0 elapsed days selects
+  FSRS's short-term (same-day) formula.
+- **Due dates.** An interval of n >= 1 days lands on the start of review day
+  today + n (DST-safe, whatever the hour of the review); learning and
+  relearning steps are minutes from now.
+- **Fuzz.** Done here, not by py-fsrs (whose fuzz draws from the global
+  ``random``): the Anki/py-fsrs fuzz range around the interval, and a draw
+  determined by the card's ``uid`` and review count. The preview of a grade is
+  therefore exactly what that grade schedules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .days import DayClock, zone
 from .store.db import dt_from_db, dt_to_db
 
 if TYPE_CHECKING:
@@ -29,6 +47,33 @@ the forgetting curve does not need to import fsrs."""
 
 LEGACY_DECAY = 0.5
 """The fixed decay of FSRS-4.5 and FSRS-5 parameter sets (17 or 19 weights)."""
+
+
+def full_parameters(parameters: Sequence[float]) -> tuple[float, ...]:
+    """An FSRS parameter set as FSRS-6's 21 weights, converting older sets as Anki does.
+
+    FSRS-5 (19 weights) gets ``0.0, 0.5`` appended (no short-term stability exponent,
+    decay 0.5); FSRS-4.5 (17 weights) ``0.0, 0.0`` first. Empty stays empty (py-fsrs's
+    defaults).
+
+    Raises:
+        ValueError: not 0, 17, 19 or 21 weights.
+    """
+    p = tuple(float(x) for x in parameters)
+    if not p:
+        return p
+    if len(p) == 17:
+        p = (*p, 0.0, 0.0)
+    if len(p) == 19:
+        p = (*p, 0.0, LEGACY_DECAY)
+    if len(p) != 21:
+        raise ValueError(f"FSRS parameters are 17, 19 or 21 numbers, not {len(parameters)}")
+    return p
+
+
+def review_days_between(clock: DayClock, earlier: datetime, later: datetime) -> int:
+    """Review-day boundaries crossed from ``earlier`` to ``later`` (0: the same review day)."""
+    return max(0, (clock.day_of(later) - clock.day_of(earlier)).days)
 
 
 def decay_of(parameters: Sequence[float]) -> float:
@@ -60,10 +105,22 @@ class ForgettingCurve:
             return 0.0
         return float((1 + self.factor * max(0.0, elapsed_days) / stability) ** -self.decay)
 
-    def at(self, now: datetime, last_review: datetime | None, stability: float | None) -> float:
-        """Retrievability at ``now``, counting whole elapsed days as py-fsrs does (0 if never reviewed)."""
+    def at(
+        self,
+        now: datetime,
+        last_review: datetime | None,
+        stability: float | None,
+        clock: DayClock | None = None,
+    ) -> float:
+        """Retrievability at ``now`` (0 if never reviewed).
+
+        Elapsed time is counted in review days with ``clock`` (as the scheduler counts it),
+        else in whole 24-hour days.
+        """
         if last_review is None:
             return 0.0
+        if clock is not None:
+            return self.retrievability(review_days_between(clock, last_review, now), stability)
         return self.retrievability(max(0, (now - last_review).days), stability)
 
 
@@ -114,85 +171,253 @@ class CardSchedule:
         }
 
 
-def make_scheduler(cfg: ScheduleConfig, *, fuzz: bool | None = None) -> fsrs.Scheduler:
-    """A py-fsrs ``Scheduler`` with the configured retention, steps, interval cap and weights.
-
-    ``fuzz`` overrides ``cfg.enable_fuzzing`` (previews use an unfuzzed copy).
-    """
-    import fsrs
-
-    kw: dict[str, Any] = {}
-    if cfg.parameters:
-        kw["parameters"] = cfg.parameters
-    return fsrs.Scheduler(
-        desired_retention=cfg.desired_retention,
-        learning_steps=cfg.learning_steps,
-        relearning_steps=cfg.relearning_steps,
-        maximum_interval=cfg.maximum_interval,
-        enable_fuzzing=cfg.enable_fuzzing if fuzz is None else fuzz,
-        **kw,
-    )
-
-
 _TO_FSRS_STATE = {"new": 1, "learning": 1, "review": 2, "relearning": 3}
 _FROM_FSRS_STATE = {1: "learning", 2: "review", 3: "relearning"}
 
-
-def to_fsrs_card(card_id: int, s: CardSchedule, now: datetime) -> fsrs.Card:
-    """The ``fsrs.Card`` of a stored card; a new card is a Learning card at step 0."""
-    import fsrs
-
-    if s.state == "new":
-        return fsrs.Card(card_id=card_id, state=fsrs.State.Learning, step=0, due=now)
-    state = fsrs.State(_TO_FSRS_STATE[s.state])
-    step = s.step if s.step is not None or state == fsrs.State.Review else 0
-    return fsrs.Card(
-        card_id=card_id,
-        state=state,
-        step=None if state == fsrs.State.Review else step,
-        stability=s.stability,
-        difficulty=s.difficulty,
-        due=s.due or now,
-        last_review=s.last_review,
-    )
+FUZZ_RANGES = ((2.5, 7.0, 0.15), (7.0, 20.0, 0.1), (20.0, float("inf"), 0.05))
+"""(start, end, factor) of each fuzz band, as py-fsrs's ``FUZZ_RANGES`` and Anki (a test checks it)."""
 
 
-def apply_rating(
-    scheduler: fsrs.Scheduler, card_id: int, s: CardSchedule, rating: int, now: datetime
-) -> CardSchedule:
-    """The card's schedule after grading it ``rating`` (1-4) at ``now``.
+def fuzz_range(interval_days: int, maximum_interval: int) -> tuple[int, int]:
+    """The days a fuzzed ``interval_days`` may become (py-fsrs/Anki's bands, capped)."""
+    delta = 1.0
+    for start, end, factor in FUZZ_RANGES:
+        delta += factor * max(min(float(interval_days), end) - start, 0.0)
+    lo = max(2, round(interval_days - delta))
+    hi = min(round(interval_days + delta), maximum_interval)
+    return min(lo, hi), hi
 
-    ``reps`` counts every review; ``lapses`` counts Again on a card in review.
-    Suspension and burial are left as they were.
+
+def fuzz_fraction(uid: str, reps: int) -> float:
+    """A number in [0, 1) fixed by a card's identity and review count: the fuzz draw."""
+    digest = hashlib.blake2b(f"fuzz\0{uid}\0{reps}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def fuzzed_interval(uid: str, reps: int, interval_days: int, maximum_interval: int) -> int:
+    """``interval_days`` fuzzed deterministically (intervals under 2.5 days are kept)."""
+    if interval_days < 2.5:
+        return interval_days
+    lo, hi = fuzz_range(interval_days, maximum_interval)
+    return min(lo + int(fuzz_fraction(uid, reps) * (hi - lo + 1)), hi)
+
+
+def _day_instant(day: date) -> datetime:
+    """A review day on the synthetic timeline py-fsrs is fed: its midnight, UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+class CardScheduler:
+    """py-fsrs under this tool's rules: review days, due dates at day starts, seeded fuzz.
+
+    One per configuration and day clock; ``grade``, ``preview`` and ``replay`` all go
+    through ``grade``, so a preview is exactly what the grade then schedules.
     """
-    import fsrs
 
-    if rating not in RATINGS:
-        raise ValueError(f"rating must be 1-4, not {rating!r}")
-    card, _ = scheduler.review_card(to_fsrs_card(card_id, s, now), fsrs.Rating(rating), now)
-    return replace(
-        s,
-        state=_FROM_FSRS_STATE[int(card.state)],
-        step=card.step,
-        stability=card.stability,
-        difficulty=card.difficulty,
-        due=card.due,
-        last_review=card.last_review,
-        reps=s.reps + 1,
-        lapses=s.lapses + (1 if s.state == "review" and rating == 1 else 0),
-    )
+    def __init__(self, cfg: ScheduleConfig, clock: DayClock | None = None) -> None:
+        """Build the scheduler of ``cfg`` (``clock`` default: the zone and rollover of ``cfg``)."""
+        import fsrs
 
+        kw: dict[str, Any] = {}
+        if cfg.parameters:
+            kw["parameters"] = full_parameters(cfg.parameters)
+        self.cfg = cfg
+        self.clock = clock or DayClock(zone(cfg.timezone), cfg.rollover_hour)
+        self.fuzz = cfg.enable_fuzzing
+        self.fsrs = fsrs.Scheduler(
+            desired_retention=cfg.desired_retention,
+            learning_steps=cfg.learning_steps,
+            relearning_steps=cfg.relearning_steps,
+            maximum_interval=cfg.maximum_interval,
+            enable_fuzzing=False,
+            **kw,
+        )
 
-def preview_intervals(
-    scheduler: fsrs.Scheduler, card_id: int, s: CardSchedule, now: datetime
-) -> dict[int, timedelta]:
-    """The interval each grade would give, ``{1: 10m, 2: ..., 3: ..., 4: ...}``."""
-    out = {}
-    for rating in RATINGS:
-        after = apply_rating(scheduler, card_id, s, rating, now)
+    @property
+    def parameters(self) -> tuple[float, ...]:
+        """The 21 FSRS weights in use."""
+        return tuple(self.fsrs.parameters)
+
+    @property
+    def maximum_interval(self) -> int:
+        """The longest interval, in days."""
+        return int(self.fsrs.maximum_interval)
+
+    @property
+    def learning_steps(self) -> tuple[timedelta, ...]:
+        """The learning steps."""
+        return tuple(self.fsrs.learning_steps)
+
+    @property
+    def desired_retention(self) -> float:
+        """The target probability of recall."""
+        return float(self.fsrs.desired_retention)
+
+    def _to_fsrs(self, s: CardSchedule, at: datetime) -> fsrs.Card:
+        import fsrs
+
+        if s.state == "new":
+            return fsrs.Card(card_id=0, state=fsrs.State.Learning, step=0, due=at)
+        state = fsrs.State(_TO_FSRS_STATE[s.state])
+        step = s.step if s.step is not None or state == fsrs.State.Review else 0
+        last = _day_instant(self.clock.day_of(s.last_review)) if s.last_review is not None else None
+        return fsrs.Card(
+            card_id=0,
+            state=state,
+            step=None if state == fsrs.State.Review else step,
+            stability=s.stability,
+            difficulty=s.difficulty,
+            due=at,
+            last_review=last,
+        )
+
+    def grade(self, uid: str, s: CardSchedule, rating: int, now: datetime) -> CardSchedule:
+        """The card's schedule after grading it ``rating`` (1-4) at ``now`` (UTC-aware).
+
+        ``uid`` is the card's stable identity (``card.uid``), which with ``s.reps``
+        seeds the fuzz. ``reps`` counts every review; ``lapses`` counts Again on a
+        card in review. Suspension and burial are left as they were.
+        """
+        import fsrs
+
+        if rating not in RATINGS:
+            raise ValueError(f"rating must be 1-4, not {rating!r}")
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        today = self.clock.day_of(now)
+        at = _day_instant(today)
+        card, _ = self.fsrs.review_card(self._to_fsrs(s, at), fsrs.Rating(rating), at)
+        interval = card.due - at
+        if card.state == fsrs.State.Review:
+            days = interval.days
+            if self.fuzz:
+                days = fuzzed_interval(uid, s.reps, days, self.maximum_interval)
+            due = self.clock.day_start(today + timedelta(days=days))
+        else:
+            due = now + interval
+        return replace(
+            s,
+            state=_FROM_FSRS_STATE[int(card.state)],
+            step=card.step,
+            stability=card.stability,
+            difficulty=card.difficulty,
+            due=due,
+            last_review=now,
+            reps=s.reps + 1,
+            lapses=s.lapses + (1 if s.state == "review" and rating == 1 else 0),
+        )
+
+    def preview(self, uid: str, s: CardSchedule, now: datetime) -> dict[int, CardSchedule]:
+        """What each grade (1-4) at ``now`` would make of the card: exactly what ``grade`` returns."""
+        return {rating: self.grade(uid, s, rating, now) for rating in RATINGS}
+
+    def interval(self, after: CardSchedule, now: datetime) -> timedelta:
+        """The interval a grade at ``now`` gave, for people: whole review days for a card in
+        review (due on the start of a later day), else the time until its next step."""
         assert after.due is not None
-        out[rating] = after.due - now
-    return out
+        if after.state == "review":
+            return timedelta(days=(self.clock.day_of(after.due) - self.clock.day_of(now)).days)
+        return after.due - now
+
+    def intervals(self, uid: str, s: CardSchedule, now: datetime) -> dict[int, timedelta]:
+        """The interval each grade at ``now`` would give (``1 Again 10m  2 Hard 1d ...``)."""
+        return {r: self.interval(after, now) for r, after in self.preview(uid, s, now).items()}
+
+
+def make_scheduler(cfg: ScheduleConfig, clock: DayClock | None = None) -> CardScheduler:
+    """The ``CardScheduler`` of ``cfg`` (``clock`` default: the zone and rollover hour of ``cfg``)."""
+    return CardScheduler(cfg, clock)
+
+
+# -- replay ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewEvent:
+    """A review: grade ``rating`` (1-4) given at ``at``."""
+
+    rating: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ResetEvent:
+    """The card was made new again at ``at`` (``mlsys-srs reset``)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SeedEvent:
+    """A memory state set from outside at ``at`` (an import of another tool's schedule)."""
+
+    at: datetime
+    state: str
+    stability: float | None
+    difficulty: float | None
+    due: datetime | None
+    last_review: datetime | None
+
+
+HistoryEvent = ReviewEvent | ResetEvent | SeedEvent
+
+
+def replay_steps(
+    uid: str,
+    history: Iterable[HistoryEvent],
+    scheduler: CardScheduler,
+    start: CardSchedule | None = None,
+) -> Iterator[tuple[HistoryEvent, CardSchedule]]:
+    """Each event of ``replay`` with the card's schedule after it."""
+    s = start or CardSchedule()
+    for ev in sorted(history, key=lambda e: e.at):
+        if isinstance(ev, ReviewEvent):
+            s = scheduler.grade(uid, s, ev.rating, ev.at)
+        elif isinstance(ev, ResetEvent):
+            s = replace(s, state="new", step=None, stability=None, difficulty=None, due=None,
+                        last_review=None, reps=0, lapses=0)  # fmt: skip
+        else:
+            s = replace(
+                s,
+                state=ev.state,
+                step=None if ev.state in ("review", "new") else 0,
+                stability=ev.stability,
+                difficulty=ev.difficulty,
+                due=ev.due,
+                last_review=ev.last_review,
+            )
+        yield ev, s
+
+
+def replay(
+    uid: str,
+    history: Iterable[HistoryEvent],
+    scheduler: CardScheduler,
+    start: CardSchedule | None = None,
+) -> CardSchedule:
+    """A card's schedule after its history, exactly as live grading would have left it.
+
+    Args:
+        uid: The card's stable identity (``card.uid``): with the review count it seeds
+            the fuzz, so the result is the same on every device.
+        history: The card's events: ``ReviewEvent(rating, at)``, ``ResetEvent(at)``
+            (new again: memory, reps and lapses forgotten) and ``SeedEvent`` (a memory
+            state imported from another tool: state, stability, difficulty, due, last
+            review). Taken in time order (a stable sort by ``at``: events at the same
+            instant keep the order given). Cram answers are not history.
+        scheduler: ``CardScheduler(cfg, clock)``: the settings and review-day clock to
+            replay with (build one and reuse it for many cards).
+        start: The schedule before the first event (default: a new card). Its
+            ``suspended`` and ``buried_until`` are carried through unchanged: replay
+            does not decide suspension or burial.
+
+    Returns:
+        The ``CardSchedule`` after the last event (``start`` if there is none).
+    """
+    s = start or CardSchedule()
+    for _, after in replay_steps(uid, history, scheduler, start):
+        s = after
+    return s
 
 
 def is_new_leech(lapses_before: int, lapses_after: int, threshold: int) -> bool:

@@ -15,7 +15,8 @@ Queue rules (today = the ``DayClock`` review day of ``now``):
 - never suspended, buried (until later) or retired cards;
 - siblings (same note and line: both sides of ``:::``/``??``, the clozes of one
   paragraph) are not shown on the same day: a review or new card is held back
-  when a sibling was reviewed today or is already in today's queue.
+  when a sibling was reviewed today or is already in today's queue (switchable
+  for new and for review cards: ``bury_new_siblings``, ``bury_review_siblings``).
 """
 
 from __future__ import annotations
@@ -123,6 +124,8 @@ def build_queue(
     reviews_left: int | None = None,
     total_limit: int | None = None,
     curve: ForgettingCurve | None = None,
+    bury_new_siblings: bool = True,
+    bury_review_siblings: bool = True,
 ) -> Queue:
     """Order and limit today's cards.
 
@@ -136,6 +139,8 @@ def build_queue(
         reviews_left: Review cards still allowed today (None: no limit).
         total_limit: At most this many cards in the queue (None: no limit).
         curve: The forgetting curve that ranks reviews (None: py-fsrs's defaults).
+        bury_new_siblings: Hold back a new card whose sibling is reviewed today or queued.
+        bury_review_siblings: The same for review cards.
     """
     learning: list[QueueItem] = []
     reviews: list[QueueItem] = []
@@ -161,7 +166,7 @@ def build_queue(
         nonlocal held_siblings
         out = []
         for it in items:
-            if it.group in taken:
+            if it.group in taken and bury_review_siblings:
                 held_siblings += 1
                 continue
             taken.add(it.group)
@@ -184,7 +189,7 @@ def build_queue(
     chosen: list[QueueItem] = []
     held_new = 0
     for it in new_order:
-        if it.group in taken:
+        if it.group in taken and bury_new_siblings:
             held_siblings += 1
             continue
         if new_left is not None and len(chosen) >= new_left:
@@ -236,6 +241,8 @@ def todays_queue(
         reviews_left=reviews_left,
         total_limit=total_limit,
         curve=ForgettingCurve.from_parameters(cfg.parameters),
+        bury_new_siblings=cfg.bury_new_siblings,
+        bury_review_siblings=cfg.bury_review_siblings,
     )
 
 
@@ -318,16 +325,21 @@ def due_summary(
         d["due_today"] += 1
         due_today += 1
         learning += it.kind == "learning"
-        if it.due is not None and it.due <= now:
+        # A review card is due on its review day (the queue shows it now); a learning step at its time.
+        if it.kind == "review" or (it.due is not None and it.due <= now):
             d["due_now"] += 1
             due_now += 1
     later = [it.due for it in queue.learning if it.due is not None and it.due > now]
-    nxt = card_store.next_due_after(conn, now, flt)
-    if queue.held_new or queue.held_siblings:
-        # Held-back new cards and siblings become available when the next day starts.
-        later.append(clock.day_end(today))
-    if nxt is not None:
-        later.append(nxt)
+    end = clock.day_end(today)
+    next_learning, next_review = card_store.next_due_after(conn, now, end, flt)
+    if queue.held_new or queue.held_siblings or queue.held_reviews:
+        # Held-back cards become available when the next day starts.
+        later.append(end)
+    if next_learning is not None:
+        later.append(next_learning)
+    if next_review is not None:
+        # Shown from the start of the review day it falls on, whatever its hour.
+        later.append(max(end, clock.day_start(clock.day_of(next_review))))
     return DueSummary(
         now=now,
         today=today,

@@ -226,6 +226,11 @@ def render_summary(summary: Summary, now: datetime, tz: tzinfo | None = None) ->
 # -- the terminal -----------------------------------------------------------------------------
 
 
+REDRAW_SECONDS = 30.0
+"""How often the answer screen is redrawn, so the intervals shown stay those of a grade given
+now (they change when a new review day begins)."""
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -269,8 +274,11 @@ class Terminal:
         finally:
             self.__enter__()
 
-    def read_key(self) -> str:
-        """One keypress; escape sequences (arrows) come back as ``"esc"``, end of input as ``"q"``."""
+    def read_key(self, timeout: float | None = None) -> str:
+        """One keypress; escape sequences (arrows) come back as ``"esc"``, end of input as ``"q"``,
+        ``""`` when ``timeout`` seconds pass without a key."""
+        if timeout is not None and not select.select([self.fd], [], [], timeout)[0]:
+            return ""
         b = os.read(self.fd, 1)
         if not b:
             return "q"
@@ -319,7 +327,10 @@ def run_screen(
                     continue
                 return
             terminal.draw(render_card(session, notices))
-            outcome = session.key(terminal.read_key())
+            key = terminal.read_key(REDRAW_SECONDS if session.phase is Phase.ANSWER else None)
+            if not key:
+                continue  # redraw: the intervals shown are those of a grade given now
+            outcome = session.key(key)
             if outcome is Outcome.QUIT:
                 return
             if outcome is Outcome.EDIT:

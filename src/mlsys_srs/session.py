@@ -27,13 +27,11 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from .grading import bury, grade_card, restore_card, set_suspended, snapshot_card, undo_review
-from .memory import RATINGS, CardSchedule, ForgettingCurve, make_scheduler, preview_intervals
+from .memory import RATINGS, CardSchedule, CardScheduler, ForgettingCurve
 from .queue import Group, Queue, QueueItem, prerequisite_candidates
 from .store.cards import due_by, load_card
 
 if TYPE_CHECKING:
-    import fsrs
-
     from .config import ReviewConfig, ScheduleConfig
     from .days import DayClock
     from .journal import Journal
@@ -158,7 +156,7 @@ class Session:
         clock: DayClock,
         now: Callable[[], datetime],
         flt: CardFilter | None = None,
-        scheduler: fsrs.Scheduler | None = None,
+        scheduler: CardScheduler | None = None,
         streak_of: Callable[[datetime], int] | None = None,
         journal: Journal | None = None,
     ) -> None:
@@ -172,7 +170,7 @@ class Session:
             clock: The day boundary.
             now: The clock: returns the current UTC-aware time.
             flt: The filter the queue was built with (for the summary's counts).
-            scheduler: A ready ``fsrs.Scheduler`` (default: from ``schedule``).
+            scheduler: A ready ``CardScheduler`` (default: from ``schedule`` and ``clock``).
             streak_of: Gives the current streak at a time, for the summary
                 (``stats.review_streak``; the session does not define streaks).
             journal: This device's review journal: every answer, undo, bury and
@@ -185,9 +183,8 @@ class Session:
         self.clock = clock
         self._now = now
         self.flt = flt
-        self.scheduler = scheduler or make_scheduler(schedule)
+        self.scheduler = scheduler or CardScheduler(schedule, clock)
         self.streak_of = streak_of
-        self._preview_scheduler = make_scheduler(schedule, fuzz=False)
         self._curve = ForgettingCurve.from_parameters(schedule.parameters)
         self._main = queue.main
         new_suffix = [0] * (len(queue.main) + 1)
@@ -212,7 +209,6 @@ class Session:
         self.phase = Phase.QUESTION
         self.shown_at = start
         self.reason = ""
-        self._intervals: dict[int, timedelta] | None = None
         self._advance(start)
         self.started_empty = self.finished
 
@@ -241,14 +237,20 @@ class Session:
         return Progress(len(s.graded), counts["new"], counts["learning"], counts["review"])
 
     def intervals(self) -> dict[int, timedelta]:
-        """The interval each grade would give the card on screen (fuzzing aside)."""
-        if self._intervals is None:
-            if self.card is None:
-                return {}
-            self._intervals = preview_intervals(
-                self._preview_scheduler, self.card.id, _schedule_of(self.card), self._now()
-            )
-        return self._intervals
+        """The interval each grade would give the card on screen if given now.
+
+        Computed at the current time on every call (each redraw), with the
+        scheduler and fuzz the grade uses: what is shown is what a grade schedules.
+        """
+        if self.card is None:
+            return {}
+        return self.scheduler.intervals(self.card.uid, _schedule_of(self.card), self._now())
+
+    def previews(self, now: datetime) -> dict[int, CardSchedule]:
+        """What each grade at ``now`` would store for the card on screen (empty: no card)."""
+        if self.card is None:
+            return {}
+        return self.scheduler.preview(self.card.uid, _schedule_of(self.card), now)
 
     def notify(self, message: str) -> None:
         """Queue a message for the screen (e.g. the editor could not be started)."""
@@ -320,17 +322,25 @@ class Session:
             duration_ms=round(spent * 1000),
             leech_threshold=self.schedule.leech_threshold,
             journal=self.journal,
+            leech_action=self.schedule.leech_action,
         )
         before = self._state
         self._undo.append(_Action("grade", before, item.id, review_id=result.review_id))
         learning = before.learning
         after = result.after
-        if result.leech:
+        if result.leech and after.suspended:
             self._notices.append(
                 f"Card {item.id} is a leech ({after.lapses} lapses): tagged 'leech' and suspended. "
                 "Rewrite it, then `mlsys-srs unsuspend " + str(item.id) + "`."
             )
-        elif after.state in ("learning", "relearning") and after.due is not None and after.due < self.day_end:
+        elif result.leech:
+            self._notices.append(f"Card {item.id} is a leech ({after.lapses} lapses): tagged 'leech'.")
+        if (
+            not after.suspended
+            and after.state in ("learning", "relearning")
+            and after.due is not None
+            and after.due < self.day_end
+        ):
             again = item._replace(
                 state=after.state, due=after.due, stability=after.stability, last_review=now, reason=""
             )
@@ -400,7 +410,6 @@ class Session:
             return
         self.card = view
         self.phase = Phase.QUESTION
-        self._intervals = None
 
     def summary(self) -> Summary:
         """Cards reviewed, time spent, again-rate, due tomorrow and the current streak."""
@@ -472,13 +481,11 @@ class Session:
         self.card = None
         self.phase = Phase.DONE
         self.reason = reason
-        self._intervals = None
 
     def _show(self, now: datetime, view: CardView | None) -> None:
         self.card = view
         self.phase = Phase.QUESTION
         self.shown_at = now
-        self._intervals = None
 
     def _advance(self, now: datetime) -> None:
         """Choose and load the next card (skipping cards that left the queue meanwhile)."""

@@ -256,6 +256,10 @@ class Stats:
     leeches: tuple[CardRef, ...]
     most_lapsed: tuple[CardRef, ...]
     scope: dict[str, Any] = field(default_factory=dict)
+    calibration: tuple[CalibrationBin, ...] = ()
+    """Predicted recall against the pass rate, in bins (``calibration``)."""
+    retention_by_week: RetentionByWeek | None = None
+    """True retention per week against the desired retention, overall and per domain."""
     charts: Charts | None = None
     """The figures only charts need (``compute_stats(charts=True)``; ``stats --json``, ``report``)."""
 
@@ -325,6 +329,8 @@ class Stats:
             ],
             "leeches": [_card_json(c) for c in self.leeches],
             "most_lapsed": [_card_json(c) for c in self.most_lapsed],
+            "calibration": [b.as_json() for b in self.calibration],
+            "retention_by_week": self.retention_by_week.as_json() if self.retention_by_week else None,
             **(self.charts.as_json() if self.charts is not None else {}),
         }
 
@@ -622,6 +628,7 @@ def compute_stats(
     )
 
     leeches, most_lapsed = _lapse_lists(conn, flt)
+    view = read_log(conn, clock, now, flt=flt, days=days, parameters=parameters)
     return Stats(
         now=now,
         days=days,
@@ -640,19 +647,16 @@ def compute_stats(
         leeches=leeches,
         most_lapsed=most_lapsed,
         scope=_scope_json(flt),
-        charts=(
-            chart_figures(
-                conn,
-                clock,
-                now,
-                flt=flt,
-                days=days,
-                desired_retention=(schedule or ScheduleConfig()).desired_retention,
-                parameters=parameters,
-            )
-            if charts
-            else None
+        calibration=calibration(view.log, view.offsets, days, view.curve),
+        retention_by_week=retention_by_week(
+            view.log,
+            view.offsets,
+            view.first,
+            days,
+            (schedule or ScheduleConfig()).desired_retention,
+            {c: d for c, (d, _) in view.places.items()},
         ),
+        charts=chart_figures(conn, now, view, flt=flt) if charts else None,
     )
 
 
@@ -831,6 +835,17 @@ class CalibrationBin:
         """Share of these answers not graded Again."""
         return self.passed / self.reviews if self.reviews else None
 
+    def as_json(self) -> dict[str, Any]:
+        """Plain data for ``stats --json``."""
+        return {
+            "low": self.low,
+            "high": self.high,
+            "reviews": self.reviews,
+            "passed": self.passed,
+            "predicted": _round(self.predicted),
+            "actual": _round(self.actual),
+        }
+
 
 @dataclass(frozen=True)
 class WeekRetention:
@@ -865,6 +880,14 @@ class RetentionByWeek:
     weeks: tuple[WeekRetention, ...]
     domains: tuple[tuple[str, tuple[WeekRetention, ...]], ...]
 
+    def as_json(self) -> dict[str, Any]:
+        """Plain data for ``stats --json``."""
+        return {
+            "desired": self.desired,
+            "weeks": [w.as_json() for w in self.weeks],
+            "domains": [{"domain": name, "weeks": [w.as_json() for w in ws]} for name, ws in self.domains],
+        }
+
 
 @dataclass(frozen=True)
 class Charts:
@@ -878,15 +901,12 @@ class Charts:
     time_ms: tuple[int, ...]
     answer_buttons: tuple[tuple[str, tuple[int, int, int, int]], ...]
     distributions: Distributions
-    calibration: tuple[CalibrationBin, ...]
-    retention_by_week: RetentionByWeek
     answered: dict[date, tuple[int, ...]]
     """Distinct cards answered on each day of the window with answers (for the report; not in JSON)."""
 
     def as_json(self) -> dict[str, Any]:
         """The keys these figures add to ``stats --json``."""
         d = self.distributions
-        r = self.retention_by_week
         return {
             "memorised": {"first": self.first.isoformat(), "cards": [round(x, 2) for x in self.memorised]},
             "time_per_day": {"first": self.first.isoformat(), "ms": list(self.time_ms)},
@@ -900,80 +920,78 @@ class Charts:
                 "difficulty": d.difficulty.as_json(),
                 "recall": d.recall.as_json(),
             },
-            "calibration": [
-                {
-                    "low": b.low,
-                    "high": b.high,
-                    "reviews": b.reviews,
-                    "passed": b.passed,
-                    "predicted": _round(b.predicted),
-                    "actual": _round(b.actual),
-                }
-                for b in self.calibration
-            ],
-            "retention_by_week": {
-                "desired": r.desired,
-                "weeks": [w.as_json() for w in r.weeks],
-                "domains": [{"domain": name, "weeks": [w.as_json() for w in ws]} for name, ws in r.domains],
-            },
         }
 
 
-def chart_figures(
+@dataclass(frozen=True)
+class LogView:
+    """The review log of a selection, read once, with each answer's review-day offset in the window."""
+
+    log: list[review_store.LogRow]
+    offsets: list[int]
+    """Review days from the window's first day (negative before it)."""
+    first: date
+    days: int
+    places: dict[int, tuple[str, bool]]
+    curve: ForgettingCurve
+
+
+def read_log(
     conn: sqlite3.Connection,
     clock: DayClock,
     now: datetime,
     *,
     flt: CardFilter | None = None,
     days: int = 365,
-    desired_retention: float = 0.9,
     parameters: Sequence[float] = (),
-) -> Charts:
-    """The chart-only figures over the last ``days`` review days (today included).
-
-    - *memorised*: for each day, the sum over active cards of the recall
-      probability at the end of that day, from the memory state the review
-      log gives the card after its last answer up to that day (elapsed time
-      in whole review days, as FSRS counts whole days);
-    - *time per day*: answer time logged on each day;
-    - *answer buttons*: answers by grade and the state the card was in;
-    - *distributions*: stability, difficulty and recall now of studied cards;
-    - ``calibration`` and ``retention_by_week`` (their own docstrings).
-    """
-    curve = ForgettingCurve.from_parameters(parameters)
+) -> LogView:
+    """The review log of ``flt``'s cards over a window of ``days`` review days ending today."""
     today = clock.today(now)
     first = today - timedelta(days=days - 1)
     log = review_store.review_log(conn, flt)
-    places = review_store.card_places(conn, flt)
-    # Day offsets from the window's first day; reviews before it get negative offsets.
     start = first
     if log:
         start = min(first, clock.day_of(_parse(min(r.reviewed_at for r in log))))
     index = DayIndex(clock, start, today)
     shift = (first - start).days
     offsets = [index.index(r.reviewed_at) - shift for r in log]
+    places = review_store.card_places(conn, flt)
+    return LogView(log, offsets, first, days, places, ForgettingCurve.from_parameters(parameters))
 
+
+def chart_figures(
+    conn: sqlite3.Connection, now: datetime, view: LogView, *, flt: CardFilter | None = None
+) -> Charts:
+    """The chart-only figures over the window of ``view`` (today included).
+
+    - *memorised*: for each day, the sum over active cards of the recall
+      probability at the end of that day, from the memory state the review
+      log gives the card after its last answer up to that day (elapsed time
+      in review days);
+    - *time per day*: answer time logged on each day (cram answers included);
+    - *answer buttons*: answers by grade and the state the card was in (cram answers left out);
+    - *distributions*: stability, difficulty and recall now of studied cards.
+    """
+    log, offsets, days, curve = view.log, view.offsets, view.days, view.curve
     time_ms = [0] * days
     buttons = {s: [0, 0, 0, 0] for s in ANSWER_STATES}
     answered: dict[int, set[int]] = {}
     for r, off in zip(log, offsets, strict=True):
         if 0 <= off < days:
             time_ms[off] += r.duration_ms or 0
-            if r.state_before in buttons and 1 <= r.rating <= 4:
+            if r.kind == "review" and r.state_before in buttons and 1 <= r.rating <= 4:
                 buttons[r.state_before][r.rating - 1] += 1
             answered.setdefault(off, set()).add(r.card_id)
-
+    retired = {c for c, (_, gone) in view.places.items() if gone}
     return Charts(
-        first=first,
-        memorised=tuple(memorised(log, offsets, days, curve, {c for c, (_, gone) in places.items() if gone})),
+        first=view.first,
+        memorised=tuple(memorised(log, offsets, days, curve, retired)),
         time_ms=tuple(time_ms),
         answer_buttons=tuple((s, (c[0], c[1], c[2], c[3])) for s, c in buttons.items()),
         distributions=distributions(card_store.card_memory(conn, (flt or CardFilter()).scope()), now, curve),
-        calibration=calibration(log, offsets, days, curve),
-        retention_by_week=retention_by_week(
-            log, offsets, first, days, desired_retention, {c: d for c, (d, _) in places.items()}
-        ),
-        answered={first + timedelta(days=off): tuple(sorted(ids)) for off, ids in sorted(answered.items())},
+        answered={
+            view.first + timedelta(days=off): tuple(sorted(ids)) for off, ids in sorted(answered.items())
+        },
     )
 
 
@@ -1006,7 +1024,9 @@ def memorised(
     for i, j in _card_runs(log):
         if log[i].card_id in retired:
             continue
-        spans = [(offsets[k], s) for k in range(i, j) if (s := log[k].stability_after)]
+        spans = [
+            (offsets[k], s) for k in range(i, j) if log[k].kind == "review" and (s := log[k].stability_after)
+        ]
         for n, (a, s) in enumerate(spans):
             b = spans[n + 1][0] if n + 1 < len(spans) else days
             k = curve.factor / s
@@ -1032,10 +1052,17 @@ def calibration(
     sums = [0.0] * n_bins
     for i, j in _card_runs(log):
         for k in range(i + 1, j):
-            r, prev = log[k], log[k - 1]
-            if r.state_before != "review" or not 0 <= offsets[k] < days or not prev.stability_after:
+            r = log[k]
+            if r.kind != "review" or r.state_before != "review" or not 0 <= offsets[k] < days:
                 continue
-            elapsed = (_parse(r.reviewed_at) - _parse(prev.reviewed_at)).days
+            # The previous scheduling answer (cram answers change no memory state).
+            p_k = k - 1
+            while p_k >= i and log[p_k].kind != "review":
+                p_k -= 1
+            if p_k < i or not log[p_k].stability_after:
+                continue
+            prev = log[p_k]
+            elapsed = offsets[k] - offsets[p_k]  # review days, as FSRS counts them
             p = curve.retrievability(elapsed, prev.stability_after)
             b = min(int(p * n_bins), n_bins - 1)
             reviews[b] += 1
@@ -1070,7 +1097,7 @@ def retention_by_week(
     overall = [[0, 0] for _ in range(n_weeks)]
     by_domain: dict[str, list[list[int]]] = {}
     for r, off in zip(log, offsets, strict=True):
-        if r.state_before != "review" or not 0 <= off < days:
+        if r.kind != "review" or r.state_before != "review" or not 0 <= off < days:
             continue
         w = n_weeks - 1 - (days - 1 - off) // 7
         domain = domain_of.get(r.card_id, "")

@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import SrsError
-from . import export, history, notes, report, review, stats
+from . import export, history, notes, report, review, schedule, stats
 from .context import State, err_console
 
 
@@ -27,7 +27,10 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except SrsError as exc:
-            err_console().print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            from rich.markup import escape
+
+            # Escaped: messages quote user text and commands such as pip install 'mlsys-srs[optimizer]'.
+            err_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console().print("interrupted")
@@ -84,7 +87,7 @@ def main_options(
     ctx.obj = State(vault=vault, db=db, config_path=config)
 
 
-for _group in (notes.app, review.app, stats.app, history.app, report.app):
+for _group in (notes.app, review.app, schedule.app, stats.app, history.app, report.app):
     app.add_typer(_group)
 app.add_typer(export.app, name="export")
 

@@ -19,6 +19,7 @@ from .context import (
     JsonOpt,
     console,
     database_path,
+    day_clock,
     emit_json,
     err_console,
     journal,
@@ -95,11 +96,12 @@ def grade(
         card_id = resolve_card(conn, card)
         result = grade_card(
             conn,
-            make_scheduler(cfg.schedule),
+            make_scheduler(cfg.schedule, day_clock(ctx)),
             card_id,
             value,
             t,
             leech_threshold=cfg.schedule.leech_threshold,
+            leech_action=cfg.schedule.leech_action,
             journal=journal(ctx),
         )
     after = result.after
@@ -230,8 +232,9 @@ def rebuild(
                 merged = merge_journals(
                     conn,
                     j.folder,
-                    lambda: make_scheduler(cfg.schedule),
+                    lambda: make_scheduler(cfg.schedule, day_clock(ctx)),
                     leech_threshold=cfg.schedule.leech_threshold,
+                    leech_action=cfg.schedule.leech_action,
                     rel=lambda p: _rel(p, cfg.vault),
                 )
                 diffs = compare_history(live, conn) if check else []

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import SrsError
+from ..fmt import plural
 from .context import (
     DeckOpt,
     DomainOpt,
@@ -19,6 +20,7 @@ from .context import (
     card_filter,
     console,
     database_path,
+    day_clock,
     emit_json,
     err_console,
     journal,
@@ -86,6 +88,7 @@ def run_sync(ctx: typer.Context, *, quiet: bool = False, yes: bool = False) -> S
     A sync that would retire most of the vault stops and asks (``--yes`` proceeds); once a day the
     database is snapshotted first.
     """
+    from ..store.schedules import recompute_pending
     from ..sync import MassRetire, sync_vault
 
     cfg = state(ctx).config
@@ -103,6 +106,8 @@ def run_sync(ctx: typer.Context, *, quiet: bool = False, yes: bool = False) -> S
                 if quiet or not sys.stdin.isatty() or not _confirm(f"{exc}\nRetire them anyway?"):
                     raise
                 report = sync_vault(conn, cfg.vault, t, ignore=cfg.ignore, allow_mass_retire=True)
+            if recompute_pending(conn):
+                _recompute(ctx, conn)
             report.journal = merge_history(ctx, conn, t)
             return report
     finally:
@@ -139,8 +144,9 @@ def merge_history(ctx: typer.Context, conn: sqlite3.Connection, t: datetime) -> 
     merged = merge_journals(
         conn,
         j.folder,
-        lambda: make_scheduler(cfg.schedule),
+        lambda: make_scheduler(cfg.schedule, day_clock(ctx)),
         leech_threshold=cfg.schedule.leech_threshold,
+        leech_action=cfg.schedule.leech_action,
         rel=rel,
     )
     for problem in merged.problems:
@@ -167,6 +173,26 @@ def daily_backup(ctx: typer.Context, conn: sqlite3.Connection, t: datetime) -> N
     prune(folder, cfg.history.backups_keep)
     with transaction(conn):
         set_meta(conn, "last_backup", today)
+
+
+def _recompute(ctx: typer.Context, conn: sqlite3.Connection) -> None:
+    from ..memory import CardScheduler
+    from ..reschedule import run_pending_recompute
+    from ..store.backup import backup_folder
+
+    cfg = state(ctx).config
+    done = run_pending_recompute(
+        conn,
+        CardScheduler(cfg.schedule, day_clock(ctx)),
+        now(),
+        backup_folder(cfg.data_dir, database_path(ctx, create=True)),
+    )
+    if done is not None:
+        err_console().print(
+            f"schedules recomputed in review days: {done.changed} of {plural(done.cards, 'card')} changed "
+            f"(backup of the database before: {done.backup})",
+            soft_wrap=True,
+        )
 
 
 def render_sync_report(report: SyncReport) -> None:

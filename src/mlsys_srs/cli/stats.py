@@ -271,6 +271,26 @@ def render_stats(s: Stats, out: Console, limit: int = 10) -> None:
     out.print(rt)
     out.print()
 
+    answers = sum(b.reviews for b in s.calibration)
+    if answers:
+        ctab = _titled(out, f"Predicted recall vs passed ({answers:,} answers)")
+        for name in ("predicted", "answers", "passed"):
+            ctab.add_column(name, justify="right")
+        for b in s.calibration:
+            if b.reviews:
+                ctab.add_row(
+                    f"{b.low:.0%}-{b.high:.0%} (mean {_pct(b.predicted)})", f"{b.reviews:,}", _pct(b.actual)
+                )
+        out.print(ctab)
+        rbw = s.retention_by_week
+        weeks = [w for w in rbw.weeks if w.reviews][-8:] if rbw is not None else []
+        if rbw is not None and weeks:
+            out.print(
+                f"  true retention by week (desired {rbw.desired:.0%}): "
+                + ", ".join(f"{w.end.strftime('%d %b')} {_pct(w.rate)}" for w in weeks)
+            )
+        out.print()
+
     weak = s.weak_domains
     if weak:
         wt = _titled(out, f"Weak domains, weakest first (retention over {s.days} d)")

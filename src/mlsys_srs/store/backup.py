@@ -48,6 +48,10 @@ def backup_database(conn: sqlite3.Connection, dest_dir: Path, reason: str, now: 
     slug = re.sub(r"[^a-z0-9-]+", "-", reason.lower()).strip("-") or "backup"
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = dest_dir / f"{stamp}-{slug}.db"
+    n = 1
+    while target.exists():  # two snapshots in one microsecond (a fixed clock): a numbered sibling
+        n += 1
+        target = dest_dir / f"{stamp}-{slug}-{n}.db"
     tmp = target.with_suffix(".db.tmp")
     try:
         dest_dir.mkdir(parents=True, exist_ok=True)

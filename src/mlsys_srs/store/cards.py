@@ -189,6 +189,18 @@ def schedule_of(conn: sqlite3.Connection, card_id: int) -> dict[str, Any]:
     return dict(zip(CARD_SCHEDULE_COLUMNS, row, strict=True))
 
 
+def uid_of(conn: sqlite3.Connection, card_id: int) -> str:
+    """A card's stable identity (``card.uid``).
+
+    Raises:
+        CardNotFound: no such card.
+    """
+    row = conn.execute("SELECT uid FROM card WHERE id = ?", (card_id,)).fetchone()
+    if row is None:
+        raise CardNotFound(f"no card with id {card_id}")
+    return str(row[0])
+
+
 def set_schedule(conn: sqlite3.Connection, card_id: int, raw: dict[str, Any]) -> None:
     """Write a card's scheduling columns (as ``schedule_of`` returns them)."""
     assignments = ", ".join(f"{c} = ?" for c in CARD_SCHEDULE_COLUMNS)
@@ -377,16 +389,26 @@ def linked_due_candidates(
     ]
 
 
-def next_due_after(conn: sqlite3.Connection, now: datetime, flt: CardFilter | None = None) -> datetime | None:
-    """The earliest time after ``now`` at which an active, scheduled card falls due (or is unburied)."""
+def next_due_after(
+    conn: sqlite3.Connection, now: datetime, day_end: datetime, flt: CardFilter | None = None
+) -> tuple[datetime | None, datetime | None]:
+    """When active, scheduled cards next fall due (or are unburied), as ``(learning, review)``.
+
+    ``learning``: the earliest learning or relearning card after ``now``; ``review``: the
+    earliest card in review at or after ``day_end`` (review cards due before it are today's).
+    """
     where, params = (flt or CardFilter()).where()
     row = conn.execute(
-        "SELECT min(max(card.due, coalesce(card.buried_until, ''))) FROM card JOIN note ON note.id = card.note_id"
-        f" WHERE {where} AND card.retired = 0 AND card.suspended = 0 AND card.state != 'new'"
-        " AND max(card.due, coalesce(card.buried_until, '')) > ?",
-        [*params, dt_to_db(now)],
+        "SELECT min(CASE WHEN card.state != 'review' AND eff > ? THEN eff END),"
+        " min(CASE WHEN card.state = 'review' AND eff >= ? THEN eff END)"
+        " FROM (SELECT card.state, max(card.due, coalesce(card.buried_until, '')) AS eff"
+        " FROM card JOIN note ON note.id = card.note_id"
+        f" WHERE {where} AND card.retired = 0 AND card.suspended = 0 AND card.state != 'new') AS card",
+        [dt_to_db(now), dt_to_db(day_end), *params],
     ).fetchone()
-    return dt_from_db(row[0]) if row and row[0] else None
+    if not row:
+        return None, None
+    return dt_from_db(row[0]), dt_from_db(row[1])
 
 
 def due_by(conn: sqlite3.Connection, until: datetime, flt: CardFilter | None = None) -> int:
@@ -571,6 +593,16 @@ def uids_taken(conn: sqlite3.Connection, uids: Sequence[str]) -> set[str]:
         r[0]
         for r in conn.execute(
             "SELECT uid FROM card WHERE uid IN (SELECT value FROM json_each(?))", (json.dumps(list(uids)),)
+        )
+    }
+
+
+def uids_of(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, str]:
+    """The uids of cards, by local id."""
+    return {
+        int(r[0]): str(r[1])
+        for r in conn.execute(
+            "SELECT id, uid FROM card WHERE id IN (SELECT value FROM json_each(?))", (_ids_json(ids),)
         )
     }
 

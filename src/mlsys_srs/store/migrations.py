@@ -137,6 +137,14 @@ CREATE TABLE meta (
 the review journal's events and read positions, and a key/value ``meta`` table."""
 
 
+M003_REVIEW_DAYS = """
+INSERT OR REPLACE INTO meta (key, value) SELECT 'recompute_schedules', '1' WHERE EXISTS (SELECT 1 FROM review)
+"""
+"""Elapsed time in review days, due dates at day starts, seeded fuzz: every schedule must be
+recomputed from its review log. A migration cannot see the user's settings, so it only leaves
+the request (``meta.recompute_schedules``); ``sync`` does it, after a backup of the database."""
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
         for statement in sql.split(";"):
@@ -149,6 +157,7 @@ def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", _script(M001_INITIAL)),
     ("m002_history", _script(M002_HISTORY)),
+    ("m003_review_days", _script(M003_REVIEW_DAYS)),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -213,6 +213,8 @@ class LogRow(NamedTuple):
     state_before: str
     duration_ms: int | None
     stability_after: float | None
+    kind: str
+    """``review``, or ``cram`` (a study-mode answer that changes no schedule)."""
 
 
 def review_log(conn: sqlite3.Connection, flt: CardFilter | None) -> list[LogRow]:
@@ -221,7 +223,7 @@ def review_log(conn: sqlite3.Connection, flt: CardFilter | None) -> list[LogRow]
     # A plain scan sorted here is quicker than walking the card_id index in order.
     rows = conn.execute(
         "SELECT review.card_id, review.reviewed_at, review.id, review.rating, review.state_before,"
-        f" review.duration_ms, review.stability_after FROM review WHERE {cond}",
+        f" review.duration_ms, review.stability_after, review.kind FROM review WHERE {cond}",
         params,
     ).fetchall()
     rows.sort()
@@ -238,3 +240,52 @@ def card_places(conn: sqlite3.Connection, flt: CardFilter | None) -> dict[int, t
             params,
         )
     }
+
+
+class CardReview(NamedTuple):
+    """One answer of one card, as ``mlsys-srs card`` lists it."""
+
+    reviewed_at: str
+    rating: int
+    state_before: str
+    state_after: str
+    stability_after: float | None
+    difficulty_after: float | None
+    duration_ms: int | None
+    kind: str
+
+
+def card_reviews(conn: sqlite3.Connection, card_id: int) -> list[CardReview]:
+    """Every answer of a card (cram answers too), oldest first."""
+    return [
+        CardReview(*r)
+        for r in conn.execute(
+            "SELECT reviewed_at, rating, state_before, state_after, stability_after, difficulty_after,"
+            " duration_ms, kind FROM review WHERE card_id = ? ORDER BY reviewed_at, id",
+            (card_id,),
+        )
+    ]
+
+
+class MemoryReview(NamedTuple):
+    """A scheduling review with what the log knows of the memory state it left."""
+
+    card_id: int
+    reviewed_at: str
+    rating: int
+    state_before: str
+    stability_after: float | None
+
+
+def memory_reviews(conn: sqlite3.Connection, flt: CardFilter | None) -> list[MemoryReview]:
+    """Scheduling reviews (kind ``review``) of ``flt``'s cards, by card then time."""
+    cond, params = of_cards(flt)
+    return [
+        MemoryReview(*r)
+        for r in conn.execute(
+            "SELECT review.card_id, review.reviewed_at, review.rating, review.state_before, review.stability_after"
+            f" FROM review WHERE review.kind = 'review' AND {cond}"
+            " ORDER BY review.card_id, review.reviewed_at, review.id",
+            params,
+        )
+    ]
