@@ -32,6 +32,7 @@ from .text import (
     is_media,
     mask_inline_code,
     normalize_tag,
+    split_lines,
     strip_block_id,
 )
 
@@ -222,8 +223,9 @@ class _NoteParser:
         self.path = path
         if text.startswith("\ufeff"):
             text = text[1:]
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-        lines = text.split("\n")
+        # The one definition of a line (``split_lines``); the extra "\n" keeps the
+        # last, possibly empty, line that editors number.
+        lines = split_lines(text + "\n")
         self.diagnostics: list[Diagnostic] = []
         fm_lines, body_start = _split_frontmatter(lines)
         self.meta = self._load_frontmatter(fm_lines)

@@ -29,6 +29,23 @@ URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 INLINE_CODE_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
 
 
+def split_lines(text: str, keepends: bool = False) -> list[str]:
+    """The lines of a note: the one definition of a line for the whole program.
+
+    A line ends at ``"\\n"`` only (``"\\r\\n"`` is one break). Unlike
+    ``str.splitlines``, ``\\f``, ``\\v``, U+0085, U+2028, U+2029 and a lone
+    ``\\r`` are characters inside a line. As with ``str.splitlines``, a final
+    line break does not start another line, and with ``keepends`` each line
+    keeps its ``"\\n"`` or ``"\\r\\n"`` (so ``"".join`` gives the text back).
+    """
+    parts = text.split("\n")
+    last = parts.pop()
+    lines = [p + "\n" if keepends else p.removesuffix("\r") for p in parts]
+    if last:
+        lines.append(last)
+    return lines
+
+
 def blank(text: str) -> str:
     """Replace every character but newlines with a space, keeping positions."""
     return re.sub(r"[^\n]", " ", text)
