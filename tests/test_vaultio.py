@@ -151,7 +151,9 @@ def test_rewrite_refuses_a_note_changed_since_it_was_read(note: Path) -> None:
     assert note.read_bytes() == b"old\nthe user's edit\n"
 
 
-def test_an_append_during_the_rename_is_put_back_not_lost(note: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_append_during_the_rename_is_put_back_not_lost(
+    note: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_replace = os.replace
 
     def append_then_replace(src: str | Path, dst: str | Path) -> None:
@@ -167,7 +169,9 @@ def test_an_append_during_the_rename_is_put_back_not_lost(note: Path, monkeypatc
     assert not vaultio.temp_path(note).exists()
 
 
-def test_disk_full_leaves_no_temp_file_and_the_note_unchanged(note: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_leaves_no_temp_file_and_the_note_unchanged(
+    note: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def full(*_: object) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")
 
@@ -217,7 +221,9 @@ def tiny_fs(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-def test_write_ids_on_a_full_disk_is_a_diagnostic_and_leaves_no_temp_file(tiny_fs: Path, tmp_path: Path) -> None:
+def test_write_ids_on_a_full_disk_is_a_diagnostic_and_leaves_no_temp_file(
+    tiny_fs: Path, tmp_path: Path
+) -> None:
     vault = tiny_fs / "v"
     vault.mkdir()
     text = "".join(f"q{i} :: a{i}\n\n" for i in range(300))

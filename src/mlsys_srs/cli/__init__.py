@@ -27,7 +27,9 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except SrsError as exc:
-            err_console().print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            from rich.text import Text
+
+            err_console().print(Text.assemble(("error:", "bold red"), " ", str(exc)), soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console().print("interrupted")

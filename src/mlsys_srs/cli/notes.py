@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.text import Text
 
 from .context import (
     DeckOpt,
@@ -20,6 +21,7 @@ from .context import (
     now,
     open_store,
     state,
+    writer_lock,
 )
 
 if TYPE_CHECKING:
@@ -66,21 +68,20 @@ def print_diagnostics(diags: list[Diagnostic], limit: int | None = None) -> None
     shown = diags if limit is None else diags[:limit]
     for d in shown:
         colour = "red" if d.severity == "error" else "yellow"
-        out.print(
-            f"[{colour}]{d.path}:{d.line}:[/] {d.message}", markup=True, highlight=False, soft_wrap=True
-        )
+        out.print(Text.assemble((f"{d.path}:{d.line}:", colour), " ", d.message), soft_wrap=True)
     if limit is not None and len(diags) > limit:
         out.print(f"... and {len(diags) - limit} more (mlsys-srs check lists them all)")
 
 
 def run_sync(ctx: typer.Context, *, quiet: bool = False) -> SyncReport:
     """Run an incremental sync of the configured vault (used by sync and review)."""
-    from ..sync import sync_vault
+    from ..sync import check_vault, sync_vault
 
     cfg = state(ctx).config
+    check_vault(cfg.vault)  # before any database file is made
     update, close = progress_bar() if not quiet else (None, lambda: None)
     try:
-        with open_store(ctx) as conn:
+        with writer_lock(ctx), open_store(ctx) as conn:
             return sync_vault(conn, cfg.vault, now(), ignore=cfg.ignore, progress=update)
     finally:
         close()
@@ -145,7 +146,7 @@ def sync(
         from ..sync import sync_vault, write_block_ids
 
         cfg = state(ctx).config
-        with open_store(ctx) as conn:
+        with writer_lock(ctx), open_store(ctx) as conn:
             written, diags = write_block_ids(conn, cfg.vault, now(), ignore=cfg.ignore)
             again = sync_vault(conn, cfg.vault, now(), ignore=cfg.ignore)
         report.ids_written = written

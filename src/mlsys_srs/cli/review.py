@@ -177,6 +177,7 @@ def due(
         f"[bold]{summary.new_available}[/] new"
         + (f" ({summary.held_new} more over the daily limit)" if summary.held_new else ""),
         highlight=False,
+        markup=True,
     )
     if summary.domains:
         t_ = Table(box=None, pad_edge=False, show_edge=False)

@@ -22,13 +22,23 @@ Modules, in the order the data flows: ``walk`` (files and ``read_vault``),
 from .apply import SyncReport, sync_vault
 from .block_ids import write_block_ids
 from .match import SIMILARITY
-from .walk import Progress, VaultFile, content_hash, decode_note, duplicate_block_ids, read_vault, walk_vault
+from .walk import (
+    Progress,
+    VaultFile,
+    check_vault,
+    content_hash,
+    decode_note,
+    duplicate_block_ids,
+    read_vault,
+    walk_vault,
+)
 
 __all__ = [
     "SIMILARITY",
     "Progress",
     "SyncReport",
     "VaultFile",
+    "check_vault",
     "content_hash",
     "decode_note",
     "duplicate_block_ids",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import VaultError
+from ..fmt import display_path
 from ..parse import Diagnostic, ParsedNote, parse_note
 
 Progress = Callable[[int, int], None]
@@ -26,6 +27,20 @@ class VaultFile:
     mtime_ns: int
 
 
+def check_vault(vault: Path) -> None:
+    """Raise ``VaultError`` unless ``vault`` is a folder.
+
+    Raises:
+        VaultError: the vault does not exist or is not a folder.
+    """
+    if not vault.exists():
+        raise VaultError(
+            f"{display_path(vault)}: vault folder not found (use --vault or set MLSYS_SRS_VAULT)"
+        )
+    if not vault.is_dir():
+        raise VaultError(f"{display_path(vault)}: the vault must be a folder of Markdown notes")
+
+
 def walk_vault(vault: Path, ignore: Sequence[str] = ()) -> list[VaultFile]:
     """Every note of the vault, sorted by path.
 
@@ -35,10 +50,7 @@ def walk_vault(vault: Path, ignore: Sequence[str] = ()) -> list[VaultFile]:
     Raises:
         VaultError: the vault does not exist or is not a folder.
     """
-    if not vault.exists():
-        raise VaultError(f"{vault}: vault folder not found (use --vault or set MLSYS_SRS_VAULT)")
-    if not vault.is_dir():
-        raise VaultError(f"{vault}: the vault must be a folder of Markdown notes")
+    check_vault(vault)
     out: list[VaultFile] = []
     stack = [(vault, "")]
     while stack:
