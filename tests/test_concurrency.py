@@ -37,7 +37,7 @@ def _child(go: int, args: list[str], log: Path) -> None:
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
-        except BaseException as exc:  # noqa: BLE001 - the test reads the log
+        except BaseException as exc:
             import click
 
             code = exc.exit_code if isinstance(exc, click.exceptions.Exit) else 1
@@ -190,7 +190,7 @@ def test_two_processes_opening_a_fresh_database_migrate_it_once(tmp_path: Path) 
         start.wait()
         try:
             open_db(path, now).close()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     for i in range(20):
