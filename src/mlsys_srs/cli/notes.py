@@ -232,7 +232,7 @@ def info(
         "schema_latest": SCHEMA_VERSION,
     }
     if cfg.db.exists():
-        with open_store(ctx) as conn:
+        with open_store(ctx, create=False) as conn:
             data["schema_version"] = schema_version(conn)
             data.update(counts(conn))
     if as_json:
@@ -261,7 +261,7 @@ def cards(
     ] = None,
     due: Annotated[bool, typer.Option("--due", help="Only cards due now.")] = False,
     retired: Annotated[bool, typer.Option("--retired", help="Include retired cards.")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most this many cards.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many cards.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per card, in a list.")] = False,
 ) -> None:
     """List cards, filtered by domain, tag, note, deck recipe, state or due date."""
@@ -280,7 +280,7 @@ def cards(
         due_before=now() if due else None,
         include_retired=retired,
     )
-    with open_store(ctx) as conn:
+    with open_store(ctx, create=False) as conn:
         rows = list_cards(conn, flt, limit)
     if as_json:
         emit_json([r.as_json() for r in rows])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..fmt import plural
+from ..fmt import inert, plural
 from .context import (
     DeckOpt,
     DomainOpt,
@@ -82,6 +82,7 @@ def review(
     from .notes import run_sync
 
     flt = card_filter(ctx, domain, tag, note, deck)
+    editor = _editor(ctx)
     report = run_sync(ctx)
     if report.errors:
         err_console().print(
@@ -108,7 +109,6 @@ def review(
         if session.finished:
             _nothing_due(ctx, flt)
             return
-        editor = cfg.review.editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
 
         def resync(path: str) -> list[str]:
             rep = sync_vault(conn, cfg.vault, now(), ignore=cfg.ignore, only=[path])
@@ -119,6 +119,29 @@ def review(
         for notice in session.pop_notices():
             console().print(notice)
         console().print(render_summary(session.summary(), now(), clock.tz))
+
+
+def _editor(ctx: typer.Context) -> str:
+    """The editor command for ``e``, checked now: a broken one is an error before the review starts."""
+    import shlex
+
+    from ..errors import ConfigError
+
+    cfg = state(ctx).config
+    for source, value in (
+        (f"review.editor in {cfg.config_path}", cfg.review.editor),
+        ("$VISUAL", os.environ.get("VISUAL", "")),
+        ("$EDITOR", os.environ.get("EDITOR", "")),
+    ):
+        if value:
+            try:
+                shlex.split(value)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"the editor command {inert(value)!r} ({source}) cannot be read: {exc}"
+                ) from None
+            return value
+    return "vi"
 
 
 def _nothing_due(ctx: typer.Context, flt: CardFilter) -> None:
@@ -161,7 +184,7 @@ def due(
     flt = card_filter(ctx, domain, tag, note, deck)
     clock = day_clock(ctx)
     t = now()
-    with open_store(ctx) as conn:
+    with open_store(ctx, create=False) as conn:
         summary = due_summary(conn, state(ctx).config.schedule, clock, t, flt)
     if as_json:
         emit_json(summary.as_json())
@@ -200,7 +223,7 @@ def _change(ctx: typer.Context, ids: list[int], as_json: bool, verb: str, action
 
     clock = day_clock(ctx)
     t = now()
-    with open_store(ctx) as conn:
+    with open_store(ctx, create=False) as conn:
         if action == "suspend":
             grading.set_suspended(conn, ids, True)
         elif action == "unsuspend":

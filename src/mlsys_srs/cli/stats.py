@@ -441,7 +441,7 @@ def stats(
 
     cfg = state(ctx).config
     flt = card_filter(ctx, domain, tag, note, deck)
-    with open_store(ctx) as conn:
+    with open_store(ctx, create=False) as conn:
         result = compute_stats(
             conn,
             day_clock(ctx),
@@ -485,8 +485,12 @@ def graph(
     """
     from ..graph import concept_graph, neighbourhood
 
+    if note is not None and not note.strip():
+        raise typer.BadParameter(
+            "name a note (a path, file name or alias), or leave NOTE out", param_hint="NOTE"
+        )
     cfg = state(ctx).config
-    with open_store(ctx) as conn:
+    with open_store(ctx, create=False) as conn:
         if note:
             nb = neighbourhood(
                 conn, day_clock(ctx), now(), note, days=days, parameters=cfg.schedule.parameters

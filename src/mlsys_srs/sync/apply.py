@@ -156,7 +156,7 @@ def _read_phase(
     progress: Progress | None,
     only_set: set[str] | None,
 ) -> _Read:
-    files = walk_vault(vault, ignore)
+    files = walk_vault(vault, ignore, report.diagnostics)
     report.notes_seen = len(files)
     out = _Read()
     unreadable: set[str] = set()
