@@ -35,14 +35,21 @@ built-in default. The config file lives in the user config folder
 
     [export]
     root_deck = "MLSys"
+
+Every key is a ``Setting`` in ``SETTINGS``, the one registry of settings (name,
+type, range, default, help) that loading checks every value against and that
+docs/cli.md lists (a docs test compares them). An unknown key is an error that
+suggests the closest known one; FSRS weights get their bounds check where the
+scheduler is built (``memory.fsrs_parameters``), so ``due`` never imports fsrs.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -59,8 +66,17 @@ _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 
 
 def parse_duration(text: str | int | float) -> timedelta:
-    """``"10m"`` -> 10 minutes; a bare number is minutes. Units: s, m, h, d."""
+    """``"10m"`` -> 10 minutes; a bare number is minutes. Units: s, m, h, d.
+
+    Raises:
+        ConfigError: not a duration.
+        OverflowError: too long for a ``timedelta``.
+    """
+    if isinstance(text, bool):
+        raise ConfigError(f"invalid duration {text!r}: use a number with s, m, h or d (e.g. '10m')")
     if isinstance(text, (int, float)):
+        if not math.isfinite(text):
+            raise ConfigError(f"invalid duration {text!r}: not a finite number")
         return timedelta(minutes=float(text))
     m = _DURATION_RE.match(str(text))
     if not m:
@@ -85,6 +101,8 @@ class ScheduleConfig:
     rollover_hour: int = 4
     timezone: str = ""
     leech_threshold: int = 8
+    origin: str = field(default="", compare=False)
+    """The config file these settings came from (for messages); not a setting."""
 
 
 @dataclass(frozen=True)
@@ -142,77 +160,352 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "mlsys-srs.db"
 
 
-def _section(data: Mapping[str, Any], name: str, path: Path) -> Mapping[str, Any]:
-    value = data.get(name, {})
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{path}: [{name}] must be a table")
+@dataclass(frozen=True)
+class Setting:
+    """One key of the config file: where it lives, what it holds, its default and its help.
+
+    ``kind`` is one of ``bool``, ``int``, ``float``, ``str``, ``path``,
+    ``globs`` (a list of glob strings), ``durations`` (a list such as
+    ``["1m", "10m"]``) and ``floats`` (a list of numbers). ``low``/``high``
+    bound a number (or each duration, in seconds); ``check`` validates further
+    and returns a problem or None.
+    """
+
+    section: str
+    key: str
+    kind: str
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    check: Callable[[Any], str | None] | None = None
+
+    @property
+    def name(self) -> str:
+        """``schedule.new_per_day``, or ``vault`` for a top-level key."""
+        return f"{self.section}.{self.key}" if self.section else self.key
+
+
+def _check_timezone(name: str) -> str | None:
+    if not name:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"{name!r} is not a known time zone (an IANA name such as 'Europe/Berlin')"
+    return None
+
+
+def _check_parameters(values: tuple[float, ...]) -> str | None:
+    # Cheap checks here; py-fsrs's bounds where the scheduler is built (memory.fsrs_parameters).
+    if values and len(values) not in FSRS_PARAMETER_COUNTS:
+        return f"must be 17, 19 or 21 FSRS weights (or empty for the defaults), not {len(values)}"
+    bad = [i for i, x in enumerate(values) if not math.isfinite(x)]
+    if bad:
+        return f"weight {bad[0]} is {values[bad[0]]}, not a finite number"
+    return None
+
+
+FSRS_PARAMETER_COUNTS = (17, 19, 21)
+MAX_STEP_SECONDS = 365 * 86400
+
+SETTINGS: list[Setting] = [
+    Setting("", "vault", "path", "./notes", "The notes folder."),
+    Setting(
+        "",
+        "db",
+        "path",
+        "user data folder (Linux: `~/.local/share/mlsys-srs/mlsys-srs.db`)",
+        "The review database file.",
+    ),
+    Setting(
+        "",
+        "ignore",
+        "globs",
+        (),
+        'Globs of vault paths that are not notes, e.g. `["templates/**", "*.excalidraw.md"]`.',
+    ),
+    Setting(
+        "schedule",
+        "desired_retention",
+        "float",
+        0.9,
+        "The recall probability FSRS schedules for, 0.5 to 0.99.",
+        0.5,
+        0.99,
+    ),
+    Setting(
+        "schedule",
+        "learning_steps",
+        "durations",
+        (timedelta(minutes=1), timedelta(minutes=10)),
+        "Steps of a new card before it graduates to review (each 1s to 365d).",
+        1,
+        MAX_STEP_SECONDS,
+    ),
+    Setting(
+        "schedule",
+        "relearning_steps",
+        "durations",
+        (timedelta(minutes=10),),
+        "Steps of a lapsed card before it returns to review (each 1s to 365d).",
+        1,
+        MAX_STEP_SECONDS,
+    ),
+    Setting(
+        "schedule", "maximum_interval", "int", 36500, "Longest interval, in days (1 to 36500).", 1, 36500
+    ),
+    Setting(
+        "schedule",
+        "enable_fuzzing",
+        "bool",
+        True,
+        "Spread review intervals slightly so cards learnt together do not stay together.",
+    ),
+    Setting(
+        "schedule",
+        "parameters",
+        "floats",
+        (),
+        "Fitted FSRS weights (17, 19 or 21 numbers within py-fsrs's bounds); empty means the py-fsrs defaults.",
+        check=_check_parameters,
+    ),
+    Setting(
+        "schedule", "new_per_day", "int", 20, "New cards introduced per review day (0 to 100000).", 0, 100000
+    ),
+    Setting(
+        "schedule",
+        "reviews_per_day",
+        "int",
+        0,
+        "Reviews per day; 0 means no limit (0 to 1000000).",
+        0,
+        1000000,
+    ),
+    Setting(
+        "schedule", "rollover_hour", "int", 4, "Local hour (0-23) at which a new review day starts.", 0, 23
+    ),
+    Setting(
+        "schedule",
+        "timezone",
+        "str",
+        "",
+        'IANA time zone name (`"Europe/Berlin"`); empty means the system\'s local zone.',
+        check=_check_timezone,
+    ),
+    Setting(
+        "schedule",
+        "leech_threshold",
+        "int",
+        8,
+        "Lapses after which a card is tagged `leech` and suspended (1 to 1000).",
+        1,
+        1000,
+    ),
+    Setting(
+        "review",
+        "prerequisite_refresh",
+        "bool",
+        True,
+        "When you fail a card, bring forward due-soon cards of the notes it links to.",
+    ),
+    Setting(
+        "review",
+        "prerequisite_refresh_max",
+        "int",
+        5,
+        "At most this many cards brought forward per session (0 to 1000).",
+        0,
+        1000,
+    ),
+    Setting(
+        "review",
+        "prerequisite_refresh_days",
+        "int",
+        3,
+        "Only cards due within this many days are brought forward (0 to 3650).",
+        0,
+        3650,
+    ),
+    Setting(
+        "review",
+        "editor",
+        "str",
+        "",
+        "Editor command for `e` in a review; empty means `$VISUAL`, then `$EDITOR`, then `vi`.",
+    ),
+    Setting(
+        "review",
+        "learn_ahead_minutes",
+        "int",
+        20,
+        "Show a learning card this early when nothing else is left (0 to 1440).",
+        0,
+        1440,
+    ),
+    Setting(
+        "review",
+        "max_answer_seconds",
+        "int",
+        60,
+        "A longer answer time is logged as this long (1 to 3600).",
+        1,
+        3600,
+    ),
+    Setting(
+        "stats",
+        "keep_streak_on_empty_days",
+        "bool",
+        False,
+        "A day with nothing due and nothing reviewed keeps the streak instead of breaking it.",
+    ),
+    Setting("export", "root_deck", "str", "MLSys", "Parent deck of the per-domain Anki decks."),
+]
+"""Every key of the config file. A feature adds its keys here (``register``); docs/cli.md lists them all."""
+
+
+def default_text(s: Setting) -> str:
+    """A setting's default as docs/cli.md shows it (TOML, in backticks, or a description)."""
+    d = s.default
+    if s.kind == "path" and s.key == "db":
+        return str(d)
+    if s.kind == "bool":
+        text = "true" if d else "false"
+    elif s.kind == "durations":
+        text = "[" + ", ".join(f'"{_duration_text(x)}"' for x in d) + "]"
+    elif s.kind in ("globs", "floats"):
+        text = "[" + ", ".join(f'"{x}"' if isinstance(x, str) else str(x) for x in d) + "]"
+    elif s.kind == "str":
+        text = f'"{d}"'
+    else:
+        text = str(d)
+    return f"`{text}`"
+
+
+def _duration_text(step: timedelta) -> str:
+    secs = int(step.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs % size == 0:
+            return f"{secs // size}{unit}"
+    return f"{secs}s"
+
+
+def docs_rows() -> list[str]:
+    """The rows of the settings table of docs/cli.md, one per registered key."""
+    return [f"| `{s.name}` | {default_text(s)} | {s.help} |" for s in SETTINGS]
+
+
+def register(*settings: Setting) -> None:
+    """Add keys to the registry (a feature's own section or keys)."""
+    for setting in settings:
+        if any(s.name == setting.name for s in SETTINGS):
+            raise ValueError(f"setting {setting.name} is registered twice")
+        SETTINGS.append(setting)
+
+
+def setting(name: str) -> Setting:
+    """The registered setting called ``name`` (``schedule.new_per_day``)."""
+    for s in SETTINGS:
+        if s.name == name:
+            return s
+    raise KeyError(name)
+
+
+def _unknown(path: Path, where: str, key: str, known: list[str]) -> ConfigError:
+    from difflib import get_close_matches
+
+    close = get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(sorted(known))})"
+    return ConfigError(f"{path}: unknown setting {where}{key!r}{hint}")
+
+
+def _number(value: Any, kind: str) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) if kind == "int" else isinstance(value, (int, float))
+
+
+def _value(s: Setting, raw: Any, path: Path) -> Any:
+    """``raw`` from the file, checked and converted; a ``ConfigError`` names the file and the key."""
+
+    def bad(problem: str) -> ConfigError:
+        return ConfigError(f"{path}: {s.name} {problem}")
+
+    value: Any
+    if s.kind == "bool":
+        if not isinstance(raw, bool):
+            raise bad(f"must be true or false, not {raw!r}")
+        value = raw
+    elif s.kind in ("int", "float"):
+        if not _number(raw, s.kind):
+            raise bad(f"must be {'a whole number' if s.kind == 'int' else 'a number'}, not {raw!r}")
+        value = float(raw) if s.kind == "float" else raw
+        if not math.isfinite(value):
+            raise bad(f"must be a finite number, not {raw!r}")
+        if (s.low is not None and value < s.low) or (s.high is not None and value > s.high):
+            raise bad(f"must be between {_fmt(s.low)} and {_fmt(s.high)}, not {raw!r}")
+    elif s.kind in ("str", "path"):
+        if not isinstance(raw, str):
+            raise bad(f"must be a string, not {raw!r}")
+        value = raw
+    elif s.kind == "globs":
+        if not isinstance(raw, list) or not all(isinstance(g, str) for g in raw):
+            raise bad("must be a list of glob strings")
+        value = tuple(raw)
+    elif s.kind == "durations":
+        if not isinstance(raw, list):
+            raise bad('must be a list such as ["1m", "10m"]')
+        steps = []
+        for item in raw:
+            try:
+                step = parse_duration(item)
+            except (ConfigError, ValueError, OverflowError, TypeError):
+                raise bad(f'has {item!r}: use a number with s, m, h or d, such as "10m"') from None
+            secs = step.total_seconds()
+            if not (s.low or 0) <= secs <= (s.high or math.inf):
+                raise bad(f"has {item!r}: each step must be between 1s and 365d")
+            steps.append(step)
+        value = tuple(steps)
+    elif s.kind == "floats":
+        if not isinstance(raw, list) or not all(_number(x, "float") for x in raw):
+            raise bad("must be a list of numbers")
+        value = tuple(float(x) for x in raw)
+    else:  # pragma: no cover - a registry entry with an unknown kind
+        raise AssertionError(s.kind)
+    if s.check is not None:
+        problem = s.check(value)
+        if problem:
+            raise bad(problem)
     return value
 
 
-def _typed(section: Mapping[str, Any], key: str, kind: type, path: Path, where: str) -> Any:
-    value = section[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if kind is int and isinstance(value, bool):
-        raise ConfigError(f"{path}: {where}{key} must be a whole number")
-    if not isinstance(value, kind):
-        raise ConfigError(f"{path}: {where}{key} must be a {kind.__name__}, not {value!r}")
-    return value
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else (str(int(x)) if float(x).is_integer() else str(x))
 
 
-def _schedule(data: Mapping[str, Any], path: Path) -> ScheduleConfig:
-    s = _section(data, "schedule", path)
-    cfg = ScheduleConfig()
-    kw: dict[str, Any] = {}
-    for key, kind in (
-        ("desired_retention", float),
-        ("maximum_interval", int),
-        ("enable_fuzzing", bool),
-        ("new_per_day", int),
-        ("reviews_per_day", int),
-        ("rollover_hour", int),
-        ("timezone", str),
-        ("leech_threshold", int),
-    ):
-        if key in s:
-            kw[key] = _typed(s, key, kind, path, "schedule.")
-    for key in ("learning_steps", "relearning_steps"):
-        if key in s:
-            if not isinstance(s[key], list):
-                raise ConfigError(f'{path}: schedule.{key} must be a list such as ["1m", "10m"]')
-            kw[key] = tuple(parse_duration(x) for x in s[key])
-    if "parameters" in s:
-        params = s["parameters"]
-        if not isinstance(params, list) or not all(isinstance(x, (int, float)) for x in params):
-            raise ConfigError(f"{path}: schedule.parameters must be a list of numbers")
-        kw["parameters"] = tuple(float(x) for x in params)
-    cfg = replace(cfg, **kw)
-    if not 0.5 <= cfg.desired_retention < 1.0:
-        raise ConfigError(f"{path}: schedule.desired_retention must be between 0.5 and 0.99")
-    if not 0 <= cfg.rollover_hour <= 23:
-        raise ConfigError(f"{path}: schedule.rollover_hour must be 0-23")
-    if cfg.timezone:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(cfg.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"{path}: schedule.timezone {cfg.timezone!r} is not a known time zone"
-            ) from None
-    return cfg
-
-
-def _simple(data: Mapping[str, Any], name: str, cls: type[Any], path: Path) -> Any:
-    section = _section(data, name, path)
-    defaults = cls()
-    kw = {}
-    for key in section:
-        if not hasattr(defaults, key):
-            raise ConfigError(f"{path}: unknown setting {name}.{key}")
-        kind = type(getattr(defaults, key))
-        kw[key] = _typed(section, key, kind, path, f"{name}.")
-    return replace(defaults, **kw)
+def _validate(data: Mapping[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    """Every value of the file, checked against the registry: ``{section: {key: value}}``."""
+    by_section: dict[str, dict[str, Setting]] = {}
+    for s in SETTINGS:
+        by_section.setdefault(s.section, {})[s.key] = s
+    sections = [name for name in by_section if name]
+    out: dict[str, dict[str, Any]] = {name: {} for name in by_section}
+    for key, raw in data.items():
+        if key in sections:
+            if not isinstance(raw, Mapping):
+                raise ConfigError(f"{path}: [{key}] must be a table")
+            for sub, sub_raw in raw.items():
+                known = by_section[key]
+                if sub not in known:
+                    raise _unknown(path, f"in [{key}]: ", sub, list(known))
+                out[key][sub] = _value(known[sub], sub_raw, path)
+        elif key in by_section[""]:
+            out[""][key] = _value(by_section[""][key], raw, path)
+        else:
+            raise _unknown(path, "", key, [*by_section[""], *sections])
+    return out
 
 
 def _expand(value: str, base: Path) -> Path:
@@ -238,6 +531,8 @@ def load_config(
     if config_path is None:
         config_path = Path(env[ENV_CONFIG]) if env.get(ENV_CONFIG) else default_config_path()
     data: dict[str, Any] = {}
+    if config_path.is_dir():
+        raise ConfigError(f"{config_path}: is a folder; --config (or {ENV_CONFIG}) names a TOML file")
     exists = config_path.is_file()
     if exists:
         try:
@@ -246,36 +541,31 @@ def load_config(
             raise ConfigError(f"{config_path}: invalid TOML: {exc}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{config_path}: cannot read the config file ({exc})") from None
-    known = {"vault", "db", "ignore", "schedule", "review", "stats", "export"}
-    for key in data:
-        if key not in known:
-            raise ConfigError(f"{config_path}: unknown setting {key!r}")
+    values = _validate(data, config_path)
+    top = values[""]
     base = config_path.parent
     if vault is None:
         if env.get(ENV_VAULT):
             vault = _expand(env[ENV_VAULT], here)
-        elif isinstance(data.get("vault"), str):
-            vault = _expand(data["vault"], base)
+        elif "vault" in top:
+            vault = _expand(top["vault"], base)
         else:
             vault = here / "notes"
     if db is None:
         if env.get(ENV_DB):
             db = _expand(env[ENV_DB], here)
-        elif isinstance(data.get("db"), str):
-            db = _expand(data["db"], base)
+        elif "db" in top:
+            db = _expand(top["db"], base)
         else:
             db = default_db_path()
-    ignore = data.get("ignore", [])
-    if not isinstance(ignore, list) or not all(isinstance(g, str) for g in ignore):
-        raise ConfigError(f"{config_path}: ignore must be a list of glob strings")
     return Config(
         vault=vault,
         db=db,
         config_path=config_path,
-        ignore=tuple(ignore),
-        schedule=_schedule(data, config_path),
-        review=_simple(data, "review", ReviewConfig, config_path),
-        stats=_simple(data, "stats", StatsConfig, config_path),
-        export=_simple(data, "export", ExportConfig, config_path),
+        ignore=top.get("ignore", ()),
+        schedule=replace(ScheduleConfig(), **values["schedule"], origin=str(config_path)),
+        review=replace(ReviewConfig(), **values["review"]),
+        stats=replace(StatsConfig(), **values["stats"]),
+        export=replace(ExportConfig(), **values["export"]),
         config_exists=exists,
     )

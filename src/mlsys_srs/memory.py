@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .errors import ConfigError
 from .store.db import dt_from_db, dt_to_db
 
 if TYPE_CHECKING:
@@ -114,16 +115,49 @@ class CardSchedule:
         }
 
 
+def fsrs_parameters(parameters: Sequence[float], origin: str = "") -> tuple[float, ...]:
+    """The 21 weights py-fsrs takes for a configured set of 17, 19 or 21.
+
+    An FSRS-4.5 or FSRS-5 set is completed as an FSRS-6 set that schedules the
+    same way (no same-day stability change, decay 0.5, as ``decay_of`` says).
+    Checked here, where the scheduler is built, so that ``due`` never imports
+    fsrs.
+
+    Raises:
+        ConfigError: a weight is missing, not finite or outside py-fsrs's bounds.
+    """
+    import math
+
+    from fsrs.scheduler import LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS
+
+    where = f"{origin}: " if origin else ""
+    values = tuple(float(x) for x in parameters)
+    padding = {17: (0.0, 0.0, 0.0, LEGACY_DECAY), 19: (0.0, LEGACY_DECAY), 21: ()}
+    if len(values) not in padding:
+        raise ConfigError(f"{where}schedule.parameters must be 17, 19 or 21 FSRS weights, not {len(values)}")
+    for i, (x, low, high) in enumerate(
+        zip(values, LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS, strict=False)
+    ):
+        if not math.isfinite(x) or not low <= x <= high:
+            raise ConfigError(
+                f"{where}schedule.parameters: weight {i} is {x}, outside py-fsrs's bounds {low} to {high}"
+            )
+    return values + padding[len(values)]
+
+
 def make_scheduler(cfg: ScheduleConfig, *, fuzz: bool | None = None) -> fsrs.Scheduler:
     """A py-fsrs ``Scheduler`` with the configured retention, steps, interval cap and weights.
 
     ``fuzz`` overrides ``cfg.enable_fuzzing`` (previews use an unfuzzed copy).
+
+    Raises:
+        ConfigError: the weights are not a valid FSRS parameter set.
     """
     import fsrs
 
     kw: dict[str, Any] = {}
     if cfg.parameters:
-        kw["parameters"] = cfg.parameters
+        kw["parameters"] = fsrs_parameters(cfg.parameters, cfg.origin)
     return fsrs.Scheduler(
         desired_retention=cfg.desired_retention,
         learning_steps=cfg.learning_steps,
