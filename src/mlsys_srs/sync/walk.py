@@ -115,6 +115,13 @@ def walk_vault(
                     )
                 )
                 continue
+            if entry.is_symlink() and not _ignored(relpath, ignore):
+                problem = _broken_link(entry.path)
+                if problem:
+                    diags.append(
+                        Diagnostic(display_path(relpath), 1, problem, severity="warning", code="symlink")
+                    )
+                    continue
             try:
                 if entry.is_dir(follow_symlinks=True):
                     if _ignored(relpath + "/", ignore):
@@ -129,13 +136,6 @@ def walk_vault(
                     seen.add(key)
                     stack.append((Path(entry.path), relpath + "/", (*ancestors, key)))
                     continue
-                if entry.is_symlink() and not _ignored(relpath, ignore):
-                    problem = _broken_link(entry.path)
-                    if problem:
-                        diags.append(
-                            Diagnostic(display_path(relpath), 1, problem, severity="warning", code="symlink")
-                        )
-                        continue
                 if not name.lower().endswith(".md") or _ignored(relpath, ignore):
                     continue
                 st = entry.stat()
