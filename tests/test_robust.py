@@ -498,3 +498,11 @@ def test_disk_full_during_sync_is_one_line_and_keeps_the_database(
     assert "full" in line
     os.unlink(tiny_fs / "filler")
     assert len(run.json("--db", str(db), "cards")) == 1  # the last good state
+
+
+def test_check_warns_on_dangling_wikilinks(run: Cli, vault: Path) -> None:
+    (vault / "a.md").write_text("# A\n\nq :: a\n\nSee [[b]] and [[Nowhere]].\n")
+    (vault / "b.md").write_text("# B\n")
+    data = run.json("check")
+    dangling = [(d["path"], d["line"], d["code"]) for d in data["diagnostics"] if d["severity"] == "warning"]
+    assert dangling == [("a.md", 5, "dangling-link")] and data["errors"] == 0

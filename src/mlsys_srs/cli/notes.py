@@ -173,10 +173,12 @@ def check(
     an error. Suitable as a pre-commit hook or a CI step for a vault.
     """
     from ..sync import read_vault
+    from ..sync.walk import dangling_links
 
     cfg = state(ctx).config
     folder = path or cfg.vault
     notes, diags = read_vault(folder, cfg.ignore)
+    diags = [*diags, *dangling_links(notes)]
     errors = [d for d in diags if d.severity == "error"]
     if as_json:
         emit_json(

@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from .migrations import MIGRATIONS, applied, migrate
 from .schema import TABLES
 
 BUSY_TIMEOUT_MS = 5000
+WAL_SWITCH_TRIES = 250  # 20 ms apart: as long as the busy timeout
 
 
 def dt_to_db(value: datetime | None) -> str | None:
@@ -46,8 +48,18 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-    if str(mode).lower() not in ("wal", "memory"):
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    # Switching to WAL takes an exclusive lock without SQLite's busy handler, so a
+    # second process opening a fresh database at the same moment retries here.
+    for attempt in range(WAL_SWITCH_TRIES):
+        if str(mode).lower() in ("wal", "memory"):
+            break
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_SWITCH_TRIES - 1:
+                raise
+            time.sleep(0.02)
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     if str(mode).lower() not in ("wal", "memory"):
         raise DatabaseError(f"cannot switch the database to WAL mode (got {mode})")
     # FULL: a grade that was committed survives a crash or a power cut.

@@ -214,6 +214,28 @@ def read_vault(
     return notes, diags
 
 
+def dangling_links(notes: Sequence[ParsedNote]) -> list[Diagnostic]:
+    """A warning for each concept link that names no note of the vault (``check``)."""
+    from ..parse.links import LinkResolver
+    from ..parse.text import is_concept
+
+    resolver = LinkResolver.build((n.path, n.aliases) for n in notes)
+    out = []
+    for note in notes:
+        for link in note.links:
+            if is_concept(link) and resolver.resolve(link, note.path) is None:
+                out.append(
+                    Diagnostic(
+                        note.path,
+                        link.line,
+                        f"link to {link.target!r}: no note by that name, path or alias (yet)",
+                        severity="warning",
+                        code="dangling-link",
+                    )
+                )
+    return out
+
+
 def duplicate_block_ids(notes: Iterable[ParsedNote]) -> list[Diagnostic]:
     """A diagnostic for each block id that a later note uses again (path order)."""
     first: dict[str, str] = {}
