@@ -101,7 +101,9 @@ HOSTILE = "\x1b]52;c;SGVsbG8=\x07\x1b]0;pwned\x07\x1b[2J\x9b31m"
 @pytest.fixture
 def hostile_vault(vault: Path) -> Path:
     (vault / f"evil{HOSTILE[:8]}[blink].md").write_text(
-        f"---\ntitle: T{HOSTILE}\ndomain: d\n---\n# H{HOSTILE}\n\nQ: question{HOSTILE}?\nA: answer{HOSTILE}\n\n"
+        # YAML escapes put the controls into the frontmatter's values.
+        '---\ntitle: "T\\e]0;pwned\\a\\x9b"\ndomain: "d\\e[2J"\ntags: ["t\\e[5m"]\n---\n'
+        f"# H{HOSTILE}\n\nQ: question{HOSTILE}?\nA: answer{HOSTILE}\n\n"
         f"See [[other{HOSTILE}]] and [[target]].\n"
     )
     (vault / "target.md").write_text("# Target\n\ntq :: ta\n\nBack to [[T\x1b]0;pwned\x07]].\n")
