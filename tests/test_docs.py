@@ -116,24 +116,9 @@ def test_command_options_have_help(path: tuple[str, ...]) -> None:
 
 # -- configuration --------------------------------------------------------------------
 
-# Fields of Config that are resolved state, not keys of the config file.
-NOT_FILE_KEYS = frozenset(
-    {"config_path", "config_exists", "vault_reason", "vault_id", "db_explicit", "data_dir", "vault_config_path"}
-)
-
-
 def _config_keys() -> list[str]:
-    """Every config-file key, ``vault`` or ``schedule.new_per_day``, from the dataclasses."""
-    keys: list[str] = []
-    for f in dataclasses.fields(config_module.Config):
-        if f.name in NOT_FILE_KEYS:
-            continue
-        section = f.default_factory() if f.default_factory is not dataclasses.MISSING else None
-        if section is not None and dataclasses.is_dataclass(section):
-            keys.extend(f"{f.name}.{sub.name}" for sub in dataclasses.fields(section))
-        else:
-            keys.append(f.name)
-    return keys
+    """Every config-file key, ``vault`` or ``schedule.new_per_day``, from the settings registry."""
+    return [s.name for s in config_module.SETTINGS]
 
 
 def _configuration_section() -> str:
@@ -151,6 +136,29 @@ def test_config_key_is_documented(key: str) -> None:
 def test_config_keys_are_found() -> None:
     keys = _config_keys()
     assert {"vault", "db", "ignore", "schedule.new_per_day", "export.root_deck"} <= set(keys)
+
+
+@pytest.mark.parametrize("row", config_module.docs_rows(), ids=_config_keys())
+def test_config_table_row_matches_the_registry(row: str) -> None:
+    # The row's default and help are the registry's, word for word.
+    assert row in _configuration_section().splitlines(), f"docs/cli.md, Configuration, lacks the row {row}"
+
+
+def test_registry_and_config_dataclasses_agree() -> None:
+    """Each section's dataclass has a field per registered key, with the registered default."""
+    sections = {
+        "schedule": config_module.ScheduleConfig(),
+        "review": config_module.ReviewConfig(),
+        "stats": config_module.StatsConfig(),
+        "export": config_module.ExportConfig(),
+    }
+    for name, obj in sections.items():
+        fields = {f.name for f in dataclasses.fields(obj) if f.compare}
+        registered = {s.key for s in config_module.SETTINGS if s.section == name}
+        assert fields == registered, name
+        for s in config_module.SETTINGS:
+            if s.section == name:
+                assert getattr(obj, s.key) == s.default, s.name
 
 
 # -- README -----------------------------------------------------------------------------

@@ -15,15 +15,15 @@ built-in default. The config file lives in the user config folder
     relearning_steps = ["10m"]
     maximum_interval = 36500      # days
     enable_fuzzing = true
-    parameters = []               # FSRS weights (21, or FSRS-5's 19); empty means py-fsrs defaults
+    parameters = []               # FSRS weights; empty means py-fsrs defaults
     new_per_day = 20
     reviews_per_day = 0           # 0 means no limit
     rollover_hour = 4             # local hour at which a new day starts
     timezone = ""                 # IANA name; empty means the system's local zone
     leech_threshold = 8
     leech_action = "suspend"      # or "tag": tag leeches without suspending them
-    bury_new_siblings = true      # hold back a new card when a sibling is shown that day
-    bury_review_siblings = true   # the same for review cards
+    bury_new_siblings = true
+    bury_review_siblings = true
 
     [review]
     prerequisite_refresh = true
@@ -38,14 +38,30 @@ built-in default. The config file lives in the user config folder
 
     [export]
     root_deck = "MLSys"
+
+    [history]
+    journal = true
+    journal_dir = ".mlsys-srs/journal"
+    backups_keep = 10
+
+The settings that change a schedule (``[schedule]``) and where the journal lives
+(``[history]``) may also be in the vault's own ``.mlsys-srs/config.toml``, where
+they override this file's, so two devices replay one history alike.
+
+Every key is a ``Setting`` in ``SETTINGS``, the one registry of settings (name,
+type, range, default, help) that loading checks every value against and that
+docs/cli.md lists (a docs test compares them). An unknown key is an error that
+suggests the closest known one; FSRS weights get their bounds check where the
+scheduler is built (``memory.fsrs_parameters``), so ``due`` never imports fsrs.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -62,8 +78,17 @@ _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 
 
 def parse_duration(text: str | int | float) -> timedelta:
-    """``"10m"`` -> 10 minutes; a bare number is minutes. Units: s, m, h, d."""
+    """``"10m"`` -> 10 minutes; a bare number is minutes. Units: s, m, h, d.
+
+    Raises:
+        ConfigError: not a duration.
+        OverflowError: too long for a ``timedelta``.
+    """
+    if isinstance(text, bool):
+        raise ConfigError(f"invalid duration {text!r}: use a number with s, m, h or d (e.g. '10m')")
     if isinstance(text, (int, float)):
+        if not math.isfinite(text):
+            raise ConfigError(f"invalid duration {text!r}: not a finite number")
         return timedelta(minutes=float(text))
     m = _DURATION_RE.match(str(text))
     if not m:
@@ -91,6 +116,8 @@ class ScheduleConfig:
     leech_action: str = "suspend"
     bury_new_siblings: bool = True
     bury_review_siblings: bool = True
+    origin: str = field(default="", compare=False)
+    """The config file these settings came from (for messages); not a setting."""
 
 
 @dataclass(frozen=True)
@@ -120,15 +147,6 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
-class HistoryConfig:
-    """Review journal and backup settings (``[history]``; the journal folder travels with the vault)."""
-
-    journal: bool = True
-    journal_dir: str = ".mlsys-srs/journal"
-    backups_keep: int = 10
-
-
-@dataclass(frozen=True)
 class Config:
     """The resolved configuration of one invocation."""
 
@@ -140,7 +158,7 @@ class Config:
     review: ReviewConfig = field(default_factory=ReviewConfig)
     stats: StatsConfig = field(default_factory=StatsConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
-    history: HistoryConfig = field(default_factory=HistoryConfig)
+    history: HistoryConfig = field(default_factory=lambda: HistoryConfig())
     config_exists: bool = False
     vault_reason: str = "option"
     """How the vault was chosen: ``option``, ``environment``, ``config``, ``./notes`` or a marker found."""
@@ -155,6 +173,15 @@ class Config:
     def journal_folder(self) -> Path:
         """Where this vault's journals are (``[history] journal_dir``, relative to the vault)."""
         return _expand(self.history.journal_dir, self.vault)
+
+
+@dataclass(frozen=True)
+class HistoryConfig:
+    """Review journal and backup settings (``[history]``; the journal folder travels with the vault)."""
+
+    journal: bool = True
+    journal_dir: str = ".mlsys-srs/journal"
+    backups_keep: int = 10
 
 
 def default_data_dir() -> Path:
@@ -178,89 +205,397 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "mlsys-srs.db"
 
 
-def _section(data: Mapping[str, Any], name: str, path: Path) -> Mapping[str, Any]:
-    value = data.get(name, {})
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{path}: [{name}] must be a table")
+@dataclass(frozen=True)
+class Setting:
+    """One key of the config file: where it lives, what it holds, its default and its help.
+
+    ``kind`` is one of ``bool``, ``int``, ``float``, ``str``, ``path``,
+    ``globs`` (a list of glob strings), ``durations`` (a list such as
+    ``["1m", "10m"]``) and ``floats`` (a list of numbers). ``low``/``high``
+    bound a number (or each duration, in seconds); ``check`` validates further
+    and returns a problem or None.
+    """
+
+    section: str
+    key: str
+    kind: str
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    check: Callable[[Any], str | None] | None = None
+
+    @property
+    def name(self) -> str:
+        """``schedule.new_per_day``, or ``vault`` for a top-level key."""
+        return f"{self.section}.{self.key}" if self.section else self.key
+
+
+def _check_timezone(name: str) -> str | None:
+    if not name:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"{name!r} is not a known time zone (an IANA name such as 'Europe/Berlin')"
+    return None
+
+
+def _check_parameters(values: tuple[float, ...]) -> str | None:
+    # Cheap checks here; py-fsrs's bounds where the scheduler is built (memory.fsrs_parameters).
+    if values and len(values) not in FSRS_PARAMETER_COUNTS:
+        return f"must be 17, 19 or 21 FSRS weights (or empty for the defaults), not {len(values)}"
+    bad = [i for i, x in enumerate(values) if not math.isfinite(x)]
+    if bad:
+        return f"weight {bad[0]} is {values[bad[0]]}, not a finite number"
+    return None
+
+
+FSRS_PARAMETER_COUNTS = (17, 19, 21)
+MAX_STEP_SECONDS = 365 * 86400
+
+SETTINGS: list[Setting] = [
+    Setting(
+        "",
+        "vault",
+        "path",
+        "./notes",
+        "The notes folder (default: `./notes`, else the nearest folder at or above the current one "
+        "holding `.obsidian/` or `.mlsys-srs/`).",
+    ),
+    Setting(
+        "",
+        "db",
+        "path",
+        "the vault's own, `<user data folder>/vaults/<vault id>.db`",
+        "The review database file.",
+    ),
+    Setting(
+        "",
+        "ignore",
+        "globs",
+        (),
+        'Globs of vault paths that are not notes, e.g. `["templates/**", "*.excalidraw.md"]`.',
+    ),
+    Setting(
+        "schedule",
+        "desired_retention",
+        "float",
+        0.9,
+        "The recall probability FSRS schedules for, 0.5 to 0.99.",
+        0.5,
+        0.99,
+    ),
+    Setting(
+        "schedule",
+        "learning_steps",
+        "durations",
+        (timedelta(minutes=1), timedelta(minutes=10)),
+        "Steps of a new card before it graduates to review (each 1s to 365d).",
+        1,
+        MAX_STEP_SECONDS,
+    ),
+    Setting(
+        "schedule",
+        "relearning_steps",
+        "durations",
+        (timedelta(minutes=10),),
+        "Steps of a lapsed card before it returns to review (each 1s to 365d).",
+        1,
+        MAX_STEP_SECONDS,
+    ),
+    Setting(
+        "schedule", "maximum_interval", "int", 36500, "Longest interval, in days (1 to 36500).", 1, 36500
+    ),
+    Setting(
+        "schedule",
+        "enable_fuzzing",
+        "bool",
+        True,
+        "Spread review intervals slightly so cards learnt together do not stay together.",
+    ),
+    Setting(
+        "schedule",
+        "parameters",
+        "floats",
+        (),
+        "Fitted FSRS weights (17, 19 or 21 numbers within py-fsrs's bounds); empty means the py-fsrs defaults.",
+        check=_check_parameters,
+    ),
+    Setting(
+        "schedule", "new_per_day", "int", 20, "New cards introduced per review day (0 to 100000).", 0, 100000
+    ),
+    Setting(
+        "schedule",
+        "reviews_per_day",
+        "int",
+        0,
+        "Reviews per day; 0 means no limit (0 to 1000000).",
+        0,
+        1000000,
+    ),
+    Setting(
+        "schedule", "rollover_hour", "int", 4, "Local hour (0-23) at which a new review day starts.", 0, 23
+    ),
+    Setting(
+        "schedule",
+        "timezone",
+        "str",
+        "",
+        'IANA time zone name (`"Europe/Berlin"`); empty means the system\'s local zone.',
+        check=_check_timezone,
+    ),
+    Setting(
+        "schedule",
+        "leech_threshold",
+        "int",
+        8,
+        "Lapses after which a card is tagged `leech` and suspended (1 to 1000).",
+        1,
+        1000,
+    ),
+    Setting(
+        "schedule",
+        "leech_action",
+        "str",
+        "suspend",
+        'What a leech gets: `"suspend"` (tagged `leech` and suspended) or `"tag"` (only tagged).',
+        check=lambda v: None if v in ("suspend", "tag") else 'must be "suspend" or "tag"',
+    ),
+    Setting(
+        "schedule",
+        "bury_new_siblings",
+        "bool",
+        True,
+        "Hold a new card back for the day when a sibling (same paragraph) is shown.",
+    ),
+    Setting(
+        "schedule",
+        "bury_review_siblings",
+        "bool",
+        True,
+        "Hold a review card back for the day when a sibling (same paragraph) is shown.",
+    ),
+    Setting(
+        "review",
+        "prerequisite_refresh",
+        "bool",
+        True,
+        "When you fail a card, bring forward due-soon cards of the notes it links to.",
+    ),
+    Setting(
+        "review",
+        "prerequisite_refresh_max",
+        "int",
+        5,
+        "At most this many cards brought forward per session (0 to 1000).",
+        0,
+        1000,
+    ),
+    Setting(
+        "review",
+        "prerequisite_refresh_days",
+        "int",
+        3,
+        "Only cards due within this many days are brought forward (0 to 3650).",
+        0,
+        3650,
+    ),
+    Setting(
+        "review",
+        "editor",
+        "str",
+        "",
+        "Editor command for `e` in a review; empty means `$VISUAL`, then `$EDITOR`, then `vi`.",
+    ),
+    Setting(
+        "review",
+        "learn_ahead_minutes",
+        "int",
+        20,
+        "Show a learning card this early when nothing else is left (0 to 1440).",
+        0,
+        1440,
+    ),
+    Setting(
+        "review",
+        "max_answer_seconds",
+        "int",
+        60,
+        "A longer answer time is logged as this long (1 to 3600).",
+        1,
+        3600,
+    ),
+    Setting(
+        "stats",
+        "keep_streak_on_empty_days",
+        "bool",
+        False,
+        "A day with nothing due and nothing reviewed keeps the streak instead of breaking it.",
+    ),
+    Setting("export", "root_deck", "str", "MLSys", "Parent deck of the per-domain Anki decks."),
+    Setting(
+        "history",
+        "journal",
+        "bool",
+        True,
+        "Keep the review journal in the vault (off: history stays in this machine's database only, "
+        "and `rebuild` has nothing to rebuild from).",
+    ),
+    Setting(
+        "history",
+        "journal_dir",
+        "str",
+        ".mlsys-srs/journal",
+        "The journal folder, relative to the vault (e.g. for sync tools that skip dot-folders).",
+    ),
+    Setting("history", "backups_keep", "int", 10, "Database snapshots kept (1 to 1000).", 1, 1000),
+]
+"""Every key of the config file. A feature adds its keys here (``register``); docs/cli.md lists them all."""
+
+
+def default_text(s: Setting) -> str:
+    """A setting's default as docs/cli.md shows it (TOML, in backticks, or a description)."""
+    d = s.default
+    if s.kind == "path" and s.key == "db":
+        return str(d)
+    if s.kind == "bool":
+        text = "true" if d else "false"
+    elif s.kind == "durations":
+        text = "[" + ", ".join(f'"{_duration_text(x)}"' for x in d) + "]"
+    elif s.kind in ("globs", "floats"):
+        text = "[" + ", ".join(f'"{x}"' if isinstance(x, str) else str(x) for x in d) + "]"
+    elif s.kind == "str":
+        text = f'"{d}"'
+    else:
+        text = str(d)
+    return f"`{text}`"
+
+
+def _duration_text(step: timedelta) -> str:
+    secs = int(step.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs % size == 0:
+            return f"{secs // size}{unit}"
+    return f"{secs}s"
+
+
+def docs_rows() -> list[str]:
+    """The rows of the settings table of docs/cli.md, one per registered key."""
+    return [f"| `{s.name}` | {default_text(s)} | {s.help} |" for s in SETTINGS]
+
+
+def register(*settings: Setting) -> None:
+    """Add keys to the registry (a feature's own section or keys)."""
+    for setting in settings:
+        if any(s.name == setting.name for s in SETTINGS):
+            raise ValueError(f"setting {setting.name} is registered twice")
+        SETTINGS.append(setting)
+
+
+def setting(name: str) -> Setting:
+    """The registered setting called ``name`` (``schedule.new_per_day``)."""
+    for s in SETTINGS:
+        if s.name == name:
+            return s
+    raise KeyError(name)
+
+
+def _unknown(path: Path, where: str, key: str, known: list[str]) -> ConfigError:
+    from difflib import get_close_matches
+
+    close = get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(sorted(known))})"
+    return ConfigError(f"{path}: unknown setting {where}{key!r}{hint}")
+
+
+def _number(value: Any, kind: str) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) if kind == "int" else isinstance(value, (int, float))
+
+
+def _value(s: Setting, raw: Any, path: Path) -> Any:
+    """``raw`` from the file, checked and converted; a ``ConfigError`` names the file and the key."""
+
+    def bad(problem: str) -> ConfigError:
+        return ConfigError(f"{path}: {s.name} {problem}")
+
+    value: Any
+    if s.kind == "bool":
+        if not isinstance(raw, bool):
+            raise bad(f"must be true or false, not {raw!r}")
+        value = raw
+    elif s.kind in ("int", "float"):
+        if not _number(raw, s.kind):
+            raise bad(f"must be {'a whole number' if s.kind == 'int' else 'a number'}, not {raw!r}")
+        value = float(raw) if s.kind == "float" else raw
+        if not math.isfinite(value):
+            raise bad(f"must be a finite number, not {raw!r}")
+        if (s.low is not None and value < s.low) or (s.high is not None and value > s.high):
+            raise bad(f"must be between {_fmt(s.low)} and {_fmt(s.high)}, not {raw!r}")
+    elif s.kind in ("str", "path"):
+        if not isinstance(raw, str):
+            raise bad(f"must be a string, not {raw!r}")
+        value = raw
+    elif s.kind == "globs":
+        if not isinstance(raw, list) or not all(isinstance(g, str) for g in raw):
+            raise bad("must be a list of glob strings")
+        value = tuple(raw)
+    elif s.kind == "durations":
+        if not isinstance(raw, list):
+            raise bad('must be a list such as ["1m", "10m"]')
+        steps = []
+        for item in raw:
+            try:
+                step = parse_duration(item)
+            except (ConfigError, ValueError, OverflowError, TypeError):
+                raise bad(f'has {item!r}: use a number with s, m, h or d, such as "10m"') from None
+            secs = step.total_seconds()
+            if not (s.low or 0) <= secs <= (s.high or math.inf):
+                raise bad(f"has {item!r}: each step must be between 1s and 365d")
+            steps.append(step)
+        value = tuple(steps)
+    elif s.kind == "floats":
+        if not isinstance(raw, list) or not all(_number(x, "float") for x in raw):
+            raise bad("must be a list of numbers")
+        value = tuple(float(x) for x in raw)
+    else:  # pragma: no cover - a registry entry with an unknown kind
+        raise AssertionError(s.kind)
+    if s.check is not None:
+        problem = s.check(value)
+        if problem:
+            raise bad(problem)
     return value
 
 
-def _typed(section: Mapping[str, Any], key: str, kind: type, path: Path, where: str) -> Any:
-    value = section[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if kind is int and isinstance(value, bool):
-        raise ConfigError(f"{path}: {where}{key} must be a whole number")
-    if not isinstance(value, kind):
-        raise ConfigError(f"{path}: {where}{key} must be a {kind.__name__}, not {value!r}")
-    return value
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else (str(int(x)) if float(x).is_integer() else str(x))
 
 
-def _schedule(data: Mapping[str, Any], path: Path) -> ScheduleConfig:
-    s = _section(data, "schedule", path)
-    cfg = ScheduleConfig()
-    kw: dict[str, Any] = {}
-    for key, kind in (
-        ("desired_retention", float),
-        ("maximum_interval", int),
-        ("enable_fuzzing", bool),
-        ("new_per_day", int),
-        ("reviews_per_day", int),
-        ("rollover_hour", int),
-        ("timezone", str),
-        ("leech_threshold", int),
-        ("leech_action", str),
-        ("bury_new_siblings", bool),
-        ("bury_review_siblings", bool),
-    ):
-        if key in s:
-            kw[key] = _typed(s, key, kind, path, "schedule.")
-    for key in ("learning_steps", "relearning_steps"):
-        if key in s:
-            if not isinstance(s[key], list):
-                raise ConfigError(f'{path}: schedule.{key} must be a list such as ["1m", "10m"]')
-            kw[key] = tuple(parse_duration(x) for x in s[key])
-    if "parameters" in s:
-        params = s["parameters"]
-        if not isinstance(params, list) or not all(isinstance(x, (int, float)) for x in params):
-            raise ConfigError(f"{path}: schedule.parameters must be a list of numbers")
-        if len(params) not in (0, 17, 19, 21):
-            raise ConfigError(
-                f"{path}: schedule.parameters must be 21 FSRS-6 weights (or FSRS-5's 19), not {len(params)}"
-            )
-        from .memory import full_parameters
-
-        # FSRS-4.5/5 sets become FSRS-6 sets as Anki converts them (see memory.full_parameters).
-        kw["parameters"] = full_parameters(params)
-    cfg = replace(cfg, **kw)
-    if cfg.leech_action not in ("suspend", "tag"):
-        raise ConfigError(f'{path}: schedule.leech_action must be "suspend" or "tag"')
-    if not 0.5 <= cfg.desired_retention < 1.0:
-        raise ConfigError(f"{path}: schedule.desired_retention must be between 0.5 and 0.99")
-    if not 0 <= cfg.rollover_hour <= 23:
-        raise ConfigError(f"{path}: schedule.rollover_hour must be 0-23")
-    if cfg.timezone:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(cfg.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"{path}: schedule.timezone {cfg.timezone!r} is not a known time zone"
-            ) from None
-    return cfg
-
-
-def _simple(data: Mapping[str, Any], name: str, cls: type[Any], path: Path) -> Any:
-    section = _section(data, name, path)
-    defaults = cls()
-    kw = {}
-    for key in section:
-        if not hasattr(defaults, key):
-            raise ConfigError(f"{path}: unknown setting {name}.{key}")
-        kind = type(getattr(defaults, key))
-        kw[key] = _typed(section, key, kind, path, f"{name}.")
-    return replace(defaults, **kw)
+def _validate(data: Mapping[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    """Every value of the file, checked against the registry: ``{section: {key: value}}``."""
+    by_section: dict[str, dict[str, Setting]] = {}
+    for s in SETTINGS:
+        by_section.setdefault(s.section, {})[s.key] = s
+    sections = [name for name in by_section if name]
+    out: dict[str, dict[str, Any]] = {name: {} for name in by_section}
+    for key, raw in data.items():
+        if key in sections:
+            if not isinstance(raw, Mapping):
+                raise ConfigError(f"{path}: [{key}] must be a table")
+            for sub, sub_raw in raw.items():
+                known = by_section[key]
+                if sub not in known:
+                    raise _unknown(path, f"in [{key}]: ", sub, list(known))
+                out[key][sub] = _value(known[sub], sub_raw, path)
+        elif key in by_section[""]:
+            out[""][key] = _value(by_section[""][key], raw, path)
+        else:
+            raise _unknown(path, "", key, [*by_section[""], *sections])
+    return out
 
 
 def _expand(value: str, base: Path) -> Path:
@@ -286,6 +621,8 @@ def load_config(
     if config_path is None:
         config_path = Path(env[ENV_CONFIG]) if env.get(ENV_CONFIG) else default_config_path()
     data: dict[str, Any] = {}
+    if config_path.is_dir():
+        raise ConfigError(f"{config_path}: is a folder; --config (or {ENV_CONFIG}) names a TOML file")
     exists = config_path.is_file()
     if exists:
         try:
@@ -294,19 +631,15 @@ def load_config(
             raise ConfigError(f"{config_path}: invalid TOML: {exc}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{config_path}: cannot read the config file ({exc})") from None
-    known = {"vault", "db", "ignore", "schedule", "review", "stats", "export", "history"}
-    for key in data:
-        if key not in known:
-            raise ConfigError(f"{config_path}: unknown setting {key!r}")
+    values = _validate(data, config_path)
+    top = values[""]
     base = config_path.parent
     reason = "option"
     if vault is None:
         if env.get(ENV_VAULT):
             vault, reason = _expand(env[ENV_VAULT], here), "environment"
-        elif "vault" in data:
-            if not isinstance(data["vault"], str):
-                raise ConfigError(f"{config_path}: vault must be a path (a string), not {data['vault']!r}")
-            vault, reason = _expand(data["vault"], base), "config"
+        elif "vault" in top:
+            vault, reason = _expand(top["vault"], base), "config"
         else:
             from .vault import discover
 
@@ -320,46 +653,36 @@ def load_config(
     if db is None:
         if env.get(ENV_DB):
             db = _expand(env[ENV_DB], here)
-        elif "db" in data:
-            if not isinstance(data["db"], str):
-                raise ConfigError(f"{config_path}: db must be a path (a string), not {data['db']!r}")
-            db = _expand(data["db"], base)
+        elif "db" in top:
+            db = _expand(top["db"], base)
         else:
             explicit = False
             db = vault_db_path(data_dir, vault_id or "unsynced")
     # Settings that change a schedule live in the vault; the machine's are defaults for new vaults.
     vault_cfg_path, vault_data = read_vault_config(vault) if vault.is_dir() else (None, {})
-    for key in vault_data:
-        if key not in ("schedule", "history"):
-            raise ConfigError(
-                f"{vault_cfg_path}: unknown setting {key!r} (a vault's config holds [schedule] and [history])"
-            )
-    merged = dict(data)
-    for section in ("schedule", "history"):
-        if section in vault_data:
-            assert vault_cfg_path is not None
-            _section(vault_data, section, vault_cfg_path)
-            merged[section] = {**_section(data, section, config_path), **vault_data[section]}
-    ignore = data.get("ignore", [])
-    if not isinstance(ignore, list) or not all(isinstance(g, str) for g in ignore):
-        raise ConfigError(f"{config_path}: ignore must be a list of glob strings")
+    origin = str(config_path)
+    if vault_data:
+        assert vault_cfg_path is not None
+        for key in vault_data:
+            if key not in ("schedule", "history"):
+                raise ConfigError(
+                    f"{vault_cfg_path}: unknown setting {key!r} (a vault's config holds [schedule] and [history])"
+                )
+        own = _validate(vault_data, vault_cfg_path)
+        for section in ("schedule", "history"):
+            values[section] = {**values[section], **own[section]}
+        if vault_data.get("schedule"):
+            origin = str(vault_cfg_path)
     return Config(
         vault=vault,
         db=db,
         config_path=config_path,
-        ignore=tuple(ignore),
-        schedule=_schedule(
-            merged, vault_cfg_path if "schedule" in vault_data and vault_cfg_path else config_path
-        ),
-        review=_simple(data, "review", ReviewConfig, config_path),
-        stats=_simple(data, "stats", StatsConfig, config_path),
-        export=_simple(data, "export", ExportConfig, config_path),
-        history=_simple(
-            merged,
-            "history",
-            HistoryConfig,
-            vault_cfg_path if "history" in vault_data and vault_cfg_path else config_path,
-        ),
+        ignore=top.get("ignore", ()),
+        schedule=replace(ScheduleConfig(), **values["schedule"], origin=origin),
+        review=replace(ReviewConfig(), **values["review"]),
+        stats=replace(StatsConfig(), **values["stats"]),
+        export=replace(ExportConfig(), **values["export"]),
+        history=replace(HistoryConfig(), **values["history"]),
         config_exists=exists,
         vault_reason=reason,
         vault_id=vault_id,

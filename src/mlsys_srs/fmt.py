@@ -2,7 +2,41 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, tzinfo
+
+# C0 controls but tab and newline, DEL, C1 controls, and the lone surrogates that
+# stand for undecodable bytes in file names (os.fsdecode's surrogateescape).
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _visible(m: re.Match[str]) -> str:
+    ch = m.group(0)
+    code = ord(ch)
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Unicode control pictures: ESC is shown as "␛"
+    if code == 0x7F:
+        return "\u2421"
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"  # an undecodable byte of a file name
+    return f"\\u{code:04x}"
+
+
+def inert(text: str) -> str:
+    """Text from a note or a path, safe to show in a terminal.
+
+    Every C0 and C1 control character but tab and newline (ESC, BEL, CR, the
+    8-bit CSI and OSC ...) is made visible: ``\\x1b`` becomes ``␛`` and
+    U+009B becomes ``\\u009b``, so nothing from a note can move the cursor,
+    clear the screen, set the window title or write the clipboard. An
+    undecodable byte of a file name (a lone surrogate) is shown as ``\\xNN``.
+    """
+    return _CONTROL_RE.sub(_visible, text)
+
+
+def display_path(path: object) -> str:
+    """A file name or path for people and JSON: valid UTF-8, bytes that were not shown as ``\\xNN``."""
+    return inert(str(path))
 
 
 def plural(n: int, word: str) -> str:

@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .days import DayClock, zone
+from .errors import ConfigError
 from .store.db import dt_from_db, dt_to_db
 
 if TYPE_CHECKING:
@@ -171,6 +172,35 @@ class CardSchedule:
         }
 
 
+def fsrs_parameters(parameters: Sequence[float], origin: str = "") -> tuple[float, ...]:
+    """The 21 weights py-fsrs takes for a configured set of 17, 19 or 21.
+
+    An FSRS-4.5 or FSRS-5 set is completed as an FSRS-6 set that schedules the
+    same way (no same-day stability change, decay 0.5, as ``decay_of`` says).
+    Checked here, where the scheduler is built, so that ``due`` never imports
+    fsrs.
+
+    Raises:
+        ConfigError: a weight is missing, not finite or outside py-fsrs's bounds.
+    """
+    import math
+
+    from fsrs.scheduler import LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS
+
+    where = f"{origin}: " if origin else ""
+    values = tuple(float(x) for x in parameters)
+    if len(values) not in (17, 19, 21):
+        raise ConfigError(f"{where}schedule.parameters must be 17, 19 or 21 FSRS weights, not {len(values)}")
+    for i, (x, low, high) in enumerate(
+        zip(values, LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS, strict=False)
+    ):
+        if not math.isfinite(x) or not low <= x <= high:
+            raise ConfigError(
+                f"{where}schedule.parameters: weight {i} is {x}, outside py-fsrs's bounds {low} to {high}"
+            )
+    return full_parameters(values)
+
+
 _TO_FSRS_STATE = {"new": 1, "learning": 1, "review": 2, "relearning": 3}
 _FROM_FSRS_STATE = {1: "learning", 2: "review", 3: "relearning"}
 
@@ -220,7 +250,7 @@ class CardScheduler:
 
         kw: dict[str, Any] = {}
         if cfg.parameters:
-            kw["parameters"] = full_parameters(cfg.parameters)
+            kw["parameters"] = fsrs_parameters(cfg.parameters, getattr(cfg, "origin", ""))
         self.cfg = cfg
         self.clock = clock or DayClock(zone(cfg.timezone), cfg.rollover_hour)
         self.fuzz = cfg.enable_fuzzing

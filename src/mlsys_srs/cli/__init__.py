@@ -20,18 +20,43 @@ from . import export, history, notes, report, review, schedule, stats
 from .context import State, err_console
 
 
+def _error(message: str, code: int = 1) -> typer.Exit:
+    from rich.text import Text
+
+    err_console().print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _db_path(ctx: Any) -> Path | None:
+    obj = ctx.find_root().obj
+    cfg = getattr(obj, "_config", None)
+    return getattr(cfg, "db", None) or getattr(obj, "db", None)
+
+
 class _Group(TyperGroup):
-    """Turns an ``SrsError`` from any command into one clear line and an exit code."""
+    """Turns any expected failure of a command into one clear line and an exit code.
+
+    ``SrsError`` carries its own message. The failures no command can prevent
+    (a database that fails mid-command: read-only, damaged, a full disk; a
+    file system error) become one line too, naming the file where it is known.
+    """
 
     def invoke(self, ctx: Any) -> Any:
+        import sqlite3
+
         try:
             return super().invoke(ctx)
         except SrsError as exc:
-            from rich.markup import escape
+            raise _error(str(exc), exc.exit_code) from None
+        except sqlite3.Error as exc:
+            from ..store.db import describe_error
 
-            # Escaped: messages quote user text and commands such as pip install 'mlsys-srs[optimizer]'.
-            err_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
-            raise typer.Exit(exc.exit_code) from None
+            raise _error(str(describe_error(_db_path(ctx) or Path("the database"), exc))) from None
+        except OSError as exc:
+            from ..fmt import display_path
+
+            where = f"{display_path(exc.filename)}: " if exc.filename else ""
+            raise _error(f"{where}{exc.strerror or exc}") from None
         except KeyboardInterrupt:
             err_console().print("interrupted")
             raise typer.Exit(130) from None

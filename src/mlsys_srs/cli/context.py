@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import SrsError
+from ..fmt import inert
 
 if TYPE_CHECKING:
     import sqlite3
@@ -76,13 +78,39 @@ _console: Console | None = None
 _err_console: Console | None = None
 
 
+def _make_console(stderr: bool) -> Console:
+    """A rich console on which text from notes is inert.
+
+    Markup is off (a ``[/x]`` or ``[blink]`` in a note or a path is text, never
+    a style or an error; styles come from ``Text`` objects, or ``markup=True``
+    on a literal of our own), and every segment of text that reaches the
+    terminal passes through ``inert``: no control character from a note,
+    a file name or the frontmatter is ever written as a control sequence.
+    rich's own control codes (colours, the alternate screen) are not text
+    segments and are kept.
+    """
+    from rich.console import Console
+    from rich.segment import Segment
+
+    class InertConsole(Console):
+        def render(self, renderable: Any, options: Any = None) -> Any:
+            for seg in super().render(renderable, options):
+                if seg.control or not seg.text or seg.text.isprintable():
+                    yield seg
+                else:
+                    yield Segment(inert(seg.text), seg.style, seg.control)
+
+        def render_str(self, text: str, **kwargs: Any) -> Any:
+            return super().render_str(inert(text), **kwargs)
+
+    return InertConsole(stderr=stderr, highlight=False, markup=False)
+
+
 def console() -> Console:
-    """The stdout console (rich honours NO_COLOR and non-terminal output)."""
+    """The stdout console (rich honours NO_COLOR and non-terminal output); see ``_make_console``."""
     global _console
     if _console is None:
-        from rich.console import Console
-
-        _console = Console(highlight=False)
+        _console = _make_console(stderr=False)
     return _console
 
 
@@ -90,9 +118,7 @@ def err_console() -> Console:
     """The stderr console, for errors, warnings and progress."""
     global _err_console
     if _err_console is None:
-        from rich.console import Console
-
-        _err_console = Console(stderr=True, highlight=False)
+        _err_console = _make_console(stderr=True)
     return _err_console
 
 
@@ -162,7 +188,10 @@ def database_path(ctx: typer.Context, *, create: bool) -> Path:
 
 @contextmanager
 def open_store(ctx: typer.Context, *, create: bool = True) -> Iterator[sqlite3.Connection]:
-    """Open the database of this invocation for the length of a command (snapshotted before a migration)."""
+    """Open the database of this invocation for the length of a command (snapshotted before a migration).
+
+    ``create=False`` (the read-only commands) never makes a database file.
+    """
     from ..store import open_db
     from ..store.backup import backup_folder
 
@@ -201,9 +230,48 @@ def journal(ctx: typer.Context) -> Journal | None:
     return Journal(cfg.journal_folder, dev or device_id(cfg.data_dir))
 
 
+@contextmanager
+def writer_lock(ctx: typer.Context) -> Iterator[None]:
+    """Wait for any other mlsys-srs writing this database (a sync), saying so on stderr."""
+    from ..store.db import writer_lock as lock
+
+    db = database_path(ctx, create=True)
+
+    def waiting(pid: int | None) -> None:
+        from rich.text import Text
+
+        who = f" (pid {pid})" if pid else ""
+        err_console().print(
+            Text(f"waiting for another mlsys-srs{who} to finish with {inert(str(db))} ..."), soft_wrap=True
+        )
+
+    with lock(db, waiting):
+        yield
+
+
+# In JSON text these only occur inside strings, where a \\u escape is valid.
+_JSON_UNSAFE_RE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    code = ord(m.group(0))
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\\\x{code - 0xDC00:02x}"  # an undecodable file-name byte, shown as \xNN
+    return f"\\u{code:04x}"
+
+
+def json_text(data: object) -> str:
+    """Data as JSON that is valid UTF-8 and carries no raw control character.
+
+    C0 controls are escaped by ``json``; C1 controls, DEL and U+2028/9 are
+    escaped here, and a file name's undecodable byte becomes the text ``\\xNN``.
+    """
+    return _JSON_UNSAFE_RE.sub(_json_escape, json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
 def emit_json(data: object) -> None:
     """Print data as JSON on stdout (no colour, no wrapping)."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json_text(data) + "\n")
     sys.stdout.flush()
 
 

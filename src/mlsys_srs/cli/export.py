@@ -146,11 +146,15 @@ def anki(
     FSRS memory states, with their review log. Tick "Import any learning
     progress" when importing, and switch on FSRS in Anki's deck options.
     """
-    from ..export.anki import export_anki
+    from ..export.anki import check_output, export_anki
 
     cfg = state(ctx).config
     flt = card_filter(ctx, domain, tag, note, deck)
     recipe = flt.deck
+    target = default_output(recipe.name if recipe else None, cfg.export.root_deck)
+    if out is not None:
+        target = out / target.name if out.is_dir() else out
+    check_output(target)
     if not no_sync:
         from .notes import run_sync
 
@@ -161,9 +165,6 @@ def anki(
                 f"{n} problem{'s' if n != 1 else ''} in notes; those cards were skipped "
                 "(`mlsys-srs check` lists them)"
             )
-    target = default_output(recipe.name if recipe else None, cfg.export.root_deck)
-    if out is not None:
-        target = out / target.name if out.is_dir() else out
     with open_store(ctx, create=not no_sync) as conn:
         result = export_anki(
             conn,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.text import Text
 
 from ..errors import SrsError
 from ..fmt import plural
@@ -27,6 +28,7 @@ from .context import (
     now,
     open_store,
     state,
+    writer_lock,
 )
 
 if TYPE_CHECKING:
@@ -75,9 +77,7 @@ def print_diagnostics(diags: list[Diagnostic], limit: int | None = None) -> None
     shown = diags if limit is None else diags[:limit]
     for d in shown:
         colour = "red" if d.severity == "error" else "yellow"
-        out.print(
-            f"[{colour}]{d.path}:{d.line}:[/] {d.message}", markup=True, highlight=False, soft_wrap=True
-        )
+        out.print(Text.assemble((f"{d.path}:{d.line}:", colour), " ", d.message), soft_wrap=True)
     if limit is not None and len(diags) > limit:
         out.print(f"... and {len(diags) - limit} more (mlsys-srs check lists them all)")
 
@@ -89,12 +89,13 @@ def run_sync(ctx: typer.Context, *, quiet: bool = False, yes: bool = False) -> S
     database is snapshotted first.
     """
     from ..store.schedules import recompute_pending
-    from ..sync import MassRetire, sync_vault
+    from ..sync import MassRetire, check_vault, sync_vault
 
     cfg = state(ctx).config
+    check_vault(cfg.vault)  # before any database file is made
     update, close = progress_bar() if not quiet else (None, lambda: None)
     try:
-        with open_store(ctx) as conn:
+        with writer_lock(ctx), open_store(ctx) as conn:
             t = now()
             daily_backup(ctx, conn, t)
             try:
@@ -262,7 +263,7 @@ def sync(
         from ..sync import sync_vault, write_block_ids
 
         cfg = state(ctx).config
-        with open_store(ctx) as conn:
+        with writer_lock(ctx), open_store(ctx) as conn:
             written, diags = write_block_ids(conn, cfg.vault, now(), ignore=cfg.ignore)
             again = sync_vault(conn, cfg.vault, now(), ignore=cfg.ignore)
         report.ids_written = written
@@ -292,11 +293,12 @@ def check(
     """
     from ..duplicates import cards_from_notes, duplicate_diagnostics, find_duplicates
     from ..sync import read_vault
+    from ..sync.walk import dangling_links
 
     cfg = state(ctx).config
     folder = path or cfg.vault
     notes, diags = read_vault(folder, cfg.ignore)
-    diags = diags + duplicate_diagnostics(find_duplicates(cards_from_notes(notes)))
+    diags = [*diags, *dangling_links(notes), *duplicate_diagnostics(find_duplicates(cards_from_notes(notes)))]
     errors = [d for d in diags if d.severity == "error"]
     if as_json:
         emit_json(
@@ -392,7 +394,7 @@ def cards(
     ] = None,
     due: Annotated[bool, typer.Option("--due", help="Only cards due now.")] = False,
     retired: Annotated[bool, typer.Option("--retired", help="Include retired cards.")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most this many cards.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many cards.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per card, in a list.")] = False,
 ) -> None:
     """List cards, filtered by domain, tag, note, deck recipe, state or due date."""

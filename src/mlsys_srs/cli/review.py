@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..fmt import plural
+from ..fmt import inert, plural
 from .context import (
     DeckOpt,
     DomainOpt,
@@ -83,6 +83,7 @@ def review(
     from .notes import run_sync
 
     flt = card_filter(ctx, domain, tag, note, deck)
+    editor = _editor(ctx)
     report = run_sync(ctx)
     if report.errors:
         err_console().print(
@@ -110,7 +111,6 @@ def review(
         if session.finished:
             _nothing_due(ctx, flt)
             return
-        editor = cfg.review.editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
 
         def resync(path: str) -> list[str]:
             rep = sync_vault(conn, cfg.vault, now(), ignore=cfg.ignore, only=[path])
@@ -121,6 +121,29 @@ def review(
         for notice in session.pop_notices():
             console().print(notice)
         console().print(render_summary(session.summary(), now(), clock.tz))
+
+
+def _editor(ctx: typer.Context) -> str:
+    """The editor command for ``e``, checked now: a broken one is an error before the review starts."""
+    import shlex
+
+    from ..errors import ConfigError
+
+    cfg = state(ctx).config
+    for source, value in (
+        (f"review.editor in {cfg.config_path}", cfg.review.editor),
+        ("$VISUAL", os.environ.get("VISUAL", "")),
+        ("$EDITOR", os.environ.get("EDITOR", "")),
+    ):
+        if value:
+            try:
+                shlex.split(value)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"the editor command {inert(value)!r} ({source}) cannot be read: {exc}"
+                ) from None
+            return value
+    return "vi"
 
 
 def _nothing_due(ctx: typer.Context, flt: CardFilter) -> None:
@@ -179,6 +202,7 @@ def due(
         f"[bold]{summary.new_available}[/] new"
         + (f" ({summary.held_new} more over the daily limit)" if summary.held_new else ""),
         highlight=False,
+        markup=True,
     )
     if summary.domains:
         t_ = Table(box=None, pad_edge=False, show_edge=False)

@@ -506,6 +506,10 @@ def graph(
     """
     from ..graph import concept_graph, neighbourhood
 
+    if note is not None and not note.strip():
+        raise typer.BadParameter(
+            "name a note (a path, file name or alias), or leave NOTE out", param_hint="NOTE"
+        )
     cfg = state(ctx).config
     with open_store(ctx, create=False) as conn:
         if note:

@@ -28,6 +28,7 @@ Nothing here prints or reads the clock: the caller passes ``now`` and the
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import itertools
 import json
@@ -47,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import SrsError
+from ..fmt import display_path
 from ..identity import legacy_card_id
 from ..memory import DEFAULT_DECAY
 from ..parse.model import Diagnostic
@@ -54,6 +56,7 @@ from ..store.cards import CardView, content_times, list_cards
 from ..store.db import dt_from_db
 from ..store.filters import CardFilter
 from ..store.reviews import HistoryRow, review_history
+from ..vaultio import TEMP_SUFFIX
 
 if TYPE_CHECKING:
     from ..days import DayClock
@@ -417,10 +420,31 @@ def _models() -> tuple[Any, Any]:
     return basic, cloze
 
 
+def check_output(out: Path) -> None:
+    """Refuse to replace anything at ``out`` but an Anki package.
+
+    Raises:
+        SrsError: ``out`` is a folder, or a file that is not an ``.apkg`` package.
+    """
+    if not os.path.lexists(out):
+        return
+    if out.is_dir():
+        raise SrsError(f"{display_path(out)}: is a folder; name the .apkg to write")
+    if out.suffix.lower() != ".apkg" or not zipfile.is_zipfile(out):
+        raise SrsError(
+            f"{display_path(out)}: exists and is not an Anki package (.apkg); not overwritten. "
+            "Choose another --out"
+        )
+
+
 def _zip_package(collection: bytes, media: dict[str, Path], out: Path, timestamp: float) -> None:
     """Zip the collection and media next to ``out``, then rename it into place."""
     stamp = time.gmtime(max(timestamp, 315532800))[:6]  # zip dates start in 1980
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    check_output(out)
+    # One temporary name per package: what a killed export left behind is removed here.
+    tmp = out.with_name(f".{out.name}{TEMP_SUFFIX}")
+    for leftover in (tmp, *out.parent.glob(f".{glob.escape(out.name)}.*.tmp")):
+        leftover.unlink(missing_ok=True)
     try:
         with open(tmp, "wb") as fh:
             with zipfile.ZipFile(fh, "w") as z:
@@ -447,7 +471,7 @@ def _zip_package(collection: bytes, media: dict[str, Path], out: Path, timestamp
         os.replace(tmp, out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise SrsError(f"{out}: cannot write the package ({exc.strerror or exc})") from None
+        raise SrsError(f"{display_path(out)}: cannot write the package ({exc.strerror or exc})") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

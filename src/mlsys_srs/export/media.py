@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import unicodedata
 from pathlib import Path, PurePosixPath
 
 from ..parse.model import Diagnostic
+from ..parse.text import split_lines
 
 # Characters Anki will not keep in a media file name.
 _UNSAFE_NAME_RE = re.compile(r'[\\/:*?"<>|\[\]^#%{}\x00-\x1f]')
@@ -42,7 +44,7 @@ class MediaBundle:
     def _locate(self, note: str, line: int, ref: str) -> int:
         """The line at or after the card's first line that holds ``ref`` (the card's line if none)."""
         try:
-            lines = (self.vault / note).read_text(encoding="utf-8", errors="replace").splitlines()
+            lines = split_lines((self.vault / note).read_text(encoding="utf-8", errors="replace"))
         except OSError:
             return line
         for i in range(max(line, 1) - 1, min(len(lines), max(line, 1) + 200)):
@@ -124,6 +126,14 @@ class MediaBundle:
             return None
         if real in self._names:
             return self._names[real]
+        try:
+            regular = stat.S_ISREG(os.stat(real).st_mode)
+        except OSError:
+            regular = False
+        if not regular:
+            # A named pipe or a device would block the export (or never end): only files are media.
+            self._diag(note, line, f"image {ref!r} is not a regular file; not exported", ref)
+            return None
         name = unicodedata.normalize("NFC", _UNSAFE_NAME_RE.sub("_", path.name))
         if name in self.files:
             # Two files with one name (a/x.png, b/x.png): the later one gets a suffix

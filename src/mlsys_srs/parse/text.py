@@ -34,20 +34,27 @@ _NOT_NEWLINE_RE = re.compile(r"[^\n]")
 _LINE_BREAK_RE = re.compile(r"\r\n?|\n")
 
 
-def split_lines(text: str) -> list[str]:
+def split_lines(text: str, keepends: bool = False) -> list[str]:
     """The lines of ``text``, the one definition of "line" for the whole program.
 
-    A line ends only at ``\n``, ``\r\n`` or a lone ``\r`` (each one break). Every
-    other character, including the ones ``str.splitlines`` also breaks at
-    (``\f``, ``\v``, ``\x1c``-``\x1e``, U+0085, U+2028, U+2029), is ordinary text
-    inside a line, as in editors and in the note writer. The breaks are not kept,
-    and there is always one more line than breaks: ``split_lines("") == [""]``,
-    ``split_lines("a\n") == ["a", ""]``. Line ``k`` (1-based) of a diagnostic or
-    card is ``split_lines(text)[k - 1]``.
+    A line ends only at ``\n``, ``\r\n`` or a lone ``\r`` (each one break), as in
+    editors. Every other character, including the ones ``str.splitlines`` also
+    breaks at (``\f``, ``\v``, ``\x1c``-``\x1e``, U+0085, U+2028, U+2029), is
+    ordinary text inside a line. Line ``k`` (1-based) of a card or diagnostic is
+    ``split_lines(text)[k - 1]``.
+
+    Without ``keepends`` the breaks are dropped and there is always one more line
+    than breaks: ``split_lines("") == [""]``, ``split_lines("a\n") == ["a", ""]``.
+    With ``keepends`` (for writers) each line keeps its break, ``"".join`` gives the
+    text back, and a final break starts no further line, as with ``str.splitlines``.
     """
-    if "\r" not in text:
-        return text.split("\n")
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if not keepends:
+        if "\r" not in text:
+            return text.split("\n")
+        return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    starts = line_starts(text)
+    bounds = [*starts[1:], len(text)]
+    return [text[a:b] for a, b in zip(starts, bounds, strict=True) if a < b]
 
 
 def line_starts(text: str) -> list[int]:

@@ -7,16 +7,22 @@ The connection is in autocommit mode; writers open explicit transactions with
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import DatabaseError
 from .migrations import MIGRATIONS, applied, migrate
+from .schema import TABLES
 
 BUSY_TIMEOUT_MS = 5000
+WAL_SWITCH_TRIES = 250  # 20 ms apart: as long as the busy timeout
 
 
 def dt_to_db(value: datetime | None) -> str | None:
@@ -41,11 +47,56 @@ def dt_from_db(value: str | None) -> datetime | None:
 def _configure(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    # Switching to WAL takes an exclusive lock without SQLite's busy handler, so a
+    # second process opening a fresh database at the same moment retries here.
+    for attempt in range(WAL_SWITCH_TRIES):
+        if str(mode).lower() in ("wal", "memory"):
+            break
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_SWITCH_TRIES - 1:
+                raise
+            time.sleep(0.02)
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     if str(mode).lower() not in ("wal", "memory"):
         raise DatabaseError(f"cannot switch the database to WAL mode (got {mode})")
     # FULL: a grade that was committed survives a crash or a power cut.
     conn.execute("PRAGMA synchronous = FULL")
+
+
+def _check_ours(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a SQLite file that is not an mlsys-srs database (before anything is written to it)."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and "schema_migration" not in tables:
+        raise DatabaseError(
+            f"{path}: not an mlsys-srs database (it has other tables); it was left as it is. "
+            "Use --db to name another file"
+        )
+
+
+def describe_error(path: Path, exc: sqlite3.Error) -> DatabaseError:
+    """One clear line for a SQLite failure on the database at ``path``."""
+    msg = str(exc)
+    low = msg.lower()
+    if "locked" in low or "busy" in low:
+        text = "the database is locked by another mlsys-srs"
+    elif "readonly" in low or "read-only" in low:
+        text = (
+            "the database is read-only (file or folder permissions, or a read-only disk); nothing was saved"
+        )
+    elif "full" in low:
+        text = "the disk is full; nothing was saved"
+    elif "not a database" in low or "malformed" in low or "corrupt" in low:
+        text = f"the database is damaged ({msg}); restore it from a backup or move it away"
+    elif "unable to open" in low:
+        text = "cannot open the database file (check the path and its folder's permissions)"
+    elif "disk i/o" in low:
+        text = "disk I/O error while using the database; nothing was saved"
+    else:
+        text = f"cannot use the database ({msg})"
+    return DatabaseError(f"{path}: {text}")
 
 
 def open_db(
@@ -54,18 +105,29 @@ def open_db(
     """Open (and migrate) the database at ``path``; with ``backup_dir``, an existing database is
     snapshotted there before a migration changes it.
 
+    With ``create=False`` a missing database is an error and no file is made.
+    A SQLite file that has tables but no ``schema_migration`` is someone
+    else's and is refused untouched. Migrations run under ``BEGIN
+    IMMEDIATE``, so two processes opening a fresh database migrate it once.
+
     Raises:
-        DatabaseError: the file is not a SQLite database, is newer than this
-            version of mlsys-srs, is locked, or its folder cannot be created.
+        DatabaseError: the file is not a SQLite database, not ours, damaged,
+            newer than this version of mlsys-srs, locked, read-only, or its
+            folder cannot be created.
     """
+    if path.exists() and not path.is_file():
+        raise DatabaseError(f"{path}: the database path is not a file")
     if not create and not path.exists():
         raise DatabaseError(f"{path}: no database yet (run `mlsys-srs sync` first)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DatabaseError(f"{path.parent}: cannot create the database folder ({exc.strerror})") from None
+    conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _check_ours(conn, path)
         _configure(conn)
         names = applied(conn)
         known = {name for name, _ in MIGRATIONS}
@@ -82,12 +144,59 @@ def open_db(
                 pending = [n for n, _ in MIGRATIONS if n not in names]
                 backup_database(conn, backup_dir, f"before-{pending[0]}", now)
             migrate(conn, now)
-    except sqlite3.DatabaseError as exc:
-        msg = str(exc)
-        if "locked" in msg or "busy" in msg:
-            raise DatabaseError(f"{path}: the database is locked by another mlsys-srs") from None
-        raise DatabaseError(f"{path}: cannot use the database ({msg})") from None
+        check_schema(conn, path)
+    except sqlite3.Error as exc:
+        if conn is not None:
+            conn.close()
+        raise describe_error(path, exc) from None
+    except BaseException:
+        if conn is not None:
+            conn.close()
+        raise
     return conn
+
+
+def check_schema(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a database whose tables lack columns this version reads (a tampered schema)."""
+    for table, columns in TABLES.items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        missing = [c for c in columns if c not in have]
+        if missing:
+            raise DatabaseError(
+                f"{path}: the database schema was changed by something else "
+                f"(table {table} lacks {', '.join(missing)}); restore it from a backup"
+            )
+
+
+@contextmanager
+def writer_lock(db: Path, on_wait: Callable[[int | None], None]) -> Iterator[None]:
+    """Hold the advisory lock ``<db>.lock`` (``flock``) while a long write, such as a sync, runs.
+
+    A cold sync of a big vault outlasts any busy timeout, so a second writer
+    waits here for the first instead of failing after a few seconds;
+    ``on_wait(pid)`` is called once, with the holder's pid when known, before
+    waiting. Where the lock file cannot be made (a read-only folder) there is
+    no lock, and SQLite's own locking still keeps the database consistent.
+    """
+    lock = db.with_name(db.name + ".lock")
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            on_wait(int(holder) if holder.isdigit() else None)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -96,7 +205,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        raise DatabaseError(f"cannot write to the database: {exc}") from None
+        raise describe_error(_db_path(conn), exc) from None
     try:
         yield conn
     except BaseException:
@@ -104,6 +213,11 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
     else:
         conn.execute("COMMIT")
+
+
+def _db_path(conn: sqlite3.Connection) -> Path:
+    row = conn.execute("PRAGMA database_list").fetchone()
+    return Path(row[2]) if row and row[2] else Path("the database")
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

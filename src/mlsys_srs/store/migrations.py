@@ -165,31 +165,40 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def applied(conn: sqlite3.Connection) -> list[str]:
     """Names of the migrations recorded in the database, in order applied."""
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migration ("
-        "name VARCHAR NOT NULL PRIMARY KEY, applied_at VARCHAR NOT NULL)"
-    )
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migration'"
+    ).fetchone()
+    if not exists:
+        return []
     return [r[0] for r in conn.execute("SELECT name FROM schema_migration ORDER BY rowid")]
 
 
 def migrate(conn: sqlite3.Connection, now: datetime) -> list[str]:
     """Apply every migration not yet recorded; return the names applied.
 
+    Each migration runs in its own ``BEGIN IMMEDIATE`` transaction and is
+    re-checked inside it, so that two processes opening a fresh database at
+    once migrate it once (the second waits, then finds the work done).
     ``now`` (UTC-aware) stamps the records.
     """
-    done = set(applied(conn))
     ran = []
     for name, fn in MIGRATIONS:
-        if name in done:
-            continue
         stamp = now.astimezone(UTC).isoformat(timespec="microseconds")
         conn.execute("BEGIN IMMEDIATE")
         try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migration ("
+                "name VARCHAR NOT NULL PRIMARY KEY, applied_at VARCHAR NOT NULL)"
+            )
+            if conn.execute("SELECT 1 FROM schema_migration WHERE name = ?", (name,)).fetchone():
+                conn.execute("COMMIT")
+                continue
             fn(conn)
             conn.execute("INSERT INTO schema_migration (name, applied_at) VALUES (?, ?)", (name, stamp))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         ran.append(name)
     return ran

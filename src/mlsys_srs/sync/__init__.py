@@ -22,7 +22,16 @@ Modules, in the order the data flows: ``walk`` (files and ``read_vault``),
 from .apply import MassRetire, SyncReport, sync_vault
 from .block_ids import write_block_ids
 from .match import SIMILARITY
-from .walk import Progress, VaultFile, content_hash, decode_note, duplicate_block_ids, read_vault, walk_vault
+from .walk import (
+    Progress,
+    VaultFile,
+    check_vault,
+    content_hash,
+    decode_note,
+    duplicate_block_ids,
+    read_vault,
+    walk_vault,
+)
 
 __all__ = [
     "SIMILARITY",
@@ -30,6 +39,7 @@ __all__ = [
     "Progress",
     "SyncReport",
     "VaultFile",
+    "check_vault",
     "content_hash",
     "decode_note",
     "duplicate_block_ids",

@@ -8,7 +8,9 @@
    and retire cards;
 4. tags and links of the changed notes, then link resolution.
 
-All writes of one sync happen in a single transaction.
+All writes of one sync happen in a single transaction, which re-reads the
+stored notes it decides on: if another process synced since the vault was
+read, the decisions are made again on what that process stored.
 """
 
 from __future__ import annotations
@@ -149,27 +151,31 @@ def sync_vault(
         VaultError: the vault is missing.
         DatabaseError: the database cannot be written.
     """
+    only_set = set(only) if only is not None else None
     report = SyncReport()
     stored_notes = note_store.note_rows(conn)
-    found = _read_phase(
-        vault, ignore, stored_notes, report, progress, set(only) if only is not None else None
-    )
-    if not found.changed and not found.deleted:
-        if found.stat_only:
-            with transaction(conn):
-                note_store.update_file_stats(conn, found.stat_only)
+    found = _read_phase(vault, ignore, stored_notes, report, progress, only_set)
+    if not found.changed and not found.deleted and not found.stat_only:
         return report
     stamp = dt_to_db(now)
     with transaction(conn):
+        # Decide on what is stored now, under the write lock: another process may
+        # have synced since the notes were read (its rows would collide with ours).
+        fresh = note_store.note_rows(conn)
+        if fresh != stored_notes:
+            report = SyncReport()
+            stored_notes = fresh
+            found = _read_phase(vault, ignore, stored_notes, report, progress, only_set)
         active = card_store.active_count(conn)
         if found.stat_only:
             note_store.update_file_stats(conn, found.stat_only)
-        renamed, gone, note_set_changed = _notes_phase(conn, report, found, stored_notes, stamp)
-        parsed, card_ids = _cards_phase(conn, report, found.changed, gone, renamed, stamp)
-        retiring = report.cards_retired - report.cards_revived
-        if not allow_mass_retire and retiring > MASS_RETIRE_MIN and retiring * 2 > active:
-            raise MassRetire(retiring, active, vault)
-        _tags_and_links_phase(conn, found.changed, parsed, card_ids, note_set_changed)
+        if found.changed or found.deleted:
+            renamed, gone, note_set_changed = _notes_phase(conn, report, found, stored_notes, stamp)
+            parsed, card_ids = _cards_phase(conn, report, found.changed, gone, renamed, stamp)
+            retiring = report.cards_retired - report.cards_revived
+            if not allow_mass_retire and retiring > MASS_RETIRE_MIN and retiring * 2 > active:
+                raise MassRetire(retiring, active, vault)
+            _tags_and_links_phase(conn, found.changed, parsed, card_ids, note_set_changed)
     return report
 
 
@@ -181,7 +187,7 @@ def _read_phase(
     progress: Progress | None,
     only_set: set[str] | None,
 ) -> _Read:
-    files = walk_vault(vault, ignore)
+    files = walk_vault(vault, ignore, report.diagnostics)
     report.notes_seen = len(files)
     out = _Read()
     unreadable: set[str] = set()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
@@ -11,9 +10,11 @@ from pathlib import Path
 
 from ..parse import Diagnostic
 from ..parse.parser import QUOTE_PREFIX_RE
+from ..parse.text import split_lines
 from ..store import cards as card_store
 from ..store.cards import IdlessCard
 from ..store.db import transaction
+from ..vaultio import DiskFull, NoteChanged, NoteWriteError, ReadOnlyNote, rewrite_note
 from .walk import content_hash
 
 
@@ -33,10 +34,11 @@ def write_block_ids(
 ) -> tuple[int, list[Diagnostic]]:
     """Append a block id to every card of the vault that has none.
 
-    Call after ``sync_vault``. Each note is rewritten atomically (temporary file
-    and rename); only `` ^id`` is appended to a card's last line (or, where that
+    Call after ``sync_vault``. Each note is rewritten by ``vaultio.rewrite_note``
+    (never a read-only note, links and owner kept); only `` ^id`` is appended to a card's last line (or, where that
     line closes a code or math block, an ``^id`` line is added after it).
-    A note whose content differs from what the last sync read is refused.
+    A note whose content differs from what the last sync read is refused, and
+    so is one that changes while it is written; a full disk stops the writing.
 
     Returns:
         The number of ids written and diagnostics for refused notes.
@@ -70,7 +72,7 @@ def write_block_ids(
             continue
         text = data.decode("utf-8-sig")
         bom = data.startswith(b"\xef\xbb\xbf")
-        lines = text.splitlines(keepends=True)
+        lines = split_lines(text, keepends=True)
         by_end: dict[int, list[IdlessCard]] = {}
         for r in cards:
             by_end.setdefault(r.end_line, []).append(r)
@@ -95,17 +97,18 @@ def write_block_ids(
             else:
                 lines[idx] = f"{body} ^{bid}{line[len(body) :]}"
             written += 1
-        new_text = "".join(lines)
+        new = ("\ufeff" if bom else "") + "".join(lines)
         try:
-            _atomic_write(target, new_text.encode("utf-8"), data, bom)
-        except _ChangedError:
-            diags.append(
-                Diagnostic(
-                    path, 1, "the note changed while ids were being written; no ids written", code="changed"
-                )
+            rewrite_note(target, data, new.encode("utf-8"))
+        except NoteWriteError as exc:
+            code = {ReadOnlyNote: "read-only", NoteChanged: "changed", DiskFull: "disk-full"}.get(
+                type(exc), "io"
             )
+            diags.append(Diagnostic(path, 1, f"{exc.reason}; no ids written", code=code))
             written -= len(inserts)
             assignments = [a for a in assignments if a[0] not in {b for _, b in inserts}]
+            if isinstance(exc, DiskFull):
+                break
             continue
     if assignments:
         with transaction(conn):
@@ -119,27 +122,3 @@ def _ends_in_block(lines: list[str], end_line: int) -> bool:
         return False
     s = QUOTE_PREFIX_RE.sub("", lines[end_line - 1]).strip()
     return s.startswith(("```", "~~~", "$$")) or s.endswith("$$")
-
-
-class _ChangedError(Exception):
-    pass
-
-
-def _atomic_write(target: Path, new: bytes, expected: bytes, bom: bool) -> None:
-    """Replace ``target`` with ``new`` unless it no longer holds ``expected``."""
-    if bom:
-        new = b"\xef\xbb\xbf" + new
-    tmp = target.with_name(f".{target.name}.mlsys-srs.tmp")
-    st = target.stat()
-    with open(tmp, "wb") as fh:
-        fh.write(new)
-        fh.flush()
-        os.fsync(fh.fileno())
-    try:
-        os.chmod(tmp, st.st_mode & 0o7777)
-        if target.read_bytes() != expected:
-            raise _ChangedError
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

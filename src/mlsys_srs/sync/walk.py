@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import VaultError
+from ..fmt import display_path
 from ..parse import Diagnostic, ParsedNote, parse_note
 
 Progress = Callable[[int, int], None]
@@ -26,25 +29,75 @@ class VaultFile:
     mtime_ns: int
 
 
-def walk_vault(vault: Path, ignore: Sequence[str] = ()) -> list[VaultFile]:
-    """Every note of the vault, sorted by path.
-
-    Skips folders whose name starts with ``.`` and paths matched by ``ignore``
-    globs (matched against the vault-relative path, ``*`` crossing folders).
+def check_vault(vault: Path) -> None:
+    """Raise ``VaultError`` unless ``vault`` is a folder.
 
     Raises:
         VaultError: the vault does not exist or is not a folder.
     """
     if not vault.exists():
-        raise VaultError(f"{vault}: vault folder not found (use --vault or set MLSYS_SRS_VAULT)")
+        raise VaultError(
+            f"{display_path(vault)}: vault folder not found (use --vault or set MLSYS_SRS_VAULT)"
+        )
     if not vault.is_dir():
-        raise VaultError(f"{vault}: the vault must be a folder of Markdown notes")
+        raise VaultError(f"{display_path(vault)}: the vault must be a folder of Markdown notes")
+
+
+def walk_vault(
+    vault: Path, ignore: Sequence[str] = (), diagnostics: list[Diagnostic] | None = None
+) -> list[VaultFile]:
+    """Every note of the vault, sorted by path.
+
+    Skips folders whose name starts with ``.`` and paths matched by ``ignore``
+    globs (matched against the vault-relative path, ``*`` crossing folders).
+    Symlinked folders are followed, but each real folder is read once: real
+    paths first, so a link into the vault adds nothing, and a link back to a
+    folder above it (``ln -s . loop``) is a loop, reported and skipped. A
+    name that is not valid UTF-8 is reported and skipped (the rest of the
+    vault is read), and so is a dangling or looping symlink. Problems are
+    appended to ``diagnostics`` when it is given.
+
+    Raises:
+        VaultError: the vault does not exist or is not a folder.
+    """
+    check_vault(vault)
+    diags: list[Diagnostic] = [] if diagnostics is None else diagnostics
     out: list[VaultFile] = []
-    stack = [(vault, "")]
-    while stack:
-        folder, rel = stack.pop()
+    try:
+        root = os.stat(vault)
+        seen = {(root.st_dev, root.st_ino)}
+    except OSError:
+        seen = set()
+    stack: list[tuple[Path, str, tuple[tuple[int, int], ...]]] = [(vault, "", tuple(seen))]
+    linked: list[tuple[Path, str, tuple[tuple[int, int], ...], str]] = []
+    while stack or linked:
+        if stack:
+            folder, rel, ancestors = stack.pop()
+        else:
+            # Symlinked folders last: a folder reached by its real path is never read twice.
+            folder, rel, ancestors, link_rel = linked.pop(0)
+            try:
+                st = os.stat(folder)
+            except OSError:
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key in ancestors:
+                diags.append(
+                    Diagnostic(
+                        display_path(link_rel),
+                        1,
+                        "symlink loop: the folder links back to a folder above it; not followed",
+                        severity="warning",
+                        code="symlink",
+                    )
+                )
+                continue
+            if key in seen:
+                continue
+            seen.add(key)
+            ancestors = (*ancestors, key)
         try:
-            entries = list(os.scandir(folder))
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
             continue
         for entry in entries:
@@ -52,19 +105,67 @@ def walk_vault(vault: Path, ignore: Sequence[str] = ()) -> list[VaultFile]:
             if name.startswith("."):
                 continue
             relpath = f"{rel}{name}"
+            if not _valid_name(name):
+                diags.append(
+                    Diagnostic(
+                        display_path(relpath),
+                        1,
+                        "the file name is not valid UTF-8; skipped (rename it)",
+                        code="encoding",
+                    )
+                )
+                continue
+            if entry.is_symlink() and not _ignored(relpath, ignore):
+                problem = _broken_link(entry.path)
+                if problem:
+                    diags.append(
+                        Diagnostic(display_path(relpath), 1, problem, severity="warning", code="symlink")
+                    )
+                    continue
             try:
                 if entry.is_dir(follow_symlinks=True):
-                    if not _ignored(relpath + "/", ignore):
-                        stack.append((Path(entry.path), relpath + "/"))
+                    if _ignored(relpath + "/", ignore):
+                        continue
+                    if entry.is_symlink():
+                        linked.append((Path(entry.path), relpath + "/", ancestors, relpath))
+                        continue
+                    st = entry.stat()
+                    key = (st.st_dev, st.st_ino)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    stack.append((Path(entry.path), relpath + "/", (*ancestors, key)))
                     continue
                 if not name.lower().endswith(".md") or _ignored(relpath, ignore):
                     continue
                 st = entry.stat()
             except OSError:
                 continue
+            if not stat.S_ISREG(st.st_mode):
+                continue  # a named pipe or a device called x.md is not a note (reading it would block)
             out.append(VaultFile(relpath, Path(entry.path), st.st_size, st.st_mtime_ns))
     out.sort(key=lambda f: f.path)
     return out
+
+
+def _valid_name(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _broken_link(path: str) -> str | None:
+    """Why the symlink at ``path`` leads nowhere, or None when it leads to a file or folder."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop: the link leads back to itself; skipped"
+        target = os.readlink(path) if os.path.islink(path) else "?"
+        return f"dangling symlink (its target {display_path(target)!r} does not exist); skipped"
+    return None
 
 
 def _ignored(relpath: str, ignore: Sequence[str]) -> bool:
@@ -93,7 +194,7 @@ def read_vault(
     """Parse every note of the vault without touching the database (for ``check``)."""
     notes: list[ParsedNote] = []
     diags: list[Diagnostic] = []
-    files = walk_vault(vault, ignore)
+    files = walk_vault(vault, ignore, diags)
     for i, f in enumerate(files):
         try:
             data = f.abspath.read_bytes()
@@ -111,6 +212,28 @@ def read_vault(
             progress(i + 1, len(files))
     diags.extend(duplicate_block_ids(notes))
     return notes, diags
+
+
+def dangling_links(notes: Sequence[ParsedNote]) -> list[Diagnostic]:
+    """A warning for each concept link that names no note of the vault (``check``)."""
+    from ..parse.links import LinkResolver
+    from ..parse.text import is_concept
+
+    resolver = LinkResolver.build((n.path, n.aliases) for n in notes)
+    out = []
+    for note in notes:
+        for link in note.links:
+            if is_concept(link) and resolver.resolve(link, note.path) is None:
+                out.append(
+                    Diagnostic(
+                        note.path,
+                        link.line,
+                        f"link to {link.target!r}: no note by that name, path or alias (yet)",
+                        severity="warning",
+                        code="dangling-link",
+                    )
+                )
+    return out
 
 
 def duplicate_block_ids(notes: Iterable[ParsedNote]) -> list[Diagnostic]:
