@@ -132,9 +132,12 @@ def set_uid(conn: sqlite3.Connection, card_id: int, uid: str) -> None:
 # -- review rows derived from events ----------------------------------------------------
 
 
-def replace_reviews(conn: sqlite3.Connection, card_id: int, rows: Sequence[dict[str, Any]]) -> None:
-    """Replace a card's review rows by ``rows`` (``REVIEW_COLUMNS`` without ``id``; ``before`` as a dict)."""
-    conn.execute("DELETE FROM review WHERE card_id = ?", (card_id,))
+def replace_reviews(conn: sqlite3.Connection, by_card: dict[int, Sequence[dict[str, Any]]]) -> None:
+    """Replace each card's review rows by its ``rows`` (``REVIEW_COLUMNS`` without ``id``; ``before``
+    as a dict), for many cards in two statements."""
+    conn.execute(
+        "DELETE FROM review WHERE card_id IN (SELECT value FROM json_each(?))", (json.dumps(list(by_card)),)
+    )
     names = REVIEW_COLUMNS[1:]
     conn.executemany(
         f"INSERT INTO review ({cols(names)}) VALUES ({','.join('?' * len(names))})",
@@ -143,6 +146,7 @@ def replace_reviews(conn: sqlite3.Connection, card_id: int, rows: Sequence[dict[
                 json.dumps(r[c]) if c == "before" else dt_to_db(r[c]) if isinstance(r[c], datetime) else r[c]
                 for c in names
             )
+            for rows in by_card.values()
             for r in rows
         ],
     )
