@@ -575,16 +575,29 @@ def active_block_ids(
     ]
 
 
+_INSERT_CARD = (
+    f"INSERT INTO card ({cols(CARD_TEXT_COLUMNS)}, state, reps, lapses, suspended, retired, created_at, "
+    f"updated_at, uid) VALUES ({','.join('?' * len(CARD_TEXT_COLUMNS))},'new',0,0,0,0,?,?,?)"
+)
+
+
 def insert_card(conn: sqlite3.Connection, text: Sequence[Any], stamp: str | None, uid: str) -> int:
     """Add a new card (``text`` in ``CARD_TEXT_COLUMNS`` order) with its ``uid``; return its id."""
-    cur = conn.execute(
-        f"INSERT INTO card ({cols(CARD_TEXT_COLUMNS)}, state, reps, lapses, suspended, retired, created_at, "
-        f"updated_at, uid) VALUES ({','.join('?' * len(CARD_TEXT_COLUMNS))},'new',0,0,0,0,?,?,?)",
-        (*text, stamp, stamp, uid),
-    )
+    cur = conn.execute(_INSERT_CARD, (*text, stamp, stamp, uid))
     if cur.lastrowid is None:
         raise RuntimeError("INSERT returned no row id")
     return cur.lastrowid
+
+
+def insert_cards(
+    conn: sqlite3.Connection, cards: Sequence[tuple[Sequence[Any], str]], stamp: str | None
+) -> list[int]:
+    """Add new cards ``(text, uid)`` in one statement; return their ids in the order given."""
+    if not cards:
+        return []
+    conn.executemany(_INSERT_CARD, [(*text, stamp, stamp, uid) for text, uid in cards])
+    ids = card_ids_by_uid(conn, [uid for _, uid in cards])
+    return [ids[uid] for _, uid in cards]
 
 
 def uids_taken(conn: sqlite3.Connection, uids: Sequence[str]) -> set[str]:
@@ -622,12 +635,14 @@ def update_card_text(
     conn: sqlite3.Connection, card_id: int, text: Sequence[Any], touched: bool, stamp: str | None
 ) -> None:
     """Give a matched card its new place and text, unretire it; bump ``updated_at`` when ``touched``."""
-    assignments = ", ".join(f"{c}=?" for c in CARD_TEXT_COLUMNS)
-    conn.execute(
-        f"UPDATE card SET {assignments}, retired=0, retired_at=NULL, "
-        "updated_at=CASE WHEN ? THEN ? ELSE updated_at END WHERE id=?",
-        (*text, int(touched), stamp, card_id),
-    )
+    conn.execute(_UPDATE_CARD_TEXT, (*text, int(touched), stamp, card_id))
+
+
+_UPDATE_CARD_TEXT = (
+    "UPDATE card SET "
+    + ", ".join(f"{c}=?" for c in CARD_TEXT_COLUMNS)
+    + ", retired=0, retired_at=NULL, updated_at=CASE WHEN ? THEN ? ELSE updated_at END WHERE id=?"
+)
 
 
 def retire_cards(conn: sqlite3.Connection, ids: Sequence[int], stamp: str | None) -> None:

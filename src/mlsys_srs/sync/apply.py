@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ..errors import SrsError
 from ..identity import card_uid, salted
@@ -334,6 +335,7 @@ def _cards_phase(
 
     new_uids = _new_uids(conn, parsed, matched, dup_idx, note_paths)
     card_ids: list[int] = []
+    fresh: list[tuple[int, tuple[Any, ...], str]] = []  # (index into card_ids, text, uid) of new cards
     for i, (note_id, card) in enumerate(parsed):
         text = (
             note_id,
@@ -352,7 +354,8 @@ def _cards_phase(
         )
         s = matched.get(i)
         if s is None:
-            card_ids.append(card_store.insert_card(conn, text, stamp, new_uids[i]))
+            fresh.append((len(card_ids), text, new_uids[i]))
+            card_ids.append(0)
             report.cards_added += 1
             continue
         card_ids.append(s.id)
@@ -367,6 +370,10 @@ def _cards_phase(
         else:
             report.cards_unchanged += 1
         card_store.update_card_text(conn, s.id, text, text_changed or moved or s.retired, stamp)
+    for (pos, _, _), cid in zip(
+        fresh, card_store.insert_cards(conn, [(t, u) for _, t, u in fresh], stamp), strict=True
+    ):
+        card_ids[pos] = cid
 
     used = {s.id for s in matched.values()}
     to_retire = [s.id for s in pool if not s.retired and s.id not in used]
