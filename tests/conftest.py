@@ -122,6 +122,7 @@ def add_review(
     duration_ms: int = 8000,
     stability_after: float | None = 3.0,
     difficulty_after: float | None = 5.0,
+    kind: str = "review",
 ) -> int:
     """Log one review row through the store (no scheduling): for history-shaped test data."""
     return insert_review(
@@ -137,4 +138,5 @@ def add_review(
         due_after=due_after,
         before={},
         uid=event_id(at),
+        kind=kind,
     )

@@ -35,11 +35,12 @@ from mlsys_srs.memory import (
 )
 from mlsys_srs.queue import todays_queue
 from mlsys_srs.session import Session
+from mlsys_srs.store import events as event_store
 from mlsys_srs.store import open_db
 from mlsys_srs.store.cards import load_card
 from mlsys_srs.sync import sync_vault
 
-from .conftest import write_notes
+from .conftest import set_card, write_notes
 
 LA = ZoneInfo("America/Los_Angeles")
 CLOCK = DayClock(LA, 4)
@@ -258,11 +259,10 @@ def test_session_grades_match_their_previews_and_py_fsrs(
     write_notes(vault, {"a.md": "Q: one?\nA: 1\n"})
     sync_vault(conn, vault, start)
     (card_id,) = [r[0] for r in conn.execute("SELECT id FROM card")]
-    conn.execute("DELETE FROM review")
-    conn.execute(
-        "UPDATE card SET state='new', step=NULL, stability=NULL, difficulty=NULL, due=NULL, last_review=NULL,"
-        " reps=0, lapses=0, suspended=0, buried_until=NULL"
-    )
+    # A fresh card for each hypothesis example: no history, a new schedule.
+    event_store.replace_reviews(conn, {card_id: []})
+    set_card(conn, card_id, state="new", step=None, stability=None, difficulty=None, due=None,
+             last_review=None, reps=0, lapses=0, suspended=False, buried_until=None)  # fmt: skip
     t = start
     for late, think, rating in steps:
         view = load_card(conn, card_id)
@@ -324,9 +324,7 @@ def test_grade_card_uses_the_cards_uid(conn: sqlite3.Connection, tmp_path: Path)
     seed = CardSchedule(
         state="review", stability=50.0, difficulty=5.0, due=t, last_review=t - timedelta(days=50), reps=4
     )
-    conn.execute(
-        "UPDATE card SET state='review', stability=50.0, difficulty=5.0, due=?, last_review=?, reps=4",
-        (seed.due.isoformat(), seed.last_review.isoformat()),  # type: ignore[union-attr]
-    )
+    set_card(conn, card_id, state="review", stability=50.0, difficulty=5.0, due=seed.due,
+             last_review=seed.last_review, reps=4)  # fmt: skip
     res = grade_card(conn, sched, card_id, 3, t)
     assert res.after == sched.grade(uid, seed, 3, t)

@@ -15,9 +15,11 @@ from mlsys_srs.memory import CardSchedule, CardScheduler, ResetEvent, ReviewEven
 from mlsys_srs.reschedule import history_from_log, workload
 from mlsys_srs.store import open_db
 from mlsys_srs.store.backup import backup_database
+from mlsys_srs.store.events import set_meta
 from mlsys_srs.store.schedules import logged_reviews, recompute_pending
+from mlsys_srs.sync import sync_vault
 
-from .conftest import Cli, add_review, set_card
+from .conftest import Cli, add_review, set_card, write_notes
 
 LA = ZoneInfo("America/Los_Angeles")
 CLOCK = DayClock(LA, 4)
@@ -27,7 +29,7 @@ T = datetime(2026, 3, 1, 18, tzinfo=UTC)
 
 def test_backup_is_a_consistent_copy(tmp_path: Path) -> None:
     conn = open_db(tmp_path / "a.db", T)
-    conn.execute("INSERT INTO meta (key, value) VALUES ('x', 'y')")
+    set_meta(conn, "x", "y")
     path = backup_database(conn, tmp_path / "backups", "review days!", T)
     again = backup_database(conn, tmp_path / "backups", "review days!", T)
     assert path.name == "20260301T180000000000Z-review-days.db" and again != path
@@ -37,20 +39,12 @@ def test_backup_is_a_consistent_copy(tmp_path: Path) -> None:
 
 def test_reset_points_are_inferred_from_the_log(tmp_path: Path) -> None:
     conn = open_db(tmp_path / "a.db", T)
-    conn.execute(
-        "INSERT INTO note (id, path, title, domain, tags, aliases, srs, size, mtime_ns, content_hash, present,"
-        " diagnostics, synced_at) VALUES (1, 'a.md', 'a', 'd', '[]', '[]', 1, 0, 0, '', 1, '[]', '')"
-    )
-    conn.execute(
-        "INSERT INTO card (id, note_id, line, end_line, kind, syntax, direction, question, answer, source, context,"
-        " fingerprint, state, reps, lapses, suspended, retired, created_at, updated_at, uid) VALUES"
-        " (1, 1, 1, 1, 'basic', 'qa', 'forward', 'q', 'a', '', '', 'f', 'new', 0, 0, 0, 0, '', '', 'u1')"
-    )
+    write_notes(tmp_path / "v", {"a.md": "Q: q\nA: a\n"})
+    sync_vault(conn, tmp_path / "v", T)
     add_review(conn, 1, T, 3, before="new")
     add_review(conn, 1, T + timedelta(days=2), 3, before="review")
     add_review(conn, 1, T + timedelta(days=9), 4, before="new")  # after a reset
-    add_review(conn, 1, T + timedelta(days=10), 3, before="review")
-    conn.execute("UPDATE review SET kind = 'cram' WHERE reviewed_at = (SELECT max(reviewed_at) FROM review)")
+    add_review(conn, 1, T + timedelta(days=10), 3, before="review", kind="cram")
     rows = list(logged_reviews(conn))
     assert len(rows) == 3  # the cram answer is not history
     events = history_from_log(rows)
