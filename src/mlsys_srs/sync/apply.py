@@ -33,7 +33,7 @@ from ..store.cards import StoredCard
 from ..store.db import dt_to_db, transaction
 from ..store.notes import NoteRow
 from .match import block_key, match_cards
-from .walk import Progress, VaultFile, content_hash, decode_note, walk_vault
+from .walk import Progress, VaultFile, content_hash, decode_note, read_file, walk_vault
 
 
 @dataclass
@@ -205,12 +205,9 @@ def _read_phase(
         )
     ]
     for done, f in enumerate(to_read, 1):
-        try:
-            data = f.abspath.read_bytes()
-        except OSError as exc:
-            report.diagnostics.append(
-                Diagnostic(f.path, 1, f"cannot read the note ({exc.strerror})", code="io")
-            )
+        data = read_file(f)
+        if isinstance(data, Diagnostic):
+            report.diagnostics.append(data)
             unreadable.add(f.path)
             continue
         report.notes_read += 1

@@ -188,6 +188,14 @@ def decode_note(data: bytes, path: str) -> str | Diagnostic:
         )
 
 
+def read_file(f: VaultFile) -> bytes | Diagnostic:
+    """A note's bytes, or the diagnostic saying why it cannot be read (sync and ``check`` alike)."""
+    try:
+        return f.abspath.read_bytes()
+    except OSError as exc:
+        return Diagnostic(f.path, 1, f"cannot read the note ({exc.strerror})", code="io")
+
+
 def read_vault(
     vault: Path, ignore: Sequence[str] = (), progress: Progress | None = None
 ) -> tuple[list[ParsedNote], list[Diagnostic]]:
@@ -196,10 +204,9 @@ def read_vault(
     diags: list[Diagnostic] = []
     files = walk_vault(vault, ignore, diags)
     for i, f in enumerate(files):
-        try:
-            data = f.abspath.read_bytes()
-        except OSError as exc:
-            diags.append(Diagnostic(f.path, 1, f"cannot read the note ({exc.strerror})", code="io"))
+        data = read_file(f)
+        if isinstance(data, Diagnostic):
+            diags.append(data)
             continue
         text = decode_note(data, f.path)
         if isinstance(text, Diagnostic):
