@@ -23,7 +23,6 @@ Nothing here reads the clock: ``now`` is passed in.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -201,58 +200,27 @@ def replay_cards(
     """
     by_card = event_store.events_of_cards(conn, card_ids)
     uids = card_store.uids_of(conn, [cid for cid, events in by_card.items() if events])
-    n = 0
     reviews: dict[int, Sequence[dict[str, Any]]] = {}
-    work = [(cid, uids[cid], events) for cid, events in by_card.items() if events]
-    for cid, out in _replay_all(work, scheduler, leech_threshold, leech_action):
-        card_store.set_schedule(conn, cid, out.schedule.to_raw())
+    schedules: list[tuple[int, dict[str, Any]]] = []
+    for cid, events in by_card.items():
+        if not events:
+            continue
+        out = replay_events(
+            events,
+            scheduler,
+            card_id=cid,
+            uid=uids[cid],
+            leech_threshold=leech_threshold,
+            leech_action=leech_action,
+        )
+        schedules.append((cid, out.schedule.to_raw()))
         reviews[cid] = out.reviews
         if out.leech:
             card_store.add_tag(conn, cid, LEECH_TAG)
-        n += 1
+    card_store.set_schedules(conn, schedules)
     event_store.replace_reviews(conn, reviews)
+    n = len(schedules)
     return n
-
-
-PARALLEL_REPLAY_MIN = 2000
-"""Cards to replay before the work is spread over the processor's cores (a big merge or a rebuild)."""
-
-_WORKER: tuple[CardScheduler, int, str] | None = None
-
-
-def _replay_chunk(chunk: list[tuple[int, str, list[EventRow]]]) -> list[tuple[int, Replayed]]:
-    assert _WORKER is not None
-    scheduler, threshold, action = _WORKER
-    return [
-        (
-            cid,
-            replay_events(
-                events, scheduler, card_id=cid, uid=uid, leech_threshold=threshold, leech_action=action
-            ),
-        )
-        for cid, uid, events in chunk
-    ]
-
-
-def _replay_all(
-    work: list[tuple[int, str, list[EventRow]]], scheduler: CardScheduler, threshold: int, action: str
-) -> list[tuple[int, Replayed]]:
-    """Replay every card of ``work``; a large batch is split over the cores (results in input order)."""
-    global _WORKER
-    _WORKER = (scheduler, threshold, action)
-    cores = os.cpu_count() or 1
-    if len(work) < PARALLEL_REPLAY_MIN or cores < 2:
-        return _replay_chunk(work)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    size = -(-len(work) // (cores * 4))
-    chunks = [work[i : i + size] for i in range(0, len(work), size)]
-    # fork: the workers inherit the scheduler set above, nothing is re-imported.
-    with ProcessPoolExecutor(
-        max_workers=min(cores, 8), mp_context=multiprocessing.get_context("fork")
-    ) as pool:
-        return [pair for part in pool.map(_replay_chunk, chunks) for pair in part]
 
 
 # -- merging journals -----------------------------------------------------------------------

@@ -228,6 +228,15 @@ def patch_schedule(conn: sqlite3.Connection, card_id: int, **values: Any) -> Non
     conn.execute(f"UPDATE card SET {assignments} WHERE id = ?", (*stored.values(), card_id))
 
 
+def set_schedules(conn: sqlite3.Connection, rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    """Write the scheduling columns of many cards (``(card id, as schedule_of returns them)``)."""
+    assignments = ", ".join(f"{c} = ?" for c in CARD_SCHEDULE_COLUMNS)
+    conn.executemany(
+        f"UPDATE card SET {assignments} WHERE id = ?",
+        [(*(raw[c] for c in CARD_SCHEDULE_COLUMNS), cid) for cid, raw in rows],
+    )
+
+
 def schedules(conn: sqlite3.Connection, ids: Sequence[int]) -> list[dict[str, Any]]:
     """The scheduling columns of cards with their ``id``, in the order given (unknown ids skipped)."""
     rows = {

@@ -33,15 +33,14 @@ def _row(r: Sequence[Any]) -> EventRow:
 
 def insert_events(conn: sqlite3.Connection, rows: Iterable[EventRow]) -> list[str]:
     """Store events not already known (by id); return the ids that were new."""
-    new = []
-    for r in rows:
-        cur = conn.execute(
-            f"INSERT OR IGNORE INTO event ({cols(EVENT_COLUMNS)}) VALUES ({','.join('?' * len(EVENT_COLUMNS))})",
-            (r.id, r.device, r.kind, dt_to_db(r.at), r.card_uid, r.card_key, r.data, r.card_id),
-        )
-        if cur.rowcount:
-            new.append(r.id)
-    return new
+    batch = list(rows)
+    have = known_event_ids(conn, [r.id for r in batch])
+    fresh = [r for r in batch if r.id not in have]
+    conn.executemany(
+        f"INSERT OR IGNORE INTO event ({cols(EVENT_COLUMNS)}) VALUES ({','.join('?' * len(EVENT_COLUMNS))})",
+        [(r.id, r.device, r.kind, dt_to_db(r.at), r.card_uid, r.card_key, r.data, r.card_id) for r in fresh],
+    )
+    return [r.id for r in fresh]
 
 
 def known_event_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
