@@ -29,6 +29,8 @@ def dt_to_db(value: datetime | None) -> str | None:
     """An aware datetime as stored: ISO 8601 in UTC with microseconds."""
     if value is None:
         return None
+    if value.tzinfo is UTC:
+        return value.isoformat(timespec="microseconds")  # the common case, without a conversion
     if value.tzinfo is None:
         raise ValueError("naive datetimes are not stored; pass a UTC-aware datetime")
     return value.astimezone(UTC).isoformat(timespec="microseconds")
