@@ -38,6 +38,9 @@ built-in default. The config file lives in the user config folder
 
     [export]
     root_deck = "MLSys"
+
+    [parse]
+    osr_highlight_cloze = false   # ==text== is a cloze, as obsidian-spaced-repetition's setting
 """
 
 from __future__ import annotations
@@ -129,6 +132,13 @@ class HistoryConfig:
 
 
 @dataclass(frozen=True)
+class ParseConfig:
+    """Parser switches (``[parse]``; they change which cards a note makes, so a vault's config may hold them)."""
+
+    osr_highlight_cloze: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     """The resolved configuration of one invocation."""
 
@@ -141,6 +151,7 @@ class Config:
     stats: StatsConfig = field(default_factory=StatsConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
+    parse: ParseConfig = field(default_factory=ParseConfig)
     config_exists: bool = False
     vault_reason: str = "option"
     """How the vault was chosen: ``option``, ``environment``, ``config``, ``./notes`` or a marker found."""
@@ -294,7 +305,7 @@ def load_config(
             raise ConfigError(f"{config_path}: invalid TOML: {exc}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{config_path}: cannot read the config file ({exc})") from None
-    known = {"vault", "db", "ignore", "schedule", "review", "stats", "export", "history"}
+    known = {"vault", "db", "ignore", "schedule", "review", "stats", "export", "history", "parse"}
     for key in data:
         if key not in known:
             raise ConfigError(f"{config_path}: unknown setting {key!r}")
@@ -330,12 +341,12 @@ def load_config(
     # Settings that change a schedule live in the vault; the machine's are defaults for new vaults.
     vault_cfg_path, vault_data = read_vault_config(vault) if vault.is_dir() else (None, {})
     for key in vault_data:
-        if key not in ("schedule", "history"):
+        if key not in ("schedule", "history", "parse"):
             raise ConfigError(
-                f"{vault_cfg_path}: unknown setting {key!r} (a vault's config holds [schedule] and [history])"
+                f"{vault_cfg_path}: unknown setting {key!r} (a vault's config holds [schedule], [history] and [parse])"
             )
     merged = dict(data)
-    for section in ("schedule", "history"):
+    for section in ("schedule", "history", "parse"):
         if section in vault_data:
             assert vault_cfg_path is not None
             _section(vault_data, section, vault_cfg_path)
@@ -359,6 +370,12 @@ def load_config(
             "history",
             HistoryConfig,
             vault_cfg_path if "history" in vault_data and vault_cfg_path else config_path,
+        ),
+        parse=_simple(
+            merged,
+            "parse",
+            ParseConfig,
+            vault_cfg_path if "parse" in vault_data and vault_cfg_path else config_path,
         ),
         config_exists=exists,
         vault_reason=reason,

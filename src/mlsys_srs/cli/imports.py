@@ -122,6 +122,7 @@ def anki(
             leech_threshold=cfg.schedule.leech_threshold,
             leech_action=cfg.schedule.leech_action,
             ignore=cfg.ignore,
+            highlight_cloze=cfg.parse.osr_highlight_cloze,
         )
     if as_json:
         emit_json(report.as_dict())

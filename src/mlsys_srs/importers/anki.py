@@ -315,6 +315,7 @@ def import_anki(
     leech_threshold: int = 8,
     leech_action: str = "suspend",
     ignore: Sequence[str] = (),
+    highlight_cloze: bool = False,
 ) -> AnkiImportReport:
     """Bring an Anki collection's reviews (and notes new to us) into the vault and the database.
 
@@ -376,7 +377,7 @@ def import_anki(
 
     written = _write_notes(vault, str(into_path), coll, new_notes, report, dry_run)
     if written and not dry_run:
-        sync = sync_vault(conn, vault, now, ignore=ignore, only=written)
+        sync = sync_vault(conn, vault, now, ignore=ignore, only=written, highlight_cloze=highlight_cloze)
         report.diagnostics.extend(sync.diagnostics)
         keyed = {
             (k.block_id, k.direction, k.cloze or 0): k for k in event_store.keyed_cards(conn) if k.block_id

@@ -28,6 +28,7 @@ from ..store import links as link_store
 from ..store import notes as note_store
 from ..store.cards import StoredCard
 from ..store.db import dt_to_db, transaction
+from ..store.events import get_meta, set_meta
 from ..store.notes import NoteRow
 from .match import block_key, match_cards
 from .walk import Progress, VaultFile, content_hash, decode_note, walk_vault
@@ -87,6 +88,9 @@ class SyncReport:
         }
 
 
+PARSE_OPTIONS = "parse_options"
+"""``meta`` key: the parser options of the last full sync (a change parses every note again)."""
+
 MASS_RETIRE_MIN = 20
 """A sync may retire this many cards without asking, whatever the share."""
 
@@ -130,6 +134,7 @@ def sync_vault(
     progress: Progress | None = None,
     only: Iterable[str] | None = None,
     allow_mass_retire: bool = False,
+    highlight_cloze: bool = False,
 ) -> SyncReport:
     """Bring the database in line with the vault; return what changed.
 
@@ -143,6 +148,8 @@ def sync_vault(
             other notes are left as they are, even if they changed.
         allow_mass_retire: Retire even when more than half of the active cards
             (and more than ``MASS_RETIRE_MIN``) would go; without it that raises.
+        highlight_cloze: ``==text==`` is a cloze (``parse_note``); when this differs from
+            the last sync, every note is parsed again.
 
     Raises:
         MassRetire: the sync would retire most of the vault; nothing is changed.
@@ -151,13 +158,24 @@ def sync_vault(
     """
     report = SyncReport()
     stored_notes = note_store.note_rows(conn)
+    options = "highlight_cloze" if highlight_cloze else ""
+    reparse = (get_meta(conn, PARSE_OPTIONS) or "") != options and only is None
     found = _read_phase(
-        vault, ignore, stored_notes, report, progress, set(only) if only is not None else None
+        vault,
+        ignore,
+        stored_notes,
+        report,
+        progress,
+        set(only) if only is not None else None,
+        highlight_cloze=highlight_cloze,
+        reparse=reparse,
     )
     if not found.changed and not found.deleted:
-        if found.stat_only:
+        if found.stat_only or reparse:
             with transaction(conn):
                 note_store.update_file_stats(conn, found.stat_only)
+                if reparse:
+                    set_meta(conn, PARSE_OPTIONS, options)
         return report
     stamp = dt_to_db(now)
     with transaction(conn):
@@ -170,6 +188,8 @@ def sync_vault(
         if not allow_mass_retire and retiring > MASS_RETIRE_MIN and retiring * 2 > active:
             raise MassRetire(retiring, active, vault)
         _tags_and_links_phase(conn, found.changed, parsed, card_ids, note_set_changed)
+        if reparse:
+            set_meta(conn, PARSE_OPTIONS, options)
     return report
 
 
@@ -180,6 +200,9 @@ def _read_phase(
     report: SyncReport,
     progress: Progress | None,
     only_set: set[str] | None,
+    *,
+    highlight_cloze: bool = False,
+    reparse: bool = False,
 ) -> _Read:
     files = walk_vault(vault, ignore)
     report.notes_seen = len(files)
@@ -191,7 +214,8 @@ def _read_phase(
         for f in files
         if (only_set is None or f.path in only_set)
         and not (
-            (row := stored_notes.get(f.path)) is not None
+            not reparse
+            and (row := stored_notes.get(f.path)) is not None
             and row.present
             and row.size == f.size
             and row.mtime_ns == f.mtime_ns
@@ -209,7 +233,7 @@ def _read_phase(
         report.notes_read += 1
         h = content_hash(data)
         row = stored_notes.get(f.path)
-        if row is not None and row.present and row.content_hash == h:
+        if not reparse and row is not None and row.present and row.content_hash == h:
             out.stat_only.append((f.size, f.mtime_ns, row.id))
             continue
         text = decode_note(data, f.path)
@@ -217,7 +241,7 @@ def _read_phase(
             report.diagnostics.append(text)
             unreadable.add(f.path)
             continue
-        note = parse_note(text, f.path)
+        note = parse_note(text, f.path, highlight_cloze=highlight_cloze)
         report.notes_parsed += 1
         out.changed.append(_Changed(f, h, note))
         if progress is not None:

@@ -88,7 +88,11 @@ def decode_note(data: bytes, path: str) -> str | Diagnostic:
 
 
 def read_vault(
-    vault: Path, ignore: Sequence[str] = (), progress: Progress | None = None
+    vault: Path,
+    ignore: Sequence[str] = (),
+    progress: Progress | None = None,
+    *,
+    highlight_cloze: bool = False,
 ) -> tuple[list[ParsedNote], list[Diagnostic]]:
     """Parse every note of the vault without touching the database (for ``check``)."""
     notes: list[ParsedNote] = []
@@ -104,7 +108,7 @@ def read_vault(
         if isinstance(text, Diagnostic):
             diags.append(text)
             continue
-        note = parse_note(text, f.path)
+        note = parse_note(text, f.path, highlight_cloze=highlight_cloze)
         notes.append(note)
         diags.extend(note.diagnostics)
         if progress is not None:
