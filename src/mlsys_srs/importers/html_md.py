@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from html import unescape
 
 _SOUND_RE = re.compile(r"\[sound:([^\]\n]+)\]")
 _INLINE_MATH_RE = re.compile(r"\\\((.+?)\\\)", re.DOTALL)
@@ -23,7 +24,7 @@ _RULE_RE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _QUOTE_RE = re.compile(r"^[ \t]*(?:>[ \t]?)+")
 _STARTS_CARD_RE = re.compile(r"^( {0,3})([QAC]):")
 _FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
-_MEDIA_LINK_RE = re.compile(r"(!?)\[([^\]\n]*)\]\(([^()\s]+)\)")
+_IMG_RE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["']?)([^"'>\s]+(?:\s[^"'>]+)*?)\1[^>]*>""", re.IGNORECASE)
 
 
 def to_markdown(html: str, media: Callable[[str], str | None] = lambda _: None) -> str:
@@ -34,7 +35,19 @@ def to_markdown(html: str, media: Callable[[str], str | None] = lambda _: None) 
     """
     from markdownify import markdownify
 
-    html = _SOUND_RE.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', html)
+    links: list[str] = []
+
+    def hold(markdown: str) -> str:
+        links.append(markdown)
+        return f"MLSYSSRSMEDIA{len(links) - 1}X"
+
+    def link(name: str, image: bool) -> str:
+        target = media(unescape(name)) or unescape(name)
+        dest = f"<{target}>" if re.search(r"[\s()<>]", target) else target
+        return hold(f"![]({dest})" if image else f"[{unescape(name)}]({dest})")
+
+    html = _IMG_RE.sub(lambda m: link(m.group(2), True), html)
+    html = _SOUND_RE.sub(lambda m: link(m.group(1), False), html)
     md = markdownify(
         html,
         heading_style="ATX",
@@ -44,18 +57,7 @@ def to_markdown(html: str, media: Callable[[str], str | None] = lambda _: None) 
         code_language="",
     )
     md = md.replace("\xa0", " ").replace("\r\n", "\n")
-
-    def relink(m: re.Match[str]) -> str:
-        target = media(m.group(3))
-        if target is None:
-            return m.group(0)
-        return (
-            f"{m.group(1)}[{m.group(2)}](<{target}>)"
-            if " " in target
-            else f"{m.group(1)}[{m.group(2)}]({target})"
-        )
-
-    md = _MEDIA_LINK_RE.sub(relink, md)
+    md = re.sub(r"MLSYSSRSMEDIA(\d+)X", lambda m: links[int(m.group(1))], md)
     md = _INLINE_MATH_RE.sub(lambda m: f"${m.group(1).strip()}$", md)
     md = _DISPLAY_MATH_RE.sub(lambda m: f"$${m.group(1).strip()}$$", md)
     return md.strip()
