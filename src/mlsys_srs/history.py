@@ -141,12 +141,12 @@ def replay_events(
                 if leech_action != "tag":
                     after = CardSchedule(**{**after.__dict__, "suspended": True})
                 leech = True
-            rows.append(_review_row(card_id, e, rating, before, after, "review"))
+            rows.append(_review_row(card_id, e, data, rating, before, after, "review"))
             s = after
         elif e.kind == "cram":
             rating = int(data.get("rating", 0))
             if rating in (1, 2, 3, 4):
-                rows.append(_review_row(card_id, e, rating, s, s, "cram"))
+                rows.append(_review_row(card_id, e, data, rating, s, s, "cram"))
         elif e.kind == "reset":
             s = CardSchedule(suspended=s.suspended)
         elif e.kind in ("suspend", "unsuspend"):
@@ -162,9 +162,14 @@ def replay_events(
 
 
 def _review_row(
-    card_id: int, e: EventRow, rating: int, before: CardSchedule, after: CardSchedule, kind: str
+    card_id: int,
+    e: EventRow,
+    data: dict[str, Any],
+    rating: int,
+    before: CardSchedule,
+    after: CardSchedule,
+    kind: str,
 ) -> dict[str, Any]:
-    data = json.loads(e.data)
     ms = data.get("ms")
     return {
         "card_id": card_id,

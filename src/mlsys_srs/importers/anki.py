@@ -495,22 +495,24 @@ def _write_notes(
             f"# {leaf}",
             "",
         ]
-        for note, nt, cards in by_deck[deck]:
-            ords = sorted(c.ord for c in cards)
-            text = render_note(note, nt, ords, media)
-            want = _expected(note, nt, ords)
-            if not want <= _found(text, rel):
-                text = render_note(note, nt, ords, media, plain=True)
-                if not want <= _found(text, rel):
-                    report.diagnostics.append(
-                        Diagnostic(
-                            rel,
-                            1,
-                            f"Anki note {note.guid} could not be written as a card",
-                            "warning",
-                            "import",
-                        )
+        # Render every note, parse the file once, and fall back to the plainest form for
+        # any note whose cards the parser would not find as written.
+        items = by_deck[deck]
+        ords = [sorted(c.ord for c in cards) for _, _, cards in items]
+        texts = [render_note(note, nt, o, media) for (note, nt, _), o in zip(items, ords, strict=True)]
+        wants = [_expected(note, nt, o) for (note, nt, _), o in zip(items, ords, strict=True)]
+        found = _found("\n\n".join([*parts, *texts]), rel)
+        for i, (note, nt, _) in enumerate(items):
+            if wants[i] <= found:
+                continue
+            texts[i] = render_note(note, nt, ords[i], media, plain=True)
+            if not wants[i] <= _found(texts[i], rel):
+                report.diagnostics.append(
+                    Diagnostic(
+                        rel, 1, f"Anki note {note.guid} could not be written as a card", "warning", "import"
                     )
+                )
+        for text in texts:
             parts.extend([text, ""])
         report.files.append(rel)
         if dry_run:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from html import unescape
+from typing import Any
 
 _SOUND_RE = re.compile(r"\[sound:([^\]\n]+)\]")
 _INLINE_MATH_RE = re.compile(r"\\\((.+?)\\\)", re.DOTALL)
@@ -27,14 +29,25 @@ _FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _IMG_RE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["']?)([^"'>\s]+(?:\s[^"'>]+)*?)\1[^>]*>""", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1)
+def _converter() -> Any:
+    from markdownify import MarkdownConverter
+
+    return MarkdownConverter(
+        heading_style="ATX", bullets="-", escape_underscores=False, escape_asterisks=False, code_language=""
+    )
+
+
 def to_markdown(html: str, media: Callable[[str], str | None] = lambda _: None) -> str:
     """Convert one field's HTML to Markdown.
 
     ``media(name)`` gives the vault path an image or sound of the field is
     linked by (None: the link keeps the name as written).
     """
-    from markdownify import markdownify
-
+    if "<" not in html and "&" not in html and "[sound:" not in html:
+        md = html.replace("\xa0", " ").replace("\r\n", "\n")
+        md = _INLINE_MATH_RE.sub(lambda m: f"${m.group(1).strip()}$", md)
+        return _DISPLAY_MATH_RE.sub(lambda m: f"$${m.group(1).strip()}$$", md).strip()
     links: list[str] = []
 
     def hold(markdown: str) -> str:
@@ -48,14 +61,7 @@ def to_markdown(html: str, media: Callable[[str], str | None] = lambda _: None) 
 
     html = _IMG_RE.sub(lambda m: link(m.group(2), True), html)
     html = _SOUND_RE.sub(lambda m: link(m.group(1), False), html)
-    md = markdownify(
-        html,
-        heading_style="ATX",
-        bullets="-",
-        escape_underscores=False,
-        escape_asterisks=False,
-        code_language="",
-    )
+    md = _converter().convert(html)
     md = md.replace("\xa0", " ").replace("\r\n", "\n")
     md = re.sub(r"MLSYSSRSMEDIA(\d+)X", lambda m: links[int(m.group(1))], md)
     md = _INLINE_MATH_RE.sub(lambda m: f"${m.group(1).strip()}$", md)
