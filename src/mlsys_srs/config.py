@@ -44,8 +44,11 @@ built-in default. The config file lives in the user config folder
     journal_dir = ".mlsys-srs/journal"
     backups_keep = 10
 
-The settings that change a schedule (``[schedule]``) and where the journal lives
-(``[history]``) may also be in the vault's own ``.mlsys-srs/config.toml``, where
+    [parse]
+    osr_highlight_cloze = false   # ==text== is a cloze, as obsidian-spaced-repetition's setting
+
+The settings that change a schedule (``[schedule]``) where the journal lives
+(``[history]``) and the parser's switches (``[parse]``) may also be in the vault's own ``.mlsys-srs/config.toml``, where
 they override this file's, so two devices replay one history alike.
 
 Every key is a ``Setting`` in ``SETTINGS``, the one registry of settings (name,
@@ -147,6 +150,13 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
+class ParseConfig:
+    """Parser switches (``[parse]``; they change which cards a note makes, so a vault's config may hold them)."""
+
+    osr_highlight_cloze: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     """The resolved configuration of one invocation."""
 
@@ -159,6 +169,7 @@ class Config:
     stats: StatsConfig = field(default_factory=StatsConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     history: HistoryConfig = field(default_factory=lambda: HistoryConfig())
+    parse: ParseConfig = field(default_factory=lambda: ParseConfig())
     config_exists: bool = False
     vault_reason: str = "option"
     """How the vault was chosen: ``option``, ``environment``, ``config``, ``./notes`` or a marker found."""
@@ -452,6 +463,13 @@ SETTINGS: list[Setting] = [
         "The journal folder, relative to the vault (e.g. for sync tools that skip dot-folders).",
     ),
     Setting("history", "backups_keep", "int", 10, "Database snapshots kept (1 to 1000).", 1, 1000),
+    Setting(
+        "parse",
+        "osr_highlight_cloze",
+        "bool",
+        False,
+        "`==text==` is a cloze deletion, as obsidian-spaced-repetition's own setting (off by default).",
+    ),
 ]
 """Every key of the config file. A feature adds its keys here (``register``); docs/cli.md lists them all."""
 
@@ -664,12 +682,12 @@ def load_config(
     if vault_data:
         assert vault_cfg_path is not None
         for key in vault_data:
-            if key not in ("schedule", "history"):
+            if key not in ("schedule", "history", "parse"):
                 raise ConfigError(
-                    f"{vault_cfg_path}: unknown setting {key!r} (a vault's config holds [schedule] and [history])"
+                    f"{vault_cfg_path}: unknown setting {key!r} (a vault's config holds [schedule], [history] and [parse])"
                 )
         own = _validate(vault_data, vault_cfg_path)
-        for section in ("schedule", "history"):
+        for section in ("schedule", "history", "parse"):
             values[section] = {**values[section], **own[section]}
         if vault_data.get("schedule"):
             origin = str(vault_cfg_path)
@@ -683,6 +701,7 @@ def load_config(
         stats=replace(StatsConfig(), **values["stats"]),
         export=replace(ExportConfig(), **values["export"]),
         history=replace(HistoryConfig(), **values["history"]),
+        parse=replace(ParseConfig(), **values["parse"]),
         config_exists=exists,
         vault_reason=reason,
         vault_id=vault_id,

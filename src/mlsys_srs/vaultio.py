@@ -235,7 +235,7 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def create_file(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Create ``path`` holding ``data``; never replaces a file that is there.
+    """Create ``path`` holding ``data`` (and its folders); never replaces a file that is there.
 
     The file appears whole or not at all (written to a temporary file, then
     hard-linked into place, which fails if the name is taken).
@@ -246,8 +246,12 @@ def create_file(path: Path, data: bytes, mode: int = 0o644) -> None:
         NoteWriteError: any other failure.
     """
     tmp = temp_path(path)
-    _remove(tmp)
     not_created = "the file was not created"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _os_error(path.parent, exc, not_created) from None
+    _remove(tmp)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     except OSError as exc:

@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import SrsError
-from . import export, history, notes, report, review, schedule, stats
+from . import export, history, imports, notes, report, review, schedule, stats
 from .context import State, err_console
 
 
@@ -115,6 +115,7 @@ def main_options(
 for _group in (notes.app, review.app, schedule.app, stats.app, history.app, report.app):
     app.add_typer(_group)
 app.add_typer(export.app, name="export")
+app.add_typer(imports.app, name="import")
 
 
 def main() -> None:

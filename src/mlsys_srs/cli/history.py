@@ -228,7 +228,14 @@ def rebuild(
                 backup_database(live, backup_folder(cfg.data_dir, live_path), "before-rebuild", t)
             conn = open_db(new_path, t)
             try:
-                sync_vault(conn, cfg.vault, t, ignore=cfg.ignore, allow_mass_retire=True)
+                sync_vault(
+                    conn,
+                    cfg.vault,
+                    t,
+                    ignore=cfg.ignore,
+                    allow_mass_retire=True,
+                    highlight_cloze=cfg.parse.osr_highlight_cloze,
+                )
                 merged = merge_journals(
                     conn,
                     j.folder,

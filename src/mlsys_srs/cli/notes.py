@@ -100,13 +100,26 @@ def run_sync(ctx: typer.Context, *, quiet: bool = False, yes: bool = False) -> S
             daily_backup(ctx, conn, t)
             try:
                 report = sync_vault(
-                    conn, cfg.vault, t, ignore=cfg.ignore, progress=update, allow_mass_retire=yes
+                    conn,
+                    cfg.vault,
+                    t,
+                    ignore=cfg.ignore,
+                    progress=update,
+                    allow_mass_retire=yes,
+                    highlight_cloze=cfg.parse.osr_highlight_cloze,
                 )
             except MassRetire as exc:
                 close()
                 if quiet or not sys.stdin.isatty() or not _confirm(f"{exc}\nRetire them anyway?"):
                     raise
-                report = sync_vault(conn, cfg.vault, t, ignore=cfg.ignore, allow_mass_retire=True)
+                report = sync_vault(
+                    conn,
+                    cfg.vault,
+                    t,
+                    ignore=cfg.ignore,
+                    allow_mass_retire=True,
+                    highlight_cloze=cfg.parse.osr_highlight_cloze,
+                )
             if recompute_pending(conn):
                 _recompute(ctx, conn)
             report.journal = merge_history(ctx, conn, t)
@@ -265,7 +278,9 @@ def sync(
         cfg = state(ctx).config
         with writer_lock(ctx), open_store(ctx) as conn:
             written, diags = write_block_ids(conn, cfg.vault, now(), ignore=cfg.ignore)
-            again = sync_vault(conn, cfg.vault, now(), ignore=cfg.ignore)
+            again = sync_vault(
+                conn, cfg.vault, now(), ignore=cfg.ignore, highlight_cloze=cfg.parse.osr_highlight_cloze
+            )
         report.ids_written = written
         report.diagnostics.extend(diags)
         report.diagnostics.extend(d for d in again.diagnostics if d not in report.diagnostics)
@@ -297,7 +312,7 @@ def check(
 
     cfg = state(ctx).config
     folder = path or cfg.vault
-    notes, diags = read_vault(folder, cfg.ignore)
+    notes, diags = read_vault(folder, cfg.ignore, highlight_cloze=cfg.parse.osr_highlight_cloze)
     diags = [*diags, *dangling_links(notes), *duplicate_diagnostics(find_duplicates(cards_from_notes(notes)))]
     errors = [d for d in diags if d.severity == "error"]
     if as_json:

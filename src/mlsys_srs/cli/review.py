@@ -113,7 +113,14 @@ def review(
             return
 
         def resync(path: str) -> list[str]:
-            rep = sync_vault(conn, cfg.vault, now(), ignore=cfg.ignore, only=[path])
+            rep = sync_vault(
+                conn,
+                cfg.vault,
+                now(),
+                ignore=cfg.ignore,
+                only=[path],
+                highlight_cloze=cfg.parse.osr_highlight_cloze,
+            )
             return [str(d) for d in rep.errors]
 
         with Terminal(console()) as term:

@@ -292,6 +292,19 @@ def _group_notes(cards: Sequence[CardView]) -> list[_Note]:
     return notes
 
 
+def note_guids(cards: Sequence[CardView]) -> dict[tuple[str, int], CardView]:
+    """``(note GUID, card ordinal) -> card``: what an export names each card in Anki.
+
+    Pass every card, retired ones too: an import matches Anki's notes back to
+    cards by these GUIDs.
+    """
+    out: dict[tuple[str, int], CardView] = {}
+    for note in _group_notes(cards):
+        for card in note.cards:
+            out[(note.guid, (card.cloze or 1) - 1 if note.cloze else 0)] = card
+    return out
+
+
 # --- scheduling --------------------------------------------------------------------------
 
 

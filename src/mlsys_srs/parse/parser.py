@@ -64,6 +64,8 @@ NUMBER_PREFIX_RE = re.compile(r"^\d+[-_. ]*")
 # destinations hold no bracket/parenthesis and a URL starts only at the start of its
 # scheme, so each start position scans a disjoint stretch: linear on any line.
 TIGHT_MASK_RE = re.compile(r"\[\[[^\[\]]*\]\]|\]\([^()]*\)|(?<![A-Za-z0-9+.-])[A-Za-z0-9+.-]+://\S*")
+SR_COMMENT_RE = re.compile(r"[ \t]*<!--SR:[^>\n]*?-->")
+"""obsidian-spaced-repetition's schedule comment: never part of a card's text."""
 MAX_CLOZE = 999  # cloze numbers are 1..MAX_CLOZE (the database stores 64-bit integers)
 # A cloze paragraph makes one card per number, each a copy of the paragraph: past
 # this many characters of card text, the remaining numbers make no cards.
@@ -89,6 +91,36 @@ def cloze_spans(text: str) -> list[tuple[int, int]]:
             return out
         out.append((a, b + 2))
         pos = b + 2
+
+
+def highlight_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of every ``==...==`` on one line (obsidian-spaced-repetition's highlight
+    cloze), markers included, left to right; linear: each search starts past the last."""
+    out: list[tuple[int, int]] = []
+    pos = 0
+    while True:
+        a = text.find("==", pos)
+        if a < 0:
+            return out
+        b = text.find("==", a + 2)
+        if b < 0:
+            return out
+        nl = text.find("\n", a + 2, b)
+        if nl >= 0:
+            pos = nl + 1
+            continue
+        if b == a + 2 or text[a + 2 : b].strip() == "":
+            pos = a + 2
+            continue
+        out.append((a, b + 2))
+        pos = b + 2
+
+
+def strip_schedule_comments(line: str) -> str:
+    """A line without obsidian-spaced-repetition's ``<!--SR:...-->`` comments (a line that is only
+    such a comment is kept: it is a comment line, which ends a paragraph as before)."""
+    stripped = SR_COMMENT_RE.sub("", line)
+    return stripped.rstrip() if stripped.strip() else line
 
 
 def _blank_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
@@ -262,11 +294,15 @@ def _strip_prefix(line: str, regex: re.Pattern[str]) -> str:
 
 
 class _NoteParser:
-    def __init__(self, text: str, path: str) -> None:
+    def __init__(self, text: str, path: str, highlight_cloze: bool = False) -> None:
         self.path = path
+        self.highlight_cloze = highlight_cloze
         if text.startswith("\ufeff"):
             text = text[1:]
         lines = split_lines(text)
+        if "<!--SR:" in text:
+            lines = [strip_schedule_comments(line) if "<!--SR:" in line else line for line in lines]
+            text = "\n".join(lines)
         self.diagnostics: list[Diagnostic] = []
         if "\r" in text:
             text = "\n".join(lines)
@@ -602,7 +638,7 @@ class _NoteParser:
             if mark in ("?", "??"):
                 return self._multiline(start, i, end, mark == "??", may_extend)
         seg_scan = self._scan_text(start, end)
-        if "{{" in seg_scan and "}}" in seg_scan:
+        if ("{{" in seg_scan and "}}" in seg_scan) or (self.highlight_cloze and highlight_spans(seg_scan)):
             self._cloze(start, end, explicit=False)
             return end
         for i in range(start, end + 1):
@@ -688,10 +724,17 @@ class _NoteParser:
         pieces: list[tuple[str, str, int | None, str | None]] = []  # (kind, text, number, hint)
         pos = 0
         explicit_numbers: list[int] = []
-        for c_start, c_end in cloze_spans(scan):
+        spans = [(a, b, False) for a, b in cloze_spans(scan)]
+        if self.highlight_cloze:
+            covered = _blank_spans(scan, ((a, b) for a, b, _ in spans))
+            spans = sorted([*spans, *((a, b, True) for a, b in highlight_spans(covered))])
+        for c_start, c_end, highlight in spans:
             content = text[c_start + 2 : c_end - 2]
             pieces.append(("text", text[pos:c_start], None, None))
             pos = c_end
+            if highlight:
+                pieces.append(("cloze", content, None, None))
+                continue
             em = EXPLICIT_CLOZE_RE.match(content)
             if em:
                 digits = em.group(1).lstrip("0") or "0"
@@ -793,18 +836,20 @@ class _NoteParser:
             )
 
 
-def parse_note(text: str, path: str) -> ParsedNote:
+def parse_note(text: str, path: str, *, highlight_cloze: bool = False) -> ParsedNote:
     """Parse one note.
 
     Args:
         text: The note's content (a leading BOM and CRLF line endings are accepted).
         path: The note's path relative to the vault root, with ``/`` separators.
+        highlight_cloze: ``==text==`` is a cloze deletion too, as obsidian-spaced-repetition's
+            "convert highlights to clozes" setting makes it (config ``parse.osr_highlight_cloze``).
 
     Returns:
         The note's title, domain, tags, aliases, cards, concept links, media
         references and diagnostics. Never raises on any input text.
     """
-    return _NoteParser(text, path).run()
+    return _NoteParser(text, path, highlight_cloze).run()
 
 
 def iter_errors(notes: Iterable[ParsedNote]) -> Iterable[Diagnostic]:

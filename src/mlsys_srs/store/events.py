@@ -32,15 +32,19 @@ def _row(r: Sequence[Any]) -> EventRow:
 
 
 def insert_events(conn: sqlite3.Connection, rows: Iterable[EventRow]) -> list[str]:
-    """Store events not already known (by id); return the ids that were new."""
-    batch = list(rows)
-    have = known_event_ids(conn, [r.id for r in batch])
-    fresh = [r for r in batch if r.id not in have]
+    """Store events not already known (by id); return the ids that were new, in order."""
+    batch: dict[str, EventRow] = {}
+    for r in rows:
+        batch.setdefault(r.id, r)
+    if not batch:
+        return []
+    have = known_event_ids(conn, list(batch))
+    new = [r for r in batch.values() if r.id not in have]
     conn.executemany(
         f"INSERT OR IGNORE INTO event ({cols(EVENT_COLUMNS)}) VALUES ({','.join('?' * len(EVENT_COLUMNS))})",
-        [(r.id, r.device, r.kind, dt_to_db(r.at), r.card_uid, r.card_key, r.data, r.card_id) for r in fresh],
+        [(r.id, r.device, r.kind, dt_to_db(r.at), r.card_uid, r.card_key, r.data, r.card_id) for r in new],
     )
-    return [r.id for r in fresh]
+    return [r.id for r in new]
 
 
 def known_event_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:

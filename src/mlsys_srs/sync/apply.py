@@ -31,6 +31,7 @@ from ..store import links as link_store
 from ..store import notes as note_store
 from ..store.cards import StoredCard
 from ..store.db import dt_to_db, transaction
+from ..store.events import get_meta, set_meta
 from ..store.notes import NoteRow
 from .match import block_key, match_cards
 from .walk import Progress, VaultFile, content_hash, decode_note, read_file, walk_vault
@@ -90,6 +91,9 @@ class SyncReport:
         }
 
 
+PARSE_OPTIONS = "parse_options"
+"""``meta`` key: the parser options of the last full sync (a change parses every note again)."""
+
 MASS_RETIRE_MIN = 20
 """A sync may retire this many cards without asking, whatever the share."""
 
@@ -133,6 +137,7 @@ def sync_vault(
     progress: Progress | None = None,
     only: Iterable[str] | None = None,
     allow_mass_retire: bool = False,
+    highlight_cloze: bool = False,
 ) -> SyncReport:
     """Bring the database in line with the vault; return what changed.
 
@@ -146,6 +151,8 @@ def sync_vault(
             other notes are left as they are, even if they changed.
         allow_mass_retire: Retire even when more than half of the active cards
             (and more than ``MASS_RETIRE_MIN``) would go; without it that raises.
+        highlight_cloze: ``==text==`` is a cloze (``parse_note``); when this differs from
+            the last sync, every note is parsed again.
 
     Raises:
         MassRetire: the sync would retire most of the vault; nothing is changed.
@@ -155,8 +162,16 @@ def sync_vault(
     only_set = set(only) if only is not None else None
     report = SyncReport()
     stored_notes = note_store.note_rows(conn)
-    found = _read_phase(vault, ignore, stored_notes, report, progress, only_set)
-    if not found.changed and not found.deleted and not found.stat_only:
+    options = "highlight_cloze" if highlight_cloze else ""
+    reparse = (get_meta(conn, PARSE_OPTIONS) or "") != options and only is None
+
+    def read(notes: dict[str, NoteRow], into: SyncReport) -> _Read:
+        return _read_phase(
+            vault, ignore, notes, into, progress, only_set, highlight_cloze=highlight_cloze, reparse=reparse
+        )
+
+    found = read(stored_notes, report)
+    if not found.changed and not found.deleted and not found.stat_only and not reparse:
         return report
     stamp = dt_to_db(now)
     with transaction(conn):
@@ -166,7 +181,7 @@ def sync_vault(
         if fresh != stored_notes:
             report = SyncReport()
             stored_notes = fresh
-            found = _read_phase(vault, ignore, stored_notes, report, progress, only_set)
+            found = read(stored_notes, report)
         active = card_store.active_count(conn)
         if found.stat_only:
             note_store.update_file_stats(conn, found.stat_only)
@@ -177,6 +192,8 @@ def sync_vault(
             if not allow_mass_retire and retiring > MASS_RETIRE_MIN and retiring * 2 > active:
                 raise MassRetire(retiring, active, vault)
             _tags_and_links_phase(conn, found.changed, parsed, card_ids, note_set_changed)
+        if reparse:
+            set_meta(conn, PARSE_OPTIONS, options)
     return report
 
 
@@ -187,6 +204,9 @@ def _read_phase(
     report: SyncReport,
     progress: Progress | None,
     only_set: set[str] | None,
+    *,
+    highlight_cloze: bool = False,
+    reparse: bool = False,
 ) -> _Read:
     files = walk_vault(vault, ignore, report.diagnostics)
     report.notes_seen = len(files)
@@ -198,7 +218,8 @@ def _read_phase(
         for f in files
         if (only_set is None or f.path in only_set)
         and not (
-            (row := stored_notes.get(f.path)) is not None
+            not reparse
+            and (row := stored_notes.get(f.path)) is not None
             and row.present
             and row.size == f.size
             and row.mtime_ns == f.mtime_ns
@@ -213,7 +234,7 @@ def _read_phase(
         report.notes_read += 1
         h = content_hash(data)
         row = stored_notes.get(f.path)
-        if row is not None and row.present and row.content_hash == h:
+        if not reparse and row is not None and row.present and row.content_hash == h:
             out.stat_only.append((f.size, f.mtime_ns, row.id))
             continue
         text = decode_note(data, f.path)
@@ -221,7 +242,7 @@ def _read_phase(
             report.diagnostics.append(text)
             unreadable.add(f.path)
             continue
-        note = parse_note(text, f.path)
+        note = parse_note(text, f.path, highlight_cloze=highlight_cloze)
         report.notes_parsed += 1
         out.changed.append(_Changed(f, h, note))
         if progress is not None:

@@ -197,7 +197,11 @@ def read_file(f: VaultFile) -> bytes | Diagnostic:
 
 
 def read_vault(
-    vault: Path, ignore: Sequence[str] = (), progress: Progress | None = None
+    vault: Path,
+    ignore: Sequence[str] = (),
+    progress: Progress | None = None,
+    *,
+    highlight_cloze: bool = False,
 ) -> tuple[list[ParsedNote], list[Diagnostic]]:
     """Parse every note of the vault without touching the database (for ``check``)."""
     notes: list[ParsedNote] = []
@@ -212,7 +216,7 @@ def read_vault(
         if isinstance(text, Diagnostic):
             diags.append(text)
             continue
-        note = parse_note(text, f.path)
+        note = parse_note(text, f.path, highlight_cloze=highlight_cloze)
         notes.append(note)
         diags.extend(note.diagnostics)
         if progress is not None:

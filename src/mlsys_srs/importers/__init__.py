@@ -1,0 +1,1 @@
+"""Bringing history and notes in from other tools: Anki collections and obsidian-spaced-repetition vaults."""
