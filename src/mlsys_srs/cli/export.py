@@ -16,6 +16,7 @@ from .context import (
     NoteOpt,
     TagOpt,
     card_filter,
+    check_filter,
     console,
     day_clock,
     emit_json,
@@ -44,10 +45,18 @@ FSRS_REMINDER = (
 )
 
 
-def default_output(deck: str | None, root_deck: str) -> Path:
-    """``decks/<deck>.apkg`` in the current folder; the deck is the recipe name or the root deck."""
+def default_output(deck: str | None, root_deck: str, vault: Path, recipe_dir: Path | None = None) -> Path:
+    """``<deck>.apkg`` next to the vault's deck recipes, wherever the command runs.
+
+    The folder is the recipe's own (``--deck``), else the ``decks/`` folder beside the
+    vault or in it (the first that exists), else ``decks/`` beside the vault. The
+    current folder is used only when ``-o`` names it.
+    """
     stem = re.sub(r"[^\w.-]+", "-", (deck or root_deck).lower()).strip("-.") or "deck"
-    return Path.cwd() / "decks" / f"{stem}.apkg"
+    if recipe_dir is None:
+        candidates = (vault.parent / "decks", vault / "decks")
+        recipe_dir = next((d for d in candidates if d.is_dir()), candidates[0])
+    return recipe_dir / f"{stem}.apkg"
 
 
 def scheduling_options(schedule: ScheduleConfig) -> SchedulingOptions:
@@ -161,10 +170,16 @@ def anki(
                 f"{n} problem{'s' if n != 1 else ''} in notes; those cards were skipped "
                 "(`mlsys-srs check` lists them)"
             )
-    target = default_output(recipe.name if recipe else None, cfg.export.root_deck)
+    target = default_output(
+        recipe.name if recipe else None,
+        cfg.export.root_deck,
+        cfg.vault.absolute(),
+        recipe.path.parent if recipe else None,
+    )
     if out is not None:
         target = out / target.name if out.is_dir() else out
     with open_store(ctx, create=not no_sync) as conn:
+        check_filter(conn, flt)
         result = export_anki(
             conn,
             flt,

@@ -19,6 +19,7 @@ from .context import (
     NoteOpt,
     TagOpt,
     card_filter,
+    check_filter,
     console,
     day_clock,
     emit_json,
@@ -462,6 +463,7 @@ def stats(
     cfg = state(ctx).config
     flt = card_filter(ctx, domain, tag, note, deck)
     with open_store(ctx, create=False) as conn:
+        check_filter(conn, flt)
         result = compute_stats(
             conn,
             day_clock(ctx),

@@ -371,6 +371,60 @@ def queue_candidates(
     return [_candidate(r) for r in conn.execute(sql, [*params, dt_to_db(now), dt_to_db(day_end)])]
 
 
+def study_candidates(
+    conn: sqlite3.Connection,
+    now: datetime,
+    flt: CardFilter | None = None,
+    *,
+    due_before: datetime | None = None,
+    lapsed_since: datetime | None = None,
+    note_ids: Sequence[int] | None = None,
+    new_only: bool = False,
+) -> list[Candidate]:
+    """Active, unsuspended, unburied cards for a study mode (cram, ahead, forgotten, weak, preview).
+
+    Args:
+        due_before: Only scheduled cards due before this time (review ahead).
+        lapsed_since: Only cards failed (an Again review, cram answers aside) at or after this time.
+        note_ids: Only the cards of these notes (the weakest concepts).
+        new_only: Only new cards (preview).
+    """
+    where, params = (flt or CardFilter()).where()
+    sql = (
+        _CANDIDATE_SELECT + f" WHERE {where} AND card.retired = 0 AND card.suspended = 0"
+        " AND (card.buried_until IS NULL OR card.buried_until <= ?)"
+    )
+    args: list[Any] = [*params, dt_to_db(now)]
+    if new_only:
+        sql += " AND card.state = 'new'"
+    if due_before is not None:
+        sql += " AND card.state != 'new' AND card.due < ?"
+        args.append(dt_to_db(due_before))
+    if lapsed_since is not None:
+        sql += (
+            " AND card.id IN (SELECT card_id FROM review WHERE rating = 1 AND kind != 'cram'"
+            " AND reviewed_at >= ?)"
+        )
+        args.append(dt_to_db(lapsed_since))
+    if note_ids is not None:
+        sql += f" AND card.note_id IN ({','.join('?' * len(note_ids)) or 'NULL'})"
+        args.extend(note_ids)
+    return [_candidate(r) for r in conn.execute(sql, args)]
+
+
+def due_between(
+    conn: sqlite3.Connection, start: datetime, until: datetime, flt: CardFilter | None = None
+) -> int:
+    """Active, unsuspended scheduled cards due in ``[start, until)`` (e.g. during tomorrow)."""
+    where, params = (flt or CardFilter()).where()
+    row = conn.execute(
+        f"SELECT count(*) FROM card JOIN note ON note.id = card.note_id WHERE {where} AND card.retired = 0"
+        " AND card.suspended = 0 AND card.state != 'new' AND card.due >= ? AND card.due < ?",
+        [*params, dt_to_db(start), dt_to_db(until)],
+    ).fetchone()
+    return int(row[0])
+
+
 def linked_due_candidates(
     conn: sqlite3.Connection, note_id: int, now: datetime, start: datetime, until: datetime
 ) -> list[Candidate]:
@@ -708,3 +762,21 @@ def card_memory(conn: sqlite3.Connection, flt: CardFilter) -> list[CardMemory]:
             params,
         )
     ]
+
+
+def domains_and_tags(conn: sqlite3.Connection) -> tuple[set[str], set[str]]:
+    """The domains of notes with active cards, and every tag of an active card (to check filters)."""
+    domains = {
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT note.domain FROM note JOIN card ON card.note_id = note.id WHERE card.retired = 0"
+        )
+    }
+    tags = {
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT card_tag.tag FROM card_tag JOIN card ON card.id = card_tag.card_id "
+            "WHERE card.retired = 0"
+        )
+    }
+    return domains, tags

@@ -73,7 +73,7 @@ def reviewed_groups(conn: sqlite3.Connection, since: datetime) -> set[tuple[int,
         (r[0], r[1])
         for r in conn.execute(
             "SELECT DISTINCT card.note_id, card.line FROM review JOIN card ON card.id = review.card_id "
-            "WHERE review.reviewed_at >= ?",
+            "WHERE review.reviewed_at >= ? AND review.kind != 'cram'",
             (dt_to_db(since),),
         )
     }
@@ -82,7 +82,8 @@ def reviewed_groups(conn: sqlite3.Connection, since: datetime) -> set[tuple[int,
 def cards_answered_since(conn: sqlite3.Connection, since: datetime, state_before: str) -> int:
     """Distinct cards answered at or after ``since`` while in ``state_before`` (``new``: introduced)."""
     row = conn.execute(
-        "SELECT count(DISTINCT card_id) FROM review WHERE reviewed_at >= ? AND state_before = ?",
+        "SELECT count(DISTINCT card_id) FROM review WHERE reviewed_at >= ? AND state_before = ?"
+        " AND kind != 'cram'",
         (dt_to_db(since), state_before),
     ).fetchone()
     return int(row[0])
