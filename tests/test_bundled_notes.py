@@ -84,7 +84,11 @@ def test_no_two_cards_ask_the_same_thing() -> None:
 @pytest.mark.parametrize(
     ("note", "present", "absent"),
     [
-        ("06-deep-learning/transformer-architecture.md", "less sensitive to the warmup", "little or no warmup"),
+        (
+            "06-deep-learning/transformer-architecture.md",
+            "less sensitive to the warmup",
+            "little or no warmup",
+        ),
         ("12-paper-reading/attention-is-all-you-need.md", "k=m - n", None),
         ("14-interview-prep/llm-serving-questions.md", "two all-reduces", None),
         ("01-math-foundations/information-theory.md", "bits", None),

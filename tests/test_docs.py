@@ -118,7 +118,15 @@ def test_command_options_have_help(path: tuple[str, ...]) -> None:
 
 # Fields of Config that are resolved state, not keys of the config file.
 NOT_FILE_KEYS = frozenset(
-    {"config_path", "config_exists", "vault_reason", "vault_id", "db_explicit", "data_dir", "vault_config_path"}
+    {
+        "config_path",
+        "config_exists",
+        "vault_reason",
+        "vault_id",
+        "db_explicit",
+        "data_dir",
+        "vault_config_path",
+    }
 )
 
 

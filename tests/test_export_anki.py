@@ -302,7 +302,9 @@ def _review_some_cards(db: Path, now: datetime) -> dict[str, dict[str, Any]]:
         (now - timedelta(days=5), 1, "review", "relearning", now - timedelta(days=5) + timedelta(minutes=10)),
     ]
     for at, r, b, a, due in history:
-        add_review(conn, review["id"], at, r, before=b, after=a, due_after=due, duration_ms=4000, stability_after=1.0)
+        add_review(
+            conn, review["id"], at, r, before=b, after=a, due_after=due, duration_ms=4000, stability_after=1.0
+        )
     add_review(
         conn,
         plans["learning"]["id"],

@@ -24,7 +24,9 @@ from .conftest import write_notes
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 NOTES = {
-    "a.md": "# A\n\n" + "".join(f"Q: alpha question {i}?\nA: alpha answer {i}.\n\n" for i in range(6)) + "[[b]]\n",
+    "a.md": "# A\n\n"
+    + "".join(f"Q: alpha question {i}?\nA: alpha answer {i}.\n\n" for i in range(6))
+    + "[[b]]\n",
     "b.md": "# B\n\nbeta one :: first\nbeta two :: second\nbeta three :: third\n\n[[a]]\n",
 }
 NO_FUZZ = "[schedule]\nenable_fuzzing = false\n"
@@ -55,7 +57,9 @@ class Device:
 
     def __call__(self, *args: str, at: datetime, code: int = 0) -> str:
         context.reset_consoles()
-        r = self.runner.invoke(cli.app, ["--vault", str(self.vault), *args], env=self.env(at), catch_exceptions=False)
+        r = self.runner.invoke(
+            cli.app, ["--vault", str(self.vault), *args], env=self.env(at), catch_exceptions=False
+        )
         assert r.exit_code == code, r.output
         return r.stdout
 
@@ -127,7 +131,9 @@ def test_a_torn_last_line_waits_until_it_is_complete(tmp_path: Path) -> None:
     j = Journal(tmp_path, "laptop")
     j.append([Event("01A", "review", T0, "laptop", key(), {"rating": 3})])
     whole = j.path.read_bytes()
-    second = Event("01B", "review", T0 + timedelta(minutes=1), "laptop", key(), {"rating": 1}).to_line().encode()
+    second = (
+        Event("01B", "review", T0 + timedelta(minutes=1), "laptop", key(), {"rating": 1}).to_line().encode()
+    )
     j.path.write_bytes(whole + second[:20])  # a crash, or a sync tool, mid-write
     first = read_new(j.path, None)
     assert [e.id for e in first.events] == ["01A"] and first.problems == []
@@ -173,7 +179,9 @@ def two(tmp_path: Path) -> tuple[Device, Device, Path]:
     return laptop, desk, shared
 
 
-def test_two_devices_copying_one_vault_converge_and_a_rebuild_equals_them(two: tuple[Device, Device, Path]) -> None:
+def test_two_devices_copying_one_vault_converge_and_a_rebuild_equals_them(
+    two: tuple[Device, Device, Path],
+) -> None:
     laptop, desk, _ = two
     ids_l, ids_d = laptop.card_ids(), desk.card_ids()
     q = sorted(ids_l)
@@ -326,7 +334,10 @@ def test_vault_discovery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_a_sync_that_would_retire_most_cards_stops(tmp_path: Path) -> None:
     dev = Device(tmp_path / "home", "laptop", tmp_path / "vault")
-    write_notes(dev.vault, {f"n{i}.md": f"# N{i}\n\n" + "".join(f"q{i}x{k} :: a{k}\n" for k in range(5)) for i in range(6)})
+    write_notes(
+        dev.vault,
+        {f"n{i}.md": f"# N{i}\n\n" + "".join(f"q{i}x{k} :: a{k}\n" for k in range(5)) for i in range(6)},
+    )
     dev("sync", at=T0)
     for i in range(6):
         (dev.vault / f"n{i}.md").unlink()
@@ -372,7 +383,14 @@ def test_sigkill_between_journal_append_and_commit_loses_and_doubles_nothing(tmp
     dev("sync", at=T0)
     card = dev.card_ids()["beta two"]
     proc = subprocess.run(
-        [sys.executable, "-c", KILL_AFTER_APPEND, str(dev.db), str(dev.vault / ".mlsys-srs" / "journal"), str(card)],
+        [
+            sys.executable,
+            "-c",
+            KILL_AFTER_APPEND,
+            str(dev.db),
+            str(dev.vault / ".mlsys-srs" / "journal"),
+            str(card),
+        ],
         capture_output=True,
         text=True,
     )
@@ -472,7 +490,9 @@ def test_export_revlog_in_the_fsrs_optimizer_schema(tmp_path: Path) -> None:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     plan=st.lists(
-        st.tuples(st.sampled_from(["laptop", "desk"]), st.integers(0, 5), st.integers(1, 4), st.integers(0, 600)),
+        st.tuples(
+            st.sampled_from(["laptop", "desk"]), st.integers(0, 5), st.integers(1, 4), st.integers(0, 600)
+        ),
         min_size=1,
         max_size=12,
     ),

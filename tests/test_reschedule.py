@@ -121,7 +121,9 @@ def test_calibration_bins_predicted_recall_and_weekly_retention(run: Cli, notes)
     add_review(conn, b, t, 3, before="new", stability_after=1.0)
     add_review(conn, b, t + timedelta(days=10), 1, before="review", stability_after=0.5)
     add_review(conn, b, t + timedelta(days=10, minutes=5), 3, before="relearning", stability_after=0.6)
-    st = compute_stats(conn, CLOCK, t + timedelta(days=12), days=30, schedule=ScheduleConfig(desired_retention=0.85))
+    st = compute_stats(
+        conn, CLOCK, t + timedelta(days=12), days=30, schedule=ScheduleConfig(desired_retention=0.85)
+    )
     curve = ForgettingCurve.from_parameters(())
     # Elapsed time in review days (Los Angeles, rollover 4 am), as FSRS counts it.
     high, low = curve.retrievability(5, 10.0), curve.retrievability(10, 1.0)

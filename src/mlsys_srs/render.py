@@ -273,8 +273,8 @@ def math_to_unicode(tex: str) -> str | None:
     src = _TEXT_RE.sub(lambda m: m.group(1), src)
     src = _FUNCTION_RE.sub(lambda m: m.group(1), src)
     for _ in range(4):
-        new = _FRAC_RE.sub(lambda m: f"{_group(m.group(1))}/{_group(m.group(2))}", src)
-        new = _SQRT_RE.sub(lambda m: "√" + _group(m.group(1)), new)
+        new = _SQRT_RE.sub(lambda m: "√" + _group(m.group(1)), src)
+        new = _FRAC_RE.sub(lambda m: f"{_group(m.group(1))}/{_group(m.group(2))}", new)
         if new == src:
             break
         src = new

@@ -199,6 +199,8 @@ def layout(session: Session, notices: list[str], width: int, console: Console) -
     q = terminal_card(card.question, console, width)
     body.extend(q.lines)
     tags = list(dict.fromkeys(q.tags))
+    if tags:
+        body.extend(_pack([Text("#" + clean(t), style="blue") for t in tags], width, " "))
     images = list(q.images)
     answer_at = None
     if session.phase is Phase.ANSWER:
@@ -210,11 +212,10 @@ def layout(session: Session, notices: list[str], width: int, console: Console) -
         else:
             a = terminal_card(card.answer, console, width)
         body.extend(a.lines)
-        tags.extend(t for t in a.tags if t not in tags)
+        more = [t for t in dict.fromkeys(a.tags) if t not in tags]
+        if more:
+            body.extend(_pack([Text("#" + clean(t), style="blue") for t in more], width, " "))
         images.extend(i for i in a.images if i not in images)
-    if tags:
-        body.append(Text(""))
-        body.extend(_pack([Text("#" + clean(t), style="blue") for t in tags], width, " "))
 
     footer: list[Text] = []
     keys: list[Text] = []
