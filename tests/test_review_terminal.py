@@ -15,7 +15,6 @@ import signal
 import sqlite3
 import struct
 import subprocess
-
 import termios
 import time
 from pathlib import Path
