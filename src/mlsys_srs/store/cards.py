@@ -8,6 +8,7 @@ Writes that belong together run in one transaction opened by the caller
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -151,6 +152,48 @@ def list_cards(
     if limit:
         sql += f" LIMIT {int(limit)}"
     return [_view(r) for r in conn.execute(sql, params)]
+
+
+_SEARCH_WEIGHTS = "10.0, 4.0, 2.0, 1.0"  # question, answer, context, note
+_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
+
+
+def search_cards(
+    conn: sqlite3.Connection, text: str, flt: CardFilter | None = None, limit: int | None = None
+) -> list[CardView]:
+    """Cards whose question, answer, context or note match ``text``, best first.
+
+    Ranked in tiers, then by BM25 within a tier (the question weighs most): the
+    exact phrase; every word (the last one as a prefix, so a word being typed
+    matches); any word. Words are taken from ``text`` (FTS syntax in it is not
+    interpreted).
+    """
+    words = _TOKEN_RE.findall(text.lower())
+    if not words:
+        return []
+    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
+    tiers = [
+        '"' + " ".join(words).replace('"', '""') + '"',
+        " ".join([*quoted[:-1], quoted[-1] + "*"]),
+        " OR ".join(quoted),
+    ]
+    where, params = (flt or CardFilter()).where()
+    hits = " UNION ALL ".join(
+        f"SELECT rowid AS id, {i} AS tier, bm25(card_fts, {_SEARCH_WEIGHTS}) AS score "
+        "FROM card_fts WHERE card_fts MATCH ?"
+        for i in range(len(tiers))
+    )
+    sql = (
+        CARD_SELECT.replace(
+            "FROM card JOIN note ON note.id = card.note_id",
+            f"FROM (SELECT id, min(tier) AS tier, min(score) AS score FROM ({hits}) GROUP BY id) AS hit "
+            "JOIN card ON card.id = hit.id JOIN note ON note.id = card.note_id",
+        )
+        + f" WHERE {where} ORDER BY hit.tier, hit.score, card.id"
+    )
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [_view(r) for r in conn.execute(sql, [*tiers, *params])]
 
 
 def load_card(conn: sqlite3.Connection, card_id: int) -> CardView | None:
