@@ -223,7 +223,9 @@ def render_stats(s: Stats, out: Console, limit: int = 10) -> None:
         scope.append(f"deck {s.scope['deck']}")
     _bold(out, f"Today, {t.day.isoformat()}" + (f" ({', '.join(scope)})" if scope else ""))
     out.print(
-        f"  {plural(t.reviewed, 'review')}, again {_pct(t.again_rate)}, {format_duration(t.time_ms)}; "
+        f"  {plural(t.reviewed, 'review')}, again {_pct(t.again_rate)}"
+        + (f", {t.crammed:,} crammed (schedules unchanged)" if t.crammed else "")
+        + f", {format_duration(t.time_ms)}; "
         f"left {t.left:,} ({t.due_left:,} due, {t.new_left:,} new)"
     )
     st = s.streak
