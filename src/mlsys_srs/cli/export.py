@@ -121,7 +121,7 @@ def anki(
         typer.Option(
             "--out",
             "-o",
-            help="The .apkg to write, or a folder for <deck>.apkg (default decks/<deck>.apkg).",
+            help="The .apkg to write, or a folder for <deck>.apkg (default <deck>.apkg next to the deck recipes).",
             show_default=False,
         ),
     ] = None,
@@ -149,7 +149,9 @@ def anki(
     the notes you edited instead of adding duplicates. Images the cards show
     are bundled; math becomes MathJax and code keeps its highlighting.
 
-    --deck NAME also names the file (decks/NAME.apkg).
+    --deck NAME also names the file (NAME.apkg). The file goes next to the deck
+    recipes: the recipe's own folder, else decks/ beside the vault (or in it),
+    wherever the command is run; -o puts it elsewhere.
 
     With --with-scheduling, reviewed cards keep their due dates, intervals and
     FSRS memory states, with their review log. Tick "Import any learning
