@@ -235,3 +235,20 @@ def test_cards_table_is_one_card_a_line(synced: Cli) -> None:
     assert lines[0] == "6 cards"
     assert len(lines) == 8 and all(len(line) <= 60 for line in lines)
     assert any("buses.md:" in line and "Shared wires." in line for line in lines)
+
+
+def test_a_learning_card_shown_early_says_so(conn: sqlite3.Connection) -> None:
+    from rich.console import Console
+
+    from mlsys_srs.review import layout
+
+    clock = FakeClock()
+    s = session(conn, clock, todays_queue(conn, CFG, CLOCK, clock()))
+    first = answer(s, 3)  # new -> learning, next step in 10 minutes
+    while not s.finished and s.card is not None and s.card.id != first:
+        answer(s, 4)
+    assert s.card is not None and s.card.id == first  # shown within the learn-ahead window
+    frame = layout(s, [], 60, Console(width=60))
+    text = "\n".join(line.plain for line in frame.header)
+    assert "early: learning step due in" in text
+    assert all(line.cell_len <= 60 for line in (*frame.header, *frame.body, *frame.footer))
