@@ -465,19 +465,22 @@ def test_media_resolution_follows_obsidian_order_and_keeps_names_unique(tmp_path
 def test_default_output_is_decks_root_name_and_builds_are_reproducible(
     run: Cli, obsidian_vault: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    # Next to the vault's deck recipes (decks/ beside the vault), wherever the command runs.
+    work = obsidian_vault.parent
     run("export", "anki", env={"MLSYS_SRS_NOW": NOW})
+    assert not (elsewhere / "decks").exists()
     first = (work / "decks" / "mlsys.apkg").read_bytes()
     run("export", "anki", env={"MLSYS_SRS_NOW": NOW})
     assert (work / "decks" / "mlsys.apkg").read_bytes() == first
     assert sorted(p.name for p in (work / "decks").iterdir()) == ["mlsys.apkg"]  # no temp file left
     run("export", "anki", env={"MLSYS_SRS_NOW": LATER})
     assert (work / "decks" / "mlsys.apkg").read_bytes() != first  # note and card ids come from the time
-    (work / "shared").mkdir()
+    (elsewhere / "shared").mkdir()
     run("export", "anki", "--out", "shared", env={"MLSYS_SRS_NOW": NOW})
-    assert (work / "shared" / "mlsys.apkg").read_bytes() == first  # a folder gets <deck>.apkg
+    assert (elsewhere / "shared" / "mlsys.apkg").read_bytes() == first  # a folder gets <deck>.apkg
 
 
 def test_domain_tag_and_deck_recipe_filters(

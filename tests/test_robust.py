@@ -200,7 +200,8 @@ def test_no_control_character_from_note_text_reaches_stdout(text: str) -> None:
 
     from mlsys_srs.cli.notes import print_diagnostics
     from mlsys_srs.parse import Diagnostic
-    from mlsys_srs.review import _markdown, context_line
+    from mlsys_srs.render import terminal_card
+    from mlsys_srs.review import context_line
 
     for make in (context._make_console,):
         buf = io.StringIO()
@@ -212,7 +213,9 @@ def test_no_control_character_from_note_text_reaches_stdout(text: str) -> None:
         t.add_column(text)
         t.add_row(text)
         c.print(t)
-        c.print(Panel(_markdown(text), title=text))
+        for line in terminal_card(text, c, 60).lines:
+            c.print(line)
+        c.print(Panel(Text(text), title=text))
         c.print(context_line(text, text, text), markup=True)
         assert no_controls(buf.getvalue().replace("\n", "")), repr(buf.getvalue())
     context.reset_consoles()
@@ -465,7 +468,7 @@ def test_a_read_only_note_is_skipped_for_an_unprivileged_user(nobody_dir: Path) 
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
     mnt = tmp_path / "tiny"
     mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], capture_output=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True)
     if r.returncode != 0:
         pytest.skip("cannot mount a tmpfs here")
     try:
@@ -491,7 +494,7 @@ def test_disk_full_during_sync_is_one_line_and_keeps_the_database(
     db = tiny_fs / "srs.db"
     (vault / "n.md").write_text("q :: a\n")
     run("--db", str(db), "sync", "-q")
-    for i in range(200):
+    for i in range(600):
         (vault / f"m{i}.md").write_text(
             f"# Note {i}\n\n" + "".join(f"q{i}.{k} :: a long answer {k}\n\n" for k in range(5))
         )

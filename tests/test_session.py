@@ -370,11 +370,13 @@ def test_summary_and_answer_time_cap(conn: sqlite3.Connection, vault: Path, cloc
     assert sm.again_rate == pytest.approx(1 / 3)
     assert sm.time_ms == 12_000 + 60_000 + 3_000
     assert sm.streak == 1
-    # Due by the end of tomorrow: the card still learning, and the first card whose
-    # Easy after a failed first step gave a one-day interval: the start of tomorrow.
+    # Due during tomorrow's review day: the first card, whose Easy after a failed first step
+    # gave a one-day interval (the start of tomorrow). The card still learning is due later
+    # today, not tomorrow, as `stats` counts it.
     tomorrow = CLOCK.day_start(CLOCK.today(clock()) + timedelta(days=1))
     assert conn.execute("SELECT due FROM card WHERE id = ?", (first,)).fetchone()[0] == dt_to_db(tomorrow)
-    assert sm.due_tomorrow == 2 and sm.learning_later == 1
+    assert sm.due_tomorrow == 1 and sm.learning_later == 1
+    assert sm.by_grade == (1, 0, 1, 1) and sm.new_learned == 2
     # Durations in the order answered: 12 s, the 10-minute pause capped at 60 s, 3 s.
     durations = [d for (d,) in conn.execute("SELECT duration_ms FROM review ORDER BY id")]
     assert durations == [12_000, 60_000, 3_000]

@@ -26,7 +26,9 @@ def describe(path: Path) -> dict[str, object]:
     tables = [
         r[0]
         for r in conn.execute(
+            # card_fts*: the full-text index (a derived FTS5 table, not a model).
             "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+            " AND name NOT LIKE 'card_fts%'"
         )
     ]
     for t in sorted(tables):

@@ -419,7 +419,8 @@ SETTINGS: list[Setting] = [
         "editor",
         "str",
         "",
-        "Editor command for `e` in a review; empty means `$VISUAL`, then `$EDITOR`, then `vi`.",
+        "Editor command for `e` in a review, or a template with `{path}` and `{line}` "
+        '(`"code --wait --goto {path}:{line}"`); empty means `$VISUAL`, then `$EDITOR`, then `vi`.',
     ),
     Setting(
         "review",

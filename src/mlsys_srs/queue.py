@@ -24,7 +24,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -352,3 +352,54 @@ def due_summary(
         domains=tuple(DomainDue(k, **v) for k, v in sorted(by_domain.items())),
         next_due=min(later) if later else None,
     )
+
+
+STUDY_MODES = ("cram", "ahead", "forgotten", "weak", "preview")
+"""Sessions that study outside the schedule (``review --cram`` and friends)."""
+
+
+def study_queue(
+    conn: sqlite3.Connection,
+    cfg: ScheduleConfig,
+    clock: DayClock,
+    now: datetime,
+    flt: CardFilter | None = None,
+    *,
+    mode: str = "cram",
+    days: int = 0,
+    note_ids: Sequence[int] | None = None,
+    total_limit: int | None = None,
+) -> Queue:
+    """The cards of a study mode, in the order they are shown (no daily limits, no siblings rule).
+
+    Modes:
+        cram: every active card of ``flt``: studied cards lowest recall first, then new cards.
+        ahead: scheduled cards due before the end of the review day ``days`` from today, by due time.
+        forgotten: cards failed (Again, cram answers aside) in the last ``days`` days, lowest recall first.
+        weak: the cards of the notes ``note_ids`` (the weakest concepts), lowest recall first.
+        preview: new cards, in the order new cards are introduced.
+    """
+    if mode not in STUDY_MODES:
+        raise ValueError(f"mode must be one of {STUDY_MODES}, not {mode!r}")
+    kwargs: dict[str, Any] = {}
+    if mode == "ahead":
+        kwargs["due_before"] = clock.day_end(clock.today(now) + timedelta(days=max(0, days)))
+    elif mode == "forgotten":
+        kwargs["lapsed_since"] = clock.day_start(clock.today(now) - timedelta(days=max(0, days - 1)))
+    elif mode == "weak":
+        kwargs["note_ids"] = list(note_ids or ())
+    elif mode == "preview":
+        kwargs["new_only"] = True
+    items = [QueueItem(*c) for c in card_store.study_candidates(conn, now, flt, **kwargs)]
+    curve = ForgettingCurve.from_parameters(cfg.parameters)
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    studied = [it for it in items if it.state != "new"]
+    new = sorted((it for it in items if it.state == "new"), key=lambda it: (it.path, it.line, it.id))
+    if mode == "ahead":
+        studied.sort(key=lambda it: (it.due or far, it.id))
+    else:
+        studied.sort(key=lambda it: (curve.at(now, it.last_review, it.stability), it.id))
+    main = (*studied, *new)
+    if total_limit is not None:
+        main = main[:total_limit]
+    return Queue(learning=(), main=tuple(main))

@@ -1,145 +1,101 @@
-"""The review screen: draws a ``Session`` with rich and feeds it single keypresses.
+"""The review screen: draws a ``Session`` in a terminal of any size and feeds it single keypresses.
 
-The terminal is put in cbreak mode (no Enter needed, no echo; Ctrl-C still
-interrupts) and the alternate screen for the length of the session; both are
-restored on any exit, including while the editor runs for ``e``. Each key
-redraws from the session's in-memory state: only the card being shown is read
-from the database.
+The screen is three parts, always the terminal's height:
 
-Markdown is rendered with ``rich.markdown``; math is shown as written (``$x$``
-as inline code, ``$$...$$`` as a LaTeX code block) so that Markdown never
-mangles ``*`` or ``_`` inside a formula.
+- the header (progress, ``domain > note > heading``, ``#id note:line``, why a
+  card is shown now) is always visible;
+- the body (question, answer, tags) scrolls when it is taller than the space
+  left (arrows, j/k, PgUp/PgDn, Home/End), with a line saying what is above and
+  below;
+- the footer (the interval of each grade, the keys) is packed into lines that
+  fit the width, never broken inside a key's label.
+
+Card text is rendered by ``render.terminal_card`` (the markdown-it parse the
+Anki export uses). The terminal is in cbreak mode (no Enter, no echo) and the
+alternate screen for the session; both are given back on every exit, while the
+editor runs, on Ctrl-Z (and taken again on ``fg``); a resize or Ctrl-\\
+redraws; Ctrl-C ends the session like ``q`` (the caller exits 130).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import select
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
 import termios
 import tty
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
-from rich.panel import Panel
-from rich.rule import Rule
 from rich.text import Text
 
 from .fmt import format_duration, format_interval, format_when
 from .memory import RATINGS
-from .parse.parser import FENCE_OPEN_RE
 from .session import Outcome, Phase, Session, Summary
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
 GRADE_STYLES = {1: "bold red", 2: "bold yellow", 3: "bold green", 4: "bold blue"}
-_LINE_EDITORS = {
-    "vi",
-    "vim",
-    "nvim",
-    "nano",
-    "emacs",
-    "emacsclient",
-    "micro",
-    "kak",
-    "helix",
-    "hx",
-    "gvim",
-    "mvim",
+
+EDITOR_TEMPLATES: dict[str, str] = {
+    "vi": "+{line} {path}",
+    "vim": "+{line} {path}",
+    "nvim": "+{line} {path}",
+    "gvim": "-f +{line} {path}",
+    "mvim": "-f +{line} {path}",
+    "nano": "+{line} {path}",
+    "emacs": "+{line} {path}",
+    "emacsclient": "+{line} {path}",
+    "micro": "+{line} {path}",
+    "kak": "+{line} {path}",
+    "hx": "{path}:{line}",
+    "helix": "{path}:{line}",
+    "code": "--wait --goto {path}:{line}",
+    "code-insiders": "--wait --goto {path}:{line}",
+    "codium": "--wait --goto {path}:{line}",
+    "cursor": "--wait --goto {path}:{line}",
+    "subl": "--wait {path}:{line}",
+    "sublime_text": "--wait {path}:{line}",
+    "zed": "--wait {path}:{line}",
 }
-_GOTO_EDITORS = {"code", "code-insiders", "codium", "cursor"}
-_COLON_EDITORS = {"subl", "sublime_text", "zed"}
+"""Arguments that open a file at a line, by editor name (appended to the editor's command)."""
 
 
 # -- pure helpers ---------------------------------------------------------------------------
 
 
 def editor_command(editor: str, path: Path, line: int) -> list[str]:
-    """The command that opens ``path`` at ``line`` in ``editor`` (a shell-style command line).
+    """The command that opens ``path`` at ``line``.
 
-    ``+LINE path`` for vi, vim, nvim, nano, emacs, micro, kak and helix;
-    ``--wait -g path:LINE`` for VS Code and its forks; ``--wait path:LINE`` for
-    Sublime Text; just the path for anything else.
+    ``editor`` is a command line. With ``{path}`` (and ``{line}``) in it, it is a
+    template, filled in as it stands (a wrapper script: ``my-edit {path} {line}``).
+    Otherwise the editor's name picks the arguments from ``EDITOR_TEMPLATES``
+    (vim, nvim, emacs, nano, micro, helix, kakoune, VS Code ``--goto path:line``,
+    Sublime ``path:line``); an editor not known by name gets the path alone.
     """
     argv = shlex.split(editor) or ["vi"]
+    if any("{path}" in a for a in argv):
+        return [a.replace("{path}", str(path)).replace("{line}", str(line)) for a in argv]
     name = Path(argv[0]).name.lower()
     if name.endswith(".exe"):
         name = name[:-4]
-    if name in _LINE_EDITORS:
-        return [*argv, f"+{line}", str(path)]
-    if name in _GOTO_EDITORS:
-        wait = [] if ({"-w", "--wait"} & set(argv)) else ["--wait"]
-        return [*argv, *wait, "-g", f"{path}:{line}"]
-    if name in _COLON_EDITORS:
-        wait = [] if ({"-w", "--wait"} & set(argv)) else ["--wait"]
-        return [*argv, *wait, f"{path}:{line}"]
-    return [*argv, str(path)]
-
-
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
-_DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
-_INLINE_MATH = re.compile(r"(?<![\\$\w])\$(?=\S)([^$\n]+?)(?<=\S)\$(?![\w$])")
-
-
-def _protect_math(prose: str) -> str:
-    def display(m: re.Match[str]) -> str:
-        return f"\n```latex\n{m.group(1).strip()}\n```\n"
-
-    def inline(m: re.Match[str]) -> str:
-        ticks = "``" if "`" in m.group(0) else "`"
-        pad = " " if ticks == "``" else ""
-        return f"{ticks}{pad}{m.group(0)}{pad}{ticks}"
-
-    out = []
-    pos = 0
-    for m in _CODE_SPAN.finditer(prose):
-        out.append(_INLINE_MATH.sub(inline, _DISPLAY_MATH.sub(display, prose[pos : m.start()])))
-        out.append(m.group(0))
-        pos = m.end()
-    out.append(_INLINE_MATH.sub(inline, _DISPLAY_MATH.sub(display, prose[pos:])))
-    return "".join(out)
-
-
-def markdown_source(text: str) -> str:
-    """Card Markdown prepared for display: math kept as written, code blocks untouched."""
-    if "$" not in text:
-        return text
-    parts: list[str] = []
-    prose: list[str] = []
-    fence: str | None = None
-    for line in text.split("\n"):
-        m = FENCE_OPEN_RE.match(line)
-        if fence is None:
-            if m:
-                if prose:
-                    parts.append(_protect_math("\n".join(prose)))
-                prose = []
-                fence = m.group(1)
-                parts.append(line)
-            else:
-                prose.append(line)
-        else:
-            parts.append(line)
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not m.group(2).strip():
-                fence = None
-    if prose:
-        parts.append(_protect_math("\n".join(prose)))
-    return "\n".join(parts)
-
-
-def _markdown(text: str) -> RenderableType:
-    from rich.markdown import Markdown
-
-    return Markdown(markdown_source(text), code_theme="monokai", hyperlinks=False)
+    template = EDITOR_TEMPLATES.get(name)
+    if template is None:
+        return [*argv, str(path)]
+    extra = template.split()
+    if {"-w", "--wait"} & set(argv):
+        extra = [a for a in extra if a != "--wait"]
+    return [*argv, *(a.replace("{path}", str(path)).replace("{line}", str(line)) for a in extra)]
 
 
 def context_line(domain: str, title: str, context: str) -> str:
@@ -150,8 +106,55 @@ def context_line(domain: str, title: str, context: str) -> str:
     return " > ".join([domain, title, *heads])
 
 
-def render_card(session: Session, notices: list[str] | None = None) -> RenderableType:
-    """The screen for the card on the session's screen (question, or question and answer)."""
+def _pack(items: list[Text], width: int, sep: str = "  ") -> list[Text]:
+    """Items on as few lines as fit ``width``, never breaking inside an item."""
+    lines: list[Text] = []
+    cur = Text()
+    for item in items:
+        if cur.plain and cur.cell_len + len(sep) + item.cell_len > width:
+            lines.append(cur)
+            cur = Text()
+        if cur.plain:
+            cur.append(sep)
+        cur.append_text(item)
+    if cur.plain:
+        lines.append(cur)
+    for line in lines:
+        if line.cell_len > width:
+            line.truncate(width, overflow="ellipsis")
+    return lines
+
+
+def _fit(text: Text, width: int) -> Text:
+    """One header line cropped to the width with a marker."""
+    text = text.copy()
+    if text.cell_len > width:
+        text.truncate(width - 1)
+        text.append("…", style="dim")
+    return text
+
+
+def _key(k: str, label: str, style: str = "bold") -> Text:
+    t = Text(k, style=style)
+    t.append(" " + label, style="dim")
+    return t
+
+
+@dataclass
+class Frame:
+    """A card laid out for one terminal size: the parts and where the answer starts."""
+
+    header: list[Text]
+    body: list[Text]
+    footer: list[Text]
+    answer_at: int | None
+    images: list[str]
+
+
+def layout(session: Session, notices: list[str], width: int, console: Console) -> Frame:
+    """The screen of the card on the session's screen at ``width`` columns (all lines, unscrolled)."""
+    from .render import clean, terminal_card
+
     card, item = session.card, session.item
     p = session.progress()
     head = Text()
@@ -162,38 +165,136 @@ def render_card(session: Session, notices: list[str] | None = None) -> Renderabl
     head.append(f"learning {p.learning}", style="red")
     head.append("  ")
     head.append(f"review {p.review}", style="green")
-    parts: list[RenderableType] = [head]
-    for n in notices or ():
-        parts.append(Text(n, style="bold magenta"))
+    if session.mode_label:
+        head.append(f"  [{session.mode_label}]", style="bold magenta")
+    header = [_fit(head, width)]
+    for n in notices:
+        header.extend(Text(clean(n), style="bold magenta").wrap(console, width))
     if card is None or item is None:
-        return Group(*parts)
-    where = Text(context_line(card.domain, card.title, card.context), style="cyan")
-    where.append(f"   #{card.id} {card.note}:{card.line}", style="dim")
-    parts.append(where)
+        return Frame(header, [], [], None, [])
+    where = Text(clean(context_line(card.domain, card.title, card.context)), style="cyan")
+    where.append(f"   #{card.id} {clean(card.note)}:{card.line}", style="dim")
+    header.append(_fit(where, width))
+    now = session.now()
     if item.reason:
-        parts.append(Text(f"↻ brought forward: {item.reason}", style="yellow"))
-    parts.append(Panel(_markdown(card.question), title="question", title_align="left", border_style="cyan"))
+        header.append(_fit(Text(f"↻ brought forward: {clean(item.reason)}", style="yellow"), width))
+    if item.kind == "learning" and item.due is not None and item.due > now:
+        header.append(
+            _fit(
+                Text(
+                    f"⏱ early: learning step due in {format_interval(item.due - now)} (learn-ahead)",
+                    style="yellow",
+                ),
+                width,
+            )
+        )
+
+    def rule(title: str, style: str) -> Text:
+        t = Text("── ", style=style)
+        t.append(title, style=f"bold {style}")
+        t.append(" " + "─" * max(0, width - len(title) - 4), style=style)
+        return t
+
+    body: list[Text] = [rule("question", "cyan")]
+    q = terminal_card(card.question, console, width)
+    body.extend(q.lines)
+    tags = list(dict.fromkeys(q.tags))
+    if tags:
+        body.extend(_pack([Text("#" + clean(t), style="blue") for t in tags], width, " "))
+    images = list(q.images)
+    answer_at = None
     if session.phase is Phase.ANSWER:
-        parts.append(Panel(_markdown(card.answer), title="answer", title_align="left", border_style="green"))
-        grades = Text()
-        for rating, delta in session.intervals().items():
-            grades.append(f"{rating} ", style=GRADE_STYLES[rating])
-            grades.append(f"{RATINGS[rating]} {format_interval(delta)}")
-            grades.append("   ")
-        parts.append(grades)
-        parts.append(Text("u undo · b bury · s suspend · e edit · q quit", style="dim"))
+        body.append(Text(""))
+        answer_at = len(body)
+        body.append(rule("answer", "green"))
+        if card.kind == "cloze":
+            a = terminal_card(card.source, console, width, cloze=card.cloze)
+        else:
+            a = terminal_card(card.answer, console, width)
+        body.extend(a.lines)
+        more = [t for t in dict.fromkeys(a.tags) if t not in tags]
+        if more:
+            body.extend(_pack([Text("#" + clean(t), style="blue") for t in more], width, " "))
+        images.extend(i for i in a.images if i not in images)
+
+    footer: list[Text] = []
+    keys: list[Text] = []
+    if session.phase is Phase.ANSWER:
+        if session.grades_schedule:
+            grades = []
+            for rating, delta in session.intervals().items():
+                g = Text(str(rating), style=GRADE_STYLES[rating])
+                g.append(f" {RATINGS[rating]} {format_interval(delta)}")
+                grades.append(g)
+            footer.extend(_pack(grades, width, "   "))
+        elif session.grades_logged:
+            footer.extend(
+                _pack(
+                    [Text(str(r), style=GRADE_STYLES[r]) + Text(f" {RATINGS[r]}") for r in RATINGS]
+                    + [Text("(schedule unchanged)", style="dim")],
+                    width,
+                    "   ",
+                )
+            )
+        else:
+            keys.append(_key("space", "next"))
     else:
-        parts.append(Text("space show answer · u undo · b bury · s suspend · e edit · q quit", style="dim"))
-    return Group(*parts)
+        keys.append(_key("space", "answer"))
+    keys += [_key("u", "undo"), _key("b", "bury"), _key("s", "suspend"), _key("e", "edit")]
+    if images:
+        keys.append(_key("o", "image"))
+    keys.append(_key("q", "quit"))
+    footer.extend(_pack(keys, width))
+    return Frame(header, body, footer, answer_at, images)
+
+
+def render_card(session: Session, notices: list[str] | None = None, width: int = 100) -> RenderableType:
+    """The whole screen of the card on screen, unscrolled (for tests and non-interactive output)."""
+    from rich.console import Console
+
+    frame = layout(session, notices or [], width, Console(width=width))
+    return Group(*frame.header, *frame.body, *frame.footer)
+
+
+def viewport(frame: Frame, height: int, scroll: int, width: int) -> tuple[list[Text], int]:
+    """The lines to draw at ``height`` rows with the body scrolled by ``scroll`` lines.
+
+    The header and footer always show (cropped from the bottom only when they
+    alone fill the screen); the body gets the rest, with a line saying how many
+    lines are above and below. Returns the lines and the scroll actually used.
+    """
+    header, footer = frame.header, frame.footer
+    room = height - len(header) - len(footer)
+    if room < 2:
+        footer = footer[-max(0, height - len(header) - 2) :] if height - len(header) > 2 else []
+        room = height - len(header) - len(footer)
+        if room < 1:
+            return header[:height], 0
+    body = frame.body
+    if len(body) <= room:
+        return [*header, *body, *[Text("")] * (room - len(body)), *footer], 0
+    view = room - 1  # one line for the scroll indicator
+    top = max(0, min(scroll, len(body) - view))
+    shown = body[top : top + view]
+    above, below = top, len(body) - top - len(shown)
+    parts = []
+    if above:
+        parts.append(f"↑ {above} line{'s' if above != 1 else ''} above")
+    if below:
+        parts.append(f"↓ {below} more line{'s' if below != 1 else ''}")
+    indicator = Text(" · ".join(parts) + "  (j/k ↑/↓ PgUp/PgDn)", style="reverse")
+    return [*header, *shown, _fit(indicator, width), *footer], top
 
 
 def render_done(session: Session, notices: list[str] | None = None) -> RenderableType:
-    """The screen shown when today's cards are done."""
+    """The screen shown when the session's cards are done."""
+    from rich.rule import Rule
+
     p = session.progress()
     parts: list[RenderableType] = [Text(f"{p.done} done", style="bold")]
     parts.extend(Text(n, style="bold magenta") for n in notices or ())
     parts.append(Rule())
-    parts.append(Text("All cards for today are done.", style="bold green"))
+    parts.append(Text("All cards for this session are done.", style="bold green"))
     parts.append(Text("u undo the last answer · any other key to finish", style="dim"))
     return Group(*parts)
 
@@ -230,31 +331,58 @@ REDRAW_SECONDS = 30.0
 """How often the answer screen is redrawn, so the intervals shown stay those of a grade given
 now (they change when a new review day begins)."""
 
+_SEQUENCES = {
+    b"[A": "up",
+    b"OA": "up",
+    b"[B": "down",
+    b"OB": "down",
+    b"[5~": "pgup",
+    b"[6~": "pgdn",
+    b"[H": "home",
+    b"OH": "home",
+    b"[1~": "home",
+    b"[F": "end",
+    b"OF": "end",
+    b"[4~": "end",
+}
+
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
 class Terminal:
-    """Single-keypress input and the alternate screen, restored on exit."""
+    """Single-keypress input and the alternate screen, given back on exit and on Ctrl-Z.
+
+    Signals: SIGWINCH (resize) and SIGQUIT (Ctrl-\\) make ``read_key`` return
+    ``"redraw"``; SIGTSTP (Ctrl-Z) gives the terminal back before the process
+    stops and takes it again on ``fg`` (then redraws); SIGTERM ends the
+    session like Ctrl-C.
+    """
 
     def __init__(self, console: Console, fd: int | None = None) -> None:
         """Bind to ``console`` for output and ``fd`` (default: stdin) for keys."""
         self.console = console
         self.fd = sys.stdin.fileno() if fd is None else fd
         self._saved: list[Any] | None = None
-        self._old_term: Any = signal.SIG_DFL
+        self._old: dict[int, Any] = {}
+        self._wake_r, self._wake_w = -1, -1
+        self._taken = False
 
-    def __enter__(self) -> Terminal:
-        self._saved = termios.tcgetattr(self.fd)
+    # -- taking and giving back the terminal --
+
+    def _take(self) -> None:
+        if self._saved is None:
+            self._saved = termios.tcgetattr(self.fd)
         tty.setcbreak(self.fd)
-        # A polite kill (SIGTERM) ends the session like Ctrl-C, so the terminal is restored.
-        self._old_term = signal.signal(signal.SIGTERM, _interrupt)
         self.console.set_alt_screen(True)
         self.console.show_cursor(False)
-        return self
+        self._taken = True
 
-    def __exit__(self, *exc: object) -> None:
+    def _give_back(self) -> None:
+        if not self._taken:
+            return
+        self._taken = False
         try:
             self.console.show_cursor(True)
             self.console.set_alt_screen(False)
@@ -262,40 +390,122 @@ class Terminal:
                 termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
         except (OSError, termios.error):
             pass  # the terminal is gone (closed window); nothing to restore
+
+    def _wake(self) -> None:
+        if self._wake_w >= 0:
+            with suppress(OSError):
+                os.write(self._wake_w, b"r")
+
+    def _on_redraw(self, signum: int, frame: object) -> None:
+        self._wake()
+
+    def _on_stop(self, signum: int, frame: object) -> None:
+        # Ctrl-Z: the shell gets a usable terminal, then the process stops as it would have.
+        was_taken = self._taken
+        self._give_back()
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)
+        # Here after `fg` (SIGCONT).
+        signal.signal(signal.SIGTSTP, self._on_stop)
+        if was_taken:
+            with suppress(OSError, termios.error):
+                self._take()
+        self._wake()
+
+    def __enter__(self) -> Terminal:
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._take()
+        handlers: dict[int, Any] = {
+            signal.SIGTERM: _interrupt,  # a polite kill ends the session like Ctrl-C
+            signal.SIGWINCH: self._on_redraw,
+            signal.SIGQUIT: self._on_redraw,
+            signal.SIGTSTP: self._on_stop,
+        }
+        for sig, handler in handlers.items():
+            self._old[sig] = signal.signal(sig, handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._give_back()
         finally:
-            signal.signal(signal.SIGTERM, self._old_term)
+            for sig, handler in self._old.items():
+                signal.signal(sig, handler)
+            self._old = {}
+            for fd in (self._wake_r, self._wake_w):
+                if fd >= 0:
+                    os.close(fd)
+            self._wake_r = self._wake_w = -1
 
     @contextmanager
     def paused(self) -> Iterator[None]:
         """Give the terminal back (for the editor), then take it again."""
-        self.__exit__()
+        self._give_back()
         try:
             yield
         finally:
-            self.__enter__()
+            self._take()
+
+    # -- keys and drawing --
 
     def read_key(self, timeout: float | None = None) -> str:
-        """One keypress; escape sequences (arrows) come back as ``"esc"``, end of input as ``"q"``,
-        ``""`` when ``timeout`` seconds pass without a key."""
-        if timeout is not None and not select.select([self.fd], [], [], timeout)[0]:
+        """One keypress.
+
+        Arrows, PgUp/PgDn, Home/End come back as ``up``, ``down``, ``pgup``,
+        ``pgdn``, ``home``, ``end``; another escape sequence as ``esc``; a
+        resize, Ctrl-\\ or a return from Ctrl-Z as ``redraw``; end of input as
+        ``q``; ``""`` when ``timeout`` seconds pass without a key.
+        """
+        watch = [self.fd] + ([self._wake_r] if self._wake_r >= 0 else [])
+        ready = select.select(watch, [], [], timeout)[0]
+        if not ready:
             return ""
+        if self._wake_r in ready:
+            with suppress(OSError):
+                os.read(self._wake_r, 256)
+            return "redraw"
         b = os.read(self.fd, 1)
         if not b:
             return "q"
         if b == b"\x1b":
-            while select.select([self.fd], [], [], 0.02)[0]:
-                if not os.read(self.fd, 16):
+            seq = b""
+            while len(seq) < 16 and select.select([self.fd], [], [], 0.03)[0]:
+                more = os.read(self.fd, 1)
+                if not more:
                     break
-            return "esc"
+                seq += more
+                if len(seq) >= 2 and (seq[-1:].isalpha() or seq[-1:] == b"~"):
+                    break
+            return _SEQUENCES.get(seq, "esc")
         if b[0] >= 0x80:
             need = 1 if b[0] < 0xE0 else 2 if b[0] < 0xF0 else 3
             b += os.read(self.fd, need)
         return b.decode("utf-8", errors="replace")
 
+    def size(self) -> tuple[int, int]:
+        """Columns and rows of the terminal now."""
+        try:
+            cols, rows = os.get_terminal_size(self.console.file.fileno())
+        except (OSError, ValueError, AttributeError):
+            cols, rows = shutil.get_terminal_size()
+        return max(20, cols), max(5, rows)
+
     def draw(self, renderable: RenderableType) -> None:
         """Replace the screen with ``renderable``."""
         self.console.clear()
         self.console.print(renderable)
+
+    def draw_lines(self, lines: list[Text]) -> None:
+        """Replace the screen with exactly these lines (each at most the width)."""
+        width, _ = self.size()
+        self.console.clear()
+        out = Text("\n").join(lines)
+        self.console.print(out, end="", no_wrap=True, overflow="crop", crop=True, width=width)
+        self.console.file.flush()
+
+
+_SCROLL_KEYS = frozenset({"up", "down", "pgup", "pgdn", "home", "end", "j", "k", "redraw"})
 
 
 def run_screen(
@@ -305,38 +515,118 @@ def run_screen(
     editor: str,
     vault: Path,
     resync: Callable[[str], list[str]],
-) -> None:
+    open_file: Callable[[Path], None] | None = None,
+) -> bool:
     """Show cards and handle keys until the session is quit or done.
 
     Args:
         session: The session to drive.
         terminal: The entered ``Terminal``.
-        editor: The editor command line for ``e``.
+        editor: The editor command line (or template) for ``e``.
         vault: The vault folder (note paths are relative to it).
         resync: Syncs one note (vault-relative path) after an edit; returns
             problems to show.
+        open_file: Opens an embedded image for ``o`` (default: the system viewer).
+
+    Returns:
+        True when the session ended by Ctrl-C (the caller exits 130 after the summary).
     """
+    scroll = 0
+    notices: list[str] = []
+    shown: tuple[int | None, Phase] | None = None
     try:
         while True:
-            notices = session.pop_notices()
+            notices = [*notices, *session.pop_notices()][-4:]
             if session.finished:
                 if session.reason == "quit":
-                    return
+                    return False
                 terminal.draw(render_done(session, notices))
-                if terminal.read_key() == "u" and session.undo():
+                key = terminal.read_key()
+                while key == "redraw":
+                    terminal.draw(render_done(session, notices))
+                    key = terminal.read_key()
+                if key == "u" and session.undo():
+                    notices = []
                     continue
-                return
-            terminal.draw(render_card(session, notices))
+                return False
+            width, height = terminal.size()
+            frame = layout(session, notices, width, terminal.console)
+            state = (session.card.id if session.card else None, session.phase)
+            if state != shown:
+                # A new card starts at its top; a revealed answer is scrolled into view.
+                scroll = 0
+                if session.phase is Phase.ANSWER and frame.answer_at is not None:
+                    room = height - len(frame.header) - len(frame.footer) - 1
+                    if frame.answer_at >= room:
+                        scroll = frame.answer_at
+                shown = state
+            lines, scroll = viewport(frame, height, scroll, width)
+            terminal.draw_lines(lines)
             key = terminal.read_key(REDRAW_SECONDS if session.phase is Phase.ANSWER else None)
             if not key:
                 continue  # redraw: the intervals shown are those of a grade given now
+            if key in _SCROLL_KEYS:
+                page = max(1, height - len(frame.header) - len(frame.footer) - 2)
+                scroll = {
+                    "up": scroll - 1,
+                    "k": scroll - 1,
+                    "down": scroll + 1,
+                    "j": scroll + 1,
+                    "pgup": scroll - page,
+                    "pgdn": scroll + page,
+                    "home": 0,
+                    "end": len(frame.body),
+                }.get(key, scroll)
+                scroll = max(0, scroll)
+                continue
+            if key == "o":
+                _open_images(session, frame.images, vault, open_file)
+                notices = session.pop_notices()
+                continue
+            notices = []
             outcome = session.key(key)
             if outcome is Outcome.QUIT:
-                return
+                return False
             if outcome is Outcome.EDIT:
                 _edit(session, terminal, editor, vault, resync)
+                shown = None
     except KeyboardInterrupt:
         session.quit()
+        return True
+
+
+def open_with_system_viewer(path: Path) -> None:
+    """Open a file with the desktop's viewer (``open`` on macOS, ``xdg-open`` elsewhere), detached."""
+    opener = "open" if sys.platform == "darwin" else "xdg-open"
+    subprocess.Popen(
+        [opener, str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _open_images(
+    session: Session, images: list[str], vault: Path, open_file: Callable[[Path], None] | None
+) -> None:
+    card = session.card
+    if card is None or not images:
+        session.notify("this card embeds no image")
+        return
+    from .export.media import MediaBundle
+
+    bundle = MediaBundle(vault)
+    for ref in images:
+        found = bundle.locate(ref, card.note, card.line)
+        if found is None:
+            session.notify(f"image {ref!r} not found in the vault")
+            continue
+        try:
+            (open_file or open_with_system_viewer)(found)
+            session.notify(f"opened {found.relative_to(bundle.vault)}")
+        except OSError as exc:
+            session.notify(f"cannot open {ref!r}: {exc.strerror or exc}")
 
 
 def _edit(
@@ -357,6 +647,12 @@ def _edit(
             return
     if code != 0:
         session.notify(f"the editor exited with status {code}")
-    for problem in resync(path)[:3]:
-        session.notify(problem)
+    problems = resync(path)
     session.reload_after_edit()
+    card = session.card
+    if card is not None:
+        session.notify(f"edited: {card.note}:{card.line} (card re-read)")
+    else:
+        session.notify(f"edited: {path}")
+    for problem in problems[:3]:
+        session.notify(problem)

@@ -12,6 +12,11 @@ Order of cards: a learning card whose step is due, then cards brought forward
 as prerequisites, then today's reviews and new cards; when only learning cards
 remain, one due within ``learn_ahead_minutes`` is shown early.
 
+Study modes (``mode``): ``review`` grades with the scheduler; ``cram`` logs each
+answer as a cram event that changes no schedule (a card answered Again comes
+back at the end of the session); ``preview`` shows new cards read-only and
+logs nothing.
+
 The session knows nothing of the terminal: ``review.py`` draws it and opens
 the editor for ``e`` (``edit_target`` / ``reload_after_edit``).
 """
@@ -29,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from .grading import bury, grade_card, restore_card, set_suspended, snapshot_card, undo_review
 from .memory import RATINGS, CardSchedule, CardScheduler, ForgettingCurve
 from .queue import Group, Queue, QueueItem, prerequisite_candidates
-from .store.cards import due_by, load_card
+from .store.cards import due_between, load_card
 
 if TYPE_CHECKING:
     from .config import ReviewConfig, ScheduleConfig
@@ -82,6 +87,7 @@ class GradeRecord:
     card_id: int
     rating: int
     duration_ms: int
+    state_before: str = "review"
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,13 @@ class Summary:
     learning_later: int
     next_learning: datetime | None
     reason: str
+    by_grade: tuple[int, int, int, int] = (0, 0, 0, 0)
+    """Answers per grade: Again, Hard, Good, Easy."""
+    new_learned: int = 0
+    """New cards answered for the first time in this session."""
+    mode: str = "review"
+    viewed: int = 0
+    """Cards looked at without a grade (preview)."""
 
     @property
     def again_rate(self) -> float:
@@ -115,6 +128,10 @@ class Summary:
             "streak": self.streak,
             "learning_later": self.learning_later,
             "reason": self.reason,
+            "by_grade": dict(zip(("again", "hard", "good", "easy"), self.by_grade, strict=True)),
+            "new_learned": self.new_learned,
+            "mode": self.mode,
+            "viewed": self.viewed,
         }
 
 
@@ -129,6 +146,9 @@ class _State:
     graded: tuple[GradeRecord, ...]
     refreshed: int
     groups: frozenset[Group]
+    tail: tuple[QueueItem, ...] = ()
+    """Cram: cards answered Again, shown again after the rest."""
+    viewed: int = 0
 
 
 @dataclass(frozen=True)
@@ -141,6 +161,7 @@ class _Action:
 
 
 _REVEAL_KEYS = frozenset({" ", "\r", "\n"})
+MODES = ("review", "cram", "preview")
 
 
 class Session:
@@ -159,6 +180,8 @@ class Session:
         scheduler: CardScheduler | None = None,
         streak_of: Callable[[datetime], int] | None = None,
         journal: Journal | None = None,
+        mode: str = "review",
+        mode_label: str = "",
     ) -> None:
         """Start a session; the first card is chosen at once.
 
@@ -175,7 +198,14 @@ class Session:
                 (``stats.review_streak``; the session does not define streaks).
             journal: This device's review journal: every answer, undo, bury and
                 suspend is appended there before it is committed.
+            mode: ``review`` (grades schedule), ``cram`` (answers logged as cram
+                events, schedules unchanged) or ``preview`` (read only).
+            mode_label: What the header calls the session (``cram``, ``ahead 3d``).
         """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        self.mode = mode
+        self.mode_label = mode_label
         self.journal = journal
         self.conn = conn
         self.schedule = schedule
@@ -220,6 +250,20 @@ class Session:
         return self.phase is Phase.DONE
 
     @property
+    def grades_schedule(self) -> bool:
+        """A grade changes the card's schedule (and the screen shows its interval)."""
+        return self.mode == "review"
+
+    @property
+    def grades_logged(self) -> bool:
+        """Grades are taken at all (not in preview)."""
+        return self.mode != "preview"
+
+    def now(self) -> datetime:
+        """The session's clock."""
+        return self._now()
+
+    @property
     def item(self) -> QueueItem | None:
         """The queue entry of the card on screen."""
         return self._state.current
@@ -230,11 +274,11 @@ class Session:
         counts = {"new": 0, "learning": len(s.learning), "review": 0}
         counts["new"] += self._new_suffix[s.cursor]
         counts["review"] += len(self._main) - s.cursor - self._new_suffix[s.cursor]
-        for it in s.front:
+        for it in (*s.front, *s.tail):
             counts[it.kind] += 1
         if s.current is not None:
             counts[s.current.kind] += 1
-        return Progress(len(s.graded), counts["new"], counts["learning"], counts["review"])
+        return Progress(len(s.graded) + s.viewed, counts["new"], counts["learning"], counts["review"])
 
     def intervals(self) -> dict[int, timedelta]:
         """The interval each grade would give the card on screen if given now.
@@ -242,7 +286,7 @@ class Session:
         Computed at the current time on every call (each redraw), with the
         scheduler and fuzz the grade uses: what is shown is what a grade schedules.
         """
-        if self.card is None:
+        if self.card is None or not self.grades_schedule:
             return {}
         return self.scheduler.intervals(self.card.uid, _schedule_of(self.card), self._now())
 
@@ -277,6 +321,9 @@ class Session:
             return Outcome.CHANGED if self.undo() else Outcome.IGNORED
         if self.finished:
             return Outcome.IGNORED
+        if self.mode == "preview" and self.phase is Phase.ANSWER and (k in _REVEAL_KEYS or k in "1234"):
+            self._next_preview()
+            return Outcome.CHANGED
         if k in _REVEAL_KEYS:
             return Outcome.CHANGED if self.reveal() else Outcome.IGNORED
         if k in ("1", "2", "3", "4"):
@@ -309,7 +356,7 @@ class Session:
         if rating not in RATINGS:
             raise ValueError(f"rating must be 1-4, not {rating!r}")
         item, card = self._state.current, self.card
-        if item is None or card is None:
+        if item is None or card is None or self.mode == "preview":
             return
         now = self._now()
         spent = min(max(0.0, (now - self.shown_at).total_seconds()), float(self.review.max_answer_seconds))
@@ -323,6 +370,7 @@ class Session:
             leech_threshold=self.schedule.leech_threshold,
             journal=self.journal,
             leech_action=self.schedule.leech_action,
+            kind="cram" if self.mode == "cram" else "review",
         )
         before = self._state
         self._undo.append(_Action("grade", before, item.id, review_id=result.review_id))
@@ -347,13 +395,22 @@ class Session:
             lst = list(learning)
             bisect.insort(lst, again, key=lambda it: (it.due, it.id))
             learning = tuple(lst)
+        tail = before.tail
+        if self.mode == "cram":
+            learning = before.learning
+            if rating == 1:
+                tail = (*tail, item._replace(reason="answered Again earlier in this session"))
         self._state = replace(
             before,
             learning=learning,
+            tail=tail,
             current=None,
-            graded=(*before.graded, GradeRecord(result.review_id, item.id, rating, result.duration_ms)),
+            graded=(
+                *before.graded,
+                GradeRecord(result.review_id, item.id, rating, result.duration_ms, result.before.state),
+            ),
         )
-        if rating == 1:
+        if rating == 1 and self.mode == "review":
             self._refresh_prerequisites(card, now)
         self._advance(now)
 
@@ -412,20 +469,34 @@ class Session:
         self.phase = Phase.QUESTION
 
     def summary(self) -> Summary:
-        """Cards reviewed, time spent, again-rate, due tomorrow and the current streak."""
+        """Cards reviewed, per grade, new cards learned, time spent, due tomorrow and the streak.
+
+        "Due tomorrow" counts the cards due during tomorrow's review day (as
+        ``stats``' forecast does), not today's learning cards; "later today" counts
+        the learning cards still due today, the one on screen at a quit included
+        (as the header did).
+        """
         s = self._state
         now = self._now()
-        tomorrow_end = self.clock.day_end(self.clock.today(now) + timedelta(days=1))
+        today = self.clock.today(now)
+        tomorrow_start = self.clock.day_end(today)
+        tomorrow_end = self.clock.day_end(today + timedelta(days=1))
+        by_grade = tuple(sum(1 for g in s.graded if g.rating == r) for r in (1, 2, 3, 4))
+        first_new = {g.card_id for g in s.graded if g.state_before == "new"}
         return Summary(
             reviews=len(s.graded),
             cards=len({g.card_id for g in s.graded}),
-            again=sum(1 for g in s.graded if g.rating == 1),
+            again=by_grade[0],
             time_ms=sum(g.duration_ms for g in s.graded),
-            due_tomorrow=due_by(self.conn, tomorrow_end, self.flt),
+            due_tomorrow=due_between(self.conn, tomorrow_start, tomorrow_end, self.flt),
             streak=self.streak_of(now) if self.streak_of is not None else None,
-            learning_later=len(s.learning),
-            next_learning=s.learning[0].due if s.learning else None,
+            learning_later=len(s.learning) if self.mode == "review" else 0,
+            next_learning=s.learning[0].due if s.learning and self.mode == "review" else None,
             reason=self.reason,
+            by_grade=(by_grade[0], by_grade[1], by_grade[2], by_grade[3]),
+            new_learned=len(first_new) if self.mode == "review" else 0,
+            mode=self.mode,
+            viewed=s.viewed,
         )
 
     # -- internals --------------------------------------------------------------------------
@@ -476,8 +547,19 @@ class Session:
                 groups=frozenset(groups),
             )
 
+    def _next_preview(self) -> None:
+        self._state = replace(self._state, current=None, viewed=self._state.viewed + 1)
+        self._advance(self._now())
+
     def _finish(self, reason: str) -> None:
-        self._state = replace(self._state, current=None)
+        s = self._state
+        cur = s.current
+        if cur is not None and cur.kind == "learning" and self.mode == "review" and cur.due is not None:
+            # A learning card on screen at a quit is still due today: counted as the header counted it.
+            lst = list(s.learning)
+            bisect.insort(lst, cur, key=lambda it: (it.due, it.id))
+            s = replace(s, learning=tuple(lst))
+        self._state = replace(s, current=None)
         self.card = None
         self.phase = Phase.DONE
         self.reason = reason
@@ -502,6 +584,8 @@ class Session:
                 item, s = s.front[0], replace(s, front=s.front[1:])
             elif s.cursor < len(self._main):
                 item, s = self._main[s.cursor], replace(s, cursor=s.cursor + 1)
+            elif s.tail:
+                item, s = s.tail[0], replace(s, tail=s.tail[1:])
             elif s.learning and s.learning[0].due is not None and s.learning[0].due <= ahead:
                 item, s = s.learning[0], replace(s, learning=s.learning[1:])
             else:

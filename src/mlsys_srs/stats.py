@@ -100,6 +100,8 @@ class Today:
     time_ms: int
     due_left: int
     new_left: int
+    crammed: int = 0
+    """Study-mode answers (``review --cram`` and friends): not reviews, no schedule change."""
 
     @property
     def again_rate(self) -> float | None:
@@ -285,6 +287,7 @@ class Stats:
                 "left": t.left,
                 "due_left": t.due_left,
                 "new_left": t.new_left,
+                "crammed": t.crammed,
             },
             "streak": {
                 "current": self.streak.current,
@@ -601,11 +604,17 @@ def compute_stats(
 
     # Today's work: done from the log, left from the review queue's own rules.
     day_start, day_end = index.bounds[-2], index.bounds[-1]
-    reviewed, again, time_ms = review_store.day_totals(conn, flt, day_start, day_end)
+    reviewed, again, time_ms, crammed = review_store.day_totals(conn, flt, day_start, day_end)
     queue = due_summary(conn, schedule or ScheduleConfig(), clock, now, flt)
     due_left, new_left = queue.due_today, queue.new_available
     today_fig = Today(
-        day=today, reviewed=reviewed, again=again, time_ms=time_ms, due_left=due_left, new_left=new_left
+        day=today,
+        reviewed=reviewed,
+        again=again,
+        time_ms=time_ms,
+        due_left=due_left,
+        new_left=new_left,
+        crammed=crammed,
     )
 
     by_domain = retention_groups(conn, flt, clock, now, windows, "note.domain")

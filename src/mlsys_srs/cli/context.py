@@ -305,6 +305,37 @@ def card_filter(
     )
 
 
+def check_filter(conn: sqlite3.Connection, flt: Any) -> None:
+    """Refuse ``--domain`` and ``--tag`` values no card has, naming the closest ones (a typo
+    would otherwise select nothing and look like an empty collection).
+
+    Raises:
+        SrsError: an unknown domain or tag.
+    """
+    if not (flt.domains or flt.tags):
+        return
+    import difflib
+
+    from ..store.cards import domains_and_tags
+
+    domains, tags = domains_and_tags(conn)
+    if not domains:
+        return  # nothing synced yet: there is nothing to compare with
+    parents = {"/".join(t.split("/")[: i + 1]) for t in tags for i in range(t.count("/") + 1)}
+    for option, values, known in (("--domain", flt.domains, domains), ("--tag", flt.tags, parents)):
+        for value in values:
+            if value in known:
+                continue
+            close = difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.6)
+            hint = (
+                f"; did you mean {' or '.join(close)}?"
+                if close
+                else f" (known: {', '.join(sorted(known)[:12])})"
+            )
+            what = "domain" if option == "--domain" else "tag"
+            raise SrsError(f"{option} {value}: no card has this {what}{hint}")
+
+
 def day_clock(ctx: typer.Context) -> Any:
     """The ``DayClock`` of the configured zone and rollover hour."""
     from ..days import DayClock, zone

@@ -16,6 +16,7 @@ from .context import (
     NoteOpt,
     TagOpt,
     card_filter,
+    check_filter,
     console,
     day_clock,
     emit_json,
@@ -44,10 +45,18 @@ FSRS_REMINDER = (
 )
 
 
-def default_output(deck: str | None, root_deck: str) -> Path:
-    """``decks/<deck>.apkg`` in the current folder; the deck is the recipe name or the root deck."""
+def default_output(deck: str | None, root_deck: str, vault: Path, recipe_dir: Path | None = None) -> Path:
+    """``<deck>.apkg`` next to the vault's deck recipes, wherever the command runs.
+
+    The folder is the recipe's own (``--deck``), else the ``decks/`` folder beside the
+    vault or in it (the first that exists), else ``decks/`` beside the vault. The
+    current folder is used only when ``-o`` names it.
+    """
     stem = re.sub(r"[^\w.-]+", "-", (deck or root_deck).lower()).strip("-.") or "deck"
-    return Path.cwd() / "decks" / f"{stem}.apkg"
+    if recipe_dir is None:
+        candidates = (vault.parent / "decks", vault / "decks")
+        recipe_dir = next((d for d in candidates if d.is_dir()), candidates[0])
+    return recipe_dir / f"{stem}.apkg"
 
 
 def scheduling_options(schedule: ScheduleConfig) -> SchedulingOptions:
@@ -112,7 +121,7 @@ def anki(
         typer.Option(
             "--out",
             "-o",
-            help="The .apkg to write, or a folder for <deck>.apkg (default decks/<deck>.apkg).",
+            help="The .apkg to write, or a folder for <deck>.apkg (default <deck>.apkg next to the deck recipes).",
             show_default=False,
         ),
     ] = None,
@@ -140,7 +149,9 @@ def anki(
     the notes you edited instead of adding duplicates. Images the cards show
     are bundled; math becomes MathJax and code keeps its highlighting.
 
-    --deck NAME also names the file (decks/NAME.apkg).
+    --deck NAME also names the file (NAME.apkg). The file goes next to the deck
+    recipes: the recipe's own folder, else decks/ beside the vault (or in it),
+    wherever the command is run; -o puts it elsewhere.
 
     With --with-scheduling, reviewed cards keep their due dates, intervals and
     FSRS memory states, with their review log. Tick "Import any learning
@@ -151,7 +162,12 @@ def anki(
     cfg = state(ctx).config
     flt = card_filter(ctx, domain, tag, note, deck)
     recipe = flt.deck
-    target = default_output(recipe.name if recipe else None, cfg.export.root_deck)
+    target = default_output(
+        recipe.name if recipe else None,
+        cfg.export.root_deck,
+        cfg.vault.absolute(),
+        recipe.path.parent if recipe else None,
+    )
     if out is not None:
         target = out / target.name if out.is_dir() else out
     check_output(target)
@@ -166,6 +182,7 @@ def anki(
                 "(`mlsys-srs check` lists them)"
             )
     with open_store(ctx, create=not no_sync) as conn:
+        check_filter(conn, flt)
         result = export_anki(
             conn,
             flt,

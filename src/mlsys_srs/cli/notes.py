@@ -19,6 +19,7 @@ from .context import (
     NoteOpt,
     TagOpt,
     card_filter,
+    check_filter,
     console,
     database_path,
     day_clock,
@@ -33,6 +34,8 @@ from .context import (
 
 if TYPE_CHECKING:
     import sqlite3
+
+    from rich.text import Text
 
     from ..parse import Diagnostic
     from ..sync import Progress, SyncReport
@@ -403,21 +406,52 @@ def cards(
     tag: TagOpt = None,
     note: NoteOpt = None,
     deck: DeckOpt = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            "-s",
+            help="Full-text search over question, answer, context and note; best match first.",
+        ),
+    ] = None,
     card_state: Annotated[
         str | None,
         typer.Option("--state", help="new, learning, review, relearning or suspended."),
     ] = None,
     due: Annotated[bool, typer.Option("--due", help="Only cards due now.")] = False,
+    due_within: Annotated[
+        str | None,
+        typer.Option("--due-within", metavar="DURATION", help="Only cards due within this time (7d, 12h)."),
+    ] = None,
+    max_recall: Annotated[
+        float | None,
+        typer.Option(
+            "--max-recall", min=0.0, max=1.0, help="Only studied cards whose recall now is at most this."
+        ),
+    ] = None,
+    min_lapses: Annotated[
+        int | None, typer.Option("--min-lapses", min=0, help="Only cards with at least this many lapses.")
+    ] = None,
     retired: Annotated[bool, typer.Option("--retired", help="Include retired cards.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many cards.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per card, in a list.")] = False,
 ) -> None:
-    """List cards, filtered by domain, tag, note, deck recipe, state or due date."""
+    """List cards, filtered by domain, tag, note, deck recipe, state, due date, recall or lapses,
+    or found by full-text search (--search)."""
+    from ..config import parse_duration
     from ..errors import SrsError
-    from ..store.cards import STATES, list_cards
+    from ..store.cards import STATES, list_cards, search_cards
 
     if card_state and card_state not in (*STATES, "suspended"):
         raise SrsError(f"--state must be one of {', '.join((*STATES, 'suspended'))}")
+    t = now()
+    due_before = t if due else None
+    if due_within is not None:
+        try:
+            within = parse_duration(due_within if due_within[-1:].isalpha() else due_within + "d")
+        except SrsError:
+            raise SrsError(f"--due-within {due_within}: use a number with s, m, h or d (7d, 12h)") from None
+        due_before = min(due_before, t + within) if due_before is not None else t + within
     flt = card_filter(
         ctx,
         domain,
@@ -425,26 +459,70 @@ def cards(
         note,
         deck,
         state=card_state,
-        due_before=now() if due else None,
+        due_before=due_before,
         include_retired=retired,
+        min_lapses=min_lapses,
     )
     with open_store(ctx, create=False) as conn:
-        rows = list_cards(conn, flt, limit)
-    if as_json:
-        emit_json([r.as_json() for r in rows])
-        return
-    from rich.table import Table
+        check_filter(conn, flt)
+        fetch = None if max_recall is not None else limit
+        rows = search_cards(conn, search, flt, fetch) if search else list_cards(conn, flt, fetch)
+    recall: dict[int, float] = {}
+    if max_recall is not None or not as_json:
+        from ..memory import ForgettingCurve
 
-    t = Table(title=f"{len(rows)} card{'s' if len(rows) != 1 else ''}", title_justify="left")
-    t.add_column("id", justify="right")
-    t.add_column("note:line", overflow="fold")
-    t.add_column("question", overflow="ellipsis", ratio=3)
-    t.add_column("state")
-    t.add_column("due")
-    for r in rows:
-        status = r.state + (" (suspended)" if r.suspended else "") + (" (retired)" if r.retired else "")
-        q = r.question.replace("\n", " ")
-        t.add_row(
-            str(r.id), f"{r.note}:{r.line}", q, status, r.due.strftime("%Y-%m-%d %H:%M") if r.due else ""
+        curve = ForgettingCurve.from_parameters(state(ctx).config.schedule.parameters)
+        clock = day_clock(ctx)
+        for r in rows:
+            if r.state != "new" and r.stability:
+                recall[r.id] = curve.at(t, r.last_review, r.stability, clock)
+    if max_recall is not None:
+        rows = [r for r in rows if r.id in recall and recall[r.id] <= max_recall]
+        if limit:
+            rows = rows[:limit]
+    if as_json:
+        emit_json(
+            [{**r.as_json(), "recall": round(recall[r.id], 4) if r.id in recall else None} for r in rows]
         )
-    console().print(t)
+        return
+
+    console().print(card_table(rows, recall, console().width), soft_wrap=True)
+
+
+def card_table(rows: list[Any], recall: dict[int, float], width: int) -> Text:
+    """One card a line: id, note:line, question, answer (and state, recall, due when wide);
+    each cell cut at the column's width with ``…``, never wrapped."""
+    from rich.text import Text
+
+    from ..render import clean
+
+    def crop(text: str, n: int) -> str:
+        text = clean(" ".join(text.split()))
+        return text if len(text) <= n else text[: max(0, n - 1)] + "…"
+
+    wide = width >= 110
+    id_w = max((len(str(r.id)) for r in rows), default=2)
+    fixed = id_w + (11 + 6 + 10 + 6 if wide else 0) + 6
+    room = max(30, width - fixed)
+    note_w = min(max((len(f"{r.note}:{r.line}") for r in rows), default=9), room * 3 // 10)
+    q_w = (room - note_w) * 4 // 7
+    a_w = room - note_w - q_w
+    out = Text(f"{len(rows)} card{'s' if len(rows) != 1 else ''}\n", style="bold")
+    head = f"{'id':>{id_w}}  {'note:line':<{note_w}}  {'question':<{q_w}}  {'answer':<{a_w}}"
+    if wide:
+        head += f"  {'state':<11} {'recall':>6} {'due':<10}"
+    out.append(head.rstrip() + "\n", style="bold")
+    for r in rows:
+        where = clean(f"{r.note}:{r.line}")
+        if len(where) > note_w:  # cut from the left: the file name and line stay whole
+            where = "…" + where[len(where) - note_w + 1 :]
+        line = f"{r.id:>{id_w}}  {where:<{note_w}}  "
+        line += f"{crop(r.question, q_w):<{q_w}}  {crop(r.answer, a_w):<{a_w}}"
+        if wide:
+            status = r.state + (" susp." if r.suspended else "") + (" ret." if r.retired else "")
+            rec = f"{recall[r.id]:.0%}" if r.id in recall else ""
+            due = r.due.strftime("%Y-%m-%d") if r.due else ""
+            line += f"  {status:<11} {rec:>6} {due:<10}"
+        out.append(line.rstrip() + "\n")
+    out.rstrip()
+    return out

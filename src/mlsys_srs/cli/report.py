@@ -18,6 +18,7 @@ from .context import (
     NoteOpt,
     TagOpt,
     card_filter,
+    check_filter,
     console,
     day_clock,
     now,
@@ -64,6 +65,7 @@ def report(
     cfg = state(ctx).config
     flt = card_filter(ctx, domain, tag, note, deck)
     with open_store(ctx) as conn:
+        check_filter(conn, flt)
         data = report_data(
             conn,
             day_clock(ctx),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..errors import SrsError
 from ..fmt import inert, plural
 from .context import (
     DeckOpt,
@@ -20,6 +21,7 @@ from .context import (
     NoteOpt,
     TagOpt,
     card_filter,
+    check_filter,
     console,
     day_clock,
     emit_json,
@@ -31,6 +33,8 @@ from .context import (
 )
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from ..store.filters import CardFilter
 
 IdsArg = Annotated[
@@ -59,16 +63,74 @@ def review(
             "--new", min=0, help="New cards for this session, instead of what is left of the daily limit."
         ),
     ] = None,
+    cram: Annotated[
+        bool,
+        typer.Option(
+            "--cram",
+            help="Study every card of the filters, due or not, lowest recall first; schedules unchanged.",
+        ),
+    ] = False,
+    ahead: Annotated[
+        int | None,
+        typer.Option(
+            "--ahead", min=1, metavar="DAYS", help="Study the cards due in the next DAYS days early."
+        ),
+    ] = None,
+    forgotten: Annotated[
+        int | None,
+        typer.Option(
+            "--forgotten", min=1, metavar="DAYS", help="Study the cards failed in the last DAYS days."
+        ),
+    ] = None,
+    weak: Annotated[
+        int | None,
+        typer.Option(
+            "--weak", min=1, metavar="N", help="Study the cards of the N weakest concepts (`graph`)."
+        ),
+    ] = None,
+    preview: Annotated[
+        bool, typer.Option("--preview", help="Read new cards with their answers; nothing is logged.")
+    ] = False,
+    reschedule: Annotated[
+        bool,
+        typer.Option(
+            "--reschedule",
+            help="With a study mode: grade as a normal review, so the scheduler sets the due dates.",
+        ),
+    ] = False,
 ) -> None:
-    """Review today's cards in the terminal.
+    """Review today's cards in the terminal, or study outside the schedule.
 
     Syncs the vault first, then shows each due card: press space or Enter to
     see the answer, then 1 Again, 2 Hard, 3 Good or 4 Easy (each shows the
-    interval it would give). u undoes (repeatable), b buries the card until
-    tomorrow, s suspends it, e opens its note in $EDITOR at the card's line
-    and continues with the edited card, q quits. Every answer is saved at
+    interval it would give). j/k, arrows and PgUp/PgDn scroll a tall card; u
+    undoes (repeatable), b buries the card until tomorrow, s suspends it, e
+    opens its note in the editor at the card's line and continues with the
+    edited card, o opens an embedded image, q quits. Every answer is saved at
     once: quitting, Ctrl-C or a closed terminal loses nothing answered.
+
+    Study modes (--cram, --ahead, --forgotten, --weak, --preview) change no
+    card's schedule: their answers are logged as cram events, shown in
+    `stats` and kept out of retention and `optimize`. --reschedule grades them
+    as normal reviews instead.
     """
+    modes = [
+        m
+        for m, on in (
+            ("cram", cram and not (ahead or forgotten or weak or preview)),
+            ("ahead", ahead),
+            ("forgotten", forgotten),
+            ("weak", weak),
+            ("preview", preview),
+        )
+        if on
+    ]
+    if len(modes) > 1:
+        raise SrsError("choose one of --ahead, --forgotten, --weak and --preview")
+    if reschedule and not (modes or cram):
+        raise SrsError("--reschedule goes with a study mode (--cram, --ahead, --forgotten or --weak)")
+    if reschedule and preview:
+        raise SrsError("--preview logs nothing, so it has nothing to reschedule")
     if not sys.stdin.isatty():
         err_console().print(
             "review needs a terminal (stdin is not a terminal); run it in an interactive shell. "
@@ -76,7 +138,7 @@ def review(
             soft_wrap=True,
         )
         raise typer.Exit(2)
-    from ..queue import todays_queue
+    from ..queue import study_queue, todays_queue
     from ..review import Terminal, render_summary, run_screen
     from ..session import Session
     from ..sync import sync_vault
@@ -85,15 +147,31 @@ def review(
     flt = card_filter(ctx, domain, tag, note, deck)
     editor = _editor(ctx)
     report = run_sync(ctx)
-    if report.errors:
-        err_console().print(
-            f"{plural(len(report.errors), 'problem')} in notes; those cards were skipped "
-            "(`mlsys-srs check` lists them)"
-        )
+    problems = [f"{d.path}:{d.line}: {d.message}" for d in report.errors]
     cfg = state(ctx).config
     clock = day_clock(ctx)
+    mode = modes[0] if modes else None
     with open_store(ctx) as conn:
-        queue = todays_queue(conn, cfg.schedule, clock, now(), flt, new_limit=new, total_limit=limit)
+        check_filter(conn, flt)
+        t = now()
+        if mode is None:
+            queue = todays_queue(conn, cfg.schedule, clock, t, flt, new_limit=new, total_limit=limit)
+            label = ""
+        else:
+            note_ids = _weakest_notes(ctx, conn, weak) if mode == "weak" and weak else None
+            days = ahead or forgotten or 0
+            queue = study_queue(
+                conn, cfg.schedule, clock, t, flt, mode=mode, days=days, note_ids=note_ids, total_limit=limit
+            )
+            label = {
+                "cram": "cram",
+                "ahead": f"ahead {days}d",
+                "forgotten": f"forgotten {days}d",
+                "weak": f"weak {weak}",
+                "preview": "preview",
+            }[mode] + (
+                " · rescheduling" if reschedule else " · schedule unchanged" if mode != "preview" else ""
+            )
         from ..stats import review_streak
 
         keep = cfg.stats.keep_streak_on_empty_days
@@ -107,10 +185,23 @@ def review(
             flt=flt,
             streak_of=lambda t: review_streak(conn, clock, t, keep_streak_on_empty_days=keep).current,
             journal=journal(ctx),
+            mode="review" if mode is None or reschedule else ("preview" if mode == "preview" else "cram"),
+            mode_label=label,
         )
         if session.finished:
-            _nothing_due(ctx, flt)
+            for p in problems:
+                err_console().print(p, markup=False, soft_wrap=True)
+            if mode is None:
+                _nothing_due(ctx, flt)
+            else:
+                console().print(f"No cards for {label.split(' · ')[0]} with these filters.", soft_wrap=True)
             return
+        if problems:
+            # Shown on the first card, before any answer (the alternate screen would hide a print).
+            session.notify(
+                f"{plural(len(problems), 'problem')} in notes; those cards were skipped "
+                "(`mlsys-srs check` lists them): " + "; ".join(problems[:2])
+            )
 
         def resync(path: str) -> list[str]:
             rep = sync_vault(
@@ -124,10 +215,23 @@ def review(
             return [str(d) for d in rep.errors]
 
         with Terminal(console()) as term:
-            run_screen(session, term, editor=editor, vault=cfg.vault, resync=resync)
+            interrupted = run_screen(session, term, editor=editor, vault=cfg.vault, resync=resync)
         for notice in session.pop_notices():
-            console().print(notice)
+            console().print(notice, markup=False, soft_wrap=True)
+        for p in problems:
+            err_console().print(p, markup=False, soft_wrap=True)
         console().print(render_summary(session.summary(), now(), clock.tz))
+    if interrupted:
+        raise typer.Exit(130)
+
+
+def _weakest_notes(ctx: typer.Context, conn: sqlite3.Connection, n: int) -> list[int]:
+    """The note ids of the ``n`` weakest concepts, as `graph` ranks them."""
+    from ..graph import concept_graph
+
+    cfg = state(ctx).config
+    g = concept_graph(conn, day_clock(ctx), now(), parameters=cfg.schedule.parameters)
+    return [w.note.id for w in g.weak[:n]]
 
 
 def _editor(ctx: typer.Context) -> str:
@@ -194,6 +298,7 @@ def due(
     clock = day_clock(ctx)
     t = now()
     with open_store(ctx, create=False) as conn:
+        check_filter(conn, flt)
         summary = due_summary(conn, state(ctx).config.schedule, clock, t, flt)
     if as_json:
         emit_json(summary.as_json())

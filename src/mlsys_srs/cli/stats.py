@@ -19,6 +19,7 @@ from .context import (
     NoteOpt,
     TagOpt,
     card_filter,
+    check_filter,
     console,
     day_clock,
     emit_json,
@@ -222,7 +223,9 @@ def render_stats(s: Stats, out: Console, limit: int = 10) -> None:
         scope.append(f"deck {s.scope['deck']}")
     _bold(out, f"Today, {t.day.isoformat()}" + (f" ({', '.join(scope)})" if scope else ""))
     out.print(
-        f"  {plural(t.reviewed, 'review')}, again {_pct(t.again_rate)}, {format_duration(t.time_ms)}; "
+        f"  {plural(t.reviewed, 'review')}, again {_pct(t.again_rate)}"
+        + (f", {t.crammed:,} crammed (schedules unchanged)" if t.crammed else "")
+        + f", {format_duration(t.time_ms)}; "
         f"left {t.left:,} ({t.due_left:,} due, {t.new_left:,} new)"
     )
     st = s.streak
@@ -462,6 +465,7 @@ def stats(
     cfg = state(ctx).config
     flt = card_filter(ctx, domain, tag, note, deck)
     with open_store(ctx, create=False) as conn:
+        check_filter(conn, flt)
         result = compute_stats(
             conn,
             day_clock(ctx),

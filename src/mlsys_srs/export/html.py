@@ -26,14 +26,12 @@ from html import escape
 from typing import Any
 from urllib.parse import unquote
 
-from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
-from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
-from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
-from ..parse.text import IMAGE_EXTENSIONS, TAG_NAME_RE, URL_SCHEME_RE, WIKILINK_RE
+from ..parse.text import URL_SCHEME_RE
+from ..render import build_parser
 
 ImageResolver = Callable[[str, str, int], "str | None"]
 """``(target, note path, line) -> Anki media file name``, or None when refused or missing."""
@@ -52,132 +50,6 @@ def protect_cloze(html: str) -> str:
 
 def _tex(content: str) -> str:
     return escape(content, quote=False)
-
-
-def is_image(target: str) -> bool:
-    """True when a link target names a picture (by its extension)."""
-    return target.rsplit(".", 1)[-1].lower() in IMAGE_EXTENSIONS if "." in target else False
-
-
-def wikilink_text(inner: str) -> str:
-    """What Obsidian shows for ``[[inner]]``: the alias, else the target (``Note > Heading``)."""
-    target, _, alias = inner.partition("|")
-    if alias.strip():
-        return alias.strip()
-    page, _, sub = target.partition("#")
-    page, sub = page.strip(), sub.strip()
-    if sub.startswith("^"):
-        return page or sub
-    if page and sub:
-        return f"{page} > {sub}"
-    return page or sub
-
-
-# --- inline and block rules ---------------------------------------------------------------
-
-
-def _math_inline(state: StateInline, silent: bool) -> bool:
-    src, pos, end = state.src, state.pos, state.posMax
-    if src[pos] != "$":
-        return False
-    if src.startswith("$$", pos):
-        close = src.find("$$", pos + 2, end)
-        if close < 0 or not src[pos + 2 : close].strip():
-            return False
-        if not silent:
-            token = state.push("math_display", "", 0)
-            token.content = src[pos + 2 : close]
-        state.pos = close + 2
-        return True
-    # Pandoc's rule: no space just inside the dollars, no digit right after the
-    # closing one, so "$5 and $10" stays text.
-    if pos + 1 >= end or src[pos + 1].isspace():
-        return False
-    search = pos + 1
-    while True:
-        close = src.find("$", search, end)
-        if close < 0:
-            return False
-        if (
-            src[close - 1] == "\\"
-            or src[close - 1].isspace()
-            or (close + 1 < end and src[close + 1].isdigit())
-        ):
-            search = close + 1
-            continue
-        break
-    if not silent:
-        token = state.push("math_inline", "", 0)
-        token.content = src[pos + 1 : close]
-    state.pos = close + 1
-    return True
-
-
-def _math_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
-    if state.sCount[start] - state.blkIndent >= 4:
-        return False
-    first = state.src[state.bMarks[start] + state.tShift[start] : state.eMarks[start]]
-    if not first.startswith("$$"):
-        return False
-    rest = first[2:].rstrip()
-    if rest.endswith("$$"):
-        content, next_line = rest[:-2], start + 1
-    elif "$$" in rest:
-        return False  # "$$a$$ and text": inline math in a paragraph
-    else:
-        lines = [rest]
-        line = start + 1
-        while line < end:
-            text = state.src[state.bMarks[line] + state.tShift[line] : state.eMarks[line]].rstrip()
-            if text.endswith("$$"):
-                lines.append(text[:-2])
-                break
-            lines.append(state.src[state.bMarks[line] : state.eMarks[line]])
-            line += 1
-        else:
-            return False
-        content, next_line = "\n".join(lines), line + 1
-    if silent:
-        return True
-    token = state.push("math_block", "", 0)
-    token.block = True
-    token.content = content.strip("\n")
-    token.map = [start, next_line]
-    state.line = next_line
-    return True
-
-
-def _wikilink(state: StateInline, silent: bool) -> bool:
-    if state.src[state.pos] not in "![":
-        return False
-    m = WIKILINK_RE.match(state.src, state.pos, state.posMax)
-    if not m:
-        return False
-    if not silent:
-        inner = m.group(2)
-        target = inner.partition("|")[0].partition("#")[0].strip()
-        if m.group(1) and is_image(target):
-            token = state.push("wiki_image", "img", 0)
-            token.meta = {"target": target, "size": inner.partition("|")[2].strip()}
-        else:
-            token = state.push("text", "", 0)
-            token.content = wikilink_text(inner)
-    state.pos = m.end()
-    return True
-
-
-def _tag(state: StateInline, silent: bool) -> bool:
-    pos = state.pos
-    if state.src[pos] != "#" or (pos > 0 and not state.src[pos - 1].isspace()):
-        return False
-    m = TAG_NAME_RE.match(state.src, pos + 1, state.posMax)
-    if not m or m.group(0).isdigit():
-        return False
-    if not silent:
-        token = state.push("tag", "", 0)
-        token.content = m.group(0)
-    state.pos = m.end()
-    return True
 
 
 def _unlink_relative(state: StateCore) -> None:
@@ -243,14 +115,7 @@ class MarkdownRenderer:
                 "strict line breaks" setting is on; CommonMark joins the lines.
         """
         self._resolve_image = resolve_image
-        md = MarkdownIt("commonmark", {"html": False, "breaks": breaks, "highlight": highlight_code})
-        md.enable(["table", "strikethrough"])
-        md.inline.ruler.before("escape", "math_inline", _math_inline)
-        md.inline.ruler.before("link", "wikilink", _wikilink)
-        md.inline.ruler.before("escape", "tag", _tag)
-        md.block.ruler.before(
-            "fence", "math_block", _math_block, {"alt": ["paragraph", "reference", "blockquote", "list"]}
-        )
+        md = build_parser(breaks=breaks, highlight=highlight_code)
         md.core.ruler.after("inline", "unlink_relative", _unlink_relative)
         md.add_render_rule("math_inline", lambda s, tokens, idx, o, e: f"\\({_tex(tokens[idx].content)}\\)")
         md.add_render_rule("math_display", lambda s, tokens, idx, o, e: f"\\[{_tex(tokens[idx].content)}\\]")

@@ -93,6 +93,12 @@ class MediaBundle:
             note: The referring note's vault-relative path.
             line: The card's line in that note.
         """
+        found = self.locate(ref, note, line)
+        return None if found is None else self._bundle(found, ref.strip(), note, line)
+
+    def locate(self, ref: str, note: str, line: int = 0) -> Path | None:
+        """The vault file ``ref`` names from ``note`` (as Obsidian finds it), or None (with a
+        diagnostic) when it is missing or outside the vault. The review screen opens it with ``o``."""
         ref = ref.strip()
         if not ref:
             self._diag(note, line, "empty image reference")
@@ -112,12 +118,12 @@ class MediaBundle:
             return None
         for candidate in inside:
             if candidate.is_file():
-                return self._bundle(candidate, ref, note, line)
+                return candidate
         found = self._by_name(ref) if ".." not in PurePosixPath(ref).parts else None
         if found is None:
             self._diag(note, line, f"image {ref!r} not found in the vault", ref)
             return None
-        return self._bundle(found, ref, note, line)
+        return found
 
     def _bundle(self, path: Path, ref: str, note: str, line: int) -> str | None:
         real = path.resolve()

@@ -74,10 +74,14 @@ def list_snapshots(dest_dir: Path) -> list[Snapshot]:
     out = []
     for p in dest_dir.iterdir():
         m = _NAME_RE.match(p.name)
-        if not m or not p.is_file():
+        if not m:
             continue
         taken = datetime.strptime(m.group(1), "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
-        out.append(Snapshot(p, taken, m.group(2), p.stat().st_size))
+        try:
+            size = p.stat().st_size
+        except FileNotFoundError:
+            continue  # pruned by another mlsys-srs meanwhile
+        out.append(Snapshot(p, taken, m.group(2), size))
     return sorted(out, key=lambda s: s.taken_at)
 
 

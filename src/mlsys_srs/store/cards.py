@@ -8,6 +8,7 @@ Writes that belong together run in one transaction opened by the caller
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -151,6 +152,48 @@ def list_cards(
     if limit:
         sql += f" LIMIT {int(limit)}"
     return [_view(r) for r in conn.execute(sql, params)]
+
+
+_SEARCH_WEIGHTS = "10.0, 4.0, 2.0, 1.0"  # question, answer, context, note
+_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
+
+
+def search_cards(
+    conn: sqlite3.Connection, text: str, flt: CardFilter | None = None, limit: int | None = None
+) -> list[CardView]:
+    """Cards whose question, answer, context or note match ``text``, best first.
+
+    Ranked in tiers, then by BM25 within a tier (the question weighs most): the
+    exact phrase; every word (the last one as a prefix, so a word being typed
+    matches); any word. Words are taken from ``text`` (FTS syntax in it is not
+    interpreted).
+    """
+    words = _TOKEN_RE.findall(text.lower())
+    if not words:
+        return []
+    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
+    tiers = [
+        '"' + " ".join(words).replace('"', '""') + '"',
+        " ".join([*quoted[:-1], quoted[-1] + "*"]),
+        " OR ".join(quoted),
+    ]
+    where, params = (flt or CardFilter()).where()
+    hits = " UNION ALL ".join(
+        f"SELECT rowid AS id, {i} AS tier, bm25(card_fts, {_SEARCH_WEIGHTS}) AS score "
+        "FROM card_fts WHERE card_fts MATCH ?"
+        for i in range(len(tiers))
+    )
+    sql = (
+        CARD_SELECT.replace(
+            "FROM card JOIN note ON note.id = card.note_id",
+            f"FROM (SELECT id, min(tier) AS tier, min(score) AS score FROM ({hits}) GROUP BY id) AS hit "
+            "JOIN card ON card.id = hit.id JOIN note ON note.id = card.note_id",
+        )
+        + f" WHERE {where} ORDER BY hit.tier, hit.score, card.id"
+    )
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [_view(r) for r in conn.execute(sql, [*tiers, *params])]
 
 
 def load_card(conn: sqlite3.Connection, card_id: int) -> CardView | None:
@@ -378,6 +421,60 @@ def queue_candidates(
         " AND (card.state = 'new' OR card.due < ?)"
     )
     return [_candidate(r) for r in conn.execute(sql, [*params, dt_to_db(now), dt_to_db(day_end)])]
+
+
+def study_candidates(
+    conn: sqlite3.Connection,
+    now: datetime,
+    flt: CardFilter | None = None,
+    *,
+    due_before: datetime | None = None,
+    lapsed_since: datetime | None = None,
+    note_ids: Sequence[int] | None = None,
+    new_only: bool = False,
+) -> list[Candidate]:
+    """Active, unsuspended, unburied cards for a study mode (cram, ahead, forgotten, weak, preview).
+
+    Args:
+        due_before: Only scheduled cards due before this time (review ahead).
+        lapsed_since: Only cards failed (an Again review, cram answers aside) at or after this time.
+        note_ids: Only the cards of these notes (the weakest concepts).
+        new_only: Only new cards (preview).
+    """
+    where, params = (flt or CardFilter()).where()
+    sql = (
+        _CANDIDATE_SELECT + f" WHERE {where} AND card.retired = 0 AND card.suspended = 0"
+        " AND (card.buried_until IS NULL OR card.buried_until <= ?)"
+    )
+    args: list[Any] = [*params, dt_to_db(now)]
+    if new_only:
+        sql += " AND card.state = 'new'"
+    if due_before is not None:
+        sql += " AND card.state != 'new' AND card.due < ?"
+        args.append(dt_to_db(due_before))
+    if lapsed_since is not None:
+        sql += (
+            " AND card.id IN (SELECT card_id FROM review WHERE rating = 1 AND kind != 'cram'"
+            " AND reviewed_at >= ?)"
+        )
+        args.append(dt_to_db(lapsed_since))
+    if note_ids is not None:
+        sql += f" AND card.note_id IN ({','.join('?' * len(note_ids)) or 'NULL'})"
+        args.extend(note_ids)
+    return [_candidate(r) for r in conn.execute(sql, args)]
+
+
+def due_between(
+    conn: sqlite3.Connection, start: datetime, until: datetime, flt: CardFilter | None = None
+) -> int:
+    """Active, unsuspended scheduled cards due in ``[start, until)`` (e.g. during tomorrow)."""
+    where, params = (flt or CardFilter()).where()
+    row = conn.execute(
+        f"SELECT count(*) FROM card JOIN note ON note.id = card.note_id WHERE {where} AND card.retired = 0"
+        " AND card.suspended = 0 AND card.state != 'new' AND card.due >= ? AND card.due < ?",
+        [*params, dt_to_db(start), dt_to_db(until)],
+    ).fetchone()
+    return int(row[0])
 
 
 def linked_due_candidates(
@@ -732,3 +829,21 @@ def card_memory(conn: sqlite3.Connection, flt: CardFilter) -> list[CardMemory]:
             params,
         )
     ]
+
+
+def domains_and_tags(conn: sqlite3.Connection) -> tuple[set[str], set[str]]:
+    """The domains of notes with active cards, and every tag of an active card (to check filters)."""
+    domains = {
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT note.domain FROM note JOIN card ON card.note_id = note.id WHERE card.retired = 0"
+        )
+    }
+    tags = {
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT card_tag.tag FROM card_tag JOIN card ON card.id = card_tag.card_id "
+            "WHERE card.retired = 0"
+        )
+    }
+    return domains, tags

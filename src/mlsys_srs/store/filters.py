@@ -62,6 +62,7 @@ class CardFilter:
     only_retired: bool = False
     ids: tuple[int, ...] = ()
     deck: DeckRecipe | None = None
+    min_lapses: int | None = None
 
     def where(self) -> tuple[str, list[Any]]:
         """The SQL condition (over ``card JOIN note``) and parameters for this filter."""
@@ -97,6 +98,9 @@ class CardFilter:
             deck_sql, deck_params = deck_condition(self.deck)
             conds.append(deck_sql)
             params.extend(deck_params)
+        if self.min_lapses is not None:
+            conds.append("card.lapses >= ?")
+            params.append(self.min_lapses)
         if self.ids:
             conds.append(f"card.id IN ({','.join('?' * len(self.ids))})")
             params.extend(self.ids)
@@ -107,4 +111,6 @@ class CardFilter:
         and no state or due condition: whose history a statistic covers."""
         from dataclasses import replace
 
-        return replace(self, include_retired=True, only_retired=False, state=None, due_before=None)
+        return replace(
+            self, include_retired=True, only_retired=False, state=None, due_before=None, min_lapses=None
+        )

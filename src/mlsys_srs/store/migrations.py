@@ -145,6 +145,41 @@ recomputed from its review log. A migration cannot see the user's settings, so i
 the request (``meta.recompute_schedules``); ``sync`` does it, after a backup of the database."""
 
 
+M_CARD_SEARCH: tuple[str, ...] = (
+    "CREATE VIRTUAL TABLE card_fts USING fts5("
+    "question, answer, context, note, tokenize = 'unicode61 remove_diacritics 2')",
+    "INSERT INTO card_fts (rowid, question, answer, context, note) "
+    "SELECT card.id, card.question, card.answer, card.context, note.path || ' ' || note.title "
+    "FROM card JOIN note ON note.id = card.note_id",
+    "CREATE TRIGGER card_fts_insert AFTER INSERT ON card BEGIN "
+    "INSERT INTO card_fts (rowid, question, answer, context, note) "
+    "SELECT new.id, new.question, new.answer, new.context, note.path || ' ' || note.title "
+    "FROM note WHERE note.id = new.note_id; END",
+    "CREATE TRIGGER card_fts_update AFTER UPDATE OF question, answer, context, note_id ON card BEGIN "
+    "DELETE FROM card_fts WHERE rowid = old.id; "
+    "INSERT INTO card_fts (rowid, question, answer, context, note) "
+    "SELECT new.id, new.question, new.answer, new.context, note.path || ' ' || note.title "
+    "FROM note WHERE note.id = new.note_id; END",
+    "CREATE TRIGGER card_fts_delete AFTER DELETE ON card BEGIN "
+    "DELETE FROM card_fts WHERE rowid = old.id; END",
+    "CREATE TRIGGER card_fts_note AFTER UPDATE OF path, title ON note BEGIN "
+    "UPDATE card_fts SET note = new.path || ' ' || new.title "
+    "WHERE rowid IN (SELECT id FROM card WHERE note_id = new.id); END",
+)
+"""Full-text search over cards (``cards --search``): an FTS5 index of each card's question,
+answer, heading context and note (path and title), kept in step with ``card`` and ``note`` by
+triggers. A derived index, not part of the models' schema: ``rebuild`` and a fresh database
+fill it from the cards."""
+
+
+def _statements(statements: tuple[str, ...]) -> Callable[[sqlite3.Connection], None]:
+    def run(conn: sqlite3.Connection) -> None:
+        for statement in statements:
+            conn.execute(statement)
+
+    return run
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
         for statement in sql.split(";"):
@@ -158,6 +193,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", _script(M001_INITIAL)),
     ("m002_history", _script(M002_HISTORY)),
     ("m003_review_days", _script(M003_REVIEW_DAYS)),
+    ("m004_card_search", _statements(M_CARD_SEARCH)),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -73,7 +73,7 @@ def reviewed_groups(conn: sqlite3.Connection, since: datetime) -> set[tuple[int,
         (r[0], r[1])
         for r in conn.execute(
             "SELECT DISTINCT card.note_id, card.line FROM review JOIN card ON card.id = review.card_id "
-            "WHERE review.reviewed_at >= ?",
+            "WHERE review.reviewed_at >= ? AND review.kind != 'cram'",
             (dt_to_db(since),),
         )
     }
@@ -82,7 +82,8 @@ def reviewed_groups(conn: sqlite3.Connection, since: datetime) -> set[tuple[int,
 def cards_answered_since(conn: sqlite3.Connection, since: datetime, state_before: str) -> int:
     """Distinct cards answered at or after ``since`` while in ``state_before`` (``new``: introduced)."""
     row = conn.execute(
-        "SELECT count(DISTINCT card_id) FROM review WHERE reviewed_at >= ? AND state_before = ?",
+        "SELECT count(DISTINCT card_id) FROM review WHERE reviewed_at >= ? AND state_before = ?"
+        " AND kind != 'cram'",
         (dt_to_db(since), state_before),
     ).fetchone()
     return int(row[0])
@@ -120,15 +121,18 @@ def first_review_time(conn: sqlite3.Connection, flt: CardFilter | None) -> str |
 
 def day_totals(
     conn: sqlite3.Connection, flt: CardFilter | None, start: str, end: str
-) -> tuple[int, int, int]:
-    """Reviews, Again answers and milliseconds spent in ``[start, end)``."""
+) -> tuple[int, int, int, int]:
+    """Reviews, their Again answers, milliseconds spent (cram included) and cram answers in
+    ``[start, end)``."""
     cond, params = of_cards(flt)
     row = conn.execute(
-        "SELECT count(*), coalesce(sum(review.rating = 1), 0), coalesce(sum(review.duration_ms), 0) "
+        "SELECT coalesce(sum(review.kind = 'review'), 0),"
+        " coalesce(sum(review.kind = 'review' AND review.rating = 1), 0),"
+        " coalesce(sum(review.duration_ms), 0), coalesce(sum(review.kind = 'cram'), 0) "
         f"FROM review WHERE review.reviewed_at >= ? AND review.reviewed_at < ? AND {cond}",
         [start, end, *params],
     ).fetchone()
-    return int(row[0]), int(row[1]), int(row[2])
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
 
 def retention_counts(
@@ -136,7 +140,7 @@ def retention_counts(
 ) -> list[tuple[Any, ...]]:
     """Per ``group_sql`` value: (group, reviews since starts[0], passed since starts[0], ...).
 
-    Only reviews of cards in the ``review`` state count (true retention).
+    Only reviews of cards in the ``review`` state count (true retention); cram answers do not.
     """
     where, params = (flt or CardFilter()).scope().where()
     columns = ", ".join(
@@ -145,7 +149,8 @@ def retention_counts(
     sql = (
         f"SELECT {group_sql}, {columns} FROM review JOIN card ON card.id = review.card_id "
         "JOIN note ON note.id = card.note_id "
-        "WHERE review.state_before = 'review' AND review.reviewed_at >= ? AND review.reviewed_at < ? "
+        "WHERE review.state_before = 'review' AND review.kind = 'review' "
+        "AND review.reviewed_at >= ? AND review.reviewed_at < ? "
         f"AND {where} GROUP BY {group_sql}"
     )
     args: list[Any] = [s for s in starts for _ in range(2)] + [min(starts), end, *params]
