@@ -402,3 +402,19 @@ def test_no_sigquit_core_on_exit_signal_handlers_restored() -> None:
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_a_long_note_path_keeps_its_file_and_line_in_the_header(env: dict[str, str], vault: Path) -> None:
+    write_notes(
+        vault,
+        {"07-a-rather-long-folder-name/and-an-even-longer-note-file-name.md": "# A long title of a note\n\n"
+         "## A heading that is long enough to fill the line\n\nwhat is the far card :: it is here\n"},
+    )  # fmt: skip
+    s = review(env, 60, 15, "--note", "07-*")
+    s.expect("far card")
+    s.settle()
+    frame = s.last_frame()
+    assert all(len(line) <= 60 for line in frame), frame
+    assert any(line.rstrip().endswith("and-an-even-longer-note-file-name.md:5") for line in frame[:4]), frame
+    s.send("q")
+    assert s.wait() == 0

@@ -173,8 +173,15 @@ def layout(session: Session, notices: list[str], width: int, console: Console) -
     if card is None or item is None:
         return Frame(header, [], [], None, [])
     where = Text(clean(context_line(card.domain, card.title, card.context)), style="cyan")
-    where.append(f"   #{card.id} {clean(card.note)}:{card.line}", style="dim")
-    header.append(_fit(where, width))
+    location = f"#{card.id} {clean(card.note)}:{card.line}"
+    if where.cell_len + 3 + len(location) <= width:
+        where.append("   " + location, style="dim")
+        header.append(where)
+    else:  # a narrow terminal: the note:line on its own line, cut from the left so the file name stays
+        header.append(_fit(where, width))
+        if len(location) > width:
+            location = "…" + location[len(location) - width + 1 :]
+        header.append(Text(location, style="dim"))
     now = session.now()
     if item.reason:
         header.append(_fit(Text(f"↻ brought forward: {clean(item.reason)}", style="yellow"), width))
