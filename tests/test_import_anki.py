@@ -365,3 +365,34 @@ def test_revlog_kinds(ease: int, ivl: int, factor: int, kind: int, expected: str
 def test_anki_html_becomes_markdown_that_stays_in_one_card(html: str, markdown: str) -> None:
     md = to_markdown(html, lambda name: f"media/{name}" if name.endswith(".png") else None)
     assert "\n".join(card_lines(md, keep_fences=False)) == markdown
+
+
+def test_notes_that_moved_in_go_back_to_anki_under_their_own_guids(
+    run: Cli, vault: Path, tmp_path: Path, anki_dir: Callable[[str], Any]
+) -> None:
+    """Move in, then export: the collection they came from sees the notes it has (by GUID), not copies."""
+    from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    col = anki_dir("desktop")
+    notes = _build_collection(col)["notes"]
+    path = col.path
+    package = tmp_path / "collection.colpkg"
+    col.export_collection_package(str(package), include_media=True, legacy=False)
+    now = {"MLSYS_SRS_NOW": "2026-11-30T12:00:00+00:00"}
+    run("import", "anki", str(package), env=now)
+    out = tmp_path / "back.apkg"
+    run("export", "anki", "-o", str(out), env=now)
+
+    original = Collection(path)
+    try:
+        before = original.note_count()
+        guids = {n.guid for n in notes.values()}
+        request = ImportAnkiPackageRequest(package_path=str(out), options=ImportAnkiPackageOptions())
+        original.import_anki_package(request)
+        after = [original.get_note(nid).guid for nid in original.find_notes("")]
+        # One note per original GUID, still; only the reverse side of the reversed note, a note of
+        # its own here, arrives as a new note.
+        assert sorted(g for g in after if g in guids) == sorted(guids)
+        assert original.note_count() == before + 1
+    finally:
+        original.close()

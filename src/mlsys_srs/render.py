@@ -295,6 +295,8 @@ MATH_STYLE = "italic magenta"
 CODE_STYLE = "bold cyan"
 CLOZE_STYLE = "bold black on yellow"
 CROP_MARKER = "…"
+
+
 def clean(text: str) -> str:
     """Note text made safe for a terminal: control characters are made visible (``fmt.inert``)."""
     return inert(text)

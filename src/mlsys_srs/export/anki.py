@@ -267,13 +267,30 @@ class _Note:
     guid: str = ""
 
 
+ANKI_BLOCK_PREFIX = "anki-"
+
+
+def guid_of_block(block_id: str | None) -> str | None:
+    """The Anki GUID a moved-in note's block id spells (``importers.anki.anki_block_id``), else None."""
+    if not block_id or not block_id.startswith(ANKI_BLOCK_PREFIX):
+        return None
+    try:
+        guid = bytes.fromhex(block_id[len(ANKI_BLOCK_PREFIX) :]).decode("utf-8")
+    except ValueError:
+        return None
+    return guid if guid.isprintable() and 0 < len(guid) <= 64 else None
+
+
 def _group_notes(cards: Sequence[CardView]) -> list[_Note]:
     """One note per basic card; one per cloze paragraph (its cards share note, line and source)."""
     notes: list[_Note] = []
     paragraphs: dict[tuple[int, int, str], _Note] = {}
     for card in cards:
         if card.kind != "cloze":
-            notes.append(_Note(False, [card], basic_guid(card.uid)))
+            # A card that moved in from Anki goes back as the note it came from (its forward side:
+            # the reverse of a ::: card is its own basic note here).
+            own = guid_of_block(card.block_id) if card.direction == "forward" else None
+            notes.append(_Note(False, [card], own or basic_guid(card.uid)))
             continue
         key = (card.note_id, card.line, card.source)
         if key not in paragraphs:
@@ -288,7 +305,7 @@ def _group_notes(cards: Sequence[CardView]) -> list[_Note]:
             block = None
         if block:
             used_blocks.add(block)
-        note.guid = cloze_guid(block, (c.uid for c in note.cards))
+        note.guid = guid_of_block(block) or cloze_guid(block, (c.uid for c in note.cards))
     return notes
 
 

@@ -63,8 +63,10 @@ _OWN_MS_SLACK = 50
 
 
 def anki_block_id(guid: str) -> str:
-    """The block id a moved-in Anki note's cards carry: from its GUID, so it is the same on every import."""
-    return BLOCK_PREFIX + hashlib.blake2b(guid.encode("utf-8"), digest_size=6).hexdigest()
+    """The block id a moved-in Anki note's cards carry: its GUID, spelt in hex (block ids allow only
+    letters, digits and ``-``), so every import recognises the note and an export gives it back to
+    Anki under its own GUID (``export.anki.guid_of_block``)."""
+    return BLOCK_PREFIX + guid.encode("utf-8").hex()
 
 
 def revlog_event_id(entry: Revlog, guid: str, ord_: int) -> str:
@@ -355,6 +357,15 @@ def import_anki(
         cards = cards_by_note.get(note.id, [])
         if nt is None or not cards:
             continue
+        block = anki_block_id(note.guid)
+        if nt.name not in own_types and any(
+            k[0] == block for k in _expected(note, nt, [c.ord for c in cards]) if k in keyed
+        ):
+            # It moved in before (its cards carry its GUID as their block id; an export of them
+            # gives them this GUID again, so test this before our own GUIDs).
+            report.notes_moved_in_before += 1
+            _match_moved(note, nt, cards, keyed, matched, report)
+            continue
         if any((note.guid, c.ord) in ours for c in cards) or nt.name in own_types:
             report.notes_ours += 1
             for c in cards:
@@ -366,11 +377,6 @@ def import_anki(
                     )
                     continue
                 matched.append((c, note.guid, key_of(view), view.id))
-            continue
-        block = anki_block_id(note.guid)
-        if any(k[0] == block for k in _expected(note, nt, [c.ord for c in cards]) if k in keyed):
-            report.notes_moved_in_before += 1
-            _match_moved(note, nt, cards, keyed, matched, report)
             continue
         report.notes_new += 1
         new_notes.append((note, nt, cards))
