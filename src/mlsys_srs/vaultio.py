@@ -211,6 +211,9 @@ def _restore(target: Path, data: bytes, st: os.stat_result) -> None:
     try:
         _write_all(fd, data)
         os.fsync(fd)
+        if os.geteuid() == 0 or st.st_gid != os.getegid():
+            with contextlib.suppress(PermissionError):
+                os.fchown(fd, st.st_uid if os.geteuid() == 0 else -1, st.st_gid)
         os.fchmod(fd, stat.S_IMODE(st.st_mode))
     finally:
         os.close(fd)
