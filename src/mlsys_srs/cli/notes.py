@@ -395,7 +395,12 @@ def info(
     t.add_column(style="bold")
     t.add_column()
     for key, value in data.items():
-        t.add_row(key.replace("_", " "), str(value))
+        t.add_row(
+            key.replace("_", " "),
+            "none yet (the first sync makes it)"
+            if value is None and key in ("vault_id", "db")
+            else str(value),
+        )
     console().print(t)
 
 
