@@ -68,7 +68,9 @@ def moc_order(moc: Path) -> list[str]:
 def test_bundled_deep_learning_new_cards_follow_the_moc(bundled: sqlite3.Connection) -> None:
     cfg = ScheduleConfig()
     assert cfg.new_order == "learning"
-    q = todays_queue(bundled, replace(cfg, new_per_day=10_000), CLOCK, NOW, CardFilter(domains=("deep-learning",)))
+    q = todays_queue(
+        bundled, replace(cfg, new_per_day=10_000), CLOCK, NOW, CardFilter(domains=("deep-learning",))
+    )
     notes: list[str] = []
     for it in q.main:
         name = Path(it.path).stem

@@ -40,7 +40,9 @@ def test_purge_on_one_device_deletes_there_and_on_the_other_and_rebuilds_clean(t
     assert len(desk.reviews()) == 2
     # "beta one" leaves the note on both machines; "beta two" only on the laptop.
     b = NOTES["b.md"]
-    write_notes(laptop.vault, {"b.md": b.replace("beta one :: first\n", "").replace("beta two :: second\n", "")})
+    write_notes(
+        laptop.vault, {"b.md": b.replace("beta one :: first\n", "").replace("beta two :: second\n", "")}
+    )
     write_notes(desk.vault, {"b.md": b.replace("beta one :: first\n", "")})
     laptop("sync", at=T0 + timedelta(hours=2))
     desk("sync", at=T0 + timedelta(hours=2))
@@ -56,7 +58,9 @@ def test_purge_on_one_device_deletes_there_and_on_the_other_and_rebuilds_clean(t
     assert rows(laptop.db, "SELECT count(*) FROM card WHERE retired = 1") == [(0,)]
     assert laptop.reviews() == {}
     assert rows(laptop.db, "SELECT kind, count(*) FROM event GROUP BY kind") == [("purge", 2)]
-    assert rows(laptop.db, "SELECT count(*) FROM card_tag WHERE card_id NOT IN (SELECT id FROM card)") == [(0,)]
+    assert rows(laptop.db, "SELECT count(*) FROM card_tag WHERE card_id NOT IN (SELECT id FROM card)") == [
+        (0,)
+    ]
     # The desk merges the purge: the retired card goes, the one still in its note stays.
     share(laptop, desk)
     context_out = desk.runner.invoke(
