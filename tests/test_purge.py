@@ -90,9 +90,46 @@ def test_purge_on_one_device_deletes_there_and_on_the_other_and_rebuilds_clean(t
     assert laptop.reviews() == {}
     laptop("sync", at=later + timedelta(hours=3))
     assert laptop.reviews() == {}
+    # A rebuild agrees: the purged history stays gone for the card whose text came back...
+    laptop("rebuild", "--check", at=later + timedelta(hours=3))
+    # ...and stays whole for the card the desk kept (it said so in its journal).
+    desk_journal = desk.vault / ".mlsys-srs" / "journal" / "desk.jsonl"
+    assert '"kept"' in desk_journal.read_text()
+    desk("sync", at=later + timedelta(hours=4))
+    desk("rebuild", "--check", at=later + timedelta(hours=4))
+    desk("rebuild", at=later + timedelta(hours=4))
+    assert len(desk.reviews()) == 1
 
 
 def test_purge_needs_retired_and_a_duration(tmp_path: Path) -> None:
     laptop, _ = setup(tmp_path)
     laptop("purge", at=T0, code=2)
     laptop("purge", "--retired", "--older-than", "soon", at=T0, code=2)
+
+
+def test_a_terminal_asks_before_purging(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from .test_review_e2e import SCRIPT, Screen
+
+    laptop, _ = setup(tmp_path)
+    write_notes(laptop.vault, {"b.md": NOTES["b.md"].replace("beta one :: first\n", "")})
+    laptop("sync", at=T0 + timedelta(hours=1))
+    later = T0 + timedelta(days=100)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_COLOR": "1", **laptop.env(later)}
+    args = [str(SCRIPT), "--vault", str(laptop.vault), "purge", "--retired"]
+    no = Screen(args, env)
+    no.expect("Delete 1 retired card for good? [y/N]")
+    no.send("n\r")
+    assert no.wait() == 1
+    assert rows(laptop.db, "SELECT count(*) FROM card WHERE retired = 1") == [(1,)]
+    yes = Screen(args, env)
+    yes.expect("[y/N]")
+    yes.send("y\r")
+    assert yes.wait() == 0
+    assert "purged 1 retired card" in yes.text
+    assert rows(laptop.db, "SELECT count(*) FROM card WHERE retired = 1") == [(0,)]
+    # Not a terminal: no question.
+    done = subprocess.run(args, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=True)
+    assert "purged 0 retired cards" in done.stdout

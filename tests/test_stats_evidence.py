@@ -40,7 +40,7 @@ def test_day_one_says_not_enough_data_yet(run: Cli, notes: Callable[[dict[str, s
     assert "recall now 100%" not in graph and "no reviews in" not in graph
     assert "not enough data yet for 1 note" in graph
     g: Any = run.json("graph", env=at(DAY1))
-    a = [n for n in g["nodes"] if n["path"] == "a.md"][0]
+    a = next(n for n in g["nodes"] if n["path"] == "a.md")
     assert a["studied"] == 2
 
 

@@ -22,6 +22,7 @@ Nothing here reads the clock: ``now`` is passed in.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -298,14 +299,24 @@ class _Matcher:
 
 
 def _apply_purges(
-    conn: sqlite3.Connection, purges: Sequence[EventRow], matcher: _Matcher, report: MergeReport
+    conn: sqlite3.Connection,
+    purges: Sequence[EventRow],
+    matcher: _Matcher,
+    report: MergeReport,
+    journal: Journal | None,
 ) -> None:
     """Delete here the cards another device purged, if they are retired here too.
 
     A card still active here is still in a note: it stays (with a problem line), as a purge only
-    removes what the notes no longer have.
+    removes what the notes no longer have, and this device records that it kept it (a no-op
+    suspend or unsuspend with ``{"kept": purge id}``, just after the purge), so that a rebuild
+    anywhere keeps its history too, where a card whose text merely came back starts afresh.
     """
+    from .identity import event_id
+
     gone: list[int] = []
+    kept_before = event_store.kept_purges(conn)
+    marks: list[tuple[Event, int | None]] = []
     for r in purges:
         key = CardKey.from_json(json.loads(r.card_key))
         card, _ = matcher.find(key)
@@ -316,11 +327,19 @@ def _apply_purges(
                 f"{card.path}: a card purged on device {r.device} is still in this note here; kept"
                 f" ({card.question[:60]})"
             )
+            if journal is not None and r.id not in kept_before:
+                at = r.at + timedelta(microseconds=1)
+                kind = "suspend" if card_store.schedule_of(conn, card.id)["suspended"] else "unsuspend"
+                named = dataclasses.replace(key_of(card), uid=r.card_uid)
+                marks.append((Event(event_id(at), kind, at, journal.device, named, {"kept": r.id}), card.id))
+                kept_before.add(r.id)
             continue
         gone.append(card.id)
         matcher.forget(card)
     if gone:
         card_store.delete_cards(conn, gone)
+    if marks:
+        record(conn, journal, marks)
 
 
 def _resolve(
@@ -328,20 +347,23 @@ def _resolve(
 ) -> tuple[list[tuple[int, str]], set[int]]:
     """Match events to cards; a card found by key adopts the event's uid when it has no history of its own.
 
-    An event that finds no card and whose card was purged after it happened is forgotten rather
-    than left waiting: the card is gone for good, and its text coming back makes a new card.
+    An event from before its card was purged is forgotten rather than matched or left waiting:
+    the card is gone for good, and its text coming back makes a new card. Unless a device kept
+    the card (it was still in a note there): then its history stays whole.
     """
     pairs: list[tuple[int, str]] = []
     touched: set[int] = set()
     purged = event_store.purge_times(conn)
+    kept = event_store.kept_after_purge(conn) if purged else set()
     forgotten: list[str] = []
     for r in rows:
+        when = purged.get(r.card_uid)
+        if when is not None and r.at <= when and r.card_uid not in kept:
+            forgotten.append(r.id)
+            continue
         key = CardKey.from_json(json.loads(r.card_key))
         card, by_uid = matcher.find(key)
         if card is None:
-            when = purged.get(r.card_uid)
-            if when is not None and r.at <= when:
-                forgotten.append(r.id)
             continue
         if not by_uid and key.uid not in matcher.by_uid and not event_store.has_uid(conn, card.uid):
             # This device first knew the card under another uid and has no events for it:
@@ -364,11 +386,14 @@ def merge_journals(
     leech_threshold: int,
     leech_action: str = "suspend",
     rel: Callable[[Path], str] = str,
+    journal: Journal | None = None,
 ) -> MergeReport:
     """Bring in every journal event this database does not hold, then replay the cards they touch.
 
     Reads only what is new since the last merge (a file that shrank or was
     replaced is read again). Idempotent: merging twice changes nothing.
+    ``journal``: this device's, to record that it kept a card another device
+    purged (None: record nothing, as a rebuild).
     """
     report = MergeReport()
     fresh: list[EventRow] = []
@@ -407,7 +432,7 @@ def merge_journals(
         touched: set[int] = set()
         if todo:
             matcher = _Matcher(event_store.keyed_cards(conn))
-            _apply_purges(conn, [r for r in todo if r.kind == "purge"], matcher, report)
+            _apply_purges(conn, [r for r in todo if r.kind == "purge"], matcher, report, journal)
             todo = [r for r in todo if r.kind != "purge"]
             pairs, touched = _resolve(conn, todo, matcher)
             event_store.attach_events(conn, pairs)

@@ -165,6 +165,7 @@ def merge_history(ctx: typer.Context, conn: sqlite3.Connection, t: datetime) -> 
         leech_threshold=cfg.schedule.leech_threshold,
         leech_action=cfg.schedule.leech_action,
         rel=rel,
+        journal=j,
     )
     for problem in merged.problems:
         err_console().print(problem, markup=False, soft_wrap=True)

@@ -90,6 +90,26 @@ def purge_times(conn: sqlite3.Connection) -> dict[str, datetime]:
     return out
 
 
+def kept_after_purge(conn: sqlite3.Connection) -> set[str]:
+    """The card uids some device kept after another purged them (events with ``data.kept``)."""
+    return {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT DISTINCT card_uid FROM event WHERE json_extract(data, '$.kept') IS NOT NULL"
+        )
+    }
+
+
+def kept_purges(conn: sqlite3.Connection) -> set[str]:
+    """The ids of the purges that some device kept its card after."""
+    return {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT DISTINCT json_extract(data, '$.kept') FROM event WHERE json_extract(data, '$.kept') IS NOT NULL"
+        )
+    }
+
+
 def delete_events(conn: sqlite3.Connection, ids: Sequence[str]) -> None:
     """Forget events (those of a purged card that arrive after it went)."""
     conn.execute("DELETE FROM event WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),))
