@@ -323,7 +323,7 @@ def purge(
     t = now()
     with writer_lock(ctx), open_store(ctx, create=False) as conn:
         found = purge_retired(conn, journal(ctx), t, age, dry_run=True)
-        ask = not (dry_run or yes or as_json) and sys.stdin.isatty() and found
+        ask = not (dry_run or yes) and sys.stdin.isatty() and found
         if ask:
             from .notes import _confirm
 
