@@ -259,7 +259,7 @@ def test_cards_interleave_across_domains() -> None:
         item(i, "new", domain="b") for i in range(4, 6)
     ]
     assert [it.domain for it in interleave_by_domain(items)] == ["a", "b", "a", "b", "a"]
-    q = build_queue(items, now=NOW, day_end=END, new_left=4)
+    q = build_queue(items, now=NOW, day_end=END, new_left=4, new_order="interleave")
     # The limit takes new cards from both domains, not the first note's cards.
     assert sorted(it.domain for it in q.main) == ["a", "a", "b", "b"]
 

@@ -161,7 +161,7 @@ def test_learning_card_beyond_learn_ahead_waits(
     assert summary.learning_later == 1 and summary.next_learning == START + timedelta(minutes=1)
 
 
-def test_reviews_before_new_and_domains_interleaved(
+def test_reviews_before_new_in_learning_order(
     conn: sqlite3.Connection, vault: Path, clock: FakeClock
 ) -> None:
     ids = sync(
@@ -179,7 +179,7 @@ def test_reviews_before_new_and_domains_interleaved(
     while not s.finished:
         seen.append(s.card.question if s.card else "")
         answer(s, 4)
-    assert seen == ["m3?", "m1?", "s1?", "m2?", "s2?"]
+    assert seen == ["m3?", "m1?", "m2?", "s1?", "s2?"]
 
 
 def test_undo_walks_back_the_whole_session_exactly(

@@ -457,7 +457,7 @@ def test_stats_command_json(run, notes: Notes, db_path: Path, vault: Path) -> No
     assert len(data["forecast"]["days"]) == 30
     assert data["counts"]["new"] == 6
     assert [r["days"] for r in data["retention"]] == [7, 30, 365]
-    assert data["retention"][0] == {"days": 7, "reviews": 2, "passed": 1, "rate": 0.5}
+    assert data["retention"][0] == {"days": 7, "reviews": 2, "passed": 1, "rate": 0.5, "answers": 2}
     for key in ("weak_domains", "leeches", "most_lapsed", "domains", "scope"):
         assert key in data
     deck = run.json("stats", "--deck", "systems", "--days", "30", env=env)

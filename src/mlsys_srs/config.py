@@ -24,6 +24,7 @@ built-in default. The config file lives in the user config folder
     leech_action = "suspend"      # or "tag": tag leeches without suspending them
     bury_new_siblings = true
     bury_review_siblings = true
+    new_order = "learning"        # or "interleave" (across domains) or "random" (shuffled per day)
 
     [review]
     prerequisite_refresh = true
@@ -119,6 +120,7 @@ class ScheduleConfig:
     leech_action: str = "suspend"
     bury_new_siblings: bool = True
     bury_review_siblings: bool = True
+    new_order: str = "learning"
     origin: str = field(default="", compare=False)
     """The config file these settings came from (for messages); not a setting."""
 
@@ -388,6 +390,20 @@ SETTINGS: list[Setting] = [
         "bool",
         True,
         "Hold a review card back for the day when a sibling (same paragraph) is shown.",
+    ),
+    Setting(
+        "schedule",
+        "new_order",
+        "str",
+        "learning",
+        'The order of new cards: `"learning"` (numbered folders first to last, notes in the order '
+        'their folder\'s index note links them, then by line), `"interleave"` (round robin across '
+        'domains) or `"random"` (shuffled once per review day).',
+        check=lambda v: (
+            None
+            if v in ("learning", "interleave", "random")
+            else 'must be "learning", "interleave" or "random"'
+        ),
     ),
     Setting(
         "review",

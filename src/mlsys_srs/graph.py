@@ -283,6 +283,10 @@ def _reason(own: Weakness, prereq: NoteRef | None, prereq_score: float | None) -
         parts.append(
             f"retention {100 * (r.rate or 0):.0f}% of {r.reviews} review{'s' if r.reviews != 1 else ''}"
         )
+    elif r.answers:
+        parts.append(
+            f"{r.answers} answer{'s' if r.answers != 1 else ''} while learning, none of a review card in {r.days} days"
+        )
     else:
         parts.append(f"no reviews in {r.days} days")
     if own.retrievability is not None:

@@ -22,6 +22,7 @@ Nothing here reads the clock: ``now`` is passed in.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -84,7 +85,9 @@ def event_row(ev: Event, card_id: int | None) -> EventRow:
     )
 
 
-def record(conn: sqlite3.Connection, journal: Journal | None, events: Sequence[tuple[Event, int]]) -> None:
+def record(
+    conn: sqlite3.Connection, journal: Journal | None, events: Sequence[tuple[Event, int | None]]
+) -> None:
     """Store events made here and append them to this device's journal (durable before the commit).
 
     Call inside the transaction that applies the events, so that a failed
@@ -283,14 +286,81 @@ class _Matcher:
             hit = self.by_question.get((key.path, key.question))
         return hit, False
 
+    def forget(self, card: KeyedCard) -> None:
+        """Stop matching a card (purged here)."""
+        self.by_uid.pop(card.uid, None)
+        if card.block_id and self.by_block.get((card.block_id, card.direction, card.cloze or 0)) == card:
+            del self.by_block[(card.block_id, card.direction, card.cloze or 0)]
+        if self.by_path_fp.get((card.path, card.fingerprint)) == card:
+            del self.by_path_fp[(card.path, card.fingerprint)]
+        self.by_fp[card.fingerprint] = [c for c in self.by_fp.get(card.fingerprint, []) if c.id != card.id]
+        if self.by_question.get((card.path, card.question)) == card:
+            del self.by_question[(card.path, card.question)]
+
+
+def _apply_purges(
+    conn: sqlite3.Connection,
+    purges: Sequence[EventRow],
+    matcher: _Matcher,
+    report: MergeReport,
+    journal: Journal | None,
+) -> None:
+    """Delete here the cards another device purged, if they are retired here too.
+
+    A card still active here is still in a note: it stays (with a problem line), as a purge only
+    removes what the notes no longer have, and this device records that it kept it (a no-op
+    suspend or unsuspend with ``{"kept": purge id}``, just after the purge), so that a rebuild
+    anywhere keeps its history too, where a card whose text merely came back starts afresh.
+    """
+    from .identity import event_id
+
+    gone: list[int] = []
+    kept_before = event_store.kept_purges(conn)
+    marks: list[tuple[Event, int | None]] = []
+    for r in purges:
+        key = CardKey.from_json(json.loads(r.card_key))
+        card, _ = matcher.find(key)
+        if card is None:
+            continue
+        if not card.retired:
+            report.problems.append(
+                f"{card.path}: a card purged on device {r.device} is still in this note here; kept"
+                f" ({card.question[:60]})"
+            )
+            if journal is not None and r.id not in kept_before:
+                at = r.at + timedelta(microseconds=1)
+                kind = "suspend" if card_store.schedule_of(conn, card.id)["suspended"] else "unsuspend"
+                named = dataclasses.replace(key_of(card), uid=r.card_uid)
+                marks.append((Event(event_id(at), kind, at, journal.device, named, {"kept": r.id}), card.id))
+                kept_before.add(r.id)
+            continue
+        gone.append(card.id)
+        matcher.forget(card)
+    if gone:
+        card_store.delete_cards(conn, gone)
+    if marks:
+        record(conn, journal, marks)
+
 
 def _resolve(
     conn: sqlite3.Connection, rows: Sequence[EventRow], matcher: _Matcher
 ) -> tuple[list[tuple[int, str]], set[int]]:
-    """Match events to cards; a card found by key adopts the event's uid when it has no history of its own."""
+    """Match events to cards; a card found by key adopts the event's uid when it has no history of its own.
+
+    An event from before its card was purged is forgotten rather than matched or left waiting:
+    the card is gone for good, and its text coming back makes a new card. Unless a device kept
+    the card (it was still in a note there): then its history stays whole.
+    """
     pairs: list[tuple[int, str]] = []
     touched: set[int] = set()
+    purged = event_store.purge_times(conn)
+    kept = event_store.kept_after_purge(conn) if purged else set()
+    forgotten: list[str] = []
     for r in rows:
+        when = purged.get(r.card_uid)
+        if when is not None and r.at <= when and r.card_uid not in kept:
+            forgotten.append(r.id)
+            continue
         key = CardKey.from_json(json.loads(r.card_key))
         card, by_uid = matcher.find(key)
         if card is None:
@@ -304,6 +374,7 @@ def _resolve(
             matcher.by_uid[key.uid] = card
         pairs.append((card.id, r.id))
         touched.add(card.id)
+    event_store.delete_events(conn, forgotten)
     return pairs, touched
 
 
@@ -315,11 +386,14 @@ def merge_journals(
     leech_threshold: int,
     leech_action: str = "suspend",
     rel: Callable[[Path], str] = str,
+    journal: Journal | None = None,
 ) -> MergeReport:
     """Bring in every journal event this database does not hold, then replay the cards they touch.
 
     Reads only what is new since the last merge (a file that shrank or was
     replaced is read again). Idempotent: merging twice changes nothing.
+    ``journal``: this device's, to record that it kept a card another device
+    purged (None: record nothing, as a rebuild).
     """
     report = MergeReport()
     fresh: list[EventRow] = []
@@ -358,14 +432,46 @@ def merge_journals(
         touched: set[int] = set()
         if todo:
             matcher = _Matcher(event_store.keyed_cards(conn))
+            _apply_purges(conn, [r for r in todo if r.kind == "purge"], matcher, report, journal)
+            todo = [r for r in todo if r.kind != "purge"]
             pairs, touched = _resolve(conn, todo, matcher)
             event_store.attach_events(conn, pairs)
-            report.events_pending = len(todo) - len(pairs)
+            report.events_pending = len(event_store.pending_events(conn))
         if touched:
             report.cards_replayed = replay_cards(
                 conn, sorted(touched), scheduler_factory(), leech_threshold, leech_action
             )
     return report
+
+
+# -- purging retired cards ------------------------------------------------------------------
+
+
+def purge_retired(
+    conn: sqlite3.Connection,
+    journal: Journal | None,
+    now: datetime,
+    older_than: timedelta,
+    *,
+    dry_run: bool = False,
+) -> list[CardView]:
+    """Delete for good the cards retired more than ``older_than`` before ``now``, with their reviews,
+    tags and events; one ``purge`` journal event each (one transaction), so that other devices delete
+    them too and no merge brings them back. Returns the cards (``dry_run``: those it would delete)."""
+    from .identity import event_id
+
+    ids = card_store.retired_before(conn, now - older_than)
+    views = [v for v in (card_store.load_card(conn, i) for i in ids) if v is not None]
+    if dry_run or not views:
+        return views
+    device = journal.device if journal is not None else "local"
+    events: list[tuple[Event, int | None]] = [
+        (Event(event_id(now), "purge", now, device, key_of(v), {}), None) for v in views
+    ]
+    with transaction(conn):
+        card_store.delete_cards(conn, [v.id for v in views])
+        record(conn, journal, events)
+    return views
 
 
 # -- the first run with a journal -----------------------------------------------------------

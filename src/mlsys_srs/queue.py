@@ -10,8 +10,12 @@ Queue rules (today = the ``DayClock`` review day of ``now``):
 - learning and relearning cards due before the end of today, by due time;
 - review cards due before the end of today, lowest retrievability first
   (most overdue relative to their stability), up to the daily review limit;
-- new cards, up to the daily new-card limit minus the cards introduced today;
-- reviews and new cards interleaved across domains (round robin);
+- new cards, up to the daily new-card limit minus the cards introduced today,
+  in learning order (``new_order = "learning"``, see ``learning_ranks``:
+  numbered folders first to last, notes in the order their folder's index note
+  links them, then by line), interleaved across domains (``"interleave"``) or
+  shuffled once per review day (``"random"``, so ``due`` and ``review`` agree);
+- reviews interleaved across domains (round robin);
 - never suspended, buried (until later) or retired cards;
 - siblings (same note and line: both sides of ``:::``/``??``, the clozes of one
   paragraph) are not shown on the same day: a review or new card is held back
@@ -21,15 +25,19 @@ Queue rules (today = the ``DayClock`` review day of ``now``):
 
 from __future__ import annotations
 
+import random
+import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import zip_longest
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .memory import ForgettingCurve
 from .store import cards as card_store
+from .store import notes as note_store
 from .store import reviews as review_store
 from .store.db import dt_to_db
 
@@ -114,6 +122,77 @@ def interleave_by_domain(items: Sequence[QueueItem]) -> list[QueueItem]:
     return [it for row in zip_longest(*buckets.values()) for it in row if it is not None]
 
 
+NEW_ORDERS = ("learning", "interleave", "random")
+"""The orders new cards can come in (``[schedule] new_order``)."""
+
+_NUMBERED = re.compile(r"^(\d+)")
+
+
+def _folder_key(folder: PurePosixPath) -> tuple[tuple[int, int, str], ...]:
+    """Numbered folders (``01-math``) first, by number; then the others by name; level by level."""
+    out = []
+    for part in folder.parts:
+        m = _NUMBERED.match(part)
+        out.append((0, int(m.group(1)), part.lower()) if m else (1, 0, part.lower()))
+    return tuple(out)
+
+
+def index_note(folder: PurePosixPath, names: Iterable[str]) -> str | None:
+    """The note of ``folder`` that lists the others (a ``*-moc.md``, ``index.md``, ``README.md`` or the
+    note named like the folder), by that preference; None when there is none."""
+    ranked: list[tuple[int, str]] = []
+    for name in names:
+        low = name.lower()
+        if low.endswith("-moc.md"):
+            ranked.append((0, name))
+        elif low == "index.md":
+            ranked.append((1, name))
+        elif low == "readme.md":
+            ranked.append((2, name))
+        elif folder.name and low == folder.name.lower() + ".md":
+            ranked.append((3, name))
+    return min(ranked)[1] if ranked else None
+
+
+LearningRank = tuple[tuple[tuple[int, int, str], ...], int, str]
+
+
+def learning_ranks(paths: Iterable[str], links: Sequence[tuple[str, str]]) -> dict[str, LearningRank]:
+    """Where each note comes in learning order; pure.
+
+    Folders in order (numbered first to last); in a folder its index note
+    first, then the notes it links to in the order of its links, then the rest
+    by name.
+
+    Args:
+        paths: Vault-relative note paths.
+        links: ``(source path, target path)`` of the resolved links, in source line order.
+    """
+    by_folder: dict[PurePosixPath, list[str]] = {}
+    for p in {*paths, *(src for src, _ in links)}:
+        pp = PurePosixPath(p)
+        by_folder.setdefault(pp.parent, []).append(pp.name)
+    targets: dict[str, list[str]] = {}
+    for src, dst in links:
+        targets.setdefault(src, []).append(dst)
+    out: dict[str, LearningRank] = {}
+    for folder, names in by_folder.items():
+        fkey = _folder_key(folder)
+        place: dict[str, int] = {}
+        idx = index_note(folder, names)
+        if idx is not None:
+            idx_path = str(folder / idx) if folder.parts else idx
+            place[idx] = 0
+            for dst in targets.get(idx_path, []):
+                d = PurePosixPath(dst)
+                if d.parent == folder and d.name not in place:
+                    place[d.name] = len(place)
+        for name in names:
+            path = str(folder / name) if folder.parts else name
+            out[path] = (fkey, place.get(name, len(place)), name.lower())
+    return out
+
+
 def build_queue(
     candidates: Iterable[QueueItem],
     *,
@@ -126,6 +205,9 @@ def build_queue(
     curve: ForgettingCurve | None = None,
     bury_new_siblings: bool = True,
     bury_review_siblings: bool = True,
+    new_order: str = "learning",
+    note_ranks: Mapping[str, LearningRank] | None = None,
+    seed: int = 0,
 ) -> Queue:
     """Order and limit today's cards.
 
@@ -141,6 +223,10 @@ def build_queue(
         curve: The forgetting curve that ranks reviews (None: py-fsrs's defaults).
         bury_new_siblings: Hold back a new card whose sibling is reviewed today or queued.
         bury_review_siblings: The same for review cards.
+        new_order: ``learning`` (by ``note_ranks``, then line), ``interleave`` (round robin across
+            domains) or ``random`` (shuffled by ``seed``).
+        note_ranks: Each note's place in learning order (``learning_ranks``); None: by path.
+        seed: The shuffle of ``random`` (the review day's number, so it holds all day).
     """
     learning: list[QueueItem] = []
     reviews: list[QueueItem] = []
@@ -154,7 +240,13 @@ def build_queue(
     far = datetime.max.replace(tzinfo=now.tzinfo)
     learning.sort(key=lambda it: (it.due or far, it.id))
     reviews.sort(key=lambda it: (curve.at(now, it.last_review, it.stability), it.due or far, it.id))
-    new.sort(key=lambda it: (it.domain, it.path, it.line, it.id))
+    if new_order == "learning":
+        ranks = note_ranks if note_ranks is not None else learning_ranks((it.path for it in new), ())
+        new.sort(key=lambda it: (ranks.get(it.path, ((), 0, it.path)), it.line, it.id))
+    else:
+        new.sort(key=lambda it: (it.domain, it.path, it.line, it.id))
+        if new_order == "random":
+            random.Random(seed).shuffle(new)
 
     # Learning cards are always shown (their steps are in progress); they and
     # cards reviewed today claim their sibling groups first.
@@ -182,13 +274,13 @@ def build_queue(
         held_reviews = len(reviews) - max(0, reviews_left)
         reviews = reviews[: max(0, reviews_left)]
 
-    new_order = interleave_by_domain(new)
+    new_order_list = interleave_by_domain(new) if new_order == "interleave" else new
     if total_limit is not None:
         room = max(0, total_limit - len(learning) - len(reviews))
         new_left = room if new_left is None else min(new_left, room)
     chosen: list[QueueItem] = []
     held_new = 0
-    for it in new_order:
+    for it in new_order_list:
         if it.group in taken and bury_new_siblings:
             held_siblings += 1
             continue
@@ -197,7 +289,10 @@ def build_queue(
             continue
         taken.add(it.group)
         chosen.append(it)
-    main = (*interleave_by_domain(reviews), *interleave_by_domain(chosen))
+    main = (
+        *interleave_by_domain(reviews),
+        *(interleave_by_domain(chosen) if new_order == "interleave" else chosen),
+    )
     return Queue(
         learning=tuple(learning),
         main=main,
@@ -232,8 +327,12 @@ def todays_queue(
     reviews_left = None
     if cfg.reviews_per_day > 0:
         reviews_left = max(0, cfg.reviews_per_day - review_store.cards_answered_since(conn, start, "review"))
+    candidates = [QueueItem(*c) for c in card_store.queue_candidates(conn, now, end, flt)]
+    ranks = None
+    if cfg.new_order == "learning" and any(c.state == "new" for c in candidates):
+        ranks = learning_ranks((c.path for c in candidates), note_store.resolved_note_links(conn))
     return build_queue(
-        [QueueItem(*c) for c in card_store.queue_candidates(conn, now, end, flt)],
+        candidates,
         now=now,
         day_end=end,
         reviewed_groups=review_store.reviewed_groups(conn, start),
@@ -243,6 +342,9 @@ def todays_queue(
         curve=ForgettingCurve.from_parameters(cfg.parameters),
         bury_new_siblings=cfg.bury_new_siblings,
         bury_review_siblings=cfg.bury_review_siblings,
+        new_order=cfg.new_order,
+        note_ranks=ranks,
+        seed=today.toordinal(),
     )
 
 

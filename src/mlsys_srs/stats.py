@@ -44,7 +44,10 @@ weaker, between 0 and 1::
 - ``L`` is lapses per studied card (``L / (1 + L)`` is 0.5 at one lapse per card).
 - ``overdue share`` is overdue cards / studied cards.
 
-A group without studied cards has no score ("not started"). The ``graph``
+A group without studied cards has no score ("not started"), and neither has one
+without evidence ("not enough data yet"): no review-card answer in the window
+and no review card answered before today (cards still learning, or first
+answered today, would show recall 100% and a score of 0). The ``graph``
 command's weak concepts add half of the weakest prerequisite's score (see
 ``graph.py``).
 """
@@ -189,6 +192,8 @@ class Retention:
     days: int
     reviews: int = 0
     passed: int = 0
+    answers: int = 0
+    """Every answer in the window, learning ones included (``reviews`` counts review-card answers only)."""
 
     @property
     def rate(self) -> float | None:
@@ -207,6 +212,14 @@ class Weakness:
     lapses: int
     overdue: int
     score: float | None
+    aged: int = 0
+    """Studied review-state cards last answered before today: their recall now is a real prediction."""
+
+    @property
+    def enough_data(self) -> bool:
+        """Whether anything speaks to a score: a review-card answer in the window, or a review card
+        answered before today. Cards still learning, or first answered today, do not (recall 100%)."""
+        return self.studied > 0 and (self.retention.reviews > 0 or self.aged > 0)
 
     @property
     def lapses_per_card(self) -> float | None:
@@ -222,6 +235,7 @@ class Weakness:
         """Plain data for ``--json``."""
         return {
             "score": _round(self.score),
+            "enough_data": self.enough_data,
             "cards": self.cards,
             "studied": self.studied,
             "retention": _retention_json(self.retention),
@@ -343,7 +357,13 @@ def _round(x: float | None, digits: int = 4) -> float | None:
 
 
 def _retention_json(r: Retention) -> dict[str, Any]:
-    return {"days": r.days, "reviews": r.reviews, "passed": r.passed, "rate": _round(r.rate)}
+    return {
+        "days": r.days,
+        "reviews": r.reviews,
+        "passed": r.passed,
+        "rate": _round(r.rate),
+        "answers": r.answers,
+    }
 
 
 def _card_json(c: CardRef) -> dict[str, Any]:
@@ -422,21 +442,24 @@ class CardAcc:
     r_sum: float = 0.0
     lapses: int = 0
     overdue: int = 0
+    aged: int = 0
 
     def weakness(self, retention: Retention) -> Weakness:
-        """The group's weakness given its retention over the window."""
+        """The group's weakness given its retention over the window (no score without evidence)."""
         r_mean = self.r_sum / self.studied if self.studied else None
         lpc = self.lapses / self.studied if self.studied else None
         share = self.overdue / self.studied if self.studied else None
-        return Weakness(
+        w = Weakness(
             cards=self.cards,
             studied=self.studied,
             retention=retention,
             retrievability=r_mean,
             lapses=self.lapses,
             overdue=self.overdue,
-            score=weakness_score(retention, r_mean, lpc, share),
+            score=None,
+            aged=self.aged,
         )
+        return replace(w, score=weakness_score(retention, r_mean, lpc, share)) if w.enough_data else w
 
 
 def card_groups(
@@ -470,6 +493,8 @@ def _add_card(acc: CardAcc, row: CardPass, now: datetime, today_start: str, curv
     acc.lapses += int(lapses)
     if due is not None and due < today_start:
         acc.overdue += 1
+    if state == "review" and last_review < today_start:
+        acc.aged += 1
 
 
 def _parse(stamp: str) -> datetime:
@@ -492,7 +517,12 @@ def retention_groups(
     out: dict[Any, tuple[Retention, ...]] = {}
     for row in review_store.retention_counts(conn, flt, starts, end, group_sql):
         out[row[0]] = tuple(
-            Retention(days=w, reviews=int(row[1 + 2 * i] or 0), passed=int(row[2 + 2 * i] or 0))
+            Retention(
+                days=w,
+                reviews=int(row[1 + 3 * i] or 0),
+                passed=int(row[2 + 3 * i] or 0),
+                answers=int(row[3 + 3 * i] or 0),
+            )
             for i, w in enumerate(windows)
         )
     return out
@@ -624,6 +654,7 @@ def compute_stats(
             days=w,
             reviews=sum(r[i].reviews for r in by_domain.values()),
             passed=sum(r[i].passed for r in by_domain.values()),
+            answers=sum(r[i].answers for r in by_domain.values()),
         )
         for i, w in enumerate(windows)
     )

@@ -1,9 +1,10 @@
-"""History commands: ``grade``, ``backup``, ``rebuild``.
+"""History commands: ``grade``, ``backup``, ``rebuild``, ``purge``.
 
 ``grade`` answers a card exactly as the review screen does (journal, leech
 rule, one commit per grade) for scripts; ``backup`` lists and restores the
 database snapshots; ``rebuild`` recreates the database from the notes and the
-review journals of every device (``--check`` only compares).
+review journals of every device (``--check`` only compares); ``purge`` deletes
+long-retired cards for good, through the journal.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .context import (
     now,
     open_store,
     state,
+    writer_lock,
 )
 
 app = typer.Typer()
@@ -275,6 +277,85 @@ def rebuild(
             f"{'s' if merged.files != 1 else ''} ({merged.events_new} events)",
             markup=False,
         )
+
+
+@app.command()
+def purge(
+    ctx: typer.Context,
+    retired: Annotated[
+        bool, typer.Option("--retired", help="Purge retired cards (required: the only kind purge deletes).")
+    ] = False,
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than",
+            metavar="DURATION",
+            help="Only cards retired longer ago than this (a number with s, m, h or d, e.g. 90d).",
+        ),
+    ] = "90d",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would go; change nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (a terminal asks first).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete retired cards and their review history for good (only on this explicit request).
+
+    A card is retired when its text leaves the notes; it is kept with its
+    history in case it comes back. `purge --retired --older-than 90d`
+    deletes those retired more than 90 days ago, with their reviews, tags
+    and journal events. Each deletion is a journal event, so your other
+    devices delete the card too (unless it is still in a note there) and
+    no merge brings it back; if its text reappears it becomes a new card.
+    The database is snapshotted first (see `backup`).
+    """
+    import sys
+
+    from ..config import parse_duration
+    from ..history import purge_retired
+    from ..store.backup import backup_database, backup_folder
+
+    if not retired:
+        raise typer.BadParameter("say what to purge: --retired (the only kind)", param_hint="--retired")
+    try:
+        age = parse_duration(older_than)
+    except (SrsError, OverflowError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--older-than") from None
+    cfg = state(ctx).config
+    t = now()
+    with writer_lock(ctx), open_store(ctx, create=False) as conn:
+        found = purge_retired(conn, journal(ctx), t, age, dry_run=True)
+        ask = not (dry_run or yes) and sys.stdin.isatty() and found
+        if ask:
+            from .notes import _confirm
+
+            if not _confirm(f"Delete {len(found)} retired card{'s' if len(found) != 1 else ''} for good?"):
+                raise typer.Exit(1)
+        done = []
+        if not dry_run and found:
+            backup_database(
+                conn, backup_folder(cfg.data_dir, database_path(ctx, create=False)), "before-purge", t
+            )
+            done = purge_retired(conn, journal(ctx), t, age)
+    cards = found if dry_run else done
+    if as_json:
+        emit_json(
+            {
+                "dry_run": dry_run,
+                "purged": 0 if dry_run else len(done),
+                "cards": [
+                    {"id": c.id, "uid": c.uid, "note": c.note, "line": c.line, "question": c.question}
+                    for c in cards
+                ],
+            }
+        )
+        return
+    for c in cards:
+        console().print(f"{c.note}:{c.line}: {c.question}", markup=False, soft_wrap=True)
+    n = len(cards)
+    noun = f"{n} retired card{'s' if n != 1 else ''}"
+    if dry_run:
+        console().print(f"would purge {noun} (retired over {older_than} ago)", markup=False)
+    else:
+        console().print(f"purged {noun} (retired over {older_than} ago)", markup=False)
 
 
 def _rel(p: Path, vault: Path) -> str:

@@ -165,6 +165,7 @@ def merge_history(ctx: typer.Context, conn: sqlite3.Connection, t: datetime) -> 
         leech_threshold=cfg.schedule.leech_threshold,
         leech_action=cfg.schedule.leech_action,
         rel=rel,
+        journal=j,
     )
     for problem in merged.problems:
         err_console().print(problem, markup=False, soft_wrap=True)
@@ -223,10 +224,10 @@ def render_sync_report(report: SyncReport) -> None:
         f"{report.cards_retired} retired",
         f"{report.cards_revived} revived",
     ]
-    if report.notes_renamed:
-        parts.append(f"{report.notes_renamed} notes renamed")
+    if report.notes_moved:
+        parts.append(f"{report.notes_moved} note{'s' if report.notes_moved != 1 else ''} moved")
     if report.notes_deleted:
-        parts.append(f"{report.notes_deleted} notes deleted")
+        parts.append(f"{report.notes_deleted} note{'s' if report.notes_deleted != 1 else ''} deleted")
     if report.ids_written:
         parts.append(f"{report.ids_written} block ids written")
     c.print("synced: " + ", ".join(parts))

@@ -318,6 +318,15 @@ def render_stats(s: Stats, out: Console, limit: int = 10) -> None:
             "overdue: share of studied cards; retention*: smoothed (see stats --help)",
             style="dim",
         )
+    early = [d.domain for d in s.domains if d.weakness.studied and not d.weakness.enough_data]
+    if early:
+        if not weak:
+            _bold(out, "Weak domains")
+        out.print(
+            f"  not enough data yet: {', '.join(early)} (cards still learning or first answered today)",
+            soft_wrap=True,
+        )
+    if weak or early:
         out.print()
 
     if s.leeches:
@@ -381,6 +390,14 @@ def render_graph(g: ConceptGraph, out: Console, limit: int) -> None:
         for i, w in enumerate(g.weak[:limit], 1):
             t.add_row(str(i), w.note.path, _num(w.score, 3), w.reason)
         out.print(t)
+    early = sum(1 for n in g.nodes if n.studied and n.score is None)
+    if early:
+        if not g.weak:
+            _bold(out, "Weak concepts")
+        out.print(
+            f"  not enough data yet for {plural(early, 'note')} (cards still learning or first answered today)",
+            soft_wrap=True,
+        )
 
 
 def render_neighbourhood(nb: Neighbourhood, out: Console) -> None:
@@ -436,7 +453,8 @@ Weakness score of a domain (higher is weaker, 0 to 1):
 retention* is the true retention over --days, smoothed toward recall now with
 5 pseudo-reviews; recall now is the mean FSRS retrievability of the studied
 cards; L is lapses per studied card; overdue share is the share of studied
-cards due before today.
+cards due before today. A domain whose studied cards are all still learning
+or were first answered today has no score yet ("not enough data yet").
 
 A day with nothing due and nothing reviewed breaks the streak unless
 \\[stats] keep_streak_on_empty_days = true is set in the config.
@@ -505,8 +523,10 @@ def graph(
     them); orphans have no links in or out. A weak concept is a note whose own
     cards are weak (the weakness score of `stats --help`) or which links to a
     weak prerequisite: its score is its own plus half of its weakest
-    prerequisite's. With NOTE, shows that concept's links in and out, each
-    neighbour with its card count and retention.
+    prerequisite's (a note whose cards are all still learning, or first
+    answered today, is not ranked yet: "not enough data yet"). With NOTE,
+    shows that concept's links in and out, each neighbour with its card count
+    and retention.
     """
     from ..graph import concept_graph, neighbourhood
 

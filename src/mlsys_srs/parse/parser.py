@@ -674,11 +674,11 @@ class _NoteParser:
         if ":" not in s:
             return
         if self.flashcards_note:
-            s = _blank_spans(s, cloze_spans(s))
-            s = _blank_spans(s, (m.span() for m in TIGHT_MASK_RE.finditer(s)))
-            m = INLINE_SEP_TIGHT_RE.search(s)
+            m = INLINE_SEP_TIGHT_RE.search(_tight_scan(s))
         else:
             m = INLINE_SEP_RE.search(s)
+            if not m:
+                self._tight_warning(i, _tight_scan(s))
         if not m:
             return
         block_id, line = self._take_block_id(i)
@@ -697,6 +697,33 @@ class _NoteParser:
             end=i,
             block_id=block_id,
             reversible=m.group(1) == ":::",
+        )
+
+    def _tight_warning(self, i: int, scan: str) -> None:
+        """Warn where a tight ``Q::A`` would be a card in a ``#flashcards`` note, unless it is code."""
+        m = INLINE_SEP_TIGHT_RE.search(scan)
+        if not m:
+            return
+        line = self.L.orig[i]
+        question = _strip_prefix(QUOTE_PREFIX_RE.sub("", line[: m.start()], count=1), LIST_PREFIX_RE).strip()
+        if not question or not line[m.end() :].strip():
+            return
+        a = m.start()
+        while a > 0 and not scan[a - 1].isspace():
+            a -= 1
+        b = m.end()
+        while b < len(scan) and not scan[b].isspace():
+            b += 1
+        word = line[a:b]
+        if _looks_like_code(word):
+            return
+        shown = word if len(word) <= 40 else word[:37] + "..."
+        self.diag(
+            i,
+            f"`{shown}` is not a card in a note without #flashcards: put spaces around "
+            f"{m.group(1)} or tag the note #flashcards",
+            "tight-inline",
+            "warning",
         )
 
     def _cloze(self, start: int, end: int, explicit: bool) -> None:
@@ -834,6 +861,29 @@ class _NoteParser:
                 end=end,
                 block_id=block_id,
             )
+
+
+def _tight_scan(s: str) -> str:
+    """A scan line with what a tight separator never splits blanked: clozes, wiki links, link targets, URLs."""
+    s = _blank_spans(s, cloze_spans(s))
+    return _blank_spans(s, (m.span() for m in TIGHT_MASK_RE.finditer(s)))
+
+
+_CODE_PATH_RE = re.compile(r"^[A-Za-z_]\w*(?:::~?[A-Za-z_]\w*)+(?P<tail>[(<\[].*)?[.,;:!?)]?$")
+
+
+def _looks_like_code(word: str) -> bool:
+    """Whether the word around a tight ``::`` reads as a C++/Rust path (``std::vector``, ``a::b``,
+    ``Vec::new()``, ``Foo::Bar::baz``) rather than ``Question::Answer`` (``France::Paris``, ``warp?::32``):
+    identifiers on both sides, and a lowercase side, a call or template, or a longer path."""
+    m = _CODE_PATH_RE.match(word)
+    if not m:
+        return False
+    parts = word.split("::")
+    if len(parts) > 2 or m.group("tail"):
+        return True
+    left, right = parts[0], parts[1].lstrip("~")
+    return left[0].islower() or left[0] == "_" or right[0].islower() or right[0] == "_"
 
 
 def parse_note(text: str, path: str, *, highlight_cloze: bool = False) -> ParsedNote:

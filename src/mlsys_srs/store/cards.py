@@ -756,6 +756,31 @@ def retire_cards(conn: sqlite3.Connection, ids: Sequence[int], stamp: str | None
     conn.executemany("UPDATE card SET retired = 1, retired_at = ? WHERE id = ?", [(stamp, i) for i in ids])
 
 
+def retired_before(conn: sqlite3.Connection, cutoff: datetime) -> list[int]:
+    """The retired cards retired before ``cutoff`` (a card retired before retire times were kept: by its
+    last change), oldest first."""
+    return [
+        int(r[0])
+        for r in conn.execute(
+            "SELECT id FROM card WHERE retired = 1 AND COALESCE(retired_at, updated_at) < ?"
+            " ORDER BY COALESCE(retired_at, updated_at), id",
+            (dt_to_db(cutoff),),
+        )
+    ]
+
+
+def delete_cards(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+    """Delete cards for good with their reviews, tags and events; links inside them stay, unattached
+    (caller's transaction; only ``purge`` does this)."""
+    arg = (_ids_json(ids),)
+    where = "card_id IN (SELECT value FROM json_each(?))"
+    conn.execute(f"DELETE FROM review WHERE {where}", arg)
+    conn.execute(f"DELETE FROM card_tag WHERE {where}", arg)
+    conn.execute(f"UPDATE link SET card_id = NULL WHERE {where}", arg)
+    conn.execute(f"DELETE FROM event WHERE {where}", arg)
+    conn.execute("DELETE FROM card WHERE id IN (SELECT value FROM json_each(?))", arg)
+
+
 def replace_tags(conn: sqlite3.Connection, tags_by_card: Sequence[tuple[int, Iterable[str]]]) -> None:
     """Set the note-given tags of cards, keeping the tags the tool sets itself (``SYSTEM_TAGS``)."""
     conn.execute(

@@ -71,13 +71,48 @@ def events_of_cards(conn: sqlite3.Connection, card_ids: Sequence[int]) -> dict[i
 
 
 def pending_events(conn: sqlite3.Connection) -> list[EventRow]:
-    """Events whose card is not known here (yet)."""
+    """Events whose card is not known here (yet). A purge never waits: its card is gone for good."""
     return [
         _row(r)
         for r in conn.execute(
-            f"SELECT {cols(EVENT_COLUMNS)} FROM event WHERE card_id IS NULL ORDER BY at, id"
+            f"SELECT {cols(EVENT_COLUMNS)} FROM event WHERE card_id IS NULL AND kind != 'purge' ORDER BY at, id"
         )
     ]
+
+
+def purge_times(conn: sqlite3.Connection) -> dict[str, datetime]:
+    """The card uids purged on any device, with the time of the latest purge of each."""
+    out: dict[str, datetime] = {}
+    for uid, at in conn.execute("SELECT card_uid, max(at) FROM event WHERE kind = 'purge' GROUP BY card_uid"):
+        when = dt_from_db(at)
+        assert when is not None
+        out[uid] = when
+    return out
+
+
+def kept_after_purge(conn: sqlite3.Connection) -> set[str]:
+    """The card uids some device kept after another purged them (events with ``data.kept``)."""
+    return {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT DISTINCT card_uid FROM event WHERE json_extract(data, '$.kept') IS NOT NULL"
+        )
+    }
+
+
+def kept_purges(conn: sqlite3.Connection) -> set[str]:
+    """The ids of the purges that some device kept its card after."""
+    return {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT DISTINCT json_extract(data, '$.kept') FROM event WHERE json_extract(data, '$.kept') IS NOT NULL"
+        )
+    }
+
+
+def delete_events(conn: sqlite3.Connection, ids: Sequence[str]) -> None:
+    """Forget events (those of a purged card that arrive after it went)."""
+    conn.execute("DELETE FROM event WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),))
 
 
 def attach_events(conn: sqlite3.Connection, pairs: Iterable[tuple[int, str]]) -> None:
@@ -109,15 +144,16 @@ class KeyedCard(NamedTuple):
     path: str
     fingerprint: str
     question: str
+    retired: bool = False
 
 
 def keyed_cards(conn: sqlite3.Connection) -> list[KeyedCard]:
     """Every card (retired ones too) with its keys."""
     return [
-        KeyedCard(*r)
+        KeyedCard(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]))
         for r in conn.execute(
             "SELECT card.id, card.uid, card.block_id, card.direction, card.cloze, note.path, card.fingerprint, "
-            "card.question FROM card JOIN note ON note.id = card.note_id"
+            "card.question, card.retired FROM card JOIN note ON note.id = card.note_id"
         )
     ]
 

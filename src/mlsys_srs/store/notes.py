@@ -100,3 +100,16 @@ def present_notes(conn: sqlite3.Connection) -> list[GraphNote]:
         aliases = tuple(str(a) for a in loaded) if isinstance(loaded, list) else ()
         out.append(GraphNote(int(nid), str(path), str(title), str(domain), aliases, bool(srs)))
     return out
+
+
+def resolved_note_links(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """``(source path, target path)`` of every resolved link between present notes, by source and line
+    (the order an index note lists its folder's notes in)."""
+    return [
+        (str(a), str(b))
+        for a, b in conn.execute(
+            "SELECT src.path, dst.path FROM link JOIN note AS src ON src.id = link.note_id"
+            " JOIN note AS dst ON dst.id = link.target_note_id"
+            " WHERE src.present = 1 AND dst.present = 1 ORDER BY link.note_id, link.line, link.id"
+        )
+    ]

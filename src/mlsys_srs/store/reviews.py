@@ -138,22 +138,27 @@ def day_totals(
 def retention_counts(
     conn: sqlite3.Connection, flt: CardFilter | None, starts: Sequence[str], end: str, group_sql: str
 ) -> list[tuple[Any, ...]]:
-    """Per ``group_sql`` value: (group, reviews since starts[0], passed since starts[0], ...).
+    """Per ``group_sql`` value: (group, reviews since starts[0], passed since starts[0], answers since
+    starts[0], ...).
 
-    Only reviews of cards in the ``review`` state count (true retention); cram answers do not.
+    Reviews and passed count only answers of cards in the ``review`` state (true retention);
+    answers count every answer (learning ones too); cram answers count nowhere.
     """
     where, params = (flt or CardFilter()).scope().where()
+    rs = "review.state_before = 'review'"
     columns = ", ".join(
-        "sum(review.reviewed_at >= ?), sum(review.reviewed_at >= ? AND review.rating > 1)" for _ in starts
+        f"sum({rs} AND review.reviewed_at >= ?), sum({rs} AND review.reviewed_at >= ? AND review.rating > 1),"
+        " sum(review.reviewed_at >= ?)"
+        for _ in starts
     )
     sql = (
         f"SELECT {group_sql}, {columns} FROM review JOIN card ON card.id = review.card_id "
         "JOIN note ON note.id = card.note_id "
-        "WHERE review.state_before = 'review' AND review.kind = 'review' "
+        "WHERE review.kind = 'review' "
         "AND review.reviewed_at >= ? AND review.reviewed_at < ? "
         f"AND {where} GROUP BY {group_sql}"
     )
-    args: list[Any] = [s for s in starts for _ in range(2)] + [min(starts), end, *params]
+    args: list[Any] = [s for s in starts for _ in range(3)] + [min(starts), end, *params]
     return [tuple(r) for r in conn.execute(sql, args)]
 
 

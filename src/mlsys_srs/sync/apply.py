@@ -46,7 +46,11 @@ class SyncReport:
     notes_parsed: int = 0
     notes_added: int = 0
     notes_deleted: int = 0
+    """Notes gone from the vault whose cards went nowhere (a moved note is not deleted)."""
     notes_renamed: int = 0
+    """Notes found at a new path with the same content."""
+    notes_moved: int = 0
+    """Notes at a new path: renamed, or renamed and edited at once (their cards followed them)."""
     cards_added: int = 0
     cards_changed: int = 0
     cards_moved: int = 0
@@ -73,6 +77,7 @@ class SyncReport:
                 "added": self.notes_added,
                 "deleted": self.notes_deleted,
                 "renamed": self.notes_renamed,
+                "moved": self.notes_moved,
             },
             "cards": {
                 "added": self.cards_added,
@@ -351,6 +356,8 @@ def _cards_phase(
             )
         )
 
+    gone_ids = {r.id for r in gone}
+    moved_from: set[int] = set()
     new_uids = _new_uids(conn, parsed, matched, dup_idx, note_paths)
     card_ids: list[int] = []
     fresh: list[tuple[int, tuple[Any, ...], str]] = []  # (index into card_ids, text, uid) of new cards
@@ -383,6 +390,8 @@ def _cards_phase(
             report.cards_revived += 1
         elif moved:
             report.cards_moved += 1
+            if s.note_id in gone_ids:
+                moved_from.add(s.note_id)
         elif text_changed:
             report.cards_changed += 1
         else:
@@ -397,6 +406,9 @@ def _cards_phase(
     to_retire = [s.id for s in pool if not s.retired and s.id not in used]
     card_store.retire_cards(conn, to_retire, stamp)
     report.cards_retired = len(to_retire)
+    # A note gone from one path whose cards now live at another was moved (and edited), not deleted.
+    report.notes_moved = report.notes_renamed + len(moved_from)
+    report.notes_deleted -= len(moved_from)
     return parsed, card_ids
 
 

@@ -48,8 +48,10 @@ def walk_vault(
 ) -> list[VaultFile]:
     """Every note of the vault, sorted by path.
 
-    Skips folders whose name starts with ``.`` and paths matched by ``ignore``
-    globs (matched against the vault-relative path, ``*`` crossing folders).
+    Skips folders whose name starts with ``.``, paths matched by ``ignore``
+    globs (matched against the vault-relative path, ``*`` crossing folders)
+    and the folders Obsidian keeps templates and attachments in
+    (``obsidian_ignores``).
     Symlinked folders are followed, but each real folder is read once: real
     paths first, so a link into the vault adds nothing, and a link back to a
     folder above it (``ln -s . loop``) is a loop, reported and skipped. A
@@ -61,6 +63,7 @@ def walk_vault(
         VaultError: the vault does not exist or is not a folder.
     """
     check_vault(vault)
+    ignore = (*ignore, *obsidian_ignores(vault))
     diags: list[Diagnostic] = [] if diagnostics is None else diagnostics
     out: list[VaultFile] = []
     try:
@@ -146,6 +149,45 @@ def walk_vault(
             out.append(VaultFile(relpath, Path(entry.path), st.st_size, st.st_mtime_ns))
     out.sort(key=lambda f: f.path)
     return out
+
+
+def obsidian_ignores(vault: Path) -> tuple[str, ...]:
+    """Globs of the vault's Obsidian templates folder (``.obsidian/templates.json`` ``folder``, and the
+    Templater plugin's ``templates_folder``) and attachments folder (``.obsidian/app.json``
+    ``attachmentFolderPath``): their Markdown files are not notes (a template's ``{{title}}`` is not a
+    cloze). A missing or unreadable setting ignores nothing."""
+    import json
+
+    def setting(rel: str, key: str) -> str:
+        try:
+            data = json.loads((vault / ".obsidian" / rel).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return ""
+        value = data.get(key) if isinstance(data, dict) else None
+        return value.strip() if isinstance(value, str) else ""
+
+    globs: list[str] = []
+    for folder in (
+        setting("templates.json", "folder"),
+        setting("plugins/templater-obsidian/data.json", "templates_folder"),
+    ):
+        folder = folder.strip("/")
+        if folder:
+            globs.append(fnmatch_escape(folder) + "/*")
+    attachments = setting("app.json", "attachmentFolderPath")
+    if attachments.startswith("./"):
+        # A subfolder of each note's folder ("./" alone: next to the note, nothing to skip).
+        sub = attachments[2:].strip("/")
+        if sub:
+            globs += [fnmatch_escape(sub) + "/*", "*/" + fnmatch_escape(sub) + "/*"]
+    elif attachments.strip("/"):
+        globs.append(fnmatch_escape(attachments.strip("/")) + "/*")
+    return tuple(globs)
+
+
+def fnmatch_escape(text: str) -> str:
+    """``text`` as a glob that matches only itself."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
 def _valid_name(name: str) -> bool:
