@@ -410,7 +410,7 @@ def test_a_long_note_path_keeps_its_file_and_line_in_the_header(env: dict[str, s
         {"07-a-rather-long-folder-name/and-an-even-longer-note-file-name.md": "# A long title of a note\n\n"
          "## A heading that is long enough to fill the line\n\nwhat is the far card :: it is here\n"},
     )  # fmt: skip
-    s = review(env, 60, 15, "--note", "07-*")
+    s = Pty([str(SCRIPT), "review", "--note", "07-*"], env, 60, 15)
     s.expect("far card")
     s.settle()
     frame = s.last_frame()

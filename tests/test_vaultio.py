@@ -38,6 +38,18 @@ def write_ids(vault: Path, db: Path) -> tuple[int, list[str]]:
         conn.close()
 
 
+def test_a_card_running_into_an_unclosed_code_block_gets_no_id_and_a_warning(tmp_path: Path) -> None:
+    vault = tmp_path / "v"
+    vault.mkdir()
+    text = "first :: card\n\nQ: q\nA: a\n```\ncode that never ends\n"
+    (vault / "a.md").write_text(text)
+    written, diags = write_ids(vault, tmp_path / "db")
+    assert written == 1 and diags == ["a.md:3: the card runs into the code block opened at line 5, which is "
+                                      "never closed; close it to give the card an id"]  # fmt: skip
+    new = (vault / "a.md").read_text()
+    assert new.startswith("first :: card ^srs-") and new.split("\n", 1)[1] == text.split("\n", 1)[1]
+
+
 # -- one definition of a line ---------------------------------------------------------
 
 
@@ -93,7 +105,9 @@ def test_writer_and_parser_agree_on_lines(lines: list[str], eol: str) -> None:
     assert [(c.question, c.answer.split(" ^")[0]) for c in after.cards] == [
         (c.question, c.answer.split(" ^")[0]) for c in before.cards
     ]
-    assert all(c.block_id for c in after.cards)
+    # A card that runs into a code block that never closes gets no id (it would land in the code).
+    unclosed = [d.line for d in before.diagnostics if d.code == "unclosed-fence"]
+    assert all(c.block_id for c in after.cards if not unclosed or c.end_line < unclosed[0])
 
 
 # -- what the writer keeps ------------------------------------------------------------

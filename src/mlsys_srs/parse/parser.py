@@ -192,6 +192,9 @@ def _classify(lines: list[str], body_start: int) -> _Lines:
     block_close: dict[int, int] = {}
     for i in range(body_start):
         kind[i] = FRONT
+    last_text = n - 1
+    while last_text > 0 and not lines[last_text].strip():
+        last_text -= 1
     fence: tuple[str, int, int] | None = None  # (char, length, opening line)
     math_open: int | None = None
     comment: str | None = None
@@ -227,7 +230,7 @@ def _classify(lines: list[str], body_start: int) -> _Lines:
             if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
                 kind[i] = FENCE
                 fence = (m.group(1)[0], len(m.group(1)), i)
-                block_close[i] = n - 1
+                block_close[i] = max(i, last_text)  # until closed: an unclosed block ends at the last text
                 prev = FENCE
                 continue
             stripped = QUOTE_PREFIX_RE.sub("", s).lstrip()
@@ -236,7 +239,7 @@ def _classify(lines: list[str], body_start: int) -> _Lines:
                 block_close[i] = i
                 if "$$" not in stripped[2:]:
                     math_open = i
-                    block_close[i] = n - 1
+                    block_close[i] = max(i, last_text)
                 prev = MATH
                 continue
         if (line.startswith("    ") or line.startswith("\t")) and (

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from ..parse import Diagnostic
+from ..parse import Diagnostic, parse_note
 from ..parse.parser import QUOTE_PREFIX_RE
 from ..parse.text import split_lines
 from ..store import cards as card_store
@@ -77,8 +77,24 @@ def write_block_ids(
         for r in cards:
             by_end.setdefault(r.end_line, []).append(r)
         inserts: list[tuple[int, str]] = []
+        # Anything appended inside a code or math block that never closes would be part of it.
+        unclosed = min(
+            (d.line for d in parse_note(text, path).diagnostics if d.code == "unclosed-fence"), default=None
+        )
         for end_line, group in sorted(by_end.items()):
             if end_line > len(lines):
+                continue
+            if unclosed is not None and end_line >= unclosed:
+                diags.append(
+                    Diagnostic(
+                        path,
+                        group[0].line,
+                        f"the card runs into the code block opened at line {unclosed}, which is never closed; "
+                        "close it to give the card an id",
+                        severity="warning",
+                        code="unclosed-fence",
+                    )
+                )
                 continue
             bid = _new_block_id(group[0].id, taken)
             inserts.append((end_line, bid))
