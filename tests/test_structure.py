@@ -94,3 +94,21 @@ def test_constants_are_defined_once(name: str) -> None:
         if re.search(rf"^{name}\s*=", path.read_text(), re.M)
     ]
     assert hits == ["store/cards.py"]
+
+
+def test_a_batch_job_pauses_the_cyclic_gc_and_restores_it() -> None:
+    import gc
+
+    from mlsys_srs.batch import cyclic_gc_paused
+
+    assert gc.isenabled()
+    with cyclic_gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()

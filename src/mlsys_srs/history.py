@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .batch import cyclic_gc_paused
 from .journal import CardKey, Cursor, Event, Journal, journal_files, read_new
 from .memory import CardSchedule, is_new_leech
 from .store import cards as card_store
@@ -419,7 +420,7 @@ def merge_journals(
     pending = event_store.pending_events(conn)
     if not fresh and not cursors and not pending:
         return report
-    with transaction(conn):
+    with cyclic_gc_paused(), transaction(conn):
         for key, device, c in cursors:
             event_store.set_journal_cursor(conn, key, device, c.size, c.mtime_ns, c.head, c.consumed)
         # Two files can hold one event (a copied journal): keep the first.
