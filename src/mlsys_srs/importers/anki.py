@@ -37,6 +37,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from ..batch import cyclic_gc_paused
 from ..errors import SrsError
 from ..history import key_of, record, replay_cards
 from ..identity import event_id
@@ -442,7 +443,7 @@ def import_anki(
     if dry_run or not fresh:
         return report
     touched = sorted({cid for _, cid in fresh})
-    with transaction(conn):
+    with cyclic_gc_paused(), transaction(conn):
         record(conn, journal, fresh)
         report.cards_replayed = replay_cards(conn, touched, scheduler, leech_threshold, leech_action)
     return report
