@@ -145,16 +145,21 @@ recomputed from its review log. A migration cannot see the user's settings, so i
 the request (``meta.recompute_schedules``); ``sync`` does it, after a backup of the database."""
 
 
+CARD_FTS_INSERT_TRIGGER = (
+    "CREATE TRIGGER card_fts_insert AFTER INSERT ON card BEGIN "
+    "INSERT INTO card_fts (rowid, question, answer, context, note) "
+    "SELECT new.id, new.question, new.answer, new.context, note.path || ' ' || note.title "
+    "FROM note WHERE note.id = new.note_id; END"
+)
+"""Indexes each new card for search; ``insert_cards`` lifts it for a large batch (see there)."""
+
 M_CARD_SEARCH: tuple[str, ...] = (
     "CREATE VIRTUAL TABLE card_fts USING fts5("
     "question, answer, context, note, tokenize = 'unicode61 remove_diacritics 2')",
     "INSERT INTO card_fts (rowid, question, answer, context, note) "
     "SELECT card.id, card.question, card.answer, card.context, note.path || ' ' || note.title "
     "FROM card JOIN note ON note.id = card.note_id",
-    "CREATE TRIGGER card_fts_insert AFTER INSERT ON card BEGIN "
-    "INSERT INTO card_fts (rowid, question, answer, context, note) "
-    "SELECT new.id, new.question, new.answer, new.context, note.path || ' ' || note.title "
-    "FROM note WHERE note.id = new.note_id; END",
+    CARD_FTS_INSERT_TRIGGER,
     "CREATE TRIGGER card_fts_update AFTER UPDATE OF question, answer, context, note_id ON card BEGIN "
     "DELETE FROM card_fts WHERE rowid = old.id; "
     "INSERT INTO card_fts (rowid, question, answer, context, note) "
