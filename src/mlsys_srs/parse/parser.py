@@ -321,12 +321,29 @@ class _NoteParser:
         if self.L.open_fence is not None:
             self.diag(self.L.open_fence, UNCLOSED_FENCE, "unclosed-fence", "warning")
         self.n = len(lines)
-        self.cards: list[tuple[ParsedCard, tuple[str, ...]]] = []
+        # Each card's fields but context, tags and block id (set by ``_finish_cards``),
+        # its own tags, block id and heading path.
+        self.cards: list[tuple[dict[str, Any], tuple[str, ...], str | None, tuple[str, ...]]] = []
         self.card_lines: set[int] = set()
         self.headings: list[tuple[int, str]] = []
         self.first_h1: str | None = None
         self.flashcards_note = False
         self._line_meta: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
+        # Tags and links of each line, found once per note (None: not looked at yet).
+        self._tags: list[list[str] | None] = [None] * self.n
+        self._links: list[list[Link] | None] = [None] * self.n
+
+    def _tags_of(self, i: int) -> list[str]:
+        tags = self._tags[i]
+        if tags is None:
+            tags = self._tags[i] = find_tags(self.L.scan[i]) if "#" in self.L.scan[i] else []
+        return tags
+
+    def _links_of(self, i: int) -> list[Link]:
+        links = self._links[i]
+        if links is None:
+            links = self._links[i] = find_links(self.L.scan[i], self.L.orig[i], i + 1)
+        return links
 
     # -- diagnostics and frontmatter -------------------------------------------------
 
@@ -372,32 +389,31 @@ class _NoteParser:
                 s = self.L.scan[i]
                 if not s:
                     continue
-                tags.extend(find_tags(s))
-                links.extend(lk.target for lk in find_links(s, self.L.orig[i], i + 1) if is_concept(lk))
+                tags.extend(self._tags_of(i))
+                links.extend(lk.target for lk in self._links_of(i) if is_concept(lk))
             cached = self._line_meta[(start, end)] = (tags, links)
         tags, links = cached
         context = self._context()
         directions: list[tuple[Direction, str, str]] = [("forward", question, answer)]
         if reversible:
             directions.append(("reverse", answer, question))
+        card_tags = tuple(dict.fromkeys(normalize_tag(t) for t in tags)) if tags else ()
+        card_links = tuple(dict.fromkeys(links)) if links else ()
         for direction, q, a in directions:
-            card = ParsedCard(
-                kind="cloze" if kind == "cloze" else "basic",
-                syntax=syntax,
-                direction=direction,
-                cloze=cloze,
-                question=q,
-                answer=a,
-                source=source if source is not None else f"{q}\n---\n{a}",
-                line=start + 1,
-                end_line=end + 1,
-                block_id=block_id,
-                tags=tuple(dict.fromkeys(normalize_tag(t) for t in tags)),
-                links=tuple(dict.fromkeys(links)),
-                context="",
-                fingerprint=fingerprint(kind, direction, q, cloze),
-            )
-            self.cards.append((card, context))
+            fields = {
+                "kind": "cloze" if kind == "cloze" else "basic",
+                "syntax": syntax,
+                "direction": direction,
+                "cloze": cloze,
+                "question": q,
+                "answer": a,
+                "source": source if source is not None else f"{q}\n---\n{a}",
+                "line": start + 1,
+                "end_line": end + 1,
+                "links": card_links,
+                "fingerprint": fingerprint(kind, direction, q, cloze),
+            }
+            self.cards.append((fields, card_tags, block_id, context))
 
     def _take_block_id(self, end: int) -> tuple[str | None, str]:
         """The block id at the end of line ``end`` (if any) and that line without it."""
@@ -442,7 +458,7 @@ class _NoteParser:
         L = self.L
         fm_tags = [normalize_tag(t) for t in _as_list(self.meta.get("tags"))]
         fm_tags += [normalize_tag(t) for t in _as_list(self.meta.get("tag"))]
-        all_inline = [t for i in range(self.n) if L.kind[i] == TEXT for t in find_tags(L.scan[i])]
+        all_inline = [t for i in range(self.n) if L.kind[i] == TEXT for t in self._tags_of(i)]
         self.flashcards_note = any(
             t == "flashcards" or t.startswith("flashcards/") for t in fm_tags + all_inline
         )
@@ -469,8 +485,8 @@ class _NoteParser:
             if L.kind[i] not in (TEXT, HEADING) or not L.scan[i]:
                 continue
             if i not in self.card_lines:
-                note_tags.extend(find_tags(L.scan[i]))
-            for lk in find_links(L.scan[i], L.orig[i], i + 1):
+                note_tags.extend(self._tags_of(i))
+            for lk in self._links_of(i):
                 if is_media(lk):
                     media.append(lk.target)
                 elif is_concept(lk):
@@ -495,35 +511,27 @@ class _NoteParser:
     def _finish_cards(self, title: str, note_tags: list[str]) -> tuple[ParsedCard, ...]:
         out = []
         seen_ids: dict[str, int] = {}
-        for card, heads in self.cards:
+        note_tuple = tuple(dict.fromkeys(note_tags))
+        for fields, card_tags, block_id, heads in self.cards:
             path = list(heads)
             if not path or path[0] != title:
                 path.insert(0, title)
-            block_id = card.block_id
+            line = fields["line"]
             if block_id is not None:
-                first = seen_ids.setdefault(block_id, card.line)
-                if first != card.line:
+                first = seen_ids.setdefault(block_id, line)
+                if first != line:
                     self.diagnostics.append(
                         Diagnostic(
                             self.path,
-                            card.line,
+                            line,
                             f"block id ^{block_id} is already used on line {first}; "
                             "this card is treated as a new card",
                             code="duplicate-id",
                         )
                     )
                     block_id = None
-            tags = tuple(dict.fromkeys([*note_tags, *card.tags]))
-            out.append(
-                ParsedCard(
-                    **{
-                        **card.__dict__,
-                        "context": " > ".join(path),
-                        "tags": tags,
-                        "block_id": block_id,
-                    }
-                )
-            )
+            tags = tuple(dict.fromkeys([*note_tags, *card_tags])) if card_tags else note_tuple
+            out.append(ParsedCard(**fields, context=" > ".join(path), tags=tags, block_id=block_id))
         return tuple(out)
 
     def _heading(self, i: int) -> None:
