@@ -185,6 +185,11 @@ def _mask_comments(line: str, state: str | None) -> tuple[str, str | None]:
     return "".join(out), state
 
 
+_NEWLINE_RE = re.compile("\n")
+_RULE_CHARS = frozenset("-*_")
+_LIST_CHARS = frozenset("-*+0123456789")
+
+
 def _classify(lines: list[str], body_start: int) -> _Lines:
     n = len(lines)
     kind = [BLANK] * n
@@ -223,14 +228,15 @@ def _classify(lines: list[str], body_start: int) -> _Lines:
             prev = kind[i]
             continue
         if not was_in_comment:
-            m = FENCE_OPEN_RE.match(s)
+            # Each regex below runs only when the characters it needs are on the line.
+            m = FENCE_OPEN_RE.match(s) if ("```" in s or "~~~" in s) else None
             if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
                 kind[i] = FENCE
                 fence = (m.group(1)[0], len(m.group(1)), i)
                 block_close[i] = n - 1
                 prev = FENCE
                 continue
-            stripped = QUOTE_PREFIX_RE.sub("", s).lstrip()
+            stripped = QUOTE_PREFIX_RE.sub("", s).lstrip() if "$$" in s else ""
             if stripped.startswith("$$"):
                 kind[i] = MATH
                 block_close[i] = i
@@ -245,15 +251,16 @@ def _classify(lines: list[str], body_start: int) -> _Lines:
             kind[i] = ICODE
             prev = ICODE
             continue
-        if HEADING_RE.match(s):
+        first = s.lstrip(" \t")[:1]
+        if first == "#" and HEADING_RE.match(s):
             kind[i] = HEADING
             in_list = False
-        elif RULE_RE.match(s):
+        elif first in _RULE_CHARS and RULE_RE.match(s):
             kind[i] = RULE
             in_list = False
         else:
             kind[i] = TEXT
-            if LIST_RE.match(s):
+            if first in _LIST_CHARS and LIST_RE.match(s):
                 in_list = True
             elif not s[:1].isspace():
                 in_list = False
@@ -437,7 +444,7 @@ class _NoteParser:
 
     def _is_qc(self, i: int) -> bool:
         s = self.L.scan[i]
-        return bool(Q_RE.match(s) or C_RE.match(s))
+        return ":" in s[:6] and bool(Q_RE.match(s) or C_RE.match(s))
 
     def _extend_answer(self, end: int) -> int:
         """Carry an answer over blank lines into a following fence or $$ block (docs/format.md)."""
@@ -557,16 +564,14 @@ class _NoteParser:
     def _paragraph(self, start: int) -> int:
         """Parse the paragraph at ``start``; return the last line index consumed."""
         L = self.L
-        if CALLOUT_RE.match(L.scan[start]):
+        if "[!" in L.scan[start] and CALLOUT_RE.match(L.scan[start]):
             return self._callout(start)
-        quoted = bool(QUOTE_RE.match(L.scan[start]))
+        quoted = ">" in L.scan[start] and bool(QUOTE_RE.match(L.scan[start]))
         end = start
-        while (
-            end + 1 < self.n
-            and L.kind[end + 1] == TEXT
-            and bool(QUOTE_RE.match(L.scan[end + 1])) == quoted
-            and not CALLOUT_RE.match(L.scan[end + 1])
-        ):
+        while end + 1 < self.n and L.kind[end + 1] == TEXT:
+            nxt = L.scan[end + 1]
+            if (">" in nxt and bool(QUOTE_RE.match(nxt))) != quoted or ("[!" in nxt and CALLOUT_RE.match(nxt)):
+                break
             end += 1
         # Split the paragraph into segments at Q: and C: lines.
         cuts = [i for i in range(start, end + 1) if self._is_qc(i)]
@@ -594,9 +599,9 @@ class _NoteParser:
         if a_line is None:
             self.diag(start, "Q: has no A: in its paragraph")
             return end
-        question = self._text(start, a_line - 1, re.compile(r"^ {0,3}Q:")).strip()
+        question = self._text(start, a_line - 1, Q_RE).strip()
         last = self._extend_answer(end) if may_extend else end
-        answer, block_id = self._body(a_line, last, re.compile(r"^ {0,3}A:"))
+        answer, block_id = self._body(a_line, last, A_RE)
         if not question:
             self.diag(start, "Q: has an empty question")
             return last
@@ -724,7 +729,7 @@ class _NoteParser:
         lead = len(text) - len(text.lstrip())
         base = start + text.count("\n", 0, lead)
         text, scan = text[lead:].rstrip(), scan[lead:][: len(text[lead:].rstrip())]
-        newlines = [m.start() for m in re.finditer("\n", text)]
+        newlines = [m.start() for m in _NEWLINE_RE.finditer(text)] if "\n" in text else []
 
         def line_of(offset: int) -> int:
             return base + bisect_right(newlines, offset - 1)
