@@ -289,6 +289,7 @@ def _notes_phase(
             renamed.add(ch.note_id)
             report.notes_renamed += 1
 
+    new_notes: list[tuple[_Changed, tuple[object, ...]]] = []
     for ch in found.changed:
         n = ch.note
         values = (
@@ -305,11 +306,13 @@ def _notes_phase(
             stamp,
         )
         if ch.note_id is None:
-            ch.note_id = note_store.insert_note(conn, values)
+            new_notes.append((ch, values))
             report.notes_added += 1
         else:
             note_store.update_note(conn, ch.note_id, values)
         report.diagnostics.extend(n.diagnostics)
+    for (ch, _), note_id in zip(new_notes, note_store.insert_notes(conn, [v for _, v in new_notes]), strict=True):
+        ch.note_id = note_id
     gone = [row for row in found.deleted if row.id not in renamed]
     for row in gone:
         note_store.mark_gone(conn, row.id, stamp)
