@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from .meta import read_frontmatter
 from .model import Diagnostic, Direction, Link, ParsedCard, ParsedNote, Severity, Syntax
 from .text import (
     BLOCK_ID_RE,
@@ -321,6 +320,9 @@ class _NoteParser:
             self.diag(hit[0], f"NUL character in the note{more}: it is ignored", "nul", "warning")
             lines = [line.replace("\x00", "") for line in lines]
             text = text.replace("\x00", "")
+        # Imported here: a sync with nothing to read never loads YAML (start-up time).
+        from .meta import read_frontmatter
+
         fm = read_frontmatter(text, path)
         self.diagnostics.extend(fm.diagnostics)
         self.meta = fm.data
