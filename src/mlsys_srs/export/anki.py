@@ -28,6 +28,7 @@ Nothing here prints or reads the clock: the caller passes ``now`` and the
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import itertools
@@ -55,6 +56,7 @@ from ..parse.model import Diagnostic
 from ..store.cards import CardView, content_times, list_cards
 from ..store.db import dt_from_db
 from ..store.filters import CardFilter
+from ..store.renders import cached_renders, save_renders
 from ..store.reviews import HistoryRow, review_history
 from ..vaultio import TEMP_SUFFIX
 
@@ -530,6 +532,12 @@ def export_anki(
     vault_name = vault.resolve().name if obsidian else None
     media = MediaBundle(vault)
     renderer = MarkdownRenderer(media.add, breaks=obsidian and not _strict_line_breaks(vault))
+    renderer.cache = cached_renders(
+        conn,
+        renderer.keys_for(
+            text for c in cards for text in ((c.source,) if c.kind == "cloze" else (c.question, c.answer))
+        ),
+    )
     basic_model, cloze_model = _models()
     diagnostics: list[Diagnostic] = []
 
@@ -630,6 +638,10 @@ def export_anki(
     except OSError as exc:
         raise SrsError(f"{out.parent}: cannot create the folder ({exc.strerror})") from None
     _zip_package(collection, media.files, out, timestamp)
+    if renderer.fresh or renderer.used:
+        # A cache: a locked or read-only database only means rendering again next time.
+        with contextlib.suppress(sqlite3.Error, SrsError):
+            save_renders(conn, list(renderer.fresh.items()), sorted(renderer.used))
     return AnkiExport(
         path=out,
         notes=note_count,

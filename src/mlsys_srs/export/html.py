@@ -19,8 +19,9 @@ The renderer never touches files itself: image resolution is the caller's.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from html import escape
 from typing import Any
@@ -41,6 +42,10 @@ _SIZE_RE = re.compile(r"^(\d+)(?:x(\d+))?$")
 # rendered by markdown-it as its escaped self: the renderer skips the parser for it.
 _MARKUP_RE = re.compile(r"[\\`*_\[\]<>&$!~#\n\r\t\x00]")
 _BLOCK_START_RE = re.compile(r"^(?:[-+*#>=|]|\d+[.)])")
+
+RENDER_VERSION = "1"
+"""Part of every render-cache key: bump it whenever this module or render.py changes the HTML
+a text renders to (the library versions and the renderer's options are in the key already)."""
 
 
 def protect_cloze(html: str) -> str:
@@ -115,6 +120,19 @@ class MarkdownRenderer:
                 "strict line breaks" setting is on; CommonMark joins the lines.
         """
         self._resolve_image = resolve_image
+        self._images = 0  # image references met so far (their HTML depends on files: never cached)
+        self.cache: dict[str, str] = {}
+        """Rendered HTML by ``cache_key``: read before rendering, filled by it."""
+        self.fresh: dict[str, str] = {}
+        """The entries ``render`` added to ``cache`` (for the caller to store)."""
+        self.used: set[str] = set()
+        """Every key ``render`` looked up."""
+        import markdown_it
+        import pygments
+
+        self._key_prefix = (
+            f"{RENDER_VERSION}\x1f{markdown_it.__version__}\x1f{pygments.__version__}\x1fbreaks={breaks}\x1f"
+        )
         md = build_parser(breaks=breaks, highlight=highlight_code)
         md.core.ruler.after("inline", "unlink_relative", _unlink_relative)
         md.add_render_rule("math_inline", lambda s, tokens, idx, o, e: f"\\({_tex(tokens[idx].content)}\\)")
@@ -147,14 +165,42 @@ class MarkdownRenderer:
             line: The card's line, for diagnostics about its images.
         """
         stripped = text.strip()
-        if not _MARKUP_RE.search(stripped) and not _BLOCK_START_RE.match(stripped):
+        if self.is_plain(stripped):
             return escapeHtml(stripped)
+        key = self.cache_key(stripped)
+        self.used.add(key)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        images = self._images
         html = str(self._md.render(stripped, {"note": note, "line": line})).strip()
         if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
             html = html[3:-4]
+        if self._images == images:
+            self.cache[key] = self.fresh[key] = html
         return html
 
+    @staticmethod
+    def is_plain(stripped: str) -> bool:
+        """True when ``stripped`` renders as its escaped self (no Markdown renderer, no cache)."""
+        return not _MARKUP_RE.search(stripped) and not _BLOCK_START_RE.match(stripped)
+
+    def cache_key(self, stripped: str) -> str:
+        """The render-cache key of a stripped text: its hash with the renderer's version and options."""
+        data = (self._key_prefix + stripped).encode("utf-8", "surrogatepass")
+        return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+    def keys_for(self, texts: Iterable[str]) -> list[str]:
+        """The cache keys of those ``texts`` that need the Markdown renderer."""
+        out = []
+        for text in texts:
+            stripped = text.strip()
+            if not self.is_plain(stripped):
+                out.append(self.cache_key(stripped))
+        return out
+
     def _img(self, target: str, note: str, line: int, attrs: str, fallback: str) -> str:
+        self._images += 1
         name = self._resolve_image(target, note, line) if self._resolve_image else None
         if name is None:
             return escape(f"[{fallback or target}]", quote=False)

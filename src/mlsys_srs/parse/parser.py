@@ -572,7 +572,9 @@ class _NoteParser:
         end = start
         while end + 1 < self.n and L.kind[end + 1] == TEXT:
             nxt = L.scan[end + 1]
-            if (">" in nxt and bool(QUOTE_RE.match(nxt))) != quoted or ("[!" in nxt and CALLOUT_RE.match(nxt)):
+            if (">" in nxt and bool(QUOTE_RE.match(nxt))) != quoted or (
+                "[!" in nxt and CALLOUT_RE.match(nxt)
+            ):
                 break
             end += 1
         # Split the paragraph into segments at Q: and C: lines.

@@ -177,6 +177,17 @@ triggers. A derived index, not part of the models' schema: ``rebuild`` and a fre
 fill it from the cards."""
 
 
+M005_RENDER_CACHE = """
+CREATE TABLE render_cache (
+    key VARCHAR NOT NULL PRIMARY KEY,
+    html VARCHAR NOT NULL
+)
+"""
+"""Card HTML rendered for an Anki export, by a hash of the Markdown, the renderer's version and
+its options (export/html.py ``MarkdownRenderer.cache_key``): a re-export renders only what changed.
+A cache: deleting its rows loses nothing."""
+
+
 def _statements(statements: tuple[str, ...]) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
         for statement in statements:
@@ -199,6 +210,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m002_history", _script(M002_HISTORY)),
     ("m003_review_days", _script(M003_REVIEW_DAYS)),
     ("m004_card_search", _statements(M_CARD_SEARCH)),
+    ("m005_render_cache", _script(M005_RENDER_CACHE)),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -311,7 +311,8 @@ def _notes_phase(
         else:
             note_store.update_note(conn, ch.note_id, values)
         report.diagnostics.extend(n.diagnostics)
-    for (ch, _), note_id in zip(new_notes, note_store.insert_notes(conn, [v for _, v in new_notes]), strict=True):
+    new_ids = note_store.insert_notes(conn, [v for _, v in new_notes])
+    for (ch, _), note_id in zip(new_notes, new_ids, strict=True):
         ch.note_id = note_id
     gone = [row for row in found.deleted if row.id not in renamed]
     for row in gone:
