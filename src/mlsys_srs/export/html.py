@@ -31,8 +31,8 @@ from markdown_it.common.utils import escapeHtml
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
-from ..parse.text import URL_SCHEME_RE
-from ..render import build_parser
+from ..parse.text import URL_SCHEME_RE, WIKILINK_RE
+from ..render import build_parser, wikilink_text
 
 ImageResolver = Callable[[str, str, int], "str | None"]
 """``(target, note path, line) -> Anki media file name``, or None when refused or missing."""
@@ -42,6 +42,33 @@ _SIZE_RE = re.compile(r"^(\d+)(?:x(\d+))?$")
 # rendered by markdown-it as its escaped self: the renderer skips the parser for it.
 _MARKUP_RE = re.compile(r"[\\`*_\[\]<>&$!~#\n\r\t\x00]")
 _BLOCK_START_RE = re.compile(r"^(?:[-+*#>=|]|\d+[.)])")
+
+# Inside a wikilink of a plain line: what the fast path leaves to markdown-it.
+_INNER_MARKUP_RE = re.compile(r"[\\`*_\[\]<>&$!~\n\r\t\x00]")
+
+
+def _plain_with_wikilinks(stripped: str) -> str | None:
+    """The HTML of one plain line with wikilinks (``[[T]]``, ``[[T|alias]]``, ``[[T#H]]``), which
+    markdown-it renders as the escaped text with each link shown as its text; None for any
+    other text. tests/test_render.py checks it against markdown-it."""
+    if "[[" not in stripped or "\n" in stripped or "!" in stripped or stripped[0] == "[":
+        return None
+    if _BLOCK_START_RE.match(stripped):
+        return None
+    parts: list[str] = []
+    pos = 0
+    for m in WIKILINK_RE.finditer(stripped):
+        inner = m.group(2)
+        if _MARKUP_RE.search(stripped, pos, m.start()) or _INNER_MARKUP_RE.search(inner):
+            return None
+        parts.append(escapeHtml(stripped[pos : m.start()]))
+        parts.append(escapeHtml(wikilink_text(inner)))
+        pos = m.end()
+    if _MARKUP_RE.search(stripped, pos):
+        return None
+    parts.append(escapeHtml(stripped[pos:]))
+    return "".join(parts)
+
 
 RENDER_VERSION = "1"
 """Part of every render-cache key: bump it whenever this module or render.py changes the HTML
@@ -167,6 +194,9 @@ class MarkdownRenderer:
         stripped = text.strip()
         if self.is_plain(stripped):
             return escapeHtml(stripped)
+        linked = _plain_with_wikilinks(stripped)
+        if linked is not None:
+            return linked
         key = self.cache_key(stripped)
         self.used.add(key)
         hit = self.cache.get(key)
