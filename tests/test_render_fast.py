@@ -30,3 +30,25 @@ def test_the_fast_path_for_plain_lines_with_wikilinks_renders_as_markdown_it(
     if fast is not None:
         assert fast == _markdown_it(MarkdownRenderer(), text)
     assert MarkdownRenderer().render(text) == _markdown_it(MarkdownRenderer(), text)
+
+
+_LINE = st.text(alphabet="abc XY19.:;'\"()=+-<>&{}#*_`~\t\\", min_size=0, max_size=12)
+
+
+@given(
+    st.one_of(st.just(""), _WORD),
+    st.sampled_from(["", "python", "cpp", "Py", "nosuchlang", "c++", "x y"]),
+    st.lists(_LINE, max_size=5),
+    st.sampled_from(["\n\n", "\n", "\n\n\n"]),
+)
+@settings(max_examples=400, deadline=None)
+def test_the_fast_path_for_a_line_and_a_code_fence_renders_as_markdown_it(
+    head: str, lang: str, code: list[str], gap: str
+) -> None:
+    from mlsys_srs.export.html import _plain_then_fence
+
+    text = (head + gap + f"```{lang}\n" + "".join(line + "\n" for line in code) + "```").strip()
+    fast = _plain_then_fence(text)
+    if fast is not None:
+        assert fast == _markdown_it(MarkdownRenderer(), text)
+    assert MarkdownRenderer().render(text) == _markdown_it(MarkdownRenderer(), text)

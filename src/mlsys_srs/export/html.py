@@ -70,6 +70,37 @@ def _plain_with_wikilinks(stripped: str) -> str | None:
     return "".join(parts)
 
 
+_FENCE_OPEN_RE = re.compile(r"```([A-Za-z0-9_+-]*)")
+
+
+def _plain_then_fence(stripped: str) -> str | None:
+    """The HTML of an optional plain line, a blank line and one fenced code block, as markdown-it
+    renders it (the code highlighted by ``highlight_code``); None for any other text.
+    tests/test_render_fast.py checks it against markdown-it."""
+    if not stripped.endswith("\n```") or "\t" in stripped or "\r" in stripped or "\x00" in stripped:
+        return None
+    head, sep, fence = stripped.partition("```")
+    if head:
+        if not head.endswith("\n\n"):
+            return None
+        head = head[:-2]
+        if not head or "\n" in head or not MarkdownRenderer.is_plain(head) or head != head.strip():
+            return None
+    lines = (sep + fence).split("\n")
+    m = _FENCE_OPEN_RE.fullmatch(lines[0])
+    if m is None or len(lines) < 2 or any(line.lstrip().startswith("```") for line in lines[1:-1]):
+        return None
+    code = "".join(line + "\n" for line in lines[1:-1])
+    lang = m.group(1)
+    highlighted = highlight_code(code, lang) or escapeHtml(code)
+    if highlighted.startswith("<pre"):
+        block = highlighted
+    else:
+        attrs = f' class="language-{lang}"' if lang else ""
+        block = f"<pre><code{attrs}>{highlighted}</code></pre>"
+    return f"<p>{escapeHtml(head)}</p>\n{block}" if head else block
+
+
 RENDER_VERSION = "1"
 """Part of every render-cache key: bump it whenever this module or render.py changes the HTML
 a text renders to (the library versions and the renderer's options are in the key already)."""
@@ -203,9 +234,13 @@ class MarkdownRenderer:
         if hit is not None:
             return hit
         images = self._images
-        html = str(self._md.render(stripped, {"note": note, "line": line})).strip()
-        if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
-            html = html[3:-4]
+        fenced = _plain_then_fence(stripped)
+        if fenced is not None:
+            html = fenced
+        else:
+            html = str(self._md.render(stripped, {"note": note, "line": line})).strip()
+            if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+                html = html[3:-4]
         if self._images == images:
             self.cache[key] = self.fresh[key] = html
         return html
@@ -221,11 +256,11 @@ class MarkdownRenderer:
         return hashlib.blake2b(data, digest_size=16).hexdigest()
 
     def keys_for(self, texts: Iterable[str]) -> list[str]:
-        """The cache keys of those ``texts`` that need the Markdown renderer."""
+        """The cache keys of those ``texts`` whose HTML ``render`` caches."""
         out = []
         for text in texts:
             stripped = text.strip()
-            if not self.is_plain(stripped):
+            if not self.is_plain(stripped) and _plain_with_wikilinks(stripped) is None:
                 out.append(self.cache_key(stripped))
         return out
 
