@@ -702,7 +702,8 @@ def insert_cards(
     """Add new cards ``(text, uid)`` in one statement; return their ids in the order given."""
     if not cards:
         return []
-    rows = [(*text, stamp, stamp, uid) for text, uid in cards]
+    # Rows are made per chunk: a 200,000-card sync never holds a second copy of every card.
+    rows = ((*text, stamp, stamp, uid) for text, uid in cards)
     if len(cards) < _BULK_FTS or not conn.in_transaction:
         conn.executemany(_INSERT_CARD, rows)
         ids = card_ids_by_uid(conn, [uid for _, uid in cards])
