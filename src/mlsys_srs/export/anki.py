@@ -547,6 +547,7 @@ def export_anki(
     changed_at = content_times(conn)
     previous = previous_package(out)
     note_mtimes: list[tuple[int, str]] = []
+    deck_notes: dict[str, list[_AnkiNote]] = {}
     note_count = card_count = 0
     for spec in _group_notes(cards):
         first = spec.cards[0]
@@ -554,12 +555,10 @@ def export_anki(
         source = source_field(first.note, first.line, vault_name)
         if spec.cloze:
             text = renderer.render(first.source, note=first.note, line=first.line)
-            note = genanki.Note(
-                cloze_model, [text, "", context, source], tags=anki_tags(first), guid=spec.guid
-            )
+            note = _AnkiNote(cloze_model, [text, "", context, source], anki_tags(first), spec.guid)
             for card in spec.cards:
                 by_guid_ord[(spec.guid, (card.cloze or 1) - 1)] = card
-            made = len(note.cards)
+            made = len(note.ords)
             if made != len(spec.cards):
                 diagnostics.append(
                     Diagnostic(
@@ -574,9 +573,7 @@ def export_anki(
         else:
             front = renderer.render(first.question, note=first.note, line=first.line)
             back = renderer.render(first.answer, note=first.note, line=first.line)
-            note = genanki.Note(
-                basic_model, [front, back, context, source], tags=anki_tags(first), guid=spec.guid
-            )
+            note = _AnkiNote(basic_model, [front, back, context, source], anki_tags(first), spec.guid)
             by_guid_ord[(spec.guid, 0)] = first
             made = 1
         mtime = max(changed_at.get(c.id, now) for c in spec.cards)
@@ -587,7 +584,7 @@ def export_anki(
         name = deck_name(root, first.domain)
         if name not in decks:
             decks[name] = genanki.Deck(stable_id(name), name)
-        decks[name].add_note(note)
+        deck_notes.setdefault(name, []).append(note)
         note_count += 1
         card_count += made
 
@@ -599,9 +596,9 @@ def export_anki(
         with warnings.catch_warnings():
             # Fields are HTML we produced; genanki's tag heuristics only add noise.
             warnings.simplefilter("ignore")
-            genanki.Package(list(decks.values())).write_to_db(
-                cur, timestamp, itertools.count(int(timestamp * 1000))
-            )
+            # genanki writes the collection and its decks; the notes and cards go in below.
+            genanki.Package(list(decks.values())).write_to_db(cur, timestamp, itertools.count())
+        _write_notes(cur, [(decks[name], deck_notes.get(name, [])) for name in decks], timestamp)
         # By id: the package's notes table has no index on guid.
         note_ids = dict(cur.execute("SELECT guid, id FROM notes").fetchall())
         cur.executemany("UPDATE notes SET mod = ? WHERE id = ?", [(m, note_ids[g]) for m, g in note_mtimes])
@@ -654,6 +651,79 @@ def export_anki(
         reviews=reviews,
         diagnostics=tuple(media.diagnostics + diagnostics),
     )
+
+
+class _AnkiNote:
+    """One Anki note as genanki's ``Note`` would write it, without its per-note overhead."""
+
+    __slots__ = ("fields", "guid", "model", "ords", "tags")
+
+    def __init__(self, model: Any, fields: list[str], tags: list[str], guid: str) -> None:
+        self.model = model
+        self.fields = fields
+        self.tags = tags
+        self.guid = guid
+        self.ords = _card_ords(model, fields)
+
+
+def _card_ords(model: Any, fields: list[str]) -> list[int]:
+    """The card ordinals genanki makes for a note (``Note.cards``), in its order."""
+    if model.model_type == model.CLOZE:
+        # As genanki's Note._cloze_cards: the {{cN::}} numbers of the fields the template reads.
+        card_ords: set[int] = set()
+        qfmt = model.templates[0]["qfmt"]
+        names = set(
+            re.findall(r"{{[^}]*?cloze:(?:[^}]?:)*(.+?)}}", qfmt) + re.findall("<%cloze:(.+?)%>", qfmt)
+        )
+        for name in names:
+            idx = next((i for i, f in enumerate(model.fields) if f["name"] == name), -1)
+            value = fields[idx] if idx >= 0 else ""
+            card_ords.update(int(m) - 1 for m in _CLOZE_NUMBER_RE.findall(value) if int(m) > 0)
+        return list(card_ords)
+    ops = {"any": any, "all": all}
+    return [o for o, any_or_all, req in model._req if ops[any_or_all](fields[i] for i in req)]
+
+
+_CLOZE_NUMBER_RE = re.compile(r"{{c(\d+)::.+?}}", re.DOTALL)
+
+
+def _write_notes(cur: sqlite3.Cursor, decks: list[tuple[Any, list[_AnkiNote]]], timestamp: float) -> None:
+    """Write the notes and cards and each model's JSON exactly as genanki's ``Package.write_to_db``
+    does (same ids from the same counter, same rows, same order), in two statements."""
+    ids = itertools.count(int(timestamp * 1000))
+    mod = int(timestamp)
+    notes: list[tuple[Any, ...]] = []
+    cards: list[tuple[Any, ...]] = []
+    models: dict[int, Any] = {}
+    for deck, deck_list in decks:
+        for note in deck_list:
+            models[note.model.model_id] = (note.model, deck.deck_id)
+        for note in deck_list:
+            nid = next(ids)
+            fields = note.fields
+            notes.append(
+                (
+                    nid,
+                    note.guid,
+                    note.model.model_id,
+                    mod,
+                    -1,
+                    " " + " ".join(note.tags) + " ",
+                    "\x1f".join(fields),
+                    fields[note.model.sort_field_index],
+                    0,
+                    0,
+                    "",
+                )
+            )
+            for o in note.ords:
+                cards.append((next(ids), nid, deck.deck_id, o, mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+    (models_json,) = cur.execute("SELECT models FROM col").fetchone()
+    stored = json.loads(models_json)
+    stored.update({str(mid): model.to_json(timestamp, did) for mid, (model, did) in models.items()})
+    cur.execute("UPDATE col SET models = ?", (json.dumps(stored),))
+    cur.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", notes)
+    cur.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
 
 
 def _write_scheduling(
