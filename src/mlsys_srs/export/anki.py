@@ -680,8 +680,14 @@ def _card_ords(model: Any, fields: list[str]) -> list[int]:
             value = fields[idx] if idx >= 0 else ""
             card_ords.update(int(m) - 1 for m in _CLOZE_NUMBER_RE.findall(value) if int(m) > 0)
         return list(card_ords)
+    return [o for o, op, req in _requirements(model) if op(fields[i] for i in req)]
+
+
+@lru_cache(maxsize=8)
+def _requirements(model: Any) -> list[tuple[int, Any, list[int]]]:
+    """genanki's ``model._req`` (which fields each card needs), worked out once per model."""
     ops = {"any": any, "all": all}
-    return [o for o, any_or_all, req in model._req if ops[any_or_all](fields[i] for i in req)]
+    return [(o, ops[any_or_all], req) for o, any_or_all, req in model._req]
 
 
 _CLOZE_NUMBER_RE = re.compile(r"{{c(\d+)::.+?}}", re.DOTALL)

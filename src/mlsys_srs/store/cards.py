@@ -11,7 +11,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -115,32 +115,37 @@ FROM card JOIN note ON note.id = card.note_id
 """
 
 
+_N_TEXT = len(_VIEW_TEXT)
+# ``_view`` passes a row's values by position: CardView's fields are in CARD_SELECT's order.
+assert [f.name for f in fields(CardView)] == [
+    "id", "note_id", "note", "title", "domain", *_VIEW_TEXT, "tags", "links", *CARD_SCHEDULE_COLUMNS,
+    "retired", "uid",
+]  # fmt: skip
+
+
 def _view(r: Sequence[Any]) -> CardView:
-    n = len(_VIEW_TEXT)
-    text = dict(zip(_VIEW_TEXT, r[5 : 5 + n], strict=True))
+    n = _N_TEXT
     tags, links = r[5 + n], r[6 + n]
-    sched = dict(zip(CARD_SCHEDULE_COLUMNS, r[7 + n : 7 + n + len(CARD_SCHEDULE_COLUMNS)], strict=True))
-    return CardView(
-        id=r[0],
-        note_id=r[1],
-        note=r[2],
-        title=r[3],
-        domain=r[4],
-        **text,
-        tags=tuple(sorted(tags.split(SEP))) if tags else (),
-        links=tuple(dict.fromkeys(links.split(SEP))) if links else (),
-        state=sched["state"],
-        step=sched["step"],
-        stability=sched["stability"],
-        difficulty=sched["difficulty"],
-        due=dt_from_db(sched["due"]),
-        last_review=dt_from_db(sched["last_review"]),
-        reps=sched["reps"],
-        lapses=sched["lapses"],
-        suspended=bool(sched["suspended"]),
-        buried_until=dt_from_db(sched["buried_until"]),
-        retired=bool(r[-2]),
-        uid=r[-1],
+    (state, step, stability, difficulty, due, last_review, reps, lapses, suspended, buried_until) = r[
+        7 + n : 17 + n
+    ]
+    # The row's first values go in by position (see the check above).
+    return CardView(  # type: ignore[call-arg]
+        *r[: 5 + n],
+        tuple(sorted(tags.split(SEP))) if tags else (),
+        tuple(dict.fromkeys(links.split(SEP))) if links else (),
+        state,
+        step,
+        stability,
+        difficulty,
+        dt_from_db(due) if due is not None else None,
+        dt_from_db(last_review) if last_review is not None else None,
+        reps,
+        lapses,
+        bool(suspended),
+        dt_from_db(buried_until) if buried_until is not None else None,
+        bool(r[-2]),
+        r[-1],
     )
 
 
