@@ -41,7 +41,7 @@ def bench(notes: int, cards: int, repeat: int, work: Path, export: bool = False)
     if not vault.exists():
         make_vault(vault, notes, cards)
     env = {**os.environ, "MLSYS_SRS_CONFIG": str(work / "none.toml"), "MLSYS_SRS_VAULT": str(vault)}
-    colds, warms, peak = [], [], 0.0
+    colds, warms, backups, peak = [], [], [], 0.0
     for i in range(repeat):
         db = work / f"db-{notes}-{i}.sqlite"
         for suffix in ("", "-wal", "-shm"):
@@ -51,11 +51,14 @@ def bench(notes: int, cards: int, repeat: int, work: Path, export: bool = False)
         t, mem = run(["sync", "--quiet"], env)
         colds.append(t)
         peak = max(peak, mem)
+        # The first sync after the cold one also makes the day's backup of the database.
+        backups.append(run(["sync", "--quiet"], env)[0])
         warms.append(run(["sync", "--quiet"], env)[0])
     dues = [run(["due"], env)[0] for _ in range(repeat)]
     out = {
         "cold_s": statistics.median(colds),
         "warm_s": statistics.median(warms),
+        "backup_s": statistics.median(backups),
         "due_s": statistics.median(dues),
         "peak_mb": peak,
     }
@@ -87,14 +90,14 @@ def main() -> None:
         r = bench(a.notes, a.cards, a.repeat, work)
         print(
             f"{a.notes} notes x {a.cards} cards: cold sync {r['cold_s']:.2f} s (target < 1), "
-            f"warm sync {r['warm_s']:.3f} s (target < 0.2), due {r['due_s']:.3f} s, "
+            f"warm sync {r['warm_s']:.3f} s (target < 0.2; with the day's backup {r['backup_s']:.2f} s), due {r['due_s']:.3f} s, "
             f"peak RSS {r['peak_mb']:.0f} MB (target < 200)"
         )
         if a.big:
             big = bench(a.big, a.cards, max(1, a.repeat // 2), work, export=True)
             print(
                 f"{a.big} notes x {a.cards} cards: cold sync {big['cold_s']:.2f} s (target < 10), "
-                f"warm sync {big['warm_s']:.3f} s (target < 1), due {big['due_s']:.3f} s (target < 0.5), "
+                f"warm sync {big['warm_s']:.3f} s (target < 1; with the day's backup {big['backup_s']:.2f} s), due {big['due_s']:.3f} s (target < 0.5), "
                 f"peak RSS {big['peak_mb']:.0f} MB (target < 300); first export {big['export_first_s']:.2f} s, "
                 f"re-export after one edit {big['reexport_s']:.2f} s (target < 3)"
             )
