@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import SrsError
 from ..identity import card_uid, salted
-from ..parse import Diagnostic, ParsedCard, ParsedNote, parse_note
+from ..parse import Diagnostic, ParsedCard, ParsedNote
 from ..store import cards as card_store
 from ..store import links as link_store
 from ..store import notes as note_store
@@ -35,6 +35,7 @@ from ..store.db import dt_to_db, transaction
 from ..store.events import get_meta, set_meta
 from ..store.notes import NoteRow
 from .match import block_key, match_cards
+from .parallel import parse_many
 from .walk import Progress, VaultFile, content_hash, decode_note, read_file, walk_vault
 
 
@@ -258,7 +259,8 @@ def _read_phase(
             and row.mtime_ns == f.mtime_ns
         )
     ]
-    for done, f in enumerate(to_read, 1):
+    pending: list[tuple[VaultFile, str, str]] = []
+    for f in to_read:
         data = read_file(f)
         if isinstance(data, Diagnostic):
             report.diagnostics.append(data)
@@ -275,11 +277,19 @@ def _read_phase(
             report.diagnostics.append(text)
             unreadable.add(f.path)
             continue
-        note = parse_note(text, f.path, highlight_cloze=highlight_cloze)
-        report.notes_parsed += 1
-        out.changed.append(_Changed(f, h, note))
+        pending.append((f, h, text))
+    # Notes are parsed together (over the cores when there are many), in the order read.
+    base = len(to_read) - len(pending)
+
+    def parsed(done: int) -> None:
         if progress is not None:
-            progress(done, len(to_read))
+            progress(base + done, len(to_read))
+
+    notes = parse_many(
+        [(text, f.path) for f, _, text in pending], highlight_cloze=highlight_cloze, progress=parsed
+    )
+    report.notes_parsed += len(notes)
+    out.changed = [_Changed(f, h, note) for (f, h, _), note in zip(pending, notes, strict=True)]
     out.deleted = [
         row
         for path, row in stored_notes.items()
