@@ -56,7 +56,7 @@ from ..parse.model import Diagnostic
 from ..store.cards import CardView, content_times, list_cards
 from ..store.db import dt_from_db
 from ..store.filters import CardFilter
-from ..store.renders import cached_renders, save_renders
+from ..store.renders import cached_renders, has_renders, save_renders
 from ..store.reviews import HistoryRow, review_history
 from ..vaultio import TEMP_SUFFIX
 
@@ -532,12 +532,13 @@ def export_anki(
     vault_name = vault.resolve().name if obsidian else None
     media = MediaBundle(vault)
     renderer = MarkdownRenderer(media.add, breaks=obsidian and not _strict_line_breaks(vault))
-    renderer.cache = cached_renders(
-        conn,
-        renderer.keys_for(
-            text for c in cards for text in ((c.source,) if c.kind == "cloze" else (c.question, c.answer))
-        ),
-    )
+    if has_renders(conn):
+        renderer.cache = cached_renders(
+            conn,
+            renderer.keys_for(
+                text for c in cards for text in ((c.source,) if c.kind == "cloze" else (c.question, c.answer))
+            ),
+        )
     basic_model, cloze_model = _models()
     diagnostics: list[Diagnostic] = []
 

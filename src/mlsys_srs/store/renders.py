@@ -16,6 +16,11 @@ from .db import transaction
 _CHUNK = 50_000
 
 
+def has_renders(conn: sqlite3.Connection) -> bool:
+    """Whether the cache holds anything (a first export skips looking keys up)."""
+    return conn.execute("SELECT 1 FROM render_cache LIMIT 1").fetchone() is not None
+
+
 def cached_renders(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, str]:
     """The cached HTML of those ``keys`` that are in the cache."""
     out: dict[str, str] = {}
