@@ -8,8 +8,10 @@ import sqlite3
 import warnings
 
 import genanki
+from hypothesis import given
+from hypothesis import strategies as st
 
-from mlsys_srs.export.anki import _AnkiNote, _models, _write_notes
+from mlsys_srs.export.anki import _AnkiNote, _models, _write_notes, guid_for
 
 TS = 1_790_000_000.5
 
@@ -47,3 +49,8 @@ def test_bulk_notes_equal_genankis() -> None:
     _write_notes(ours_db, [(empty[name], ours.get(name, [])) for name in empty], TS)
     assert _rows(ours_db) == _rows(theirs_db)
     assert len(_rows(ours_db)[1]) == 1 + 2 + 1  # c1, c3; c2; the basic card with a front
+
+
+@given(st.lists(st.one_of(st.text(max_size=30), st.integers()), min_size=1, max_size=4))
+def test_guid_for_equals_genankis(values: list[object]) -> None:
+    assert guid_for(*values) == genanki.guid_for(*values)

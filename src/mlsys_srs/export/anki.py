@@ -225,29 +225,40 @@ def source_field(note: str, line: int, vault_name: str | None) -> str:
     return f'<a href="{escape(uri)}">{escape(where, quote=False)}</a>'
 
 
+_BASE91 = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
+
+
+def guid_for(*values: object) -> str:
+    """genanki's ``guid_for``, computed faster (the same GUIDs; tests/test_export_bulk.py checks):
+    the first 8 bytes of SHA-256 of the values joined by ``__``, in Anki's base 91."""
+    digest = hashlib.sha256("__".join(str(v) for v in values).encode("utf-8")).digest()
+    n = int.from_bytes(digest[:8], "big")
+    out: list[str] = []
+    while n > 0:
+        n, r = divmod(n, 91)
+        out.append(_BASE91[r])
+    return "".join(reversed(out))
+
+
 def basic_guid(uid: str) -> str:
     """The GUID of a basic card's note: from the card's uid (the same on every device), so edits
     update it in Anki. Cards from before uids (``L<id>``) keep the GUID they were exported with."""
-    import genanki
-
     legacy = legacy_card_id(uid)
     if legacy is not None:
-        return str(genanki.guid_for(GUID_NAMESPACE, "card", legacy))
-    return str(genanki.guid_for(GUID_NAMESPACE, "uid", uid))
+        return guid_for(GUID_NAMESPACE, "card", legacy)
+    return guid_for(GUID_NAMESPACE, "uid", uid)
 
 
 def cloze_guid(block_id: str | None, uids: Iterable[str]) -> str:
     """The GUID of a cloze paragraph's note: its block id, else its cards' lowest uid (as above,
     cards from before uids keep the GUID of their lowest old id)."""
-    import genanki
-
     if block_id:
-        return str(genanki.guid_for(GUID_NAMESPACE, "block", block_id))
+        return guid_for(GUID_NAMESPACE, "block", block_id)
     uids = list(uids)
     legacy = [n for n in (legacy_card_id(u) for u in uids) if n is not None]
     if legacy and len(legacy) == len(uids):
-        return str(genanki.guid_for(GUID_NAMESPACE, "cloze", min(legacy)))
-    return str(genanki.guid_for(GUID_NAMESPACE, "cloze-uid", min(uids)))
+        return guid_for(GUID_NAMESPACE, "cloze", min(legacy))
+    return guid_for(GUID_NAMESPACE, "cloze-uid", min(uids))
 
 
 def _strict_line_breaks(vault: Path) -> bool:
