@@ -28,6 +28,7 @@ Nothing here prints or reads the clock: the caller passes ``now`` and the
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import itertools
@@ -55,6 +56,7 @@ from ..parse.model import Diagnostic
 from ..store.cards import CardView, content_times, list_cards
 from ..store.db import dt_from_db
 from ..store.filters import CardFilter
+from ..store.renders import cached_renders, has_renders, save_renders
 from ..store.reviews import HistoryRow, review_history
 from ..vaultio import TEMP_SUFFIX
 
@@ -223,29 +225,40 @@ def source_field(note: str, line: int, vault_name: str | None) -> str:
     return f'<a href="{escape(uri)}">{escape(where, quote=False)}</a>'
 
 
+_BASE91 = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
+
+
+def guid_for(*values: object) -> str:
+    """genanki's ``guid_for``, computed faster (the same GUIDs; tests/test_export_bulk.py checks):
+    the first 8 bytes of SHA-256 of the values joined by ``__``, in Anki's base 91."""
+    digest = hashlib.sha256("__".join(str(v) for v in values).encode("utf-8")).digest()
+    n = int.from_bytes(digest[:8], "big")
+    out: list[str] = []
+    while n > 0:
+        n, r = divmod(n, 91)
+        out.append(_BASE91[r])
+    return "".join(reversed(out))
+
+
 def basic_guid(uid: str) -> str:
     """The GUID of a basic card's note: from the card's uid (the same on every device), so edits
     update it in Anki. Cards from before uids (``L<id>``) keep the GUID they were exported with."""
-    import genanki
-
     legacy = legacy_card_id(uid)
     if legacy is not None:
-        return str(genanki.guid_for(GUID_NAMESPACE, "card", legacy))
-    return str(genanki.guid_for(GUID_NAMESPACE, "uid", uid))
+        return guid_for(GUID_NAMESPACE, "card", legacy)
+    return guid_for(GUID_NAMESPACE, "uid", uid)
 
 
 def cloze_guid(block_id: str | None, uids: Iterable[str]) -> str:
     """The GUID of a cloze paragraph's note: its block id, else its cards' lowest uid (as above,
     cards from before uids keep the GUID of their lowest old id)."""
-    import genanki
-
     if block_id:
-        return str(genanki.guid_for(GUID_NAMESPACE, "block", block_id))
+        return guid_for(GUID_NAMESPACE, "block", block_id)
     uids = list(uids)
     legacy = [n for n in (legacy_card_id(u) for u in uids) if n is not None]
     if legacy and len(legacy) == len(uids):
-        return str(genanki.guid_for(GUID_NAMESPACE, "cloze", min(legacy)))
-    return str(genanki.guid_for(GUID_NAMESPACE, "cloze-uid", min(uids)))
+        return guid_for(GUID_NAMESPACE, "cloze", min(legacy))
+    return guid_for(GUID_NAMESPACE, "cloze-uid", min(uids))
 
 
 def _strict_line_breaks(vault: Path) -> bool:
@@ -547,6 +560,13 @@ def export_anki(
     vault_name = vault.resolve().name if obsidian else None
     media = MediaBundle(vault)
     renderer = MarkdownRenderer(media.add, breaks=obsidian and not _strict_line_breaks(vault))
+    if has_renders(conn):
+        renderer.cache = cached_renders(
+            conn,
+            renderer.keys_for(
+                text for c in cards for text in ((c.source,) if c.kind == "cloze" else (c.question, c.answer))
+            ),
+        )
     basic_model, cloze_model = _models()
     diagnostics: list[Diagnostic] = []
 
@@ -556,6 +576,7 @@ def export_anki(
     changed_at = content_times(conn)
     previous = previous_package(out)
     note_mtimes: list[tuple[int, str]] = []
+    deck_notes: dict[str, list[_AnkiNote]] = {}
     note_count = card_count = 0
     for spec in _group_notes(cards):
         first = spec.cards[0]
@@ -563,12 +584,10 @@ def export_anki(
         source = source_field(first.note, first.line, vault_name)
         if spec.cloze:
             text = renderer.render(first.source, note=first.note, line=first.line)
-            note = genanki.Note(
-                cloze_model, [text, "", context, source], tags=anki_tags(first), guid=spec.guid
-            )
+            note = _AnkiNote(cloze_model, [text, "", context, source], anki_tags(first), spec.guid)
             for card in spec.cards:
                 by_guid_ord[(spec.guid, (card.cloze or 1) - 1)] = card
-            made = len(note.cards)
+            made = len(note.ords)
             if made != len(spec.cards):
                 diagnostics.append(
                     Diagnostic(
@@ -583,9 +602,7 @@ def export_anki(
         else:
             front = renderer.render(first.question, note=first.note, line=first.line)
             back = renderer.render(first.answer, note=first.note, line=first.line)
-            note = genanki.Note(
-                basic_model, [front, back, context, source], tags=anki_tags(first), guid=spec.guid
-            )
+            note = _AnkiNote(basic_model, [front, back, context, source], anki_tags(first), spec.guid)
             by_guid_ord[(spec.guid, 0)] = first
             made = 1
         mtime = max(changed_at.get(c.id, now) for c in spec.cards)
@@ -596,7 +613,7 @@ def export_anki(
         name = deck_name(root, first.domain)
         if name not in decks:
             decks[name] = genanki.Deck(stable_id(name), name)
-        decks[name].add_note(note)
+        deck_notes.setdefault(name, []).append(note)
         note_count += 1
         card_count += made
 
@@ -608,9 +625,9 @@ def export_anki(
         with warnings.catch_warnings():
             # Fields are HTML we produced; genanki's tag heuristics only add noise.
             warnings.simplefilter("ignore")
-            genanki.Package(list(decks.values())).write_to_db(
-                cur, timestamp, itertools.count(int(timestamp * 1000))
-            )
+            # genanki writes the collection and its decks; the notes and cards go in below.
+            genanki.Package(list(decks.values())).write_to_db(cur, timestamp, itertools.count())
+        _write_notes(cur, [(decks[name], deck_notes.get(name, [])) for name in decks], timestamp)
         # By id: the package's notes table has no index on guid.
         note_ids = dict(cur.execute("SELECT guid, id FROM notes").fetchall())
         cur.executemany("UPDATE notes SET mod = ? WHERE id = ?", [(m, note_ids[g]) for m, g in note_mtimes])
@@ -647,6 +664,10 @@ def export_anki(
     except OSError as exc:
         raise SrsError(f"{out.parent}: cannot create the folder ({exc.strerror})") from None
     _zip_package(collection, media.files, out, timestamp)
+    if renderer.fresh or renderer.used:
+        # A cache: a locked or read-only database only means rendering again next time.
+        with contextlib.suppress(sqlite3.Error, SrsError):
+            save_renders(conn, list(renderer.fresh.items()), sorted(renderer.used))
     return AnkiExport(
         path=out,
         notes=note_count,
@@ -659,6 +680,85 @@ def export_anki(
         reviews=reviews,
         diagnostics=tuple(media.diagnostics + diagnostics),
     )
+
+
+class _AnkiNote:
+    """One Anki note as genanki's ``Note`` would write it, without its per-note overhead."""
+
+    __slots__ = ("fields", "guid", "model", "ords", "tags")
+
+    def __init__(self, model: Any, fields: list[str], tags: list[str], guid: str) -> None:
+        self.model = model
+        self.fields = fields
+        self.tags = tags
+        self.guid = guid
+        self.ords = _card_ords(model, fields)
+
+
+def _card_ords(model: Any, fields: list[str]) -> list[int]:
+    """The card ordinals genanki makes for a note (``Note.cards``), in its order."""
+    if model.model_type == model.CLOZE:
+        # As genanki's Note._cloze_cards: the {{cN::}} numbers of the fields the template reads.
+        card_ords: set[int] = set()
+        qfmt = model.templates[0]["qfmt"]
+        names = set(
+            re.findall(r"{{[^}]*?cloze:(?:[^}]?:)*(.+?)}}", qfmt) + re.findall("<%cloze:(.+?)%>", qfmt)
+        )
+        for name in names:
+            idx = next((i for i, f in enumerate(model.fields) if f["name"] == name), -1)
+            value = fields[idx] if idx >= 0 else ""
+            card_ords.update(int(m) - 1 for m in _CLOZE_NUMBER_RE.findall(value) if int(m) > 0)
+        return list(card_ords)
+    return [o for o, op, req in _requirements(model) if op(fields[i] for i in req)]
+
+
+@lru_cache(maxsize=8)
+def _requirements(model: Any) -> list[tuple[int, Any, list[int]]]:
+    """genanki's ``model._req`` (which fields each card needs), worked out once per model."""
+    ops = {"any": any, "all": all}
+    return [(o, ops[any_or_all], req) for o, any_or_all, req in model._req]
+
+
+_CLOZE_NUMBER_RE = re.compile(r"{{c(\d+)::.+?}}", re.DOTALL)
+
+
+def _write_notes(cur: sqlite3.Cursor, decks: list[tuple[Any, list[_AnkiNote]]], timestamp: float) -> None:
+    """Write the notes and cards and each model's JSON exactly as genanki's ``Package.write_to_db``
+    does (same ids from the same counter, same rows, same order), in two statements."""
+    ids = itertools.count(int(timestamp * 1000))
+    mod = int(timestamp)
+    notes: list[tuple[Any, ...]] = []
+    cards: list[tuple[Any, ...]] = []
+    models: dict[int, Any] = {}
+    for deck, deck_list in decks:
+        for note in deck_list:
+            models[note.model.model_id] = (note.model, deck.deck_id)
+        for note in deck_list:
+            nid = next(ids)
+            fields = note.fields
+            notes.append(
+                (
+                    nid,
+                    note.guid,
+                    note.model.model_id,
+                    mod,
+                    -1,
+                    " " + " ".join(note.tags) + " ",
+                    "\x1f".join(fields),
+                    fields[note.model.sort_field_index],
+                    0,
+                    0,
+                    "",
+                )
+            )
+            for o in note.ords:
+                cards.append((next(ids), nid, deck.deck_id, o, mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+    (models_json,) = cur.execute("SELECT models FROM col").fetchone()
+    stored = json.loads(models_json)
+    stored.update({str(mid): model.to_json(timestamp, did) for mid, (model, did) in models.items()})
+    cur.execute("UPDATE col SET models = ?", (json.dumps(stored),))
+    cur.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", notes)
+    cur.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
 
 
 def _write_scheduling(

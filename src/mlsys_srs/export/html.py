@@ -19,8 +19,9 @@ The renderer never touches files itself: image resolution is the caller's.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from html import escape
 from typing import Any
@@ -30,8 +31,8 @@ from markdown_it.common.utils import escapeHtml
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
-from ..parse.text import URL_SCHEME_RE
-from ..render import build_parser
+from ..parse.text import URL_SCHEME_RE, WIKILINK_RE
+from ..render import build_parser, wikilink_text
 
 ImageResolver = Callable[[str, str, int], "str | None"]
 """``(target, note path, line) -> Anki media file name``, or None when refused or missing."""
@@ -41,6 +42,68 @@ _SIZE_RE = re.compile(r"^(\d+)(?:x(\d+))?$")
 # rendered by markdown-it as its escaped self: the renderer skips the parser for it.
 _MARKUP_RE = re.compile(r"[\\`*_\[\]<>&$!~#\n\r\t\x00]")
 _BLOCK_START_RE = re.compile(r"^(?:[-+*#>=|]|\d+[.)])")
+
+# Inside a wikilink of a plain line: what the fast path leaves to markdown-it.
+_INNER_MARKUP_RE = re.compile(r"[\\`*_\[\]<>&$!~\n\r\t\x00]")
+
+
+def _plain_with_wikilinks(stripped: str) -> str | None:
+    """The HTML of one plain line with wikilinks (``[[T]]``, ``[[T|alias]]``, ``[[T#H]]``), which
+    markdown-it renders as the escaped text with each link shown as its text; None for any
+    other text. tests/test_render.py checks it against markdown-it."""
+    if "[[" not in stripped or "\n" in stripped or "!" in stripped or stripped[0] == "[":
+        return None
+    if _BLOCK_START_RE.match(stripped):
+        return None
+    parts: list[str] = []
+    pos = 0
+    for m in WIKILINK_RE.finditer(stripped):
+        inner = m.group(2)
+        if _MARKUP_RE.search(stripped, pos, m.start()) or _INNER_MARKUP_RE.search(inner):
+            return None
+        parts.append(escapeHtml(stripped[pos : m.start()]))
+        parts.append(escapeHtml(wikilink_text(inner)))
+        pos = m.end()
+    if _MARKUP_RE.search(stripped, pos):
+        return None
+    parts.append(escapeHtml(stripped[pos:]))
+    return "".join(parts)
+
+
+_FENCE_OPEN_RE = re.compile(r"```([A-Za-z0-9_+-]*)")
+
+
+def _plain_then_fence(stripped: str) -> str | None:
+    """The HTML of an optional plain line, a blank line and one fenced code block, as markdown-it
+    renders it (the code highlighted by ``highlight_code``); None for any other text.
+    tests/test_render_fast.py checks it against markdown-it."""
+    if not stripped.endswith("\n```") or "\t" in stripped or "\r" in stripped or "\x00" in stripped:
+        return None
+    head, sep, fence = stripped.partition("```")
+    if head:
+        if not head.endswith("\n\n"):
+            return None
+        head = head[:-2]
+        if not head or "\n" in head or not MarkdownRenderer.is_plain(head) or head != head.strip():
+            return None
+    lines = (sep + fence).split("\n")
+    m = _FENCE_OPEN_RE.fullmatch(lines[0])
+    if m is None or len(lines) < 2 or any(line.lstrip().startswith("```") for line in lines[1:-1]):
+        return None
+    code = "".join(line + "\n" for line in lines[1:-1])
+    lang = m.group(1)
+    highlighted = highlight_code(code, lang) or escapeHtml(code)
+    if highlighted.startswith("<pre"):
+        block = highlighted
+    else:
+        attrs = f' class="language-{lang}"' if lang else ""
+        block = f"<pre><code{attrs}>{highlighted}</code></pre>"
+    return f"<p>{escapeHtml(head)}</p>\n{block}" if head else block
+
+
+RENDER_VERSION = "1"
+"""Part of every render-cache key: bump it whenever this module or render.py changes the HTML
+a text renders to (the library versions and the renderer's options are in the key already)."""
 
 
 def protect_cloze(html: str) -> str:
@@ -115,6 +178,19 @@ class MarkdownRenderer:
                 "strict line breaks" setting is on; CommonMark joins the lines.
         """
         self._resolve_image = resolve_image
+        self._images = 0  # image references met so far (their HTML depends on files: never cached)
+        self.cache: dict[str, str] = {}
+        """Rendered HTML by ``cache_key``: read before rendering, filled by it."""
+        self.fresh: dict[str, str] = {}
+        """The entries ``render`` added to ``cache`` (for the caller to store)."""
+        self.used: set[str] = set()
+        """Every key ``render`` looked up."""
+        import markdown_it
+        import pygments
+
+        self._key_prefix = (
+            f"{RENDER_VERSION}\x1f{markdown_it.__version__}\x1f{pygments.__version__}\x1fbreaks={breaks}\x1f"
+        )
         md = build_parser(breaks=breaks, highlight=highlight_code)
         md.core.ruler.after("inline", "unlink_relative", _unlink_relative)
         md.add_render_rule("math_inline", lambda s, tokens, idx, o, e: f"\\({_tex(tokens[idx].content)}\\)")
@@ -147,14 +223,49 @@ class MarkdownRenderer:
             line: The card's line, for diagnostics about its images.
         """
         stripped = text.strip()
-        if not _MARKUP_RE.search(stripped) and not _BLOCK_START_RE.match(stripped):
+        if self.is_plain(stripped):
             return escapeHtml(stripped)
-        html = str(self._md.render(stripped, {"note": note, "line": line})).strip()
-        if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
-            html = html[3:-4]
+        linked = _plain_with_wikilinks(stripped)
+        if linked is not None:
+            return linked
+        key = self.cache_key(stripped)
+        self.used.add(key)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        images = self._images
+        fenced = _plain_then_fence(stripped)
+        if fenced is not None:
+            html = fenced
+        else:
+            html = str(self._md.render(stripped, {"note": note, "line": line})).strip()
+            if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+                html = html[3:-4]
+        if self._images == images:
+            self.cache[key] = self.fresh[key] = html
         return html
 
+    @staticmethod
+    def is_plain(stripped: str) -> bool:
+        """True when ``stripped`` renders as its escaped self (no Markdown renderer, no cache)."""
+        return not _MARKUP_RE.search(stripped) and not _BLOCK_START_RE.match(stripped)
+
+    def cache_key(self, stripped: str) -> str:
+        """The render-cache key of a stripped text: its hash with the renderer's version and options."""
+        data = (self._key_prefix + stripped).encode("utf-8", "surrogatepass")
+        return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+    def keys_for(self, texts: Iterable[str]) -> list[str]:
+        """The cache keys of those ``texts`` whose HTML ``render`` caches."""
+        out = []
+        for text in texts:
+            stripped = text.strip()
+            if not self.is_plain(stripped) and _plain_with_wikilinks(stripped) is None:
+                out.append(self.cache_key(stripped))
+        return out
+
     def _img(self, target: str, note: str, line: int, attrs: str, fallback: str) -> str:
+        self._images += 1
         name = self._resolve_image(target, note, line) if self._resolve_image else None
         if name is None:
             return escape(f"[{fallback or target}]", quote=False)

@@ -15,7 +15,7 @@ Syntax = Literal["qa", "inline", "multiline", "cloze", "callout"]
 Direction = Literal["forward", "reverse"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     """A problem found in a note, addressed by vault-relative path and 1-based line."""
 
@@ -29,7 +29,7 @@ class Diagnostic:
         return f"{self.path}:{self.line}: {self.message}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Link:
     """A concept link as written: `[[Target#Heading|alias]]` or `[text](target.md)`."""
 
@@ -42,7 +42,7 @@ class Link:
     embed: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParsedCard:
     """One card found in a note.
 
@@ -68,7 +68,7 @@ class ParsedCard:
     fingerprint: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParsedNote:
     """Everything the parser reads from one note."""
 

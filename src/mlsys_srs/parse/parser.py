@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from .meta import read_frontmatter
 from .model import Diagnostic, Direction, Link, ParsedCard, ParsedNote, Severity, Syntax
 from .text import (
     BLOCK_ID_RE,
@@ -185,6 +184,11 @@ def _mask_comments(line: str, state: str | None) -> tuple[str, str | None]:
     return "".join(out), state
 
 
+_NEWLINE_RE = re.compile("\n")
+_RULE_CHARS = frozenset("-*_")
+_LIST_CHARS = frozenset("-*+0123456789")
+
+
 def _classify(lines: list[str], body_start: int) -> _Lines:
     n = len(lines)
     kind = [BLANK] * n
@@ -226,14 +230,15 @@ def _classify(lines: list[str], body_start: int) -> _Lines:
             prev = kind[i]
             continue
         if not was_in_comment:
-            m = FENCE_OPEN_RE.match(s)
+            # Each regex below runs only when the characters it needs are on the line.
+            m = FENCE_OPEN_RE.match(s) if ("```" in s or "~~~" in s) else None
             if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
                 kind[i] = FENCE
                 fence = (m.group(1)[0], len(m.group(1)), i)
                 block_close[i] = max(i, last_text)  # until closed: an unclosed block ends at the last text
                 prev = FENCE
                 continue
-            stripped = QUOTE_PREFIX_RE.sub("", s).lstrip()
+            stripped = QUOTE_PREFIX_RE.sub("", s).lstrip() if "$$" in s else ""
             if stripped.startswith("$$"):
                 kind[i] = MATH
                 block_close[i] = i
@@ -248,15 +253,16 @@ def _classify(lines: list[str], body_start: int) -> _Lines:
             kind[i] = ICODE
             prev = ICODE
             continue
-        if HEADING_RE.match(s):
+        first = s.lstrip(" \t")[:1]
+        if first == "#" and HEADING_RE.match(s):
             kind[i] = HEADING
             in_list = False
-        elif RULE_RE.match(s):
+        elif first in _RULE_CHARS and RULE_RE.match(s):
             kind[i] = RULE
             in_list = False
         else:
             kind[i] = TEXT
-            if LIST_RE.match(s):
+            if first in _LIST_CHARS and LIST_RE.match(s):
                 in_list = True
             elif not s[:1].isspace():
                 in_list = False
@@ -317,6 +323,9 @@ class _NoteParser:
             self.diag(hit[0], f"NUL character in the note{more}: it is ignored", "nul", "warning")
             lines = [line.replace("\x00", "") for line in lines]
             text = text.replace("\x00", "")
+        # Imported here: a sync with nothing to read never loads YAML (start-up time).
+        from .meta import read_frontmatter
+
         fm = read_frontmatter(text, path)
         self.diagnostics.extend(fm.diagnostics)
         self.meta = fm.data
@@ -324,12 +333,29 @@ class _NoteParser:
         if self.L.open_fence is not None:
             self.diag(self.L.open_fence, UNCLOSED_FENCE, "unclosed-fence", "warning")
         self.n = len(lines)
-        self.cards: list[tuple[ParsedCard, tuple[str, ...]]] = []
+        # Each card's fields but context, tags and block id (set by ``_finish_cards``),
+        # its own tags, block id and heading path.
+        self.cards: list[tuple[dict[str, Any], tuple[str, ...], str | None, tuple[str, ...]]] = []
         self.card_lines: set[int] = set()
         self.headings: list[tuple[int, str]] = []
         self.first_h1: str | None = None
         self.flashcards_note = False
         self._line_meta: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
+        # Tags and links of each line, found once per note (None: not looked at yet).
+        self._tags: list[list[str] | None] = [None] * self.n
+        self._links: list[list[Link] | None] = [None] * self.n
+
+    def _tags_of(self, i: int) -> list[str]:
+        tags = self._tags[i]
+        if tags is None:
+            tags = self._tags[i] = find_tags(self.L.scan[i]) if "#" in self.L.scan[i] else []
+        return tags
+
+    def _links_of(self, i: int) -> list[Link]:
+        links = self._links[i]
+        if links is None:
+            links = self._links[i] = find_links(self.L.scan[i], self.L.orig[i], i + 1)
+        return links
 
     # -- diagnostics and frontmatter -------------------------------------------------
 
@@ -375,32 +401,31 @@ class _NoteParser:
                 s = self.L.scan[i]
                 if not s:
                     continue
-                tags.extend(find_tags(s))
-                links.extend(lk.target for lk in find_links(s, self.L.orig[i], i + 1) if is_concept(lk))
+                tags.extend(self._tags_of(i))
+                links.extend(lk.target for lk in self._links_of(i) if is_concept(lk))
             cached = self._line_meta[(start, end)] = (tags, links)
         tags, links = cached
         context = self._context()
         directions: list[tuple[Direction, str, str]] = [("forward", question, answer)]
         if reversible:
             directions.append(("reverse", answer, question))
+        card_tags = tuple(dict.fromkeys(normalize_tag(t) for t in tags)) if tags else ()
+        card_links = tuple(dict.fromkeys(links)) if links else ()
         for direction, q, a in directions:
-            card = ParsedCard(
-                kind="cloze" if kind == "cloze" else "basic",
-                syntax=syntax,
-                direction=direction,
-                cloze=cloze,
-                question=q,
-                answer=a,
-                source=source if source is not None else f"{q}\n---\n{a}",
-                line=start + 1,
-                end_line=end + 1,
-                block_id=block_id,
-                tags=tuple(dict.fromkeys(normalize_tag(t) for t in tags)),
-                links=tuple(dict.fromkeys(links)),
-                context="",
-                fingerprint=fingerprint(kind, direction, q, cloze),
-            )
-            self.cards.append((card, context))
+            fields = {
+                "kind": "cloze" if kind == "cloze" else "basic",
+                "syntax": syntax,
+                "direction": direction,
+                "cloze": cloze,
+                "question": q,
+                "answer": a,
+                "source": source if source is not None else f"{q}\n---\n{a}",
+                "line": start + 1,
+                "end_line": end + 1,
+                "links": card_links,
+                "fingerprint": fingerprint(kind, direction, q, cloze),
+            }
+            self.cards.append((fields, card_tags, block_id, context))
 
     def _take_block_id(self, end: int) -> tuple[str | None, str]:
         """The block id at the end of line ``end`` (if any) and that line without it."""
@@ -424,7 +449,7 @@ class _NoteParser:
 
     def _is_qc(self, i: int) -> bool:
         s = self.L.scan[i]
-        return bool(Q_RE.match(s) or C_RE.match(s))
+        return ":" in s[:6] and bool(Q_RE.match(s) or C_RE.match(s))
 
     def _extend_answer(self, end: int) -> int:
         """Carry an answer over blank lines into a following fence or $$ block (docs/format.md)."""
@@ -445,7 +470,7 @@ class _NoteParser:
         L = self.L
         fm_tags = [normalize_tag(t) for t in _as_list(self.meta.get("tags"))]
         fm_tags += [normalize_tag(t) for t in _as_list(self.meta.get("tag"))]
-        all_inline = [t for i in range(self.n) if L.kind[i] == TEXT for t in find_tags(L.scan[i])]
+        all_inline = [t for i in range(self.n) if L.kind[i] == TEXT for t in self._tags_of(i)]
         self.flashcards_note = any(
             t == "flashcards" or t.startswith("flashcards/") for t in fm_tags + all_inline
         )
@@ -472,8 +497,8 @@ class _NoteParser:
             if L.kind[i] not in (TEXT, HEADING) or not L.scan[i]:
                 continue
             if i not in self.card_lines:
-                note_tags.extend(find_tags(L.scan[i]))
-            for lk in find_links(L.scan[i], L.orig[i], i + 1):
+                note_tags.extend(self._tags_of(i))
+            for lk in self._links_of(i):
                 if is_media(lk):
                     media.append(lk.target)
                 elif is_concept(lk):
@@ -498,35 +523,27 @@ class _NoteParser:
     def _finish_cards(self, title: str, note_tags: list[str]) -> tuple[ParsedCard, ...]:
         out = []
         seen_ids: dict[str, int] = {}
-        for card, heads in self.cards:
+        note_tuple = tuple(dict.fromkeys(note_tags))
+        for fields, card_tags, block_id, heads in self.cards:
             path = list(heads)
             if not path or path[0] != title:
                 path.insert(0, title)
-            block_id = card.block_id
+            line = fields["line"]
             if block_id is not None:
-                first = seen_ids.setdefault(block_id, card.line)
-                if first != card.line:
+                first = seen_ids.setdefault(block_id, line)
+                if first != line:
                     self.diagnostics.append(
                         Diagnostic(
                             self.path,
-                            card.line,
+                            line,
                             f"block id ^{block_id} is already used on line {first}; "
                             "this card is treated as a new card",
                             code="duplicate-id",
                         )
                     )
                     block_id = None
-            tags = tuple(dict.fromkeys([*note_tags, *card.tags]))
-            out.append(
-                ParsedCard(
-                    **{
-                        **card.__dict__,
-                        "context": " > ".join(path),
-                        "tags": tags,
-                        "block_id": block_id,
-                    }
-                )
-            )
+            tags = tuple(dict.fromkeys([*note_tags, *card_tags])) if card_tags else note_tuple
+            out.append(ParsedCard(**fields, context=" > ".join(path), tags=tags, block_id=block_id))
         return tuple(out)
 
     def _heading(self, i: int) -> None:
@@ -552,16 +569,16 @@ class _NoteParser:
     def _paragraph(self, start: int) -> int:
         """Parse the paragraph at ``start``; return the last line index consumed."""
         L = self.L
-        if CALLOUT_RE.match(L.scan[start]):
+        if "[!" in L.scan[start] and CALLOUT_RE.match(L.scan[start]):
             return self._callout(start)
-        quoted = bool(QUOTE_RE.match(L.scan[start]))
+        quoted = ">" in L.scan[start] and bool(QUOTE_RE.match(L.scan[start]))
         end = start
-        while (
-            end + 1 < self.n
-            and L.kind[end + 1] == TEXT
-            and bool(QUOTE_RE.match(L.scan[end + 1])) == quoted
-            and not CALLOUT_RE.match(L.scan[end + 1])
-        ):
+        while end + 1 < self.n and L.kind[end + 1] == TEXT:
+            nxt = L.scan[end + 1]
+            if (">" in nxt and bool(QUOTE_RE.match(nxt))) != quoted or (
+                "[!" in nxt and CALLOUT_RE.match(nxt)
+            ):
+                break
             end += 1
         # Split the paragraph into segments at Q: and C: lines.
         cuts = [i for i in range(start, end + 1) if self._is_qc(i)]
@@ -589,9 +606,9 @@ class _NoteParser:
         if a_line is None:
             self.diag(start, "Q: has no A: in its paragraph")
             return end
-        question = self._text(start, a_line - 1, re.compile(r"^ {0,3}Q:")).strip()
+        question = self._text(start, a_line - 1, Q_RE).strip()
         last = self._extend_answer(end) if may_extend else end
-        answer, block_id = self._body(a_line, last, re.compile(r"^ {0,3}A:"))
+        answer, block_id = self._body(a_line, last, A_RE)
         if not question:
             self.diag(start, "Q: has an empty question")
             return last
@@ -746,7 +763,7 @@ class _NoteParser:
         lead = len(text) - len(text.lstrip())
         base = start + text.count("\n", 0, lead)
         text, scan = text[lead:].rstrip(), scan[lead:][: len(text[lead:].rstrip())]
-        newlines = [m.start() for m in re.finditer("\n", text)]
+        newlines = [m.start() for m in _NEWLINE_RE.finditer(text)] if "\n" in text else []
 
         def line_of(offset: int) -> int:
             return base + bisect_right(newlines, offset - 1)

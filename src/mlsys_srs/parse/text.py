@@ -32,6 +32,7 @@ URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _BACKTICK_RUN_RE = re.compile(r"`+")
 _NOT_NEWLINE_RE = re.compile(r"[^\n]")
 _LINE_BREAK_RE = re.compile(r"\r\n?|\n")
+_SPACES_RE = re.compile(r"\s+")
 
 
 def split_lines(text: str, keepends: bool = False) -> list[str]:
@@ -216,8 +217,9 @@ def is_concept(link: Link) -> bool:
 
 def normalize_question(text: str) -> str:
     """The form of a question used for fingerprints: case, width and space folded."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = re.sub(r"\s+", " ", text).strip()
+    # NFKC leaves ASCII text as it is (and is the costly step).
+    text = (text if text.isascii() else unicodedata.normalize("NFKC", text)).casefold()
+    text = _SPACES_RE.sub(" ", text).strip()
     return text.rstrip(" ?.!:")
 
 

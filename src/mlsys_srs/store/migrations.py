@@ -145,16 +145,21 @@ recomputed from its review log. A migration cannot see the user's settings, so i
 the request (``meta.recompute_schedules``); ``sync`` does it, after a backup of the database."""
 
 
+CARD_FTS_INSERT_TRIGGER = (
+    "CREATE TRIGGER card_fts_insert AFTER INSERT ON card BEGIN "
+    "INSERT INTO card_fts (rowid, question, answer, context, note) "
+    "SELECT new.id, new.question, new.answer, new.context, note.path || ' ' || note.title "
+    "FROM note WHERE note.id = new.note_id; END"
+)
+"""Indexes each new card for search; ``insert_cards`` lifts it for a large batch (see there)."""
+
 M_CARD_SEARCH: tuple[str, ...] = (
     "CREATE VIRTUAL TABLE card_fts USING fts5("
     "question, answer, context, note, tokenize = 'unicode61 remove_diacritics 2')",
     "INSERT INTO card_fts (rowid, question, answer, context, note) "
     "SELECT card.id, card.question, card.answer, card.context, note.path || ' ' || note.title "
     "FROM card JOIN note ON note.id = card.note_id",
-    "CREATE TRIGGER card_fts_insert AFTER INSERT ON card BEGIN "
-    "INSERT INTO card_fts (rowid, question, answer, context, note) "
-    "SELECT new.id, new.question, new.answer, new.context, note.path || ' ' || note.title "
-    "FROM note WHERE note.id = new.note_id; END",
+    CARD_FTS_INSERT_TRIGGER,
     "CREATE TRIGGER card_fts_update AFTER UPDATE OF question, answer, context, note_id ON card BEGIN "
     "DELETE FROM card_fts WHERE rowid = old.id; "
     "INSERT INTO card_fts (rowid, question, answer, context, note) "
@@ -170,6 +175,17 @@ M_CARD_SEARCH: tuple[str, ...] = (
 answer, heading context and note (path and title), kept in step with ``card`` and ``note`` by
 triggers. A derived index, not part of the models' schema: ``rebuild`` and a fresh database
 fill it from the cards."""
+
+
+M005_RENDER_CACHE = """
+CREATE TABLE render_cache (
+    key VARCHAR NOT NULL PRIMARY KEY,
+    html VARCHAR NOT NULL
+)
+"""
+"""Card HTML rendered for an Anki export, by a hash of the Markdown, the renderer's version and
+its options (export/html.py ``MarkdownRenderer.cache_key``): a re-export renders only what changed.
+A cache: deleting its rows loses nothing."""
 
 
 def _statements(statements: tuple[str, ...]) -> Callable[[sqlite3.Connection], None]:
@@ -194,6 +210,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m002_history", _script(M002_HISTORY)),
     ("m003_review_days", _script(M003_REVIEW_DAYS)),
     ("m004_card_search", _statements(M_CARD_SEARCH)),
+    ("m005_render_cache", _script(M005_RENDER_CACHE)),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

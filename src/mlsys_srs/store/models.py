@@ -188,3 +188,11 @@ class Meta(SQLModel, table=True):
     __tablename__ = "meta"
     key: str = Field(primary_key=True)
     value: str
+
+
+class RenderCache(SQLModel, table=True):
+    """Card HTML of an Anki export, by a hash of its Markdown, the renderer's version and options."""
+
+    __tablename__ = "render_cache"
+    key: str = Field(primary_key=True)
+    html: str

@@ -63,6 +63,25 @@ def insert_note(conn: sqlite3.Connection, values: Sequence[object]) -> int:
     return cur.lastrowid
 
 
+def insert_notes(conn: sqlite3.Connection, rows: Sequence[Sequence[object]]) -> list[int]:
+    """Add notes (each in ``NOTE_WRITE_COLUMNS`` order) in one statement; return their ids in order."""
+    if not rows:
+        return []
+    conn.executemany(
+        f"INSERT INTO note ({cols(NOTE_WRITE_COLUMNS)}, present) "
+        f"VALUES ({','.join('?' * len(NOTE_WRITE_COLUMNS))}, 1)",
+        [tuple(r) for r in rows],
+    )
+    paths = [str(r[0]) for r in rows]
+    ids = {
+        str(p): int(i)
+        for p, i in conn.execute(
+            "SELECT path, id FROM note WHERE path IN (SELECT value FROM json_each(?))", (json.dumps(paths),)
+        )
+    }
+    return [ids[p] for p in paths]
+
+
 def update_note(conn: sqlite3.Connection, note_id: int, values: Sequence[object]) -> None:
     """Rewrite a note's row (``values`` in ``NOTE_WRITE_COLUMNS`` order) and mark it present."""
     assignments = ", ".join(f"{c}=?" for c in NOTE_WRITE_COLUMNS)

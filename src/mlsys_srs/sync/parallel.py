@@ -1,0 +1,76 @@
+"""Parsing many notes at once, spread over the cores for a large cold sync.
+
+``parse_many`` returns exactly what ``[parse_note(text, path) for ...]`` returns, in the
+same order. Below ``PARALLEL_MIN`` notes, on one core, or where ``fork`` is not
+available, it is that loop. Above it, forked workers each parse one contiguous share
+(they inherit the texts; only their results are pickled back) while this process parses
+the first share. Pickling a parsed note back costs about a third of parsing it, so small
+vaults are parsed here alone.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+
+from ..parse import ParsedNote, parse_note
+
+PARALLEL_MIN = 1000
+"""Notes to parse before workers are worth their start-up and pickling (2 cores, load 2-3:
+2,000 notes 0.62 -> 0.43 s, a whole cold sync 1.55 -> 1.34 s; 20,000 notes 6.6 -> 4.8 s)."""
+MAX_WORKERS = 4
+
+_ITEMS: Sequence[tuple[str, str]] = ()
+_HIGHLIGHT = False
+
+
+def _parse_share(bounds: tuple[int, int]) -> list[ParsedNote]:
+    a, b = bounds
+    return [parse_note(text, path, highlight_cloze=_HIGHLIGHT) for text, path in _ITEMS[a:b]]
+
+
+def workers_for(count: int) -> int:
+    """How many processes would parse ``count`` notes (1: this one alone)."""
+    if count < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, MAX_WORKERS))
+
+
+def parse_many(
+    items: Sequence[tuple[str, str]],
+    *,
+    highlight_cloze: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> list[ParsedNote]:
+    """Parse ``(text, path)`` pairs; ``progress(done)`` is called as notes are parsed."""
+    global _ITEMS, _HIGHLIGHT
+    n = len(items)
+    workers = workers_for(n)
+    if workers == 1:
+        out = []
+        for done, (text, path) in enumerate(items, 1):
+            out.append(parse_note(text, path, highlight_cloze=highlight_cloze))
+            if progress is not None:
+                progress(done)
+        return out
+    share = -(-n // workers)
+    bounds = [(i, min(n, i + share)) for i in range(0, n, share)]
+    _ITEMS, _HIGHLIGHT = items, highlight_cloze
+    try:
+        with multiprocessing.get_context("fork").Pool(len(bounds) - 1) as pool:
+            pending = pool.map_async(_parse_share, bounds[1:])
+            first: list[ParsedNote] = []
+            a, b = bounds[0]
+            for done, (text, path) in enumerate(items[a:b], 1):
+                first.append(parse_note(text, path, highlight_cloze=highlight_cloze))
+                if progress is not None and done % 64 == 0:
+                    # Every share moves at about this pace.
+                    progress(min(n, done * len(bounds)))
+            rest = pending.get()
+    finally:
+        _ITEMS = ()
+    if progress is not None:
+        progress(n)
+    return first + [note for part in rest for note in part]
