@@ -539,3 +539,44 @@ def test_merging_journals_in_any_order_gives_the_same_history(
     conn.close()
     assert results[0] == results[1]
     assert len(results[0][0]) == len(plan)
+
+
+def test_a_replay_shared_out_over_the_cores_equals_one_on_this_core(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlsys_srs.history as history_module
+    import mlsys_srs.sync.parallel as parallel
+    from mlsys_srs.config import ScheduleConfig
+    from mlsys_srs.history import key_of, merge_journals
+    from mlsys_srs.identity import event_id
+    from mlsys_srs.memory import make_scheduler
+    from mlsys_srs.store import open_db
+    from mlsys_srs.store.events import keyed_cards
+    from mlsys_srs.sync import sync_vault
+
+    write_notes(tmp_path / "vault", NOTES)
+    journals = tmp_path / "vault" / ".mlsys-srs" / "journal"
+    results = []
+    for parallel_min in (10**9, 1):  # one core, then forked workers for any number of cards
+        monkeypatch.setattr(history_module, "PARALLEL_REPLAY_MIN", parallel_min)
+        monkeypatch.setattr(parallel, "PARALLEL_MIN", min(parallel_min, 1000))
+        monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+        db = open_db(tmp_path / f"p{parallel_min}.db", T0)
+        sync_vault(db, tmp_path / "vault", T0)
+        if parallel_min == 10**9:
+            cards = sorted(keyed_cards(db), key=lambda c: c.uid)
+            events = [
+                Event(event_id(at := T0 + timedelta(hours=h)), "review", at, "phone", key_of(cards[h % len(cards)]),
+                      {"rating": 1 + h % 4})  # fmt: skip
+                for h in range(60)
+            ]
+            Journal(journals, "phone").append(events)
+        merge_journals(db, journals, lambda: make_scheduler(ScheduleConfig()), leech_threshold=8)
+        results.append(
+            (
+                sorted(db.execute("SELECT uid, rating, reviewed_at, stability_after FROM review").fetchall()),
+                sorted(db.execute("SELECT uid, state, stability, difficulty, due, reps, lapses FROM card").fetchall()),
+            )
+        )
+        db.close()
+    assert results[0] == results[1] and len(results[0][0]) == 60

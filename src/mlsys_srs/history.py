@@ -206,17 +206,8 @@ def replay_cards(
     uids = card_store.uids_of(conn, [cid for cid, events in by_card.items() if events])
     reviews: dict[int, Sequence[dict[str, Any]]] = {}
     schedules: list[tuple[int, dict[str, Any]]] = []
-    for cid, events in by_card.items():
-        if not events:
-            continue
-        out = replay_events(
-            events,
-            scheduler,
-            card_id=cid,
-            uid=uids[cid],
-            leech_threshold=leech_threshold,
-            leech_action=leech_action,
-        )
+    work = [(cid, uids[cid], events) for cid, events in by_card.items() if events]
+    for cid, out in _replay_many(work, scheduler, leech_threshold, leech_action):
         schedules.append((cid, out.schedule.to_raw()))
         reviews[cid] = out.reviews
         if out.leech:
@@ -225,6 +216,55 @@ def replay_cards(
     event_store.replace_reviews(conn, reviews)
     n = len(schedules)
     return n
+
+
+PARALLEL_REPLAY_MIN = 4000
+"""Cards to replay before forked workers are worth their start-up and pickling (a big merge,
+an import or a rebuild; below it, or on one core, this process replays alone)."""
+
+_WORK: Sequence[tuple[int, str, list[EventRow]]] = ()
+_SETTINGS: tuple[CardScheduler, int, str] | None = None
+
+
+def _replay_share(bounds: tuple[int, int]) -> list[tuple[int, Replayed]]:
+    assert _SETTINGS is not None
+    scheduler, threshold, action = _SETTINGS
+    return [
+        (
+            cid,
+            replay_events(
+                events, scheduler, card_id=cid, uid=uid, leech_threshold=threshold, leech_action=action
+            ),
+        )
+        for cid, uid, events in _WORK[bounds[0] : bounds[1]]
+    ]
+
+
+def _replay_many(
+    work: Sequence[tuple[int, str, list[EventRow]]], scheduler: CardScheduler, threshold: int, action: str
+) -> list[tuple[int, Replayed]]:
+    """Replay each ``(card id, uid, events)``, in order; many cards are shared out over the cores
+    (forked workers inherit the events; only the results come back)."""
+    import multiprocessing
+
+    from .sync.parallel import workers_for
+
+    global _WORK, _SETTINGS
+    n = len(work)
+    workers = workers_for(n) if n >= PARALLEL_REPLAY_MIN else 1
+    _WORK, _SETTINGS = work, (scheduler, threshold, action)
+    try:
+        if workers == 1:
+            return _replay_share((0, n))
+        share = -(-n // workers)
+        bounds = [(i, min(n, i + share)) for i in range(0, n, share)]
+        with multiprocessing.get_context("fork").Pool(len(bounds) - 1) as pool:
+            pending = pool.map_async(_replay_share, bounds[1:])
+            first = _replay_share(bounds[0])
+            rest = pending.get()
+        return first + [pair for part in rest for pair in part]
+    finally:
+        _WORK, _SETTINGS = (), None
 
 
 # -- merging journals -----------------------------------------------------------------------
