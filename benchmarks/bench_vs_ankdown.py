@@ -78,8 +78,10 @@ def main() -> None:
             db = work / f"db{i}.sqlite"
             ours.append(
                 timed(
-                    [sys.executable, "-m", "mlsys_srs", "--vault", str(vault), "--db", str(db),
-                     "export", "anki", "-o", str(work / f"m{i}.apkg")],  # fmt: skip
+                    [
+                        *(sys.executable, "-m", "mlsys_srs", "--vault", str(vault), "--db", str(db)),
+                        *("export", "anki", "-o", str(work / f"m{i}.apkg")),
+                    ],
                     env,
                 )
             )

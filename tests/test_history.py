@@ -567,7 +567,7 @@ def test_a_replay_shared_out_over_the_cores_equals_one_on_this_core(
             cards = sorted(keyed_cards(db), key=lambda c: c.uid)
             events = [
                 Event(event_id(at := T0 + timedelta(hours=h)), "review", at, "phone", key_of(cards[h % len(cards)]),
-                      {"rating": 1 + h % 4})  # fmt: skip
+                      {"rating": 1 + h % 4})
                 for h in range(60)
             ]
             Journal(journals, "phone").append(events)
