@@ -57,7 +57,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -668,7 +668,15 @@ def compute_stats(
     )
 
     leeches, most_lapsed = _lapse_lists(conn, flt)
-    view = read_log(conn, clock, now, flt=flt, days=days, parameters=parameters)
+    recall = recall_figures(
+        conn,
+        clock,
+        now,
+        flt=flt,
+        days=days,
+        desired=(schedule or ScheduleConfig()).desired_retention,
+        parameters=parameters,
+    )
     return Stats(
         now=now,
         days=days,
@@ -687,16 +695,15 @@ def compute_stats(
         leeches=leeches,
         most_lapsed=most_lapsed,
         scope=_scope_json(flt),
-        calibration=calibration(view.log, view.offsets, days, view.curve),
-        retention_by_week=retention_by_week(
-            view.log,
-            view.offsets,
-            view.first,
-            days,
-            (schedule or ScheduleConfig()).desired_retention,
-            {c: d for c, (d, _) in view.places.items()},
+        calibration=recall[0],
+        retention_by_week=recall[1],
+        charts=(
+            chart_figures(
+                conn, now, read_log(conn, clock, now, flt=flt, days=days, parameters=parameters), flt=flt
+            )
+            if charts
+            else None
         ),
-        charts=chart_figures(conn, now, view, flt=flt) if charts else None,
     )
 
 
@@ -1076,39 +1083,71 @@ def memorised(
     return acc
 
 
-def calibration(
-    log: Sequence[review_store.LogRow], offsets: Sequence[int], days: int, curve: ForgettingCurve
-) -> tuple[CalibrationBin, ...]:
-    """Predicted recall against the actual pass rate, in bins of 10 %.
+def recall_figures(
+    conn: sqlite3.Connection,
+    clock: DayClock,
+    now: datetime,
+    *,
+    flt: CardFilter | None = None,
+    days: int = 365,
+    desired: float = 0.9,
+    parameters: Sequence[float] = (),
+) -> tuple[tuple[CalibrationBin, ...], RetentionByWeek]:
+    """Calibration and true retention per week over the last ``days`` review days (today included).
 
-    Every answer in the window to a card in the ``review`` state whose previous
-    answer left a stability counts: its prediction is the FSRS retrievability
-    at that stability after the whole days elapsed since the previous answer;
-    it passed unless graded Again.
+    *Calibration*: every answer in the window to a card in the ``review`` state whose previous
+    scheduling answer left a stability; its prediction is the FSRS retrievability at that stability
+    after the review days elapsed since, and it passed unless graded Again; in bins of 10 %.
+
+    *Retention by week*: the same answers, passed or not, per week of seven review days counted back
+    from today (the last ends today, the first may be shorter), overall and per domain.
+    Cram answers are neither (they change no schedule).
     """
+    curve = ForgettingCurve.from_parameters(parameters)
+    today = clock.today(now)
+    first = today - timedelta(days=days - 1)
+    index = DayIndex(clock, first, today)
+    since = index.bounds[0]
     n_bins = len(RECALL_EDGES) - 1
-    reviews = [0] * n_bins
-    passed = [0] * n_bins
-    sums = [0.0] * n_bins
-    for i, j in _card_runs(log):
-        for k in range(i + 1, j):
-            r = log[k]
-            if r.kind != "review" or r.state_before != "review" or not 0 <= offsets[k] < days:
-                continue
-            # The previous scheduling answer (cram answers change no memory state).
-            p_k = k - 1
-            while p_k >= i and log[p_k].kind != "review":
-                p_k -= 1
-            if p_k < i or not log[p_k].stability_after:
-                continue
-            prev = log[p_k]
-            elapsed = offsets[k] - offsets[p_k]  # review days, as FSRS counts them
-            p = curve.retrievability(elapsed, prev.stability_after)
-            b = min(int(p * n_bins), n_bins - 1)
-            reviews[b] += 1
-            passed[b] += r.rating > 1
-            sums[b] += p
-    return tuple(
+    reviews, passed, sums = [0] * n_bins, [0] * n_bins, [0.0] * n_bins
+    n_weeks = -(-days // 7)
+    overall = [[0, 0] for _ in range(n_weeks)]
+    by_domain: dict[str, list[list[int]]] = {}
+    for r in review_store.recall_checks(conn, flt, since):
+        off = index.index(r.reviewed_at)
+        if not 0 <= off < days:
+            continue
+        ok = r.rating > 1
+        w = n_weeks - 1 - (days - 1 - off) // 7
+        cells = by_domain.get(r.domain)
+        if cells is None:
+            cells = by_domain[r.domain] = [[0, 0] for _ in range(n_weeks)]
+        for c in (overall[w], cells[w]):
+            c[0] += 1
+            c[1] += ok
+        if r.prev_at is None or not r.prev_stability:
+            continue
+        if r.prev_at >= since:
+            elapsed = off - index.index(r.prev_at)
+        else:
+            elapsed = (clock.day_of(_parse(r.reviewed_at)) - clock.day_of(_parse(r.prev_at))).days
+        p = curve.retrievability(elapsed, r.prev_stability)
+        b = min(int(p * n_bins), n_bins - 1)
+        reviews[b] += 1
+        passed[b] += ok
+        sums[b] += p
+
+    def weeks(cells: list[list[int]]) -> tuple[WeekRetention, ...]:
+        out = []
+        for w, (n, good) in enumerate(cells):
+            end = days - 7 * (n_weeks - 1 - w)
+            start = first + timedelta(days=max(0, end - 7))
+            out.append(
+                WeekRetention(start=start, end=first + timedelta(days=end - 1), reviews=n, passed=good)
+            )
+        return tuple(out)
+
+    bins = tuple(
         CalibrationBin(
             low=RECALL_EDGES[b],
             high=RECALL_EDGES[b + 1],
@@ -1118,55 +1157,12 @@ def calibration(
         )
         for b in range(n_bins)
     )
-
-
-def retention_by_week(
-    log: Sequence[review_store.LogRow],
-    offsets: Sequence[int],
-    first: date,
-    days: int,
-    desired: float,
-    domain_of: Mapping[int, str],
-) -> RetentionByWeek:
-    """True retention per week, overall and per domain (domains with answers in the window).
-
-    Weeks are seven review days counted back from today, so the last one ends
-    today and the first may be shorter.
-    """
-    n_weeks = -(-days // 7)
-    overall = [[0, 0] for _ in range(n_weeks)]
-    by_domain: dict[str, list[list[int]]] = {}
-    for r, off in zip(log, offsets, strict=True):
-        if r.kind != "review" or r.state_before != "review" or not 0 <= off < days:
-            continue
-        w = n_weeks - 1 - (days - 1 - off) // 7
-        domain = domain_of.get(r.card_id, "")
-        cells = by_domain.get(domain)
-        if cells is None:
-            cells = by_domain[domain] = [[0, 0] for _ in range(n_weeks)]
-        for c in (overall[w], cells[w]):
-            c[0] += 1
-            c[1] += r.rating > 1
-
-    def weeks(cells: list[list[int]]) -> tuple[WeekRetention, ...]:
-        out = []
-        for w, (n, ok) in enumerate(cells):
-            end = days - 7 * (n_weeks - 1 - w)
-            out.append(
-                WeekRetention(
-                    start=first + timedelta(days=max(0, end - 7)),
-                    end=first + timedelta(days=end - 1),
-                    reviews=n,
-                    passed=ok,
-                )
-            )
-        return tuple(out)
-
-    return RetentionByWeek(
+    by_week = RetentionByWeek(
         desired=desired,
         weeks=weeks(overall),
         domains=tuple((d, weeks(c)) for d, c in sorted(by_domain.items())),
     )
+    return bins, by_week
 
 
 def distributions(
