@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from mlsys_srs.parse import parse_note
 from mlsys_srs.parse.text import line_starts, split_lines
 
+from .test_properties import make_card_block
+
 # -- linear time ----------------------------------------------------------------------------
 
 HOSTILE_TOKENS = {
@@ -228,26 +230,9 @@ def phrase(draw: st.DrawFn) -> str:
     return out
 
 
-@st.composite
-def card_block(draw: st.DrawFn) -> tuple[list[str], list[int], list[str]]:
-    """Lines, the 0-based offsets of card start lines in them, and each card's question."""
-    kind = draw(st.sampled_from(["qa", "inline", "pair", "multi", "cloze", "callout", "prose", "code"]))
-    q, a = draw(phrase()), draw(phrase())
-    if kind == "qa":
-        return [f"Q: {q}", f"A: {a}"], [0], [q]
-    if kind == "inline":
-        return [f"- {q} :: {a}"], [0], [q]
-    if kind == "pair":
-        return [f"{q} ::: {a}"], [0, 0], [q, a]
-    if kind == "multi":
-        return [q, "?", a], [0], [q]
-    if kind == "cloze":
-        return [f"C: {q} {{{{c1::{a}}}}} end"], [0], [f"{q} [...] end"]
-    if kind == "callout":
-        return [f"> [!faq] {q}", f"> {a}"], [0], [q]
-    if kind == "code":
-        return ["```", f"{q} :: {a}", "Q: x", "A: y", "```"], [], []
-    return [f"{q} {a}."], [], []
+def card_block() -> st.SearchStrategy[tuple[list[str], list[int], list[str]]]:
+    """The card blocks of test_properties, with words joined by odd separators."""
+    return make_card_block(phrase())
 
 
 @settings(max_examples=200, deadline=None)

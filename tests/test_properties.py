@@ -85,30 +85,40 @@ WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=8)
 PHRASE = st.lists(WORD, min_size=1, max_size=5).map(" ".join)
 
 
-@st.composite
-def card_block(draw: st.DrawFn) -> tuple[list[str], list[int], list[str]]:
-    """A block of lines, the 0-based offsets of card start lines in it, and each card's question."""
-    kind = draw(st.sampled_from(["qa", "inline", "pair", "multi", "cloze", "callout", "prose", "code"]))
-    q, a = draw(PHRASE), draw(PHRASE)
-    if kind == "qa":
-        extra = draw(st.booleans())
-        lines = [f"Q: {q}", f"A: {a}"]
-        if extra:
-            lines += ["", "```", "Q: inside code", "A: no", "```"]
-        return lines, [0], [q]
-    if kind == "inline":
-        return [f"- {q} :: {a}"], [0], [q]
-    if kind == "pair":
-        return [f"{q} ::: {a}"], [0, 0], [q, a]
-    if kind == "multi":
-        return [q, "?", a], [0], [q]
-    if kind == "cloze":
-        return [f"C: {q} {{{{c1::{a}}}}} end"], [0], [f"{q} [...] end"]
-    if kind == "callout":
-        return [f"> [!faq] {q}", f"> {a}"], [0], [q]
-    if kind == "code":
-        return ["```", f"{q} :: {a}", "Q: x", "A: y", "```"], [], []
-    return [f"{q} {a}."], [], []
+def make_card_block(phrase: st.SearchStrategy[str]) -> st.SearchStrategy[tuple[list[str], list[int], list[str]]]:
+    """Blocks of note lines with cards whose questions and answers come from ``phrase``."""
+
+    @st.composite
+    def card_block(draw: st.DrawFn) -> tuple[list[str], list[int], list[str]]:
+        """A block of lines, the 0-based offsets of card start lines in it, and each card's question."""
+        kind = draw(st.sampled_from(["qa", "inline", "pair", "multi", "cloze", "callout", "prose", "code"]))
+        q, a = draw(phrase), draw(phrase)
+        if kind == "qa":
+            extra = draw(st.booleans())
+            lines = [f"Q: {q}", f"A: {a}"]
+            if extra:
+                lines += ["", "```", "Q: inside code", "A: no", "```"]
+            return lines, [0], [q]
+        if kind == "inline":
+            return [f"- {q} :: {a}"], [0], [q]
+        if kind == "pair":
+            return [f"{q} ::: {a}"], [0, 0], [q, a]
+        if kind == "multi":
+            return [q, "?", a], [0], [q]
+        if kind == "cloze":
+            return [f"C: {q} {{{{c1::{a}}}}} end"], [0], [f"{q} [...] end"]
+        if kind == "callout":
+            return [f"> [!faq] {q}", f"> {a}"], [0], [q]
+        if kind == "code":
+            return ["```", f"{q} :: {a}", "Q: x", "A: y", "```"], [], []
+        return [f"{q} {a}."], [], []
+
+    return card_block()
+
+
+def card_block() -> st.SearchStrategy[tuple[list[str], list[int], list[str]]]:
+    """Card blocks with plain phrases."""
+    return make_card_block(PHRASE)
 
 
 @settings(max_examples=200, deadline=None)

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from mlsys_srs.cli import context
 
-from .conftest import Cli
+from .conftest import Cli, mounted_tmpfs
 
 NOW = "2026-11-22T16:00:00+00:00"
 SCRIPT = Path(sys.executable).with_name("mlsys-srs")
@@ -466,15 +466,9 @@ def test_a_read_only_note_is_skipped_for_an_unprivileged_user(nobody_dir: Path) 
 
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True)
-    if r.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    """A 1mB tmpfs (skipped where mounting is not permitted)."""
+    with mounted_tmpfs(tmp_path / "tiny", "1m") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def _fill(folder: Path) -> None:

@@ -6,7 +6,6 @@ import errno
 import os
 import re
 import stat
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,6 +21,8 @@ from mlsys_srs.parse.text import split_lines
 from mlsys_srs.store import open_db
 from mlsys_srs.sync import sync_vault, write_block_ids
 from mlsys_srs.vaultio import DiskFull, FileExists, NoteChanged, ReadOnlyNote, create_file, rewrite_note
+
+from .conftest import mounted_tmpfs
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 ID_RE = re.compile(r" ?\^srs-[0-9a-f]{6}")
@@ -227,16 +228,9 @@ def test_read_only_by_mode_bits_even_for_root(note: Path) -> None:
 
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
-    """A 64 kB tmpfs (skipped where mounting is not permitted)."""
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True)
-    if r.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    """A 64kB tmpfs (skipped where mounting is not permitted)."""
+    with mounted_tmpfs(tmp_path / "tiny", "64k") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def test_write_ids_on_a_full_disk_is_a_diagnostic_and_leaves_no_temp_file(
