@@ -203,3 +203,24 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
         [sys.executable, "-m", "mlsys_srs", "--help"], capture_output=True, text=True, env=env, check=True
     )
     assert "mlsys-srs" in out.stdout or "Usage" in out.stdout
+
+
+def test_a_reader_that_goes_away_gets_no_error_message(tmp_path: Path) -> None:
+    """``mlsys-srs ... | head -1``: no "Broken pipe" line, no traceback."""
+    import subprocess
+    import sys
+
+    vault = tmp_path / "v"
+    vault.mkdir()
+    (vault / "a.md").write_text("".join(f"q{i} :: a{i}\n" for i in range(3000)))
+    env = {**os.environ, "MLSYS_SRS_CONFIG": str(tmp_path / "none.toml"), "MLSYS_SRS_DB": str(tmp_path / "db")}
+    base = [sys.executable, "-m", "mlsys_srs", "--vault", str(vault)]
+    subprocess.run([*base, "sync", "-q"], env=env, check=True)
+    for args in (["cards"], ["cards", "--json"], ["--help"]):
+        proc = subprocess.Popen([*base, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.readline()
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        proc.wait()
+        assert "Broken pipe" not in err and "Traceback" not in err, (args, err)

@@ -9,6 +9,7 @@ exporter or the Markdown renderer.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,6 +47,9 @@ class _Group(TyperGroup):
 
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            raise typer.Exit(141) from None  # as a shell reports SIGPIPE
         except SrsError as exc:
             raise _error(str(exc), exc.exit_code) from None
         except sqlite3.Error as exc:
@@ -119,7 +123,7 @@ def main_options(
         Path | None,
         typer.Option(
             "--vault",
-            help="Notes folder (env MLSYS_SRS_VAULT; default ./notes).",
+            help="Notes folder (env MLSYS_SRS_VAULT; default ./notes, else the nearest folder at or above this one with .obsidian/ or .mlsys-srs/).",
             show_default=False,
         ),
     ] = None,
@@ -127,7 +131,9 @@ def main_options(
         Path | None,
         typer.Option(
             "--db",
-            help="Review database file (env MLSYS_SRS_DB; default in the user data folder, see `info`).",
+            help=(
+                "Review database file (env MLSYS_SRS_DB; default the vault's own, chosen by its id, in the user data folder: see `info`)."
+            ),
             show_default=False,
         ),
     ] = None,
@@ -150,6 +156,23 @@ app.add_typer(export.app, name="export")
 app.add_typer(imports.app, name="import")
 
 
+def _quiet_broken_pipe() -> None:
+    """The reader of our output went away (``mlsys-srs cards | head``): say nothing more.
+
+    Python would complain while flushing stdout at exit; point it at /dev/null instead.
+    """
+    import os
+    import sys
+
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except BrokenPipeError:  # while printing --help, before a command runs
+        _quiet_broken_pipe()
+        raise SystemExit(141) from None

@@ -442,8 +442,11 @@ def cards(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many cards.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per card, in a list.")] = False,
 ) -> None:
-    """List cards, filtered by domain, tag, note, deck recipe, state, due date, recall or lapses,
-    or found by full-text search (--search)."""
+    """List cards by domain, tag, note, deck, state, due date, recall or lapses, or search them (--search).
+
+    One card a line with its answer; --search ranks an exact phrase first, then
+    all its words, then any word.
+    """
     from ..config import parse_duration
     from ..errors import SrsError
     from ..store.cards import STATES, list_cards, search_cards
