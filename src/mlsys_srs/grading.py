@@ -27,9 +27,6 @@ if TYPE_CHECKING:
     from .journal import Journal
     from .memory import CardScheduler
 
-LEECH_ACTIONS = ("suspend", "tag")
-"""What the leech rule does to a card: tag it ``leech`` and suspend it, or only tag it."""
-
 
 @dataclass(frozen=True)
 class GradeResult:
@@ -72,11 +69,12 @@ def grade_card(
         raise ValueError(f"kind must be review or cram, not {kind!r}")
     with transaction(conn):
         raw = card_store.schedule_of(conn, card_id)
+        key = card_key(conn, card_id)  # its uid seeds the fuzz; the journal names the card by it
         before = CardSchedule.from_raw(raw)
         if kind == "cram":
             after, leech = before, False
         else:
-            after = scheduler.grade(card_store.uid_of(conn, card_id), before, rating, now)
+            after = scheduler.grade(key.uid, before, rating, now)
             leech = is_new_leech(before.lapses, after.lapses, leech_threshold)
         snapshot = dict(raw)
         if leech:
@@ -101,9 +99,7 @@ def grade_card(
             kind=kind,
         )
         card_store.set_schedule(conn, card_id, after.to_raw())
-        ev = Event(
-            eid, kind, now, _device(journal), card_key(conn, card_id), {"rating": rating, "ms": duration_ms}
-        )
+        ev = Event(eid, kind, now, _device(journal), key, {"rating": rating, "ms": duration_ms})
         record(conn, journal, [(ev, card_id)])
     return GradeResult(review_id, card_id, rating, before, after, duration_ms, leech)
 

@@ -66,10 +66,10 @@ def card_key(conn: sqlite3.Connection, card_id: int) -> CardKey:
     """
     from .errors import CardNotFound
 
-    view = card_store.load_card(conn, card_id)
-    if view is None:
+    card = event_store.keyed_card(conn, card_id)
+    if card is None:
         raise CardNotFound(f"no card with id {card_id}")
-    return key_of(view)
+    return key_of(card)
 
 
 def event_row(ev: Event, card_id: int | None) -> EventRow:

@@ -238,18 +238,6 @@ def schedule_of(conn: sqlite3.Connection, card_id: int) -> dict[str, Any]:
     return dict(zip(CARD_SCHEDULE_COLUMNS, row, strict=True))
 
 
-def uid_of(conn: sqlite3.Connection, card_id: int) -> str:
-    """A card's stable identity (``card.uid``).
-
-    Raises:
-        CardNotFound: no such card.
-    """
-    row = conn.execute("SELECT uid FROM card WHERE id = ?", (card_id,)).fetchone()
-    if row is None:
-        raise CardNotFound(f"no card with id {card_id}")
-    return str(row[0])
-
-
 def set_schedule(conn: sqlite3.Connection, card_id: int, raw: dict[str, Any]) -> None:
     """Write a card's scheduling columns (as ``schedule_of`` returns them)."""
     assignments = ", ".join(f"{c} = ?" for c in CARD_SCHEDULE_COLUMNS)

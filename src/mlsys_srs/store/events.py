@@ -147,15 +147,25 @@ class KeyedCard(NamedTuple):
     retired: bool = False
 
 
+_KEYED_SELECT = (
+    "SELECT card.id, card.uid, card.block_id, card.direction, card.cloze, note.path, card.fingerprint, "
+    "card.question, card.retired FROM card JOIN note ON note.id = card.note_id"
+)
+
+
+def _keyed(r: Sequence[Any]) -> KeyedCard:
+    return KeyedCard(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]))
+
+
 def keyed_cards(conn: sqlite3.Connection) -> list[KeyedCard]:
     """Every card (retired ones too) with its keys."""
-    return [
-        KeyedCard(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]))
-        for r in conn.execute(
-            "SELECT card.id, card.uid, card.block_id, card.direction, card.cloze, note.path, card.fingerprint, "
-            "card.question, card.retired FROM card JOIN note ON note.id = card.note_id"
-        )
-    ]
+    return [_keyed(r) for r in conn.execute(_KEYED_SELECT)]
+
+
+def keyed_card(conn: sqlite3.Connection, card_id: int) -> KeyedCard | None:
+    """One card with its keys (None if there is no such card)."""
+    row = conn.execute(_KEYED_SELECT + " WHERE card.id = ?", (card_id,)).fetchone()
+    return _keyed(row) if row is not None else None
 
 
 def has_uid(conn: sqlite3.Connection, uid: str) -> bool:
