@@ -375,3 +375,9 @@ def test_link_resolution_like_obsidian() -> None:
     assert res("paged attention") == "c/Paged Attention.md"
     assert res("../b/zero.md", markdown=True, src="a/n.md") == "b/zero.md"  # relative markdown link
     assert res("nowhere") is None
+
+
+def test_a_cloze_number_whose_deletions_are_all_empty_makes_no_card() -> None:
+    note = parse_note("A {{c1::}} and {{c2::full}}.\n\n{{}}\n", "p.md")
+    assert [(c.cloze, c.question) for c in note.cards] == [(2, "A  and [...].")]
+    assert [d.message for d in note.diagnostics] == ["empty cloze deletion: it makes no card"] * 2

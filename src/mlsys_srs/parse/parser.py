@@ -810,7 +810,7 @@ class _NoteParser:
                 body = content
             answer_text, sep, hint = body.partition("::")
             if not answer_text.strip():
-                self.diag(line_of(c_start), "empty cloze deletion")
+                self.diag(line_of(c_start), "empty cloze deletion: it makes no card")
                 answer_text = ""
             pieces.append(("cloze", answer_text, number, hint if sep else None))
         rest = scan[pos:]
@@ -865,6 +865,8 @@ class _NoteParser:
             if kind == "cloze" and n is not None:
                 where.setdefault(n, []).append(idx)
         for number in numbers:
+            if not any(bodies[idx].strip() for idx in where[number]):
+                continue  # nothing to recall (the empty deletion has its diagnostic)
             parts = bodies.copy()
             for idx in where[number]:
                 hint = numbered[idx][3]
