@@ -25,9 +25,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_stats import CARDS_PER_BLOCK, timed  # noqa: E402
-from history import NOW, simulate  # noqa: E402
-from synth import make_vault  # noqa: E402
+from bench_stats import timed  # noqa: E402
+from history import NOW, build_collection, collection_args  # noqa: E402
 
 
 def browser_load(page: Path) -> float | None:
@@ -52,26 +51,12 @@ def browser_load(page: Path) -> float | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cards", type=int, default=20000)
-    ap.add_argument("--reviews", type=int, default=100000)
-    ap.add_argument("--days", type=int, default=400)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--keep", type=Path, help="Build (or reuse) the collection in this folder and keep it.")
+    collection_args(ap, runs=3)
     a = ap.parse_args()
 
-    from mlsys_srs.store import open_db
-    from mlsys_srs.sync import sync_vault
-
     root = a.keep or Path(tempfile.mkdtemp(prefix="bench-report-"))
-    vault, db = root / "vault", root / "srs.db"
     try:
-        if not db.exists():
-            make_vault(vault, round(a.cards / CARDS_PER_BLOCK / 10), 10, a.seed)
-            conn = open_db(db, NOW)
-            sync_vault(conn, vault, NOW)
-            conn.close()
-            simulate(db, a.reviews, a.days, a.seed)
+        vault, db = build_collection(root, a.cards, a.reviews, a.days, a.seed)
         config = root / "config.toml"
         config.write_text(
             '[schedule]\ntimezone = "America/Los_Angeles"\nrollover_hour = 4\n', encoding="utf-8"

@@ -35,11 +35,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from history import CARDS_PER_BLOCK  # noqa: E402
 from synth import make_vault  # noqa: E402
 
 NOW = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
-CARDS_PER_BLOCK = 7 / 6
-"""synth.py writes six syntaxes in turn; the cloze one makes two cards."""
 
 
 def give_history(db: Path, seed: int, reviews_per_card: int = 5) -> dict[str, int]:

@@ -115,3 +115,37 @@ def simulate(db: Path, reviews: int, days: int, seed: int, leech_threshold: int 
                 add_tag(conn, cid, "leech")
     conn.close()
     return len(rows)
+
+
+CARDS_PER_BLOCK = 7 / 6
+"""synth.py writes six syntaxes in turn; the cloze one makes two cards."""
+
+
+def collection_args(ap: Any, runs: int) -> None:
+    """Add the options every collection benchmark takes (size, history, runs, seed, ``--keep``)."""
+    ap.add_argument("--cards", type=int, default=20000)
+    ap.add_argument("--reviews", type=int, default=100000)
+    ap.add_argument("--days", type=int, default=400)
+    ap.add_argument("--runs", type=int, default=runs)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", type=Path, help="Build (or reuse) the collection in this folder and keep it.")
+
+
+def build_collection(root: Path, cards: int, reviews: int, days: int, seed: int) -> tuple[Path, Path]:
+    """A synced synthetic vault of about ``cards`` cards with a simulated history, under ``root``.
+
+    Reused when ``root`` already holds one (``--keep``). Returns (vault, database).
+    """
+    from synth import make_vault
+
+    from mlsys_srs.store import open_db
+    from mlsys_srs.sync import sync_vault
+
+    vault, db = root / "vault", root / "srs.db"
+    if not db.exists():
+        make_vault(vault, round(cards / CARDS_PER_BLOCK / 10), 10, seed)
+        conn = open_db(db, NOW)
+        sync_vault(conn, vault, NOW)
+        conn.close()
+        simulate(db, reviews, days, seed)
+    return vault, db
