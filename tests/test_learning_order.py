@@ -9,13 +9,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mlsys_srs.config import ConfigError, ScheduleConfig, load_config
 from mlsys_srs.days import DayClock
 from mlsys_srs.queue import QueueItem, build_queue, learning_ranks, todays_queue
+from mlsys_srs.store import cards as card_store
+from mlsys_srs.store import notes as note_store
 from mlsys_srs.store import open_db
+from mlsys_srs.store import reviews as review_store
 from mlsys_srs.store.filters import CardFilter
 from mlsys_srs.sync import sync_vault
+
+from .conftest import add_review, set_card, write_notes
 
 NOTES = Path(__file__).resolve().parent.parent / "notes"
 NOW = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
@@ -96,3 +103,97 @@ def test_new_order_is_checked(tmp_path: Path) -> None:
     cfg.write_text('[schedule]\nnew_order = "alphabetical"\n')
     with pytest.raises(ConfigError, match="new_order"):
         load_config(vault=tmp_path, config_path=cfg, environ={})
+
+
+# -- new cards fetched on demand give the queue one full sort would ---------------------------
+
+FOLDERS = ("01-a", "2-b", "misc", "")
+NAMES = ("a-moc.md", "index.md", "readme.md", "x.md", "Y.md", "y.md", "z.md")
+
+
+@st.composite
+def vaults(draw: st.DrawFn) -> dict[str, str]:
+    """A small vault: notes in a few folders, some with index notes linking to the others."""
+    paths = draw(
+        st.lists(
+            st.tuples(st.sampled_from(FOLDERS), st.sampled_from(NAMES)).map(
+                lambda t: "/".join(p for p in t if p)
+            ),
+            min_size=1,
+            max_size=8,
+            unique_by=str.lower,
+        )
+    )
+    files = {}
+    for p in paths:
+        links = draw(st.lists(st.sampled_from(paths), max_size=4))
+        lines = [f"[[{q.rsplit('/', 1)[-1][:-3]}]]" for q in links]
+        cards = draw(st.integers(0, 4))
+        body = [
+            f"Q {p} {i}? ::: A {i}." if i % 2 else f"Fact {i} of {p} is {{{{c1::one}}}} and {{{{c2::two}}}}."
+            for i in range(cards)
+        ]
+        files[p] = "\n\n".join(["# " + p, *lines, *body]) + "\n"
+    return files
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    files=vaults(),
+    states=st.lists(
+        st.sampled_from(["new", "new", "review", "learning", "suspended", "reviewed"]), max_size=40
+    ),
+    new_per_day=st.integers(0, 6),
+    bury=st.booleans(),
+    total=st.one_of(st.none(), st.integers(0, 8)),
+)
+def test_new_cards_on_demand_equal_one_full_sort(
+    tmp_path_factory: pytest.TempPathFactory,
+    files: dict[str, str],
+    states: list[str],
+    new_per_day: int,
+    bury: bool,
+    total: int | None,
+) -> None:
+    root = tmp_path_factory.mktemp("lazy")
+    write_notes(root / "v", files)
+    (root / "v").mkdir(exist_ok=True)
+    conn = open_db(root / "db.sqlite", NOW)
+    sync_vault(conn, root / "v", NOW)
+    ids = [r[0] for r in conn.execute("SELECT id FROM card ORDER BY id")]
+    for cid, state in zip(ids, states, strict=False):
+        if state in ("review", "learning"):
+            set_card(conn, cid, state=state, due=NOW, stability=2.0, last_review=NOW)
+        elif state == "suspended":
+            set_card(conn, cid, suspended=True)
+        elif state == "reviewed":
+            set_card(conn, cid, state="review", due=NOW.replace(year=2027), stability=9.0, last_review=NOW)
+            add_review(conn, cid, NOW, before="new")
+    conn.commit()
+    cfg = replace(ScheduleConfig(), new_per_day=new_per_day, bury_new_siblings=bury)
+    lazy = todays_queue(conn, cfg, CLOCK, NOW, total_limit=total)
+
+    # The same queue from every candidate at once, ranked over every present note.
+    today = CLOCK.today(NOW)
+    start, end = CLOCK.day_start(today), CLOCK.day_end(today)
+    paths = [r[0] for r in conn.execute("SELECT path FROM note WHERE present = 1")]
+    eager = build_queue(
+        [QueueItem(*c) for c in card_store.queue_candidates(conn, NOW, end)],
+        now=NOW,
+        day_end=end,
+        reviewed_groups=review_store.reviewed_groups(conn, start),
+        new_left=max(0, new_per_day - review_store.cards_answered_since(conn, start, "new")),
+        reviews_left=cfg.reviews_per_day if cfg.reviews_per_day > 0 else None,
+        total_limit=total,
+        bury_new_siblings=bury,
+        note_ranks=learning_ranks(paths, note_store.resolved_note_links(conn)),
+    )
+    assert [it.id for it in lazy.main] == [it.id for it in eager.main]
+    assert [it.id for it in lazy.learning] == [it.id for it in eager.learning]
+    assert (lazy.held_new, lazy.held_siblings, lazy.held_reviews) == (
+        eager.held_new,
+        eager.held_siblings,
+        eager.held_reviews,
+    )
+    assert lazy.groups == eager.groups
+    conn.close()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import random
 import re
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import zip_longest
@@ -157,6 +157,25 @@ def index_note(folder: PurePosixPath, names: Iterable[str]) -> str | None:
 LearningRank = tuple[tuple[tuple[int, int, str], ...], int, str]
 
 
+def _by_folder(paths: Iterable[str]) -> dict[str, list[str]]:
+    """Note names grouped by their folder (``""`` for the vault's top)."""
+    by_folder: dict[str, list[str]] = {}
+    for p in paths:
+        folder, _, name = p.rpartition("/")
+        by_folder.setdefault(folder, []).append(name)
+    return by_folder
+
+
+def index_note_paths(paths: Iterable[str]) -> list[str]:
+    """The index note (``index_note``) of each folder among ``paths``, as vault-relative paths."""
+    out = []
+    for folder, names in _by_folder(set(paths)).items():
+        idx = index_note(PurePosixPath(folder), names)
+        if idx is not None:
+            out.append(f"{folder}/{idx}" if folder else idx)
+    return out
+
+
 def learning_ranks(paths: Iterable[str], links: Sequence[tuple[str, str]]) -> dict[str, LearningRank]:
     """Where each note comes in learning order; pure.
 
@@ -166,31 +185,44 @@ def learning_ranks(paths: Iterable[str], links: Sequence[tuple[str, str]]) -> di
 
     Args:
         paths: Vault-relative note paths.
-        links: ``(source path, target path)`` of the resolved links, in source line order.
+        links: ``(source path, target path)`` of the resolved links, in source line order
+            (only the index notes' links matter).
     """
-    by_folder: dict[PurePosixPath, list[str]] = {}
-    for p in {*paths, *(src for src, _ in links)}:
-        pp = PurePosixPath(p)
-        by_folder.setdefault(pp.parent, []).append(pp.name)
     targets: dict[str, list[str]] = {}
     for src, dst in links:
         targets.setdefault(src, []).append(dst)
     out: dict[str, LearningRank] = {}
-    for folder, names in by_folder.items():
-        fkey = _folder_key(folder)
+    for folder, names in _by_folder({*paths, *targets}).items():
+        fpath = PurePosixPath(folder)
+        fkey = _folder_key(fpath)
         place: dict[str, int] = {}
-        idx = index_note(folder, names)
+        idx = index_note(fpath, names)
         if idx is not None:
-            idx_path = str(folder / idx) if folder.parts else idx
             place[idx] = 0
-            for dst in targets.get(idx_path, []):
-                d = PurePosixPath(dst)
-                if d.parent == folder and d.name not in place:
-                    place[d.name] = len(place)
+            for dst in targets.get(f"{folder}/{idx}" if folder else idx, ()):
+                dfolder, _, dname = dst.rpartition("/")
+                if dfolder == folder and dname not in place:
+                    place[dname] = len(place)
+        rest = len(place)
         for name in names:
-            path = str(folder / name) if folder.parts else name
-            out[path] = (fkey, place.get(name, len(place)), name.lower())
+            out[f"{folder}/{name}" if folder else name] = (fkey, place.get(name, rest), name.lower())
     return out
+
+
+@dataclass(frozen=True)
+class NewCards:
+    """Today's new-card candidates fetched on demand, already in order (see ``build_queue``).
+
+    With tens of thousands of new cards, ``due`` and ``review`` need only the
+    first few: the store hands them over a note at a time, and counts the rest.
+    """
+
+    total: int
+    """How many new candidates there are."""
+    ordered: Iterable[QueueItem]
+    """Every new candidate, in the order they are introduced (consumed lazily)."""
+    in_groups: Callable[[set[Group]], int]
+    """How many new candidates belong to these sibling groups."""
 
 
 def build_queue(
@@ -208,6 +240,7 @@ def build_queue(
     new_order: str = "learning",
     note_ranks: Mapping[str, LearningRank] | None = None,
     seed: int = 0,
+    new_cards: NewCards | None = None,
 ) -> Queue:
     """Order and limit today's cards.
 
@@ -227,6 +260,8 @@ def build_queue(
             domains) or ``random`` (shuffled by ``seed``).
         note_ranks: Each note's place in learning order (``learning_ranks``); None: by path.
         seed: The shuffle of ``random`` (the review day's number, so it holds all day).
+        new_cards: The new cards, ordered and fetched on demand, in place of those among
+            ``candidates`` (which then must hold none); ``new_order`` is theirs.
     """
     learning: list[QueueItem] = []
     reviews: list[QueueItem] = []
@@ -274,21 +309,38 @@ def build_queue(
         held_reviews = len(reviews) - max(0, reviews_left)
         reviews = reviews[: max(0, reviews_left)]
 
-    new_order_list = interleave_by_domain(new) if new_order == "interleave" else new
+    if new_cards is not None:
+        if new:
+            raise ValueError("new cards come either among the candidates or as new_cards")
+        new_order_list: Iterable[QueueItem] = new_cards.ordered
+    else:
+        new_order_list = interleave_by_domain(new) if new_order == "interleave" else new
     if total_limit is not None:
         room = max(0, total_limit - len(learning) - len(reviews))
         new_left = room if new_left is None else min(new_left, room)
     chosen: list[QueueItem] = []
     held_new = 0
+    seen_new = 0
     for it in new_order_list:
         if it.group in taken and bury_new_siblings:
             held_siblings += 1
+            seen_new += 1
             continue
         if new_left is not None and len(chosen) >= new_left:
+            if new_cards is not None:
+                break  # the rest are counted below, not fetched
             held_new += 1
             continue
         taken.add(it.group)
         chosen.append(it)
+        seen_new += 1
+    if new_cards is not None:
+        # Every card seen so far is chosen or a held sibling: in a taken group. Of the
+        # rest, those in a taken group are held siblings, the others wait for the limit.
+        rest = new_cards.total - seen_new
+        rest_taken = new_cards.in_groups(taken) - seen_new if bury_new_siblings and rest else 0
+        held_siblings += rest_taken
+        held_new = rest - rest_taken
     main = (
         *interleave_by_domain(reviews),
         *(interleave_by_domain(chosen) if new_order == "interleave" else chosen),
@@ -327,10 +379,8 @@ def todays_queue(
     reviews_left = None
     if cfg.reviews_per_day > 0:
         reviews_left = max(0, cfg.reviews_per_day - review_store.cards_answered_since(conn, start, "review"))
-    candidates = [QueueItem(*c) for c in card_store.queue_candidates(conn, now, end, flt)]
-    ranks = None
-    if cfg.new_order == "learning" and any(c.state == "new" for c in candidates):
-        ranks = learning_ranks((c.path for c in candidates), note_store.resolved_note_links(conn))
+    lazy = cfg.new_order == "learning"
+    candidates = [QueueItem(*c) for c in card_store.queue_candidates(conn, now, end, flt, new=not lazy)]
     return build_queue(
         candidates,
         now=now,
@@ -343,9 +393,41 @@ def todays_queue(
         bury_new_siblings=cfg.bury_new_siblings,
         bury_review_siblings=cfg.bury_review_siblings,
         new_order=cfg.new_order,
-        note_ranks=ranks,
         seed=today.toordinal(),
+        new_cards=_new_in_learning_order(conn, now, flt) if lazy else None,
     )
+
+
+def _new_in_learning_order(conn: sqlite3.Connection, now: datetime, flt: CardFilter | None) -> NewCards:
+    """Today's new candidates in learning order, fetched a note (or a few tied notes) at a time.
+
+    The ranks come from every present note (so which cards are due today never
+    changes a folder's index note) and the index notes' links.
+    """
+    counts = card_store.new_card_notes(conn, now, flt)
+    paths = note_store.present_note_paths(conn)
+    ranks = learning_ranks(
+        paths.values(), note_store.resolved_note_links(conn, index_note_paths(paths.values()))
+    )
+    order = sorted(counts, key=lambda nid: (ranks.get(paths.get(nid, ""), ((), 0, "")), paths.get(nid, "")))
+
+    def ordered() -> Iterator[QueueItem]:
+        i = 0
+        while i < len(order):
+            # Notes of equal rank (names differing only in case) are merged by line, as one sort would.
+            rank = ranks.get(paths.get(order[i], ""))
+            j = i + 1
+            while j < len(order) and rank is not None and ranks.get(paths.get(order[j], "")) == rank:
+                j += 1
+            for c in card_store.new_candidates(conn, now, order[i:j], flt):
+                yield QueueItem(*c)
+            i = j
+
+    def in_groups(groups: set[Group]) -> int:
+        notes = [nid for nid in {g[0] for g in groups} if nid in counts]
+        return sum(1 for g in card_store.new_candidate_groups(conn, now, notes, flt) if g in groups)
+
+    return NewCards(total=sum(counts.values()), ordered=ordered(), in_groups=in_groups)
 
 
 def prerequisite_candidates(

@@ -404,17 +404,65 @@ def _candidate(r: Sequence[Any]) -> Candidate:
     return Candidate(r[0], r[1], r[2], r[3], r[4], r[5], dt_from_db(r[6]), r[7], dt_from_db(r[8]))
 
 
+_AVAILABLE = (
+    " AND card.retired = 0 AND card.suspended = 0 AND (card.buried_until IS NULL OR card.buried_until <= ?)"
+)
+
+
 def queue_candidates(
-    conn: sqlite3.Connection, now: datetime, day_end: datetime, flt: CardFilter | None = None
+    conn: sqlite3.Connection,
+    now: datetime,
+    day_end: datetime,
+    flt: CardFilter | None = None,
+    *,
+    new: bool = True,
 ) -> list[Candidate]:
-    """Active cards that are new or due before ``day_end``, not suspended or buried at ``now``."""
+    """Active cards that are new or due before ``day_end``, not suspended or buried at ``now``.
+
+    Args:
+        new: Include the new cards (False: only scheduled cards due before ``day_end``;
+            ``new_card_notes`` and ``new_candidates`` then fetch new cards a note at a time).
+    """
+    where, params = (flt or CardFilter()).where()
+    sql = _CANDIDATE_SELECT + f" WHERE {where}" + _AVAILABLE
+    sql += " AND (card.state = 'new' OR card.due < ?)" if new else " AND card.state != 'new' AND card.due < ?"
+    return [_candidate(r) for r in conn.execute(sql, [*params, dt_to_db(now), dt_to_db(day_end)])]
+
+
+def new_card_notes(conn: sqlite3.Connection, now: datetime, flt: CardFilter | None = None) -> dict[int, int]:
+    """Note id -> how many of its cards are new queue candidates at ``now`` (notes with none left out)."""
     where, params = (flt or CardFilter()).where()
     sql = (
-        _CANDIDATE_SELECT + f" WHERE {where} AND card.retired = 0 AND card.suspended = 0"
-        " AND (card.buried_until IS NULL OR card.buried_until <= ?)"
-        " AND (card.state = 'new' OR card.due < ?)"
+        "SELECT card.note_id, count(*) FROM card JOIN note ON note.id = card.note_id"
+        f" WHERE {where}" + _AVAILABLE + " AND card.state = 'new' GROUP BY card.note_id"
     )
-    return [_candidate(r) for r in conn.execute(sql, [*params, dt_to_db(now), dt_to_db(day_end)])]
+    return {int(n): int(k) for n, k in conn.execute(sql, [*params, dt_to_db(now)])}
+
+
+def new_candidates(
+    conn: sqlite3.Connection, now: datetime, note_ids: Sequence[int], flt: CardFilter | None = None
+) -> list[Candidate]:
+    """The new queue candidates of the notes ``note_ids``, by line and id."""
+    where, params = (flt or CardFilter()).where()
+    sql = (
+        _CANDIDATE_SELECT + " WHERE card.note_id IN (SELECT value FROM json_each(?))"
+        f" AND {where}" + _AVAILABLE + " AND card.state = 'new' ORDER BY card.line, card.id"
+    )
+    return [_candidate(r) for r in conn.execute(sql, [_ids_json(note_ids), *params, dt_to_db(now)])]
+
+
+def new_candidate_groups(
+    conn: sqlite3.Connection, now: datetime, note_ids: Sequence[int], flt: CardFilter | None = None
+) -> list[tuple[int, int]]:
+    """``(note id, line)`` of each new queue candidate of the notes ``note_ids`` (one per card)."""
+    where, params = (flt or CardFilter()).where()
+    sql = (
+        "SELECT card.note_id, card.line FROM card JOIN note ON note.id = card.note_id"
+        f" WHERE card.note_id IN (SELECT value FROM json_each(?)) AND {where}"
+        + _AVAILABLE
+        + " AND card.state = 'new'"
+    )
+    return [(int(n), int(ln)) for n, ln in conn.execute(sql, [_ids_json(note_ids), *params, dt_to_db(now)])]
 
 
 def study_candidates(

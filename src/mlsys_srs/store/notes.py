@@ -121,14 +121,28 @@ def present_notes(conn: sqlite3.Connection) -> list[GraphNote]:
     return out
 
 
-def resolved_note_links(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+def present_note_paths(conn: sqlite3.Connection) -> dict[int, str]:
+    """Note id -> path of every note whose file is present."""
+    return {int(i): str(p) for i, p in conn.execute("SELECT id, path FROM note WHERE present = 1")}
+
+
+def resolved_note_links(
+    conn: sqlite3.Connection, sources: Sequence[str] | None = None
+) -> list[tuple[str, str]]:
     """``(source path, target path)`` of every resolved link between present notes, by source and line
-    (the order an index note lists its folder's notes in)."""
+    (the order an index note lists its folder's notes in).
+
+    Args:
+        sources: Only the links of the notes at these paths (None: of every note).
+    """
+    sql = (
+        "SELECT src.path, dst.path FROM link JOIN note AS src ON src.id = link.note_id"
+        " JOIN note AS dst ON dst.id = link.target_note_id WHERE src.present = 1 AND dst.present = 1"
+    )
+    args: list[str] = []
+    if sources is not None:
+        sql += " AND src.path IN (SELECT value FROM json_each(?))"
+        args.append(json.dumps(list(sources)))
     return [
-        (str(a), str(b))
-        for a, b in conn.execute(
-            "SELECT src.path, dst.path FROM link JOIN note AS src ON src.id = link.note_id"
-            " JOIN note AS dst ON dst.id = link.target_note_id"
-            " WHERE src.present = 1 AND dst.present = 1 ORDER BY link.note_id, link.line, link.id"
-        )
+        (str(a), str(b)) for a, b in conn.execute(sql + " ORDER BY link.note_id, link.line, link.id", args)
     ]
