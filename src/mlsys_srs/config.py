@@ -204,6 +204,13 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def default_cache_dir() -> Path:
+    """The user cache folder (platformdirs): what can be rebuilt at any time, e.g. the export cache."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
 def default_config_path() -> Path:
     """The config file in the user config folder (platformdirs)."""
     import platformdirs

@@ -18,6 +18,7 @@ from .context import (
     card_filter,
     check_filter,
     console,
+    database_path,
     day_clock,
     emit_json,
     err_console,
@@ -113,6 +114,19 @@ def render_summary(result: AnkiExport) -> None:
         c.print(FSRS_REMINDER, soft_wrap=True)
 
 
+def export_cache_path(db: Path, out: Path) -> Path:
+    """Where the export cache of the package ``out`` built from the database ``db`` lives
+    (the user cache folder: ``exports/<hash>.sqlite``)."""
+    import hashlib
+
+    from ..config import default_cache_dir
+
+    key = hashlib.blake2b(
+        f"{db.absolute()}\x1f{out}".encode("utf-8", "surrogatepass"), digest_size=12
+    ).hexdigest()
+    return default_cache_dir() / "exports" / f"{key}.sqlite"
+
+
 @app.command("anki")
 def anki(
     ctx: typer.Context,
@@ -147,7 +161,9 @@ def anki(
     (setting export.root_deck, default MLSys), e.g. MLSys::Distributed Systems.
     Each note keeps its identity, so importing a newer export into Anki updates
     the notes you edited instead of adding duplicates. Images the cards show
-    are bundled; math becomes MathJax and code keeps its highlighting.
+    are bundled; math becomes MathJax and code keeps its highlighting. What an
+    export built is kept in the user cache folder, so the next export to the
+    same file builds only the notes whose cards changed.
 
     --deck NAME also names the file (NAME.apkg). The file goes next to the deck
     recipes: the recipe's own folder, else decks/ beside the vault (or in it),
@@ -192,6 +208,7 @@ def anki(
             clock=day_clock(ctx),
             root_deck=cfg.export.root_deck,
             scheduling=scheduling_options(cfg.schedule) if with_scheduling else None,
+            cache=export_cache_path(database_path(ctx, create=False), target.absolute()),
         )
     if as_json:
         emit_json(result.as_dict())

@@ -12,7 +12,12 @@ What makes the package behave well in Anki:
   export time: Anki updates a note on import only if it is newer, so a
   re-import updates exactly the notes that changed (a card's text changed
   since, or its fields or tags differ from the previous package at the same
-  path) and leaves the others, and any edits made to them in Anki, alone.
+  path) and leaves the others, and any edits made to them in Anki, alone. A
+  note the same as in the previous package keeps its time from there.
+- Re-exports are incremental (``store.export_cache``): the collection written
+  last time is kept in the user cache folder, and only the notes whose cards
+  changed are built again; the package equals what a full build writes, row ids
+  aside (tests/test_export_cache.py).
 - Decks ``<root>::<Domain Title>`` with ids derived from their names.
 - Optional scheduling: genanki writes every card as new, so the card rows are
   rewritten in the package's collection before it is zipped (type, queue, due,
@@ -45,16 +50,19 @@ from datetime import date, datetime
 from functools import lru_cache
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
+from .. import __version__
 from ..errors import SrsError
 from ..fmt import display_path
 from ..identity import legacy_card_id
 from ..memory import DEFAULT_DECAY
 from ..parse.model import Diagnostic
+from ..store import export_cache
 from ..store.cards import CardView, content_times, list_cards
 from ..store.db import dt_from_db
+from ..store.events import get_meta
 from ..store.filters import CardFilter
 from ..store.renders import cached_renders, has_renders, save_renders
 from ..store.reviews import HistoryRow, review_history
@@ -420,8 +428,9 @@ def revlog_rows(
     return out
 
 
-def previous_package(path: Path) -> dict[str, tuple[str, str]]:
-    """``guid -> (fields, tags)`` of the package already at ``path`` ({} if none or unreadable)."""
+def previous_package(path: Path) -> dict[str, tuple[str, str, int]]:
+    """``guid -> (fields, tags, modification time)`` of the package already at ``path`` ({} if none
+    or unreadable)."""
     if not path.is_file():
         return {}
     try:
@@ -430,12 +439,12 @@ def previous_package(path: Path) -> dict[str, tuple[str, str]]:
         db = sqlite3.connect(":memory:")
         try:
             db.deserialize(data)
-            rows = db.execute("SELECT guid, flds, tags FROM notes").fetchall()
+            rows = db.execute("SELECT guid, flds, tags, mod FROM notes").fetchall()
         finally:
             db.close()
     except (OSError, KeyError, zipfile.BadZipFile, sqlite3.Error):
         return {}
-    return {guid: (flds, " ".join(sorted(tags.split()))) for guid, flds, tags in rows}
+    return {guid: (flds, " ".join(sorted(tags.split())), int(mod)) for guid, flds, tags, mod in rows}
 
 
 # --- package -------------------------------------------------------------------------------
@@ -498,7 +507,8 @@ def _zip_package(collection: bytes, media: dict[str, Path], out: Path, timestamp
                     info.external_attr = 0o644 << 16
                     return info
 
-                z.writestr(entry("collection.anki2", zipfile.ZIP_DEFLATED), collection)
+                # Level 1: a third of the default level's time for a package about a tenth larger.
+                z.writestr(entry("collection.anki2", zipfile.ZIP_DEFLATED), collection, compresslevel=1)
                 names = sorted(media)
                 index = {str(i): name for i, name in enumerate(names)}
                 z.writestr(entry("media", zipfile.ZIP_DEFLATED), json.dumps(index, ensure_ascii=False))
@@ -520,6 +530,33 @@ def _zip_package(collection: bytes, media: dict[str, Path], out: Path, timestamp
         raise
 
 
+CACHE_MAX_SHARE = 0.3
+"""Rebuild the whole package when more than this share of its cards changed (a full build is then
+about as fast)."""
+CACHE_MAX_CARDS = 20_000
+"""... or when more than this many cards are to be built again; up to this many always come
+from the cache:"""
+CACHE_MIN_CARDS = 1_000
+
+
+@dataclass
+class _Built:
+    """One Anki note built from cards, ready to write."""
+
+    key: str
+    deck: str
+    note: _AnkiNote
+    mtime: datetime
+    volatile: bool
+
+
+def _note_key(spec: _Note) -> str:
+    """The export cache's key of an Anki note (``store.export_cache``): a basic card's id, a cloze
+    paragraph's note and line."""
+    first = spec.cards[0]
+    return f"c{first.note_id}:{first.line}" if spec.cloze else f"b{first.id}"
+
+
 def export_anki(
     conn: sqlite3.Connection,
     flt: CardFilter,
@@ -530,6 +567,7 @@ def export_anki(
     clock: DayClock,
     root_deck: str = "MLSys",
     scheduling: SchedulingOptions | None = None,
+    cache: Path | None = None,
 ) -> AnkiExport:
     """Write the active cards matching ``flt`` to an Anki package at ``out``.
 
@@ -543,6 +581,9 @@ def export_anki(
         clock: The review-day clock that due dates are counted in.
         root_deck: The parent deck of the per-domain decks.
         scheduling: Carry each card's progress and review log; None exports new cards.
+        cache: The export cache file (``store.export_cache``): when it holds the package now
+            at ``out`` and was built with the same options, only the notes whose cards changed
+            are built again. None builds everything.
 
     Raises:
         SrsError: no card matches, or the package cannot be written.
@@ -552,15 +593,40 @@ def export_anki(
     from .html import MarkdownRenderer
     from .media import MediaBundle
 
-    cards = list_cards(conn, replace(flt, include_retired=False, only_retired=False))
-    if not cards:
-        raise SrsError("no cards to export (is the vault synced, and do the filters match any card?)")
-
+    flt = replace(flt, include_retired=False, only_retired=False)
     obsidian = (vault / ".obsidian").is_dir()
     vault_name = vault.resolve().name if obsidian else None
     media = MediaBundle(vault)
     renderer = MarkdownRenderer(media.add, breaks=obsidian and not _strict_line_breaks(vault))
-    if has_renders(conn):
+    root = root_deck.strip() or "MLSys"
+    today = clock.today(now)
+    timestamp = now.timestamp()
+    options = json.dumps(
+        {
+            "version": __version__,
+            "renderer": renderer.cache_key(""),
+            "templates": TEMPLATES_MTIME,
+            "parse": get_meta(conn, "parse_options"),
+            "filter": repr(flt),
+            "root": root,
+            "vault_name": vault_name,
+            "scheduling": None
+            if scheduling is None
+            else [repr(scheduling), today.isoformat(), clock.rollover_hour],
+        },
+        sort_keys=True,
+    )
+    plan = _from_cache(conn, cache, flt, options, out, scheduling is not None)
+    if plan is None:
+        cards = list_cards(conn, flt)
+        if not cards:
+            raise SrsError("no cards to export (is the vault synced, and do the filters match any card?)")
+        previous = previous_package(out)
+        changed_at = content_times(conn)
+    else:
+        cards = list_cards(conn, replace(flt, ids=tuple(plan.card_ids))) if plan.card_ids else []
+        changed_at = content_times(conn, [c.id for c in cards])
+    if has_renders(conn) and cards:
         renderer.cache = cached_renders(
             conn,
             renderer.keys_for(
@@ -569,105 +635,167 @@ def export_anki(
         )
     basic_model, cloze_model = _models()
     diagnostics: list[Diagnostic] = []
+    # Decks in the order their first card comes; each model's deck is the last deck holding its notes.
+    deck_names: dict[str, tuple[bool, bool]] = {root: (False, False)}
+    for domain, has_cloze, has_basic in export_cache.deck_plan(conn, flt):
+        name = deck_name(root, domain)
+        c0, b0 = deck_names.get(name, (False, False))
+        deck_names[name] = (c0 or has_cloze, b0 or has_basic)
+    decks = {name: genanki.Deck(stable_id(name), name) for name in deck_names}
+    model_decks = {}
+    for name, (has_cloze, has_basic) in deck_names.items():
+        if has_cloze:
+            model_decks[CLOZE_MODEL_ID] = (cloze_model, decks[name].deck_id)
+        if has_basic:
+            model_decks[BASIC_MODEL_ID] = (basic_model, decks[name].deck_id)
 
-    root = root_deck.strip() or "MLSys"
-    decks: dict[str, Any] = {root: genanki.Deck(stable_id(root), root)}
-    by_guid_ord: dict[tuple[str, int], CardView] = {}
-    changed_at = content_times(conn)
-    previous = previous_package(out)
-    note_mtimes: list[tuple[int, str]] = []
-    deck_notes: dict[str, list[_AnkiNote]] = {}
-    note_count = card_count = 0
-    for spec in _group_notes(cards):
-        first = spec.cards[0]
-        context = escape(first.context, quote=False)
-        source = source_field(first.note, first.line, vault_name)
-        if spec.cloze:
-            text = renderer.render(first.source, note=first.note, line=first.line)
-            note = _AnkiNote(cloze_model, [text, "", context, source], anki_tags(first), spec.guid)
-            for card in spec.cards:
-                by_guid_ord[(spec.guid, (card.cloze or 1) - 1)] = card
-            made = len(note.ords)
-            if made != len(spec.cards):
-                diagnostics.append(
-                    Diagnostic(
-                        first.note,
-                        first.line,
-                        f"cloze paragraph has {len(spec.cards)} cards here but {made} in Anki "
-                        "(a deletion inside code or a link?)",
-                        severity="warning",
-                        code="export",
-                    )
-                )
-        else:
-            front = renderer.render(first.question, note=first.note, line=first.line)
-            back = renderer.render(first.answer, note=first.note, line=first.line)
-            note = _AnkiNote(basic_model, [front, back, context, source], anki_tags(first), spec.guid)
-            by_guid_ord[(spec.guid, 0)] = first
-            made = 1
-        mtime = max(changed_at.get(c.id, now) for c in spec.cards)
-        before = previous.get(spec.guid)
-        if before is not None and before != ("\x1f".join(note.fields), " ".join(sorted(note.tags))):
-            mtime = now  # fields or tags changed without a text change (a tag, a heading, a rename)
-        note_mtimes.append((int(min(mtime, now).timestamp()), spec.guid))
-        name = deck_name(root, first.domain)
-        if name not in decks:
-            decks[name] = genanki.Deck(stable_id(name), name)
-        deck_notes.setdefault(name, []).append(note)
-        note_count += 1
-        card_count += made
-
-    timestamp = now.timestamp()
-    today = clock.today(now)
-    db = sqlite3.connect(":memory:")
+    # A full build happens in memory; an incremental one changes the cached collection in place.
+    db = sqlite3.connect(":memory:" if plan is None else plan.collection, isolation_level=None)
     try:
         cur = db.cursor()
-        with warnings.catch_warnings():
-            # Fields are HTML we produced; genanki's tag heuristics only add noise.
-            warnings.simplefilter("ignore")
-            # genanki writes the collection and its decks; the notes and cards go in below.
-            genanki.Package(list(decks.values())).write_to_db(cur, timestamp, itertools.count())
-        _write_notes(cur, [(decks[name], deck_notes.get(name, [])) for name in decks], timestamp)
-        # By id: the package's notes table has no index on guid.
-        note_ids = dict(cur.execute("SELECT guid, id FROM notes").fetchall())
-        cur.executemany("UPDATE notes SET mod = ? WHERE id = ?", [(m, note_ids[g]) for m, g in note_mtimes])
-        conf_json, models_json = cur.execute("SELECT conf, models FROM col").fetchone()
-        conf = json.loads(conf_json)
-        conf.update({"schedVer": 2, "rollover": clock.rollover_hour})
-        models = json.loads(models_json)
-        for model in models.values():
-            model["mod"] = TEMPLATES_MTIME
-        crt = int(clock.day_start(today).timestamp())
-        cur.execute(
-            "UPDATE col SET crt = ?, conf = ?, models = ?",
-            (crt, json.dumps(conf, sort_keys=True), json.dumps(models, sort_keys=True)),
+        old: dict[int, _OldNote] = {}
+        kept: list[tuple[str, int, bool]] = []
+        if plan is not None:
+            cur.execute("PRAGMA synchronous = OFF")  # a cache: a torn file is never used (see _from_cache)
+            cur.execute("BEGIN")
+            old = _old_notes(cur, [n for ns in plan.nids.values() for n in ns])
+            previous = {o.guid: (o.fields, o.tags, o.mod) for o in old.values()}
+        built: list[_Built] = []
+        by_guid_ord: dict[tuple[str, int], CardView] = {}
+        for spec in _group_notes(cards):
+            images, warned = renderer.images, len(diagnostics)
+            first = spec.cards[0]
+            context = escape(first.context, quote=False)
+            source = source_field(first.note, first.line, vault_name)
+            if spec.cloze:
+                text = renderer.render(first.source, note=first.note, line=first.line)
+                note = _AnkiNote(cloze_model, [text, "", context, source], anki_tags(first), spec.guid)
+                for card in spec.cards:
+                    by_guid_ord[(spec.guid, (card.cloze or 1) - 1)] = card
+                if len(note.ords) != len(spec.cards):
+                    diagnostics.append(
+                        Diagnostic(
+                            first.note,
+                            first.line,
+                            f"cloze paragraph has {len(spec.cards)} cards here but {len(note.ords)} in Anki "
+                            "(a deletion inside code or a link?)",
+                            severity="warning",
+                            code="export",
+                        )
+                    )
+            else:
+                front = renderer.render(first.question, note=first.note, line=first.line)
+                back = renderer.render(first.answer, note=first.note, line=first.line)
+                note = _AnkiNote(basic_model, [front, back, context, source], anki_tags(first), spec.guid)
+                by_guid_ord[(spec.guid, 0)] = first
+            mtime = max(changed_at.get(c.id, now) for c in spec.cards)
+            before = previous.get(spec.guid)
+            if before is not None:
+                if before[:2] != ("\x1f".join(note.fields), " ".join(sorted(note.tags))):
+                    mtime = now  # fields or tags changed without a text change (a tag, a heading, a rename)
+                else:
+                    mtime = datetime.fromtimestamp(before[2], now.tzinfo)  # as it was: the same note
+            volatile = renderer.images != images or len(diagnostics) != warned
+            built.append(
+                _Built(_note_key(spec), deck_name(root, first.domain), note, min(mtime, now), volatile)
+            )
+
+        if plan is not None:
+            # A note rebuilt only to check it (its cards did not change) stays as it was when it came
+            # out the same: an export that changes nothing writes the same package.
+            # A note built the same as the cached one stays as it was (its cards too, unless they
+            # carry scheduling that may have changed): an export that changes nothing writes the same
+            # package, and a package changes only where its notes do.
+            keep: set[int] = set()
+            for b in built:
+                was = plan.nids.get(b.key, [])
+                if (
+                    (scheduling is None or b.key in plan.recheck)
+                    and len(was) == 1
+                    and old.get(was[0]) == _OldNote.of(b, decks[b.deck].deck_id)
+                ):
+                    keep.add(was[0])
+                    kept.append((b.key, was[0], b.volatile))
+            kept_keys = {k for k, _, _ in kept}
+            built = [b for b in built if b.key not in kept_keys]
+            _delete_notes(cur, [n for n in old if n not in keep])
+            first_id = max(int(timestamp * 1000), _max_id(cur) + 1)
+        else:
+            with warnings.catch_warnings():
+                # Fields are HTML we produced; genanki's tag heuristics only add noise.
+                warnings.simplefilter("ignore")
+                # genanki writes the collection and its decks; the notes and cards go in below.
+                genanki.Package(list(decks.values())).write_to_db(cur, timestamp, itertools.count())
+            first_id = int(timestamp * 1000)
+        by_deck: dict[str, list[_AnkiNote]] = {}
+        for b in built:
+            by_deck.setdefault(b.deck, []).append(b.note)
+            if b.deck not in decks:  # a card that came in since the decks were planned
+                decks[b.deck] = genanki.Deck(stable_id(b.deck), b.deck)
+                model = b.note.model
+                model_decks.setdefault(model.model_id, (model, decks[b.deck].deck_id))
+        nids = (
+            _write_notes(cur, [(decks[name], by_deck.get(name, [])) for name in decks], timestamp, first_id)
+            if built or plan is None
+            else []
         )
+        note_id = {
+            id(n): nid
+            for n, nid in zip((n for name in decks for n in by_deck.get(name, [])), nids, strict=True)
+        }
+        cur.executemany(
+            "UPDATE notes SET mod = ? WHERE id = ?",
+            [(int(b.mtime.timestamp()), note_id[id(b.note)]) for b in built],
+        )
+        _write_header(cur, decks, model_decks, timestamp, clock, today)
         scheduled = reviews = 0
         if scheduling is not None:
-            scheduled, reviews = _write_scheduling(
+            _write_scheduling(
                 conn,
                 cur,
                 by_guid_ord,
+                nids,
                 clock=clock,
                 today=today,
                 now=now,
                 opts=scheduling,
                 timestamp=timestamp,
             )
-        db.commit()
-        collection = db.serialize()
+            scheduled, reviews = _scheduling_counts(cur)
+        if plan is None:
+            collection = db.serialize()
+        else:
+            cur.execute("COMMIT")
+        note_count, card_count = cur.execute(
+            "SELECT (SELECT count(*) FROM notes), (SELECT count(*) FROM cards)"
+        ).fetchone()
     finally:
         db.close()
+    if note_count == 0:
+        raise SrsError("no cards to export (is the vault synced, and do the filters match any card?)")
 
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SrsError(f"{out.parent}: cannot create the folder ({exc.strerror})") from None
-    _zip_package(collection, media.files, out, timestamp)
+    _zip_package(collection if plan is None else plan.collection.read_bytes(), media.files, out, timestamp)
     if renderer.fresh or renderer.used:
         # A cache: a locked or read-only database only means rendering again next time.
         with contextlib.suppress(sqlite3.Error, SrsError):
             save_renders(conn, list(renderer.fresh.items()), sorted(renderer.used))
+    if cache is not None:
+        _save_cache(
+            conn,
+            cache,
+            flt,
+            options,
+            out,
+            collection if plan is None else None,
+            [(b.key, note_id[id(b.note)], b.volatile) for b in built] + kept,
+            None if plan is None else [c.id for c in cards],
+            set() if plan is None else plan.changed | plan.recheck,
+            scheduling is not None,
+        )
     return AnkiExport(
         path=out,
         notes=note_count,
@@ -680,6 +808,238 @@ def export_anki(
         reviews=reviews,
         diagnostics=tuple(media.diagnostics + diagnostics),
     )
+
+
+def _out_stamp(out: Path) -> str:
+    """The size and modification time of the package at ``out`` ("" when there is none)."""
+    try:
+        st = out.stat()
+    except OSError:
+        return ""
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+@dataclass
+class _CachePlan:
+    """What the export cache says to build again (see ``store.export_cache``)."""
+
+    collection: Path
+    """The cached collection (changed in place)."""
+    changed: set[str]
+    """Note keys whose cards changed."""
+    recheck: set[str]
+    """Note keys built again although their cards did not change (kept when built the same)."""
+    card_ids: list[int]
+    """The cards of those keys now."""
+    nids: dict[str, list[int]]
+    """Those keys' notes in the cached collection."""
+
+
+def _from_cache(
+    conn: sqlite3.Connection, cache: Path | None, flt: CardFilter, options: str, out: Path, scheduling: bool
+) -> _CachePlan | None:
+    """What to build again, when the cache holds the package at ``out`` built with ``options``
+    and few enough of its cards changed; else None (a full build)."""
+    if cache is None:
+        return None
+    try:
+        export_cache.attach(conn, cache)
+    except (OSError, sqlite3.Error):
+        return None
+    try:
+        meta = export_cache.read_meta(conn)
+        collection = _collection_file(cache)
+        if (
+            meta.get("options") != options
+            or meta.get("out") != f"{out}|{_out_stamp(out)}"
+            or meta.get("collection") != _out_stamp(collection)
+        ):
+            return None
+        changed, recheck = export_cache.changed_keys(conn, flt, scheduling=scheduling)
+        card_ids = export_cache.card_ids_of_keys(conn, flt, changed | recheck)
+        total = int(meta.get("cards", "0"))
+        if len(card_ids) > min(CACHE_MAX_CARDS, max(CACHE_MIN_CARDS, CACHE_MAX_SHARE * total)):
+            return None
+        nids = export_cache.note_ids_of_keys(conn, changed | recheck)
+        if changed or recheck:
+            export_cache.invalidate(conn)  # until saved again: the collection is about to change
+        return _CachePlan(collection, changed, recheck, card_ids, nids)
+    except (sqlite3.Error, ValueError):
+        return None
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            export_cache.detach(conn)
+
+
+def _collection_file(cache: Path) -> Path:
+    """The cached collection beside the cache file."""
+    return cache.with_suffix(".anki2")
+
+
+def _save_cache(
+    conn: sqlite3.Connection,
+    cache: Path,
+    flt: CardFilter,
+    options: str,
+    out: Path,
+    collection: bytes | None,
+    notes: list[tuple[str, int, bool]],
+    card_ids: list[int] | None,
+    dropped: set[str],
+    scheduling: bool,
+) -> None:
+    """Record what the package at ``out`` was built from (a failure only costs a full build next time).
+
+    Args:
+        collection: A fully built collection, to keep beside the cache (None: the cached one was
+            changed in place).
+    """
+    try:
+        export_cache.attach(conn, cache)
+    except (OSError, sqlite3.Error):
+        return
+    try:
+        if collection is not None:
+            export_cache.invalidate(conn)
+            _write_file(_collection_file(cache), collection)
+        export_cache.save(
+            conn,
+            flt,
+            scheduling=scheduling,
+            meta={
+                "options": options,
+                "out": f"{out}|{_out_stamp(out)}",
+                "collection": _out_stamp(_collection_file(cache)),
+            },
+            notes=notes,
+            card_ids=card_ids,
+            dropped=dropped,
+        )
+    except (OSError, sqlite3.Error):
+        with contextlib.suppress(sqlite3.Error):
+            export_cache.forget(conn)
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            export_cache.detach(conn)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file renamed into place."""
+    tmp = path.with_name(f".{path.name}{TEMP_SUFFIX}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _max_id(cur: sqlite3.Cursor) -> int:
+    """The largest note or card id in a collection."""
+    row = cur.execute(
+        "SELECT max(ifnull((SELECT max(id) FROM notes), 0), ifnull((SELECT max(id) FROM cards), 0))"
+    )
+    return int(row.fetchone()[0])
+
+
+class _OldNote(NamedTuple):
+    """A note of the cached collection, as far as a rebuilt note must equal it to be kept."""
+
+    guid: str
+    mid: int
+    fields: str
+    tags: str
+    mod: int
+    cards: frozenset[tuple[int, int]]
+    """``(deck id, ordinal)`` of its cards."""
+
+    @classmethod
+    def of(cls, b: _Built, deck_id: int) -> _OldNote:
+        """What a freshly built note would be as a row."""
+        return cls(
+            b.note.guid,
+            b.note.model.model_id,
+            "\x1f".join(b.note.fields),
+            " ".join(sorted(b.note.tags)),
+            int(b.mtime.timestamp()),
+            frozenset((deck_id, o) for o in b.note.ords),
+        )
+
+
+def _old_notes(cur: sqlite3.Cursor, nids: Sequence[int]) -> dict[int, _OldNote]:
+    """The collection's notes ``nids`` by id."""
+    ids = json.dumps(list(nids))
+    cards: dict[int, set[tuple[int, int]]] = {}
+    for nid, did, ord_ in cur.execute(
+        "SELECT nid, did, ord FROM cards WHERE nid IN (SELECT value FROM json_each(?))", (ids,)
+    ):
+        cards.setdefault(nid, set()).add((did, ord_))
+    return {
+        nid: _OldNote(guid, mid, flds, " ".join(sorted(tags.split())), mod, frozenset(cards.get(nid, ())))
+        for nid, guid, mid, flds, tags, mod in cur.execute(
+            "SELECT id, guid, mid, flds, tags, mod FROM notes WHERE id IN (SELECT value FROM json_each(?))",
+            (ids,),
+        )
+    }
+
+
+def _delete_notes(cur: sqlite3.Cursor, nids: Sequence[int]) -> None:
+    """Remove notes, their cards and their cards' review log from a collection."""
+    ids = json.dumps(list(nids))
+    cur.execute(
+        "DELETE FROM revlog WHERE cid IN (SELECT id FROM cards WHERE nid IN (SELECT value FROM json_each(?)))",
+        (ids,),
+    )
+    cur.execute("DELETE FROM cards WHERE nid IN (SELECT value FROM json_each(?))", (ids,))
+    cur.execute("DELETE FROM notes WHERE id IN (SELECT value FROM json_each(?))", (ids,))
+
+
+def _write_header(
+    cur: sqlite3.Cursor,
+    decks: dict[str, Any],
+    model_decks: dict[int, tuple[Any, int]],
+    timestamp: float,
+    clock: DayClock,
+    today: date,
+) -> None:
+    """Write the collection's ``col`` row: its decks, the note types (each with the deck it was
+    last used in), the scheduler settings and the collection's creation day."""
+    import genanki
+
+    fresh = sqlite3.connect(":memory:")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            genanki.Package(list(decks.values())).write_to_db(fresh.cursor(), timestamp, itertools.count())
+        row = fresh.execute("SELECT * FROM col").fetchone()
+        names = [d[0] for d in fresh.execute("SELECT * FROM col").description]
+    finally:
+        fresh.close()
+    col = dict(zip(names, row, strict=True))
+    conf = json.loads(col["conf"])
+    conf.update({"schedVer": 2, "rollover": clock.rollover_hour})
+    models = json.loads(col["models"])
+    models.update({str(mid): model.to_json(timestamp, did) for mid, (model, did) in model_decks.items()})
+    for model in models.values():
+        model["mod"] = TEMPLATES_MTIME
+    col.update(
+        crt=int(clock.day_start(today).timestamp()),
+        conf=json.dumps(conf, sort_keys=True),
+        models=json.dumps(models, sort_keys=True),
+    )
+    if cur.execute("SELECT * FROM col").fetchall() == [tuple(col.values())]:
+        return  # as it was: an export that changed nothing writes the same bytes
+    cur.execute("DELETE FROM col")
+    cur.execute(
+        f"INSERT INTO col ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", list(col.values())
+    )
+
+
+def _scheduling_counts(cur: sqlite3.Cursor) -> tuple[int, int]:
+    """Cards with progress and review-log rows in a collection."""
+    row = cur.execute("SELECT (SELECT count(*) FROM cards WHERE type != 0), (SELECT count(*) FROM revlog)")
+    scheduled, reviews = row.fetchone()
+    return int(scheduled), int(reviews)
 
 
 class _AnkiNote:
@@ -722,10 +1082,23 @@ def _requirements(model: Any) -> list[tuple[int, Any, list[int]]]:
 _CLOZE_NUMBER_RE = re.compile(r"{{c(\d+)::.+?}}", re.DOTALL)
 
 
-def _write_notes(cur: sqlite3.Cursor, decks: list[tuple[Any, list[_AnkiNote]]], timestamp: float) -> None:
+def _write_notes(
+    cur: sqlite3.Cursor,
+    decks: list[tuple[Any, list[_AnkiNote]]],
+    timestamp: float,
+    first_id: int | None = None,
+) -> list[int]:
     """Write the notes and cards and each model's JSON exactly as genanki's ``Package.write_to_db``
-    does (same ids from the same counter, same rows, same order), in two statements."""
-    ids = itertools.count(int(timestamp * 1000))
+    does (same ids from the same counter, same rows, same order), in two statements.
+
+    Args:
+        first_id: Where the ids count from (default: the timestamp in milliseconds, as genanki).
+
+    Returns:
+        The note ids, in the order of the notes.
+    """
+    ids = itertools.count(int(timestamp * 1000) if first_id is None else first_id)
+    nids: list[int] = []
     mod = int(timestamp)
     notes: list[tuple[Any, ...]] = []
     cards: list[tuple[Any, ...]] = []
@@ -735,6 +1108,7 @@ def _write_notes(cur: sqlite3.Cursor, decks: list[tuple[Any, list[_AnkiNote]]], 
             models[note.model.model_id] = (note.model, deck.deck_id)
         for note in deck_list:
             nid = next(ids)
+            nids.append(nid)
             fields = note.fields
             notes.append(
                 (
@@ -759,25 +1133,31 @@ def _write_notes(cur: sqlite3.Cursor, decks: list[tuple[Any, list[_AnkiNote]]], 
     cur.execute("UPDATE col SET models = ?", (json.dumps(stored),))
     cur.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", notes)
     cur.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
+    return nids
 
 
 def _write_scheduling(
     conn: sqlite3.Connection,
     cur: sqlite3.Cursor,
     by_guid_ord: dict[tuple[str, int], CardView],
+    nids: Sequence[int],
     *,
     clock: DayClock,
     today: date,
     now: datetime,
     opts: SchedulingOptions,
     timestamp: float,
-) -> tuple[int, int]:
-    """Rewrite the package's card rows with each card's progress and fill its revlog."""
-    history = review_history(conn)
+) -> None:
+    """Rewrite the card rows of the notes ``nids`` with each card's progress and fill their revlog."""
+    history = review_history(conn, [c.id for c in by_guid_ord.values()])
     updates: list[tuple[Any, ...]] = []
     revlog: list[tuple[int, ...]] = []
-    used_ids: set[int] = set()
-    rows = cur.execute("SELECT cards.id, notes.guid, cards.ord FROM cards JOIN notes ON notes.id = cards.nid")
+    used_ids: set[int] = {int(r) for (r,) in cur.execute("SELECT id FROM revlog")}
+    rows = cur.execute(
+        "SELECT cards.id, notes.guid, cards.ord FROM cards JOIN notes ON notes.id = cards.nid"
+        " WHERE notes.id IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(nids)),),
+    )
     for anki_id, guid, ord_ in rows.fetchall():
         card = by_guid_ord.get((guid, ord_))
         if card is None or (card.state == "new" and not card.suspended):
@@ -791,4 +1171,3 @@ def _write_scheduling(
         updates,
     )
     cur.executemany("INSERT INTO revlog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", revlog)
-    return sum(1 for u in updates if u[0] != 0), len(revlog)

@@ -214,6 +214,11 @@ class MarkdownRenderer:
         md.add_render_rule("wiki_image", lambda r, tokens, idx, o, e: self._wiki_image(tokens, idx, e))
         self._md = md
 
+    @property
+    def images(self) -> int:
+        """Image references rendered so far (a text that shows images is never cached)."""
+        return self._images
+
     def render(self, text: str, *, note: str = "", line: int = 0) -> str:
         """One card side as HTML; a single paragraph comes without its ``<p>``.
 

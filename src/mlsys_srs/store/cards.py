@@ -364,10 +364,15 @@ def new_cards(conn: sqlite3.Connection, ids: Sequence[int]) -> list[int]:
     ]
 
 
-def content_times(conn: sqlite3.Connection) -> dict[int, datetime]:
-    """When each active card's text last changed (sync bumps it on edits, moves and revivals)."""
+def content_times(conn: sqlite3.Connection, ids: Sequence[int] | None = None) -> dict[int, datetime]:
+    """When each active card (of ``ids``; None: every one) last changed its text (sync bumps it on
+    edits, moves and revivals)."""
     out: dict[int, datetime] = {}
-    for card_id, updated_at in conn.execute("SELECT id, updated_at FROM card WHERE retired = 0"):
+    sql, args = "SELECT id, updated_at FROM card WHERE retired = 0", []
+    if ids is not None:
+        sql += " AND id IN (SELECT value FROM json_each(?))"
+        args.append(_ids_json(ids))
+    for card_id, updated_at in conn.execute(sql, args):
         stamp = dt_from_db(updated_at)
         if stamp is not None:
             out[card_id] = stamp

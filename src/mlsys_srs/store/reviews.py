@@ -199,14 +199,18 @@ class HistoryRow(NamedTuple):
     due_after: str | None
 
 
-def review_history(conn: sqlite3.Connection) -> dict[int, list[HistoryRow]]:
-    """Every review of an active card, oldest first, by card id."""
-    rows = conn.execute(
+def review_history(conn: sqlite3.Connection, ids: Sequence[int] | None = None) -> dict[int, list[HistoryRow]]:
+    """Every review of an active card (of ``ids``; None: every one), oldest first, by card id."""
+    sql, args = (
         "SELECT review.card_id, review.rating, review.reviewed_at, review.duration_ms, review.state_before,"
         " review.state_after, review.difficulty_after, review.due_after"
-        " FROM review JOIN card ON card.id = review.card_id WHERE card.retired = 0"
-        " ORDER BY review.card_id, review.reviewed_at, review.id"
+        " FROM review JOIN card ON card.id = review.card_id WHERE card.retired = 0",
+        [],
     )
+    if ids is not None:
+        sql += " AND card.id IN (SELECT value FROM json_each(?))"
+        args.append(json.dumps(list(ids)))
+    rows = conn.execute(sql + " ORDER BY review.card_id, review.reviewed_at, review.id", args)
     out: dict[int, list[HistoryRow]] = {}
     for row in rows:
         out.setdefault(row[0], []).append(HistoryRow(*row))

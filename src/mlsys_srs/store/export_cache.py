@@ -1,0 +1,271 @@
+"""The export cache: what the last Anki export of a deck was built from, to rebuild only what changed.
+
+A separate SQLite file (in the user cache folder, one per database and output
+path), attached to the review database's connection as ``xc`` while an export
+runs. It holds:
+
+- ``meta``: the options the cached package was built with and the size and
+  modification time of the ``.apkg`` it wrote (a package replaced or touched
+  since is rebuilt in full);
+- ``src``: one row per exported card: its Anki note's key (``nkey``: ``b<card
+  id>`` for a basic card, ``c<note id>:<line>`` for a cloze paragraph) and a
+  signature of everything the card's Anki rows are made from;
+- ``nmap``: each Anki note's key, its row id in the cached collection, and
+  whether it must be built again on every export (``volatile``: it shows images,
+  whose files may change, or it drew an export warning, which must be repeated);
+
+The cached collection itself is an Anki collection file beside it (``.anki2``),
+changed in place; ``meta`` records its size and modification time too, and is
+cleared before the collection is touched, so a build cut short leaves a cache
+that is not used.
+
+The signature is computed by SQLite over the card, its note and its tags, never
+in Python, so finding the few changed cards among 200,000 costs a fraction of a
+second. It carries the card's place (note, line), kind, identity (uid, block
+id), the note's path, title, domain and content hash, the card's fingerprint
+and the lengths of its texts, its tags, and, for exports with scheduling, its
+scheduling columns and review count. A card's text comes only from its note's
+content (hashed) and the parse options, which are part of the options key with
+the program's version, so text changes are caught without storing the text.
+
+Everything here is a cache: a missing, damaged or foreign file only means a
+full build.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .filters import CardFilter
+from .schema import CARD_SCHEDULE_COLUMNS
+
+ALIAS = "xc"
+
+_NKEY = "CASE WHEN card.kind = 'cloze' THEN 'c' || card.note_id || ':' || card.line ELSE 'b' || card.id END"
+
+_SIG_PARTS = (
+    "card.note_id",
+    "card.line",
+    "card.kind",
+    "card.cloze",
+    "card.direction",
+    "card.block_id",
+    "card.uid",
+    "card.fingerprint",
+    "card.updated_at",
+    "note.path",
+    "note.title",
+    "note.domain",
+    "note.content_hash",
+    "length(card.question)",
+    "length(card.answer)",
+    "length(card.source)",
+    "length(card.context)",
+    "(SELECT group_concat(tag, ' ') FROM card_tag WHERE card_tag.card_id = card.id)",
+)
+_SCHEDULE_PARTS = (
+    *(f"card.{c}" for c in CARD_SCHEDULE_COLUMNS),
+    "(SELECT count(*) || ':' || ifnull(max(review.id), '') FROM review WHERE review.card_id = card.id)",
+)
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {ALIAS}.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {ALIAS}.src (id INTEGER PRIMARY KEY, nkey TEXT NOT NULL, sig TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS {ALIAS}.ix_src_nkey ON src (nkey);
+CREATE TABLE IF NOT EXISTS {ALIAS}.nmap (
+    nkey TEXT NOT NULL, nid INTEGER NOT NULL, volatile INTEGER NOT NULL, PRIMARY KEY (nkey, nid)
+);
+CREATE INDEX IF NOT EXISTS {ALIAS}.ix_nmap_volatile ON nmap (volatile);
+"""
+
+
+def _sig(scheduling: bool) -> str:
+    parts = (*_SIG_PARTS, *(_SCHEDULE_PARTS if scheduling else ()))
+    return " || char(31) || ".join(f"ifnull({p}, '')" for p in parts)
+
+
+def _exported(flt: CardFilter) -> tuple[str, list[object]]:
+    """The condition (over ``card JOIN note``) of the cards an export writes."""
+    where, params = flt.where()
+    return f"({where}) AND card.retired = 0", params
+
+
+def attach(conn: sqlite3.Connection, path: Path) -> None:
+    """Attach the cache file at ``path`` as ``xc`` (created when missing) and make its tables.
+
+    Raises:
+        sqlite3.Error: the file cannot be opened or is not a cache (the caller builds in full).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn.execute(f"ATTACH DATABASE ? AS {ALIAS}", (str(path),))
+    try:
+        conn.executescript(_SCHEMA)
+    except sqlite3.Error:
+        detach(conn)
+        raise
+
+
+def detach(conn: sqlite3.Connection) -> None:
+    """Detach the cache file (if attached)."""
+    if any(row[1] == ALIAS for row in conn.execute("PRAGMA database_list")):
+        conn.execute(f"DETACH DATABASE {ALIAS}")
+
+
+def read_meta(conn: sqlite3.Connection) -> dict[str, str]:
+    """The cache's ``meta`` entries."""
+    return {str(k): str(v) for k, v in conn.execute(f"SELECT key, value FROM {ALIAS}.meta")}
+
+
+def changed_keys(conn: sqlite3.Connection, flt: CardFilter, *, scheduling: bool) -> tuple[set[str], set[str]]:
+    """The Anki note keys to build again: ``(changed, recheck)``.
+
+    ``changed``: the keys whose cards changed, appeared or went since the cache was written.
+    ``recheck``: the others that are built on every export (volatile notes, and cloze paragraphs
+    sharing a block id); their cards did not change, so a note built the same is kept as it was.
+    """
+    where, params = _exported(flt)
+    keys: set[str] = set()
+    # A changed card's note is rebuilt under its key now and the one it had (a card that moved line).
+    for now_key, then_key in conn.execute(
+        f"SELECT {_NKEY}, s.nkey FROM card JOIN note ON note.id = card.note_id"
+        f" LEFT JOIN {ALIAS}.src AS s ON s.id = card.id WHERE {where} AND s.sig IS NOT {_sig(scheduling)}",
+        params,
+    ):
+        keys.add(str(now_key))
+        if then_key is not None:
+            keys.add(str(then_key))
+    keys.update(
+        str(k)
+        for (k,) in conn.execute(
+            f"SELECT s.nkey FROM {ALIAS}.src AS s WHERE NOT EXISTS (SELECT 1 FROM card JOIN note"
+            f" ON note.id = card.note_id WHERE card.id = s.id AND {where})",
+            params,
+        )
+    )
+    recheck = {str(k) for (k,) in conn.execute(f"SELECT nkey FROM {ALIAS}.nmap WHERE volatile = 1")}
+    # A block id copied into two paragraphs: which one keeps it depends on the others, so all rebuild.
+    recheck.update(
+        f"c{n}:{ln}"
+        for n, ln in conn.execute(
+            "SELECT card.note_id, card.line FROM card JOIN note ON note.id = card.note_id"
+            f" WHERE {where} AND card.kind = 'cloze' AND card.block_id IN ("
+            "SELECT card.block_id FROM card JOIN note ON note.id = card.note_id"
+            f" WHERE {where} AND card.kind = 'cloze' AND card.block_id IS NOT NULL"
+            " GROUP BY card.block_id HAVING count(DISTINCT card.note_id || ':' || card.line) > 1)",
+            [*params, *params],
+        )
+    )
+    return keys, recheck - keys
+
+
+def card_ids_of_keys(conn: sqlite3.Connection, flt: CardFilter, keys: Iterable[str]) -> list[int]:
+    """The exported cards whose Anki note key is one of ``keys`` (found through the cached keys and
+    each key's own card or paragraph)."""
+    where, params = _exported(flt)
+    keys = list(keys)
+    basic = [int(k[1:]) for k in keys if k.startswith("b")]
+    paragraphs = [tuple(int(x) for x in k[1:].split(":")) for k in keys if k.startswith("c")]
+    return [
+        int(i)
+        for (i,) in conn.execute(
+            f"SELECT card.id FROM card JOIN note ON note.id = card.note_id WHERE {where} AND ("
+            "(card.kind != 'cloze' AND card.id IN (SELECT value FROM json_each(?)))"
+            " OR (card.kind = 'cloze' AND card.note_id || ':' || card.line IN (SELECT value FROM json_each(?))))",
+            [*params, json.dumps(basic), json.dumps([f"{n}:{ln}" for n, ln in paragraphs])],
+        )
+    ]
+
+
+def note_ids_of_keys(conn: sqlite3.Connection, keys: Iterable[str]) -> dict[str, list[int]]:
+    """The cached collection's note ids of the note keys ``keys``."""
+    out: dict[str, list[int]] = {}
+    for k, n in conn.execute(
+        f"SELECT nkey, nid FROM {ALIAS}.nmap WHERE nkey IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(keys)),),
+    ):
+        out.setdefault(str(k), []).append(int(n))
+    return out
+
+
+def deck_plan(conn: sqlite3.Connection, flt: CardFilter) -> list[tuple[str, bool, bool]]:
+    """``(domain, has cloze cards, has other cards)`` of the exported cards' domains, in the order
+    their first card comes (by note path)."""
+    where, params = _exported(flt)
+    return [
+        (str(d), bool(c), bool(b))
+        for d, _, c, b in conn.execute(
+            "SELECT note.domain, min(note.path), max(card.kind = 'cloze'), max(card.kind != 'cloze')"
+            f" FROM card JOIN note ON note.id = card.note_id WHERE {where} GROUP BY note.domain ORDER BY 2",
+            params,
+        )
+    ]
+
+
+def save(
+    conn: sqlite3.Connection,
+    flt: CardFilter,
+    *,
+    scheduling: bool,
+    meta: dict[str, str],
+    notes: Sequence[tuple[str, int, bool]],
+    card_ids: Sequence[int] | None,
+    dropped: Iterable[str] = (),
+) -> None:
+    """Record what the package was built from, in one transaction.
+
+    Args:
+        meta: The options and the stamps of the package and the collection (replacing the old entries).
+        notes: ``(key, note id, volatile)`` of the notes just built.
+        card_ids: The cards just built (None: every exported card; the cache is rewritten).
+        dropped: The keys rebuilt (their old rows go).
+    """
+    where, params = _exported(flt)
+    sig = _sig(scheduling)
+    # A deferred transaction: it writes only the cache, so it never holds the review database's lock.
+    conn.execute("BEGIN")
+    try:
+        if card_ids is None:
+            conn.execute(f"DELETE FROM {ALIAS}.src")
+            conn.execute(f"DELETE FROM {ALIAS}.nmap")
+            conn.execute(
+                f"INSERT INTO {ALIAS}.src SELECT card.id, {_NKEY}, {sig} FROM card JOIN note"
+                f" ON note.id = card.note_id WHERE {where}",
+                params,
+            )
+        else:
+            gone = json.dumps(list(dropped))
+            conn.execute(f"DELETE FROM {ALIAS}.src WHERE nkey IN (SELECT value FROM json_each(?))", (gone,))
+            conn.execute(f"DELETE FROM {ALIAS}.nmap WHERE nkey IN (SELECT value FROM json_each(?))", (gone,))
+            conn.execute(
+                f"INSERT OR REPLACE INTO {ALIAS}.src SELECT card.id, {_NKEY}, {sig} FROM card JOIN note"
+                f" ON note.id = card.note_id WHERE {where} AND card.id IN (SELECT value FROM json_each(?))",
+                [*params, json.dumps(list(card_ids))],
+            )
+        conn.executemany(
+            f"INSERT OR REPLACE INTO {ALIAS}.nmap VALUES (?, ?, ?)", [(k, n, int(v)) for k, n, v in notes]
+        )
+        (count,) = conn.execute(f"SELECT count(*) FROM {ALIAS}.src").fetchone()
+        conn.execute(f"DELETE FROM {ALIAS}.meta")
+        conn.executemany(
+            f"INSERT INTO {ALIAS}.meta VALUES (?, ?)", sorted({**meta, "cards": str(count)}.items())
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def forget(conn: sqlite3.Connection) -> None:
+    """Empty the cache (after a failed write)."""
+    conn.execute("BEGIN")
+    for table in ("meta", "src", "nmap"):
+        conn.execute(f"DELETE FROM {ALIAS}.{table}")
+    conn.execute("COMMIT")
+
+
+def invalidate(conn: sqlite3.Connection) -> None:
+    """Clear ``meta`` (before the cached collection is changed: until ``save``, the cache is not used)."""
+    conn.execute(f"DELETE FROM {ALIAS}.meta")
