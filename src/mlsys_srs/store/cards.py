@@ -36,7 +36,7 @@ def _ids_json(ids: Iterable[int | None]) -> str:
 # -- reading a card with its note, tags and links ------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CardView:
     """A card with its note's path, title and domain, its tags and concept links."""
 
