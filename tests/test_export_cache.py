@@ -243,3 +243,22 @@ def test_anki_updates_notes_from_an_incremental_package(
     backs = [col.get_note(n)["Back"] for n in col.find_notes("") if "Back" in col.get_note(n)]
     assert "Two: prepare and accept." in backs
     assert "Two." not in backs
+
+
+def test_a_full_build_in_small_batches_equals_one_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlsys_srs.export import anki
+
+    bundled = Path(__file__).resolve().parent.parent / "notes"
+    conn = open_db(tmp_path / "db.sqlite", T0)
+    sync_vault(conn, bundled, T0)
+    packages = []
+    for batch in (anki.EXPORT_BATCH, 7):
+        monkeypatch.setattr(anki, "EXPORT_BATCH", batch)
+        out = tmp_path / f"b{batch}.apkg"
+        result = export_anki(conn, CardFilter(), vault=bundled, out=out, now=T0, clock=CLOCK)
+        assert result.cards > 1000
+        packages.append(package(out))
+    same_but_ids(*packages)
+    conn.close()

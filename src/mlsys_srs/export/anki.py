@@ -44,7 +44,7 @@ import sqlite3
 import time
 import warnings
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
@@ -60,7 +60,7 @@ from ..identity import legacy_card_id
 from ..memory import DEFAULT_DECAY
 from ..parse.model import Diagnostic
 from ..store import export_cache
-from ..store.cards import CardView, content_times, list_cards
+from ..store.cards import CardView, content_times, iter_cards, list_cards
 from ..store.db import dt_from_db
 from ..store.events import get_meta
 from ..store.filters import CardFilter
@@ -302,8 +302,12 @@ def guid_of_block(block_id: str | None) -> str | None:
     return guid if guid.isprintable() and 0 < len(guid) <= 64 else None
 
 
-def _group_notes(cards: Sequence[CardView]) -> list[_Note]:
-    """One note per basic card; one per cloze paragraph (its cards share note, line and source)."""
+def _group_notes(cards: Sequence[CardView], used_blocks: set[str] | None = None) -> list[_Note]:
+    """One note per basic card; one per cloze paragraph (its cards share note, line and source).
+
+    Args:
+        used_blocks: The block ids earlier paragraphs took (for cards passed a batch at a time).
+    """
     notes: list[_Note] = []
     paragraphs: dict[tuple[int, int, str], _Note] = {}
     for card in cards:
@@ -318,7 +322,8 @@ def _group_notes(cards: Sequence[CardView]) -> list[_Note]:
             paragraphs[key] = _Note(True, [])
             notes.append(paragraphs[key])
         paragraphs[key].cards.append(card)
-    used_blocks: set[str] = set()
+    if used_blocks is None:
+        used_blocks = set()
     for note in paragraphs.values():
         block = note.cards[0].block_id
         # A block id copied into two paragraphs must not merge them into one Anki note.
@@ -617,24 +622,7 @@ def export_anki(
         sort_keys=True,
     )
     plan = _from_cache(conn, cache, flt, options, out, scheduling is not None)
-    if plan is None:
-        cards = list_cards(conn, flt)
-        if not cards:
-            raise SrsError("no cards to export (is the vault synced, and do the filters match any card?)")
-        previous = previous_package(out)
-        changed_at = content_times(conn)
-    else:
-        cards = list_cards(conn, replace(flt, ids=tuple(plan.card_ids))) if plan.card_ids else []
-        changed_at = content_times(conn, [c.id for c in cards])
-    if has_renders(conn) and cards:
-        renderer.cache = cached_renders(
-            conn,
-            renderer.keys_for(
-                text for c in cards for text in ((c.source,) if c.kind == "cloze" else (c.question, c.answer))
-            ),
-        )
     basic_model, cloze_model = _models()
-    diagnostics: list[Diagnostic] = []
     # Decks in the order their first card comes; each model's deck is the last deck holding its notes.
     deck_names: dict[str, tuple[bool, bool]] = {root: (False, False)}
     for domain, has_cloze, has_basic in export_cache.deck_plan(conn, flt):
@@ -648,108 +636,27 @@ def export_anki(
             model_decks[CLOZE_MODEL_ID] = (cloze_model, decks[name].deck_id)
         if has_basic:
             model_decks[BASIC_MODEL_ID] = (basic_model, decks[name].deck_id)
+    builder = _Builder(conn, renderer, (basic_model, cloze_model), root, vault_name, now)
+    notes_made: list[tuple[str, int, bool]] = []
+    rebuilt_ids: list[int] = []
 
-    # A full build happens in memory; an incremental one changes the cached collection in place.
-    db = sqlite3.connect(":memory:" if plan is None else plan.collection, isolation_level=None)
-    try:
-        cur = db.cursor()
-        old: dict[int, _OldNote] = {}
-        kept: list[tuple[str, int, bool]] = []
-        if plan is not None:
-            cur.execute("PRAGMA synchronous = OFF")  # a cache: a torn file is never used (see _from_cache)
-            cur.execute("BEGIN")
-            old = _old_notes(cur, [n for ns in plan.nids.values() for n in ns])
-            previous = {o.guid: (o.fields, o.tags, o.mod) for o in old.values()}
-        built: list[_Built] = []
-        by_guid_ord: dict[tuple[str, int], CardView] = {}
-        for spec in _group_notes(cards):
-            images, warned = renderer.images, len(diagnostics)
-            first = spec.cards[0]
-            context = escape(first.context, quote=False)
-            source = source_field(first.note, first.line, vault_name)
-            if spec.cloze:
-                text = renderer.render(first.source, note=first.note, line=first.line)
-                note = _AnkiNote(cloze_model, [text, "", context, source], anki_tags(first), spec.guid)
-                for card in spec.cards:
-                    by_guid_ord[(spec.guid, (card.cloze or 1) - 1)] = card
-                if len(note.ords) != len(spec.cards):
-                    diagnostics.append(
-                        Diagnostic(
-                            first.note,
-                            first.line,
-                            f"cloze paragraph has {len(spec.cards)} cards here but {len(note.ords)} in Anki "
-                            "(a deletion inside code or a link?)",
-                            severity="warning",
-                            code="export",
-                        )
-                    )
-            else:
-                front = renderer.render(first.question, note=first.note, line=first.line)
-                back = renderer.render(first.answer, note=first.note, line=first.line)
-                note = _AnkiNote(basic_model, [front, back, context, source], anki_tags(first), spec.guid)
-                by_guid_ord[(spec.guid, 0)] = first
-            mtime = max(changed_at.get(c.id, now) for c in spec.cards)
-            before = previous.get(spec.guid)
-            if before is not None:
-                if before[:2] != ("\x1f".join(note.fields), " ".join(sorted(note.tags))):
-                    mtime = now  # fields or tags changed without a text change (a tag, a heading, a rename)
-                else:
-                    mtime = datetime.fromtimestamp(before[2], now.tzinfo)  # as it was: the same note
-            volatile = renderer.images != images or len(diagnostics) != warned
-            built.append(
-                _Built(_note_key(spec), deck_name(root, first.domain), note, min(mtime, now), volatile)
-            )
-
-        if plan is not None:
-            # A note rebuilt only to check it (its cards did not change) stays as it was when it came
-            # out the same: an export that changes nothing writes the same package.
-            # A note built the same as the cached one stays as it was (its cards too, unless they
-            # carry scheduling that may have changed): an export that changes nothing writes the same
-            # package, and a package changes only where its notes do.
-            keep: set[int] = set()
-            for b in built:
-                was = plan.nids.get(b.key, [])
-                if (
-                    (scheduling is None or b.key in plan.recheck)
-                    and len(was) == 1
-                    and old.get(was[0]) == _OldNote.of(b, decks[b.deck].deck_id)
-                ):
-                    keep.add(was[0])
-                    kept.append((b.key, was[0], b.volatile))
-            kept_keys = {k for k, _, _ in kept}
-            built = [b for b in built if b.key not in kept_keys]
-            _delete_notes(cur, [n for n in old if n not in keep])
-            first_id = max(int(timestamp * 1000), _max_id(cur) + 1)
-        else:
-            with warnings.catch_warnings():
-                # Fields are HTML we produced; genanki's tag heuristics only add noise.
-                warnings.simplefilter("ignore")
-                # genanki writes the collection and its decks; the notes and cards go in below.
-                genanki.Package(list(decks.values())).write_to_db(cur, timestamp, itertools.count())
-            first_id = int(timestamp * 1000)
-        by_deck: dict[str, list[_AnkiNote]] = {}
+    def write(
+        cur: sqlite3.Cursor, built: list[_Built], by_guid_ord: dict[tuple[str, int], CardView], first: int
+    ) -> int:
+        """Write built notes with ids from ``first``, and their scheduling; the next free id."""
+        by_deck: dict[str, list[_Built]] = {}
         for b in built:
-            by_deck.setdefault(b.deck, []).append(b.note)
             if b.deck not in decks:  # a card that came in since the decks were planned
                 decks[b.deck] = genanki.Deck(stable_id(b.deck), b.deck)
                 model = b.note.model
                 model_decks.setdefault(model.model_id, (model, decks[b.deck].deck_id))
-        nids = (
-            _write_notes(cur, [(decks[name], by_deck.get(name, [])) for name in decks], timestamp, first_id)
-            if built or plan is None
-            else []
+            by_deck.setdefault(b.deck, []).append(b)
+        ordered = [b for name in decks for b in by_deck.get(name, [])]
+        nids = _write_notes(
+            cur, [(decks[name], [b.note for b in by_deck.get(name, [])]) for name in decks], timestamp, first
         )
-        note_id = {
-            id(n): nid
-            for n, nid in zip((n for name in decks for n in by_deck.get(name, [])), nids, strict=True)
-        }
-        cur.executemany(
-            "UPDATE notes SET mod = ? WHERE id = ?",
-            [(int(b.mtime.timestamp()), note_id[id(b.note)]) for b in built],
-        )
-        _write_header(cur, decks, model_decks, timestamp, clock, today)
-        scheduled = reviews = 0
-        if scheduling is not None:
+        notes_made.extend((b.key, nid, b.volatile) for b, nid in zip(ordered, nids, strict=True))
+        if scheduling is not None and nids:
             _write_scheduling(
                 conn,
                 cur,
@@ -761,28 +668,83 @@ def export_anki(
                 opts=scheduling,
                 timestamp=timestamp,
             )
-            scheduled, reviews = _scheduling_counts(cur)
+        return _max_id(cur) + 1
+
+    # A full build happens in memory, a batch of notes at a time; an incremental one changes the
+    # cached collection in place.
+    db = sqlite3.connect(":memory:" if plan is None else plan.collection, isolation_level=None)
+    try:
+        cur = db.cursor()
         if plan is None:
-            collection = db.serialize()
+            with warnings.catch_warnings():
+                # Fields are HTML we produced; genanki's tag heuristics only add noise.
+                warnings.simplefilter("ignore")
+                # genanki writes the collection and its decks; the notes and cards go in below.
+                genanki.Package(list(decks.values())).write_to_db(cur, timestamp, itertools.count())
+            previous = _PreviousPackage(out)
+            next_id = int(timestamp * 1000)
+            try:
+                for batch in iter_cards(conn, flt, batch=EXPORT_BATCH):
+                    built, by_guid_ord = builder.build(batch, previous.of)
+                    next_id = write(cur, built, by_guid_ord, next_id)
+            finally:
+                previous.close()
         else:
-            cur.execute("COMMIT")
+            cur.execute("PRAGMA synchronous = OFF")  # a cache: a torn file is never used (see _from_cache)
+            cur.execute("BEGIN")
+            cards = list_cards(conn, replace(flt, ids=tuple(plan.card_ids))) if plan.card_ids else []
+            rebuilt_ids = [c.id for c in cards]
+            old = _old_notes(cur, [n for ns in plan.nids.values() for n in ns])
+            before = {o.guid: (o.fields, o.tags, o.mod) for o in old.values()}
+            built, by_guid_ord = builder.build(cards, lambda _: before)
+            # A note built the same as the cached one stays as it was (its cards too, unless they
+            # carry scheduling that may have changed): an export that changes nothing writes the same
+            # package, and a package changes only where its notes do.
+            keep: set[int] = set()
+            for b in built:
+                was = plan.nids.get(b.key, [])
+                if (
+                    (scheduling is None or b.key in plan.recheck)
+                    and len(was) == 1
+                    and old.get(was[0]) == _OldNote.of(b, decks.get(b.deck, decks[root]).deck_id)
+                ):
+                    keep.add(was[0])
+                    notes_made.append((b.key, was[0], b.volatile))
+            kept_keys = {k for k, _, _ in notes_made}
+            built = [b for b in built if b.key not in kept_keys]
+            _delete_notes(cur, [n for n in old if n not in keep])
+            if built:
+                write(cur, built, by_guid_ord, max(int(timestamp * 1000), _max_id(cur) + 1))
+        _write_header(cur, decks, model_decks, timestamp, clock, today)
+        scheduled, reviews = _scheduling_counts(cur) if scheduling is not None else (0, 0)
         note_count, card_count = cur.execute(
             "SELECT (SELECT count(*) FROM notes), (SELECT count(*) FROM cards)"
         ).fetchone()
+        if note_count == 0:
+            raise SrsError("no cards to export (is the vault synced, and do the filters match any card?)")
+        if plan is None:
+            collection: bytes | None = db.serialize()
+        else:
+            cur.execute("COMMIT")
+            collection = None
     finally:
         db.close()
-    if note_count == 0:
-        raise SrsError("no cards to export (is the vault synced, and do the filters match any card?)")
 
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SrsError(f"{out.parent}: cannot create the folder ({exc.strerror})") from None
-    _zip_package(collection if plan is None else plan.collection.read_bytes(), media.files, out, timestamp)
-    if renderer.fresh or renderer.used:
+    if collection is None:
+        assert plan is not None
+        data = plan.collection.read_bytes()
+    else:
+        data = collection
+    _zip_package(data, media.files, out, timestamp)
+    del data
+    if builder.fresh or renderer.used:
         # A cache: a locked or read-only database only means rendering again next time.
         with contextlib.suppress(sqlite3.Error, SrsError):
-            save_renders(conn, list(renderer.fresh.items()), sorted(renderer.used))
+            save_renders(conn, builder.fresh, sorted(renderer.used))
     if cache is not None:
         _save_cache(
             conn,
@@ -790,9 +752,9 @@ def export_anki(
             flt,
             options,
             out,
-            collection if plan is None else None,
-            [(b.key, note_id[id(b.note)], b.volatile) for b in built] + kept,
-            None if plan is None else [c.id for c in cards],
+            collection,
+            notes_made,
+            None if plan is None else rebuilt_ids,
             set() if plan is None else plan.changed | plan.recheck,
             scheduling is not None,
         )
@@ -806,8 +768,138 @@ def export_anki(
         with_scheduling=scheduling is not None,
         scheduled_cards=scheduled,
         reviews=reviews,
-        diagnostics=tuple(media.diagnostics + diagnostics),
+        diagnostics=tuple(media.diagnostics + builder.diagnostics),
     )
+
+
+EXPORT_BATCH = 5_000
+"""Cards a full build reads, renders and writes at a time (at 200,000 cards, it holds a batch, not all)."""
+
+
+class _Builder:
+    """Builds Anki notes from cards, a batch at a time (a full build) or all at once (incremental)."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        renderer: Any,
+        models: tuple[Any, Any],
+        root: str,
+        vault_name: str | None,
+        now: datetime,
+    ) -> None:
+        self.conn = conn
+        self.renderer = renderer
+        self.basic, self.cloze = models
+        self.root = root
+        self.vault_name = vault_name
+        self.now = now
+        self.cached = has_renders(conn)
+        self.used_blocks: set[str] = set()
+        self.diagnostics: list[Diagnostic] = []
+        self.fresh: list[tuple[str, str]] = []
+        """Rendered HTML to add to the render cache."""
+
+    def build(
+        self, cards: Sequence[CardView], previous: Callable[[list[str]], dict[str, tuple[str, str, int]]]
+    ) -> tuple[list[_Built], dict[tuple[str, int], CardView]]:
+        """The notes of ``cards`` (whole notes' cards, in export order) and their cards by
+        ``(GUID, ordinal)``; ``previous`` gives ``GUID -> (fields, tags, time)`` of the package before."""
+        renderer, now = self.renderer, self.now
+        renderer.cache = (
+            cached_renders(
+                self.conn,
+                renderer.keys_for(
+                    text
+                    for c in cards
+                    for text in ((c.source,) if c.kind == "cloze" else (c.question, c.answer))
+                ),
+            )
+            if self.cached and cards
+            else {}
+        )
+        renderer.fresh = {}
+        changed_at = content_times(self.conn, [c.id for c in cards])
+        built: list[_Built] = []
+        by_guid_ord: dict[tuple[str, int], CardView] = {}
+        specs = _group_notes(cards, self.used_blocks)
+        before_of = previous([spec.guid for spec in specs])
+        for spec in specs:
+            images, warned = renderer.images, len(self.diagnostics)
+            first = spec.cards[0]
+            context = escape(first.context, quote=False)
+            source = source_field(first.note, first.line, self.vault_name)
+            if spec.cloze:
+                text = renderer.render(first.source, note=first.note, line=first.line)
+                note = _AnkiNote(self.cloze, [text, "", context, source], anki_tags(first), spec.guid)
+                for card in spec.cards:
+                    by_guid_ord[(spec.guid, (card.cloze or 1) - 1)] = card
+                if len(note.ords) != len(spec.cards):
+                    self.diagnostics.append(
+                        Diagnostic(
+                            first.note,
+                            first.line,
+                            f"cloze paragraph has {len(spec.cards)} cards here but {len(note.ords)} in Anki "
+                            "(a deletion inside code or a link?)",
+                            severity="warning",
+                            code="export",
+                        )
+                    )
+            else:
+                front = renderer.render(first.question, note=first.note, line=first.line)
+                back = renderer.render(first.answer, note=first.note, line=first.line)
+                note = _AnkiNote(self.basic, [front, back, context, source], anki_tags(first), spec.guid)
+                by_guid_ord[(spec.guid, 0)] = first
+            mtime = max(changed_at.get(c.id, now) for c in spec.cards)
+            before = before_of.get(spec.guid)
+            if before is not None:
+                if before[:2] != ("\x1f".join(note.fields), " ".join(sorted(note.tags))):
+                    mtime = now  # fields or tags changed without a text change (a tag, a heading, a rename)
+                else:
+                    mtime = datetime.fromtimestamp(before[2], now.tzinfo)  # as it was: the same note
+            volatile = renderer.images != images or len(self.diagnostics) != warned
+            note.mod = int(min(mtime, now).timestamp())
+            built.append(
+                _Built(_note_key(spec), deck_name(self.root, first.domain), note, min(mtime, now), volatile)
+            )
+        self.fresh.extend(renderer.fresh.items())
+        return built, by_guid_ord
+
+
+class _PreviousPackage:
+    """The package already at a path, looked up by GUID (``previous_package`` a batch at a time)."""
+
+    def __init__(self, path: Path) -> None:
+        self.db: sqlite3.Connection | None = None
+        if not path.is_file():
+            return
+        try:
+            with zipfile.ZipFile(path) as z:
+                data = z.read("collection.anki2")
+            self.db = sqlite3.connect(":memory:")
+            self.db.deserialize(data)
+            self.db.execute("CREATE INDEX IF NOT EXISTS ix_guid ON notes (guid)")
+        except (OSError, KeyError, zipfile.BadZipFile, sqlite3.Error):
+            self.close()
+
+    def of(self, guids: Sequence[str]) -> dict[str, tuple[str, str, int]]:
+        """``guid -> (fields, tags, modification time)`` of those ``guids`` the package holds."""
+        if self.db is None:
+            return {}
+        try:
+            rows = self.db.execute(
+                "SELECT guid, flds, tags, mod FROM notes WHERE guid IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(guids)),),
+            ).fetchall()
+        except sqlite3.Error:
+            return {}
+        return {guid: (flds, " ".join(sorted(tags.split())), int(mod)) for guid, flds, tags, mod in rows}
+
+    def close(self) -> None:
+        """Let the package go."""
+        if self.db is not None:
+            self.db.close()
+            self.db = None
 
 
 def _out_stamp(out: Path) -> str:
@@ -1045,7 +1137,7 @@ def _scheduling_counts(cur: sqlite3.Cursor) -> tuple[int, int]:
 class _AnkiNote:
     """One Anki note as genanki's ``Note`` would write it, without its per-note overhead."""
 
-    __slots__ = ("fields", "guid", "model", "ords", "tags")
+    __slots__ = ("fields", "guid", "mod", "model", "ords", "tags")
 
     def __init__(self, model: Any, fields: list[str], tags: list[str], guid: str) -> None:
         self.model = model
@@ -1053,6 +1145,8 @@ class _AnkiNote:
         self.tags = tags
         self.guid = guid
         self.ords = _card_ords(model, fields)
+        self.mod: int | None = None
+        """The note's modification time (None: the export's)."""
 
 
 def _card_ords(model: Any, fields: list[str]) -> list[int]:
@@ -1115,7 +1209,7 @@ def _write_notes(
                     nid,
                     note.guid,
                     note.model.model_id,
-                    mod,
+                    mod if note.mod is None else note.mod,
                     -1,
                     " " + " ".join(note.tags) + " ",
                     "\x1f".join(fields),

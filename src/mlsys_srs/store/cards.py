@@ -160,6 +160,26 @@ def list_cards(
     return [_view(r) for r in conn.execute(sql, params)]
 
 
+def iter_cards(
+    conn: sqlite3.Connection, flt: CardFilter | None = None, *, batch: int = 5000
+) -> Iterator[list[CardView]]:
+    """Cards matching ``flt`` in ``list_cards`` order, in lists of about ``batch`` cards; a note's
+    cards are never split between two lists."""
+    where, params = (flt or CardFilter()).where()
+    rows = conn.execute(
+        CARD_SELECT + f" WHERE {where} ORDER BY note.path, card.line, card.cloze, card.direction", params
+    )
+    out: list[CardView] = []
+    while chunk := rows.fetchmany(1000):
+        for r in chunk:
+            if len(out) >= batch and r[1] != out[-1].note_id:
+                yield out
+                out = []
+            out.append(_view(r))
+    if out:
+        yield out
+
+
 _SEARCH_WEIGHTS = "10.0, 4.0, 2.0, 1.0"  # question, answer, context, note
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 
