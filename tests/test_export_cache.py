@@ -206,7 +206,7 @@ def test_a_package_changed_since_is_rebuilt_in_full(run: Cli, exported: Path) ->
 
 
 def test_a_damaged_cache_only_costs_a_full_build(run: Cli, exported: Path, isolated_user_dirs: Path) -> None:
-    caches = sorted((isolated_user_dirs / ".cache").rglob("exports/*"))
+    caches = sorted(p for p in (isolated_user_dirs / ".cache").rglob("exports/*") if p.suffix != ".lock")
     assert {p.suffix for p in caches} == {".sqlite", ".anki2"}
     first = package(exported)
     for p in caches:
@@ -261,4 +261,29 @@ def test_a_full_build_in_small_batches_equals_one_batch(
         assert result.cards > 1000
         packages.append(package(out))
     same_but_ids(*packages)
+    conn.close()
+
+
+def test_an_export_running_beside_another_builds_without_the_cache(tmp_path: Path) -> None:
+    from mlsys_srs.store import export_cache
+
+    vault = tmp_path / "vault"
+    write_notes(vault, NOTES)
+    conn = open_db(tmp_path / "db.sqlite", T0)
+    sync_vault(conn, vault, T0)
+    cache, out = tmp_path / "cache" / "x.sqlite", tmp_path / "deck.apkg"
+    export_anki(conn, CardFilter(), vault=vault, out=out, now=T0, clock=CLOCK, cache=cache)
+    first, stamp = package(out), cache.with_suffix(".anki2").stat().st_mtime_ns
+    later = T0 + timedelta(hours=1)
+    with export_cache.hold(cache) as held:
+        assert held == cache
+        export_anki(conn, CardFilter(), vault=vault, out=out, now=later, clock=CLOCK, cache=cache)
+    second = package(out)
+    same_but_ids(second, first)
+    assert set(second["ids"].values()).isdisjoint(first["ids"].values())  # a full build
+    assert cache.with_suffix(".anki2").stat().st_mtime_ns == stamp  # the other export's cache left alone
+    export_anki(
+        conn, CardFilter(), vault=vault, out=out, now=later + timedelta(hours=1), clock=CLOCK, cache=cache
+    )
+    assert set(package(out)["ids"].values()).isdisjoint(second["ids"].values())  # out changed: full again
     conn.close()

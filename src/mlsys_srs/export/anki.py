@@ -588,11 +588,37 @@ def export_anki(
         scheduling: Carry each card's progress and review log; None exports new cards.
         cache: The export cache file (``store.export_cache``): when it holds the package now
             at ``out`` and was built with the same options, only the notes whose cards changed
-            are built again. None builds everything.
+            are built again. None, or a cache another export is using, builds everything.
 
     Raises:
         SrsError: no card matches, or the package cannot be written.
     """
+    with export_cache.hold(cache) as held:
+        return _export_anki(
+            conn,
+            flt,
+            vault=vault,
+            out=out,
+            now=now,
+            clock=clock,
+            root_deck=root_deck,
+            scheduling=scheduling,
+            cache=held,
+        )
+
+
+def _export_anki(
+    conn: sqlite3.Connection,
+    flt: CardFilter,
+    *,
+    vault: Path,
+    out: Path,
+    now: datetime,
+    clock: DayClock,
+    root_deck: str,
+    scheduling: SchedulingOptions | None,
+    cache: Path | None,
+) -> AnkiExport:
     import genanki
 
     from .html import MarkdownRenderer

@@ -34,9 +34,12 @@ full build.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from .filters import CardFilter
@@ -91,6 +94,30 @@ def _exported(flt: CardFilter) -> tuple[str, list[object]]:
     """The condition (over ``card JOIN note``) of the cards an export writes."""
     where, params = flt.where()
     return f"({where}) AND card.retired = 0", params
+
+
+@contextlib.contextmanager
+def hold(path: Path | None) -> Iterator[Path | None]:
+    """Hold the cache at ``path`` for one export (``flock`` on ``<path>.lock``): yields ``path``, or
+    None when there is no cache or another export holds it (that export then builds without it)."""
+    if path is None:
+        yield None
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield None
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield None
+            return
+        yield path
+    finally:
+        os.close(fd)
 
 
 def attach(conn: sqlite3.Connection, path: Path) -> None:
