@@ -37,14 +37,20 @@ from bench_review import NOW, build_collection  # noqa: E402
 
 
 def run_export(
-    env: dict[str, str], out: Path, extra: list[str], runs: int
+    env: dict[str, str], out: Path, extra: list[str], runs: int, *, cached: bool = False
 ) -> tuple[list[float], dict[str, object]]:
-    """Time ``runs`` fresh processes (after one warm-up); return the times and the last summary."""
+    """Time ``runs`` fresh processes (after one warm-up); return the times and the last summary.
+
+    Without ``cached`` each run is a full build (the export cache is emptied first); with it,
+    each run finds the last one's cache (nothing changed in between).
+    """
     script = Path(sys.executable).with_name("mlsys-srs")
     cmd = [str(script), "export", "anki", "--out", str(out), "--json", *extra]
     times = []
     summary: dict[str, object] = {}
     for i in range(runs + 1):
+        if not cached:
+            shutil.rmtree(env["XDG_CACHE_HOME"], ignore_errors=True)
         a = time.perf_counter()
         res = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
         if i:
@@ -93,14 +99,16 @@ def main() -> None:
             "MLSYS_SRS_VAULT": str(vault),
             "MLSYS_SRS_CONFIG": str(root / "none.toml"),
             "MLSYS_SRS_NOW": NOW.isoformat(),
+            "XDG_CACHE_HOME": str(root / "cache"),
         }
         out = root / "decks" / "bench.apkg"
-        for label, extra in (
-            ("export anki --no-sync", ["--no-sync"]),
-            ("export anki (incremental sync first)", []),
-            ("export anki --no-sync --with-scheduling", ["--no-sync", "--with-scheduling"]),
+        for label, extra, cached in (
+            ("export anki --no-sync", ["--no-sync"], False),
+            ("export anki (incremental sync first)", [], False),
+            ("export anki --no-sync --with-scheduling", ["--no-sync", "--with-scheduling"], False),
+            ("export anki --no-sync, again from its cache", ["--no-sync"], True),
         ):
-            times, summary = run_export(env, out, extra, a.runs)
+            times, summary = run_export(env, out, extra, a.runs, cached=cached)
             print(
                 f"{label}: median {statistics.median(times):.2f} s, max {max(times):.2f} s over {a.runs} runs "
                 f"({summary['notes']} notes, {summary['cards']} cards, {summary['reviews']} reviews, "

@@ -40,7 +40,12 @@ def bench(notes: int, cards: int, repeat: int, work: Path, export: bool = False)
     vault = work / f"vault-{notes}"
     if not vault.exists():
         make_vault(vault, notes, cards)
-    env = {**os.environ, "MLSYS_SRS_CONFIG": str(work / "none.toml"), "MLSYS_SRS_VAULT": str(vault)}
+    env = {
+        **os.environ,
+        "MLSYS_SRS_CONFIG": str(work / "none.toml"),
+        "MLSYS_SRS_VAULT": str(vault),
+        "XDG_CACHE_HOME": str(work / "cache"),
+    }
     colds, warms, backups, peak = [], [], [], 0.0
     for i in range(repeat):
         db = work / f"db-{notes}-{i}.sqlite"

@@ -71,7 +71,12 @@ def main() -> None:
         make_vault(vault, a.notes, a.cards)
         plain = work / "ankdown-vault"
         cards = ankdown_copy(vault, plain)
-        env = {**os.environ, "MLSYS_SRS_CONFIG": str(work / "none.toml"), "XDG_DATA_HOME": str(work / "data")}
+        env = {
+            **os.environ,
+            "MLSYS_SRS_CONFIG": str(work / "none.toml"),
+            "XDG_DATA_HOME": str(work / "data"),
+            "XDG_CACHE_HOME": str(work / "cache"),  # each run writes its own export cache, as a first export does
+        }
         ours, theirs = [], []
         for i in range(a.repeat):
             theirs.append(timed([str(venv / "bin" / "ankdown"), "-r", str(plain), "-p", str(work / f"a{i}.apkg")], env))
