@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -727,6 +727,11 @@ _INSERT_CARD = (
     f"INSERT INTO card ({cols(CARD_TEXT_COLUMNS)}, state, reps, lapses, suspended, retired, created_at, "
     f"updated_at, uid) VALUES ({','.join('?' * len(CARD_TEXT_COLUMNS))},'new',0,0,0,0,?,?,?)"
 )
+_INSERT_CARD_WITH_ID = (
+    f"INSERT INTO card (id, {cols(CARD_TEXT_COLUMNS)}, state, reps, lapses, suspended, retired, created_at, "
+    f"updated_at, uid) VALUES (?,{','.join('?' * len(CARD_TEXT_COLUMNS))},'new',0,0,0,0,?,?,?)"
+)
+_MAX_ROWID = 2**63 - 1
 
 
 def insert_card(conn: sqlite3.Connection, text: Sequence[Any], stamp: str | None, uid: str) -> int:
@@ -740,29 +745,53 @@ def insert_card(conn: sqlite3.Connection, text: Sequence[Any], stamp: str | None
 def insert_cards(
     conn: sqlite3.Connection, cards: Sequence[tuple[Sequence[Any], str]], stamp: str | None
 ) -> list[int]:
-    """Add new cards ``(text, uid)`` in one statement; return their ids in the order given."""
+    """Add new cards ``(text, uid)`` in one statement; return their ids in the order given.
+
+    Inside the caller's transaction the cards get the ids SQLite would give them (one more than
+    the largest id so far, then counting up), written with the rows: no look-up afterwards.
+    A batch at least as large as the table's largest id (a first sync) is written without the
+    card table's indexes, which are then built again in one pass each, and without the search
+    index's trigger, whose rows are then added in one statement: the same rows and indexes at
+    the commit, and no other connection ever sees the schema in between.
+    """
     if not cards:
         return []
-    # Rows are made per chunk: a 200,000-card sync never holds a second copy of every card.
-    rows = ((*text, stamp, stamp, uid) for text, uid in cards)
-    if len(cards) < _BULK_FTS or not conn.in_transaction:
-        conn.executemany(_INSERT_CARD, rows)
+    first = 1
+    if conn.in_transaction:
+        first = int(conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM card").fetchone()[0])
+    if not conn.in_transaction or first + len(cards) > _MAX_ROWID:
+        # Rows are made per chunk: a 200,000-card sync never holds a second copy of every card.
+        conn.executemany(_INSERT_CARD, ((*text, stamp, stamp, uid) for text, uid in cards))
         ids = card_ids_by_uid(conn, [uid for _, uid in cards])
         return [ids[uid] for _, uid in cards]
+    new_ids = list(range(first, first + len(cards)))
+    rows = ((cid, *text, stamp, stamp, uid) for cid, (text, uid) in zip(new_ids, cards, strict=True))
+    if len(cards) < _BULK_FTS:
+        conn.executemany(_INSERT_CARD_WITH_ID, rows)
+        return new_ids
     # The search index's per-row trigger costs ~15x a bulk fill (measured: 1.76 s against
-    # 0.27 s for 23,333 cards). Inside the caller's transaction, the trigger is lifted, the
-    # rows go in, the index is filled in one statement and the trigger restored: the same
-    # rows and index, and no other connection ever sees the schema without the trigger.
+    # 0.27 s for 23,333 cards); the random keys of the uid and fingerprint indexes cost about
+    # as much as the rows themselves, twice what building them afresh takes.
     conn.execute("DROP TRIGGER IF EXISTS card_fts_insert")
-    conn.executemany(_INSERT_CARD, rows)
-    ids = card_ids_by_uid(conn, [uid for _, uid in cards])
-    new_ids = [ids[uid] for _, uid in cards]
+    indexes: list[tuple[str, str]] = []
+    if len(cards) >= max(_BULK_INDEX, first - 1):
+        indexes = [
+            (str(name), str(sql))
+            for name, sql in conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'card' "
+                "AND sql IS NOT NULL ORDER BY name"
+            )
+        ]
+        for name, _ in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+    conn.executemany(_INSERT_CARD_WITH_ID, rows)
+    for _, sql in indexes:
+        conn.execute(sql)
     conn.execute(
         "INSERT INTO card_fts (rowid, question, answer, context, note) "
         "SELECT card.id, card.question, card.answer, card.context, note.path || ' ' || note.title "
-        "FROM card JOIN note ON note.id = card.note_id "
-        "WHERE card.id IN (SELECT value FROM json_each(?)) ORDER BY card.id",
-        (_ids_json(new_ids),),
+        "FROM card JOIN note ON note.id = card.note_id WHERE card.id >= ? ORDER BY card.id",
+        (first,),
     )
     conn.execute(CARD_FTS_INSERT_TRIGGER)
     return new_ids
@@ -770,6 +799,9 @@ def insert_cards(
 
 _BULK_FTS = 200
 """From this many new cards on, ``insert_cards`` fills the search index in bulk."""
+_BULK_INDEX = 2000
+"""From this many new cards on (and no fewer than the table's largest id), ``insert_cards`` builds
+the card table's indexes after the rows."""
 
 
 def uids_taken(conn: sqlite3.Connection, uids: Sequence[str]) -> set[str]:
@@ -847,13 +879,20 @@ def delete_cards(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
     conn.execute("DELETE FROM card WHERE id IN (SELECT value FROM json_each(?))", arg)
 
 
-def replace_tags(conn: sqlite3.Connection, tags_by_card: Sequence[tuple[int, Iterable[str]]]) -> None:
-    """Set the note-given tags of cards, keeping the tags the tool sets itself (``SYSTEM_TAGS``)."""
-    conn.execute(
-        "DELETE FROM card_tag WHERE card_id IN (SELECT value FROM json_each(?)) "
-        "AND tag NOT IN (SELECT value FROM json_each(?))",
-        (_ids_json(cid for cid, _ in tags_by_card), json.dumps(sorted(SYSTEM_TAGS))),
-    )
+def replace_tags(
+    conn: sqlite3.Connection, tags_by_card: Sequence[tuple[int, Iterable[str]]], new: Container[int] = ()
+) -> None:
+    """Set the note-given tags of cards, keeping the tags the tool sets itself (``SYSTEM_TAGS``).
+
+    ``new``: ids among them of cards added in this transaction (they have no tags to replace).
+    """
+    old = [cid for cid, _ in tags_by_card if cid not in new]
+    if old:
+        conn.execute(
+            "DELETE FROM card_tag WHERE card_id IN (SELECT value FROM json_each(?)) "
+            "AND tag NOT IN (SELECT value FROM json_each(?))",
+            (_ids_json(old), json.dumps(sorted(SYSTEM_TAGS))),
+        )
     conn.executemany(
         "INSERT OR IGNORE INTO card_tag (card_id, tag) VALUES (?, ?)",
         [(cid, tag) for cid, tags in tags_by_card for tag in tags],

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -219,11 +220,11 @@ def _sync_vault(
             note_store.update_file_stats(conn, found.stat_only)
         if found.changed or found.deleted:
             renamed, gone, note_set_changed = _notes_phase(conn, report, found, stored_notes, stamp)
-            parsed, card_ids = _cards_phase(conn, report, found.changed, gone, renamed, stamp)
+            parsed, card_ids, new_card_ids = _cards_phase(conn, report, found.changed, gone, renamed, stamp)
             retiring = report.cards_retired - report.cards_revived
             if not allow_mass_retire and retiring > MASS_RETIRE_MIN and retiring * 2 > active:
                 raise MassRetire(retiring, active, vault)
-            _tags_and_links_phase(conn, found.changed, parsed, card_ids, note_set_changed)
+            _tags_and_links_phase(conn, found.changed, parsed, card_ids, new_card_ids, note_set_changed)
         if reparse:
             set_meta(conn, PARSE_OPTIONS, options)
     return report
@@ -369,8 +370,9 @@ def _cards_phase(
     gone: list[NoteRow],
     renamed: set[int],
     stamp: str | None,
-) -> tuple[list[tuple[int, ParsedCard]], list[int]]:
-    """Match, add, update, revive and retire cards; returns the parsed cards and their card ids."""
+) -> tuple[list[tuple[int, ParsedCard]], list[int], set[int]]:
+    """Match, add, update, revive and retire cards; returns the parsed cards, their card ids and the
+    ids of the cards added."""
     pool = card_store.card_pool(conn, [ch.note_id for ch in changed] + [r.id for r in gone])
     parsed: list[tuple[int, ParsedCard]] = [
         (ch.note_id, card) for ch in changed if ch.note_id is not None for card in ch.note.cards
@@ -437,9 +439,8 @@ def _cards_phase(
         else:
             report.cards_unchanged += 1
         card_store.update_card_text(conn, s.id, text, text_changed or moved or s.retired, stamp)
-    for (pos, _, _), cid in zip(
-        fresh, card_store.insert_cards(conn, [(t, u) for _, t, u in fresh], stamp), strict=True
-    ):
+    new_ids = card_store.insert_cards(conn, [(t, u) for _, t, u in fresh], stamp)
+    for (pos, _, _), cid in zip(fresh, new_ids, strict=True):
         card_ids[pos] = cid
 
     used = {s.id for s in matched.values()}
@@ -449,7 +450,7 @@ def _cards_phase(
     # A note gone from one path whose cards now live at another was moved (and edited), not deleted.
     report.notes_moved = report.notes_renamed + len(moved_from)
     report.notes_deleted -= len(moved_from)
-    return parsed, card_ids
+    return parsed, card_ids, set(new_ids)
 
 
 def _new_uids(
@@ -493,21 +494,44 @@ def _tags_and_links_phase(
     changed: list[_Changed],
     parsed: list[tuple[int, ParsedCard]],
     card_ids: list[int],
+    new_card_ids: set[int],
     note_set_changed: bool,
 ) -> None:
-    card_store.replace_tags(conn, [(cid, card.tags) for cid, (_, card) in zip(card_ids, parsed, strict=True)])
-    spans: dict[int, list[tuple[int, int, int]]] = {}
+    card_store.replace_tags(
+        conn, [(cid, card.tags) for cid, (_, card) in zip(card_ids, parsed, strict=True)], new_card_ids
+    )
+    # The card a link is in: the first card (in note order) whose lines hold the link's line.
+    link_lines = {ch.note_id: sorted({lk.line for lk in ch.note.links}) for ch in changed if ch.note.links}
+    card_at: dict[tuple[int, int], int] = {}
     for cid, (note_id, card) in zip(card_ids, parsed, strict=True):
-        spans.setdefault(note_id, []).append((card.line, card.end_line, cid))
+        lines = link_lines.get(note_id)
+        if lines:
+            for k in range(bisect_left(lines, card.line), bisect_right(lines, card.end_line)):
+                card_at.setdefault((note_id, lines[k]), cid)
+    # Links are written resolved; other notes' links are resolved again when the set of notes changed.
+    targets = link_store.LinkTargets(conn)
     rows = []
     markdown_targets: set[tuple[int | None, str]] = set()
     changed_ids = [ch.note_id for ch in changed if ch.note_id is not None]
     for ch in changed:
-        assert ch.note_id is not None
+        nid = ch.note_id
+        assert nid is not None
+        markdown = {lk.target for lk in ch.note.links if lk.markdown}
+        markdown_targets.update((nid, t) for t in markdown)
+        path = ch.note.path
         for lk in ch.note.links:
-            card_id = next((cid for a, b, cid in spans.get(ch.note_id, []) if a <= lk.line <= b), None)
-            rows.append((ch.note_id, card_id, lk.line, lk.target, lk.heading, lk.block, lk.display))
-            if lk.markdown:
-                markdown_targets.add((ch.note_id, lk.target))
+            rows.append(
+                (
+                    nid,
+                    card_at.get((nid, lk.line)),
+                    lk.line,
+                    lk.target,
+                    lk.heading,
+                    lk.block,
+                    lk.display,
+                    targets.note_id(lk.target, path, lk.target in markdown),
+                )
+            )
     link_store.replace_links(conn, changed_ids, rows)
-    link_store.resolve_links(conn, [] if note_set_changed else changed_ids, markdown_targets)
+    if note_set_changed:
+        link_store.resolve_links(conn, [], markdown_targets, targets=targets, exclude=changed_ids)
