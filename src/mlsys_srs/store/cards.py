@@ -348,6 +348,15 @@ def active_count(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM card WHERE retired = 0").fetchone()[0])
 
 
+def holds_history(conn: sqlite3.Connection) -> bool:
+    """Whether any card was ever reviewed or is suspended (what a first journal is seeded with)."""
+    return bool(
+        conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM review) OR EXISTS (SELECT 1 FROM card WHERE suspended = 1)"
+        ).fetchone()[0]
+    )
+
+
 def suspended_cards(conn: sqlite3.Connection) -> list[int]:
     """Ids of the suspended cards."""
     return [int(r[0]) for r in conn.execute("SELECT id FROM card WHERE suspended = 1 ORDER BY id")]
