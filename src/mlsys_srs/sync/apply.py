@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,8 +34,10 @@ from ..store.cards import StoredCard
 from ..store.db import dt_to_db, transaction
 from ..store.events import get_meta, set_meta
 from ..store.notes import NoteRow
+from .cold import COLD_MIN, cold_sync
 from .match import block_key, match_cards
 from .parallel import parse_many
+from .rows import card_fields, link_cards, markdown_targets, note_values
 from .walk import Progress, VaultFile, content_hash, decode_note, read_file, walk_vault
 
 
@@ -198,9 +199,32 @@ def _sync_vault(
     options = "highlight_cloze" if highlight_cloze else ""
     reparse = (get_meta(conn, PARSE_OPTIONS) or "") != options and only is None
 
+    walked: tuple[list[VaultFile], list[Diagnostic]] | None = None
+    if not stored_notes and only is None:
+        # A first sync: from COLD_MIN notes on, read, parse and write in one streaming pass.
+        walk_diags: list[Diagnostic] = []
+        files = walk_vault(vault, ignore, walk_diags)
+        if len(files) >= COLD_MIN:
+            cold = _cold(
+                conn, files, walk_diags, now, progress, highlight_cloze, options if reparse else None
+            )
+            if cold is not None:
+                return cold
+        walked = (files, walk_diags)
+
     def read(notes: dict[str, NoteRow], into: SyncReport) -> _Read:
+        nonlocal walked
+        pre, walked = walked, None
         return _read_phase(
-            vault, ignore, notes, into, progress, only_set, highlight_cloze=highlight_cloze, reparse=reparse
+            vault,
+            ignore,
+            notes,
+            into,
+            progress,
+            only_set,
+            highlight_cloze=highlight_cloze,
+            reparse=reparse,
+            walked=pre,
         )
 
     found = read(stored_notes, report)
@@ -230,6 +254,27 @@ def _sync_vault(
     return report
 
 
+def _cold(
+    conn: sqlite3.Connection,
+    files: list[VaultFile],
+    walk_diags: list[Diagnostic],
+    now: datetime,
+    progress: Progress | None,
+    highlight_cloze: bool,
+    options: str | None,
+) -> SyncReport | None:
+    """A first sync through ``cold.cold_sync``; None when the database is no longer empty under the
+    write lock (another process synced meanwhile: the phases decide on what it stored)."""
+    report = SyncReport(notes_seen=len(files), diagnostics=list(walk_diags))
+    with transaction(conn):
+        if note_store.note_rows(conn):
+            return None
+        cold_sync(conn, files, report, progress, highlight_cloze=highlight_cloze, stamp=dt_to_db(now))
+        if options is not None:
+            set_meta(conn, PARSE_OPTIONS, options)
+    return report
+
+
 def _read_phase(
     vault: Path,
     ignore: Sequence[str],
@@ -240,8 +285,13 @@ def _read_phase(
     *,
     highlight_cloze: bool = False,
     reparse: bool = False,
+    walked: tuple[list[VaultFile], list[Diagnostic]] | None = None,
 ) -> _Read:
-    files = walk_vault(vault, ignore, report.diagnostics)
+    if walked is None:
+        files = walk_vault(vault, ignore, report.diagnostics)
+    else:
+        files = walked[0]
+        report.diagnostics.extend(walked[1])
     report.notes_seen = len(files)
     out = _Read()
     unreadable: set[str] = set()
@@ -334,19 +384,7 @@ def _notes_phase(
     new_notes: list[tuple[_Changed, tuple[object, ...]]] = []
     for ch in found.changed:
         n = ch.note
-        values = (
-            n.path,
-            n.title,
-            n.domain,
-            json.dumps(list(n.tags)),
-            json.dumps(list(n.aliases)),
-            int(n.srs),
-            ch.file.size,
-            ch.file.mtime_ns,
-            ch.hash,
-            json.dumps([[d.line, d.severity, d.message] for d in n.diagnostics]),
-            stamp,
-        )
+        values = note_values(n, ch.file.size, ch.file.mtime_ns, ch.hash, stamp)
         if ch.note_id is None:
             new_notes.append((ch, values))
             report.notes_added += 1
@@ -404,21 +442,7 @@ def _cards_phase(
     card_ids: list[int] = []
     fresh: list[tuple[int, tuple[Any, ...], str]] = []  # (index into card_ids, text, uid) of new cards
     for i, (note_id, card) in enumerate(parsed):
-        text = (
-            note_id,
-            card.line,
-            card.end_line,
-            card.kind,
-            card.syntax,
-            card.direction,
-            card.cloze,
-            card.question,
-            card.answer,
-            card.source,
-            card.context,
-            None if i in dup_idx else card.block_id,
-            card.fingerprint,
-        )
+        text = (note_id, *card_fields(card, i in dup_idx))
         s = matched.get(i)
         if s is None:
             fresh.append((len(card_ids), text, new_uids[i]))
@@ -500,38 +524,23 @@ def _tags_and_links_phase(
     card_store.replace_tags(
         conn, [(cid, card.tags) for cid, (_, card) in zip(card_ids, parsed, strict=True)], new_card_ids
     )
-    # The card a link is in: the first card (in note order) whose lines hold the link's line.
-    link_lines = {ch.note_id: sorted({lk.line for lk in ch.note.links}) for ch in changed if ch.note.links}
-    card_at: dict[tuple[int, int], int] = {}
-    for cid, (note_id, card) in zip(card_ids, parsed, strict=True):
-        lines = link_lines.get(note_id)
-        if lines:
-            for k in range(bisect_left(lines, card.line), bisect_right(lines, card.end_line)):
-                card_at.setdefault((note_id, lines[k]), cid)
     # Links are written resolved; other notes' links are resolved again when the set of notes changed.
     targets = link_store.LinkTargets(conn)
+    first_card: dict[int, int] = {}  # note id -> index into card_ids of its first card
+    for pos, (note_id, _) in enumerate(parsed):
+        first_card.setdefault(note_id, pos)
     rows = []
-    markdown_targets: set[tuple[int | None, str]] = set()
+    markdown: set[tuple[int | None, str]] = set()
     changed_ids = [ch.note_id for ch in changed if ch.note_id is not None]
     for ch in changed:
         nid = ch.note_id
         assert nid is not None
-        markdown = {lk.target for lk in ch.note.links if lk.markdown}
-        markdown_targets.update((nid, t) for t in markdown)
-        path = ch.note.path
-        for lk in ch.note.links:
-            rows.append(
-                (
-                    nid,
-                    card_at.get((nid, lk.line)),
-                    lk.line,
-                    lk.target,
-                    lk.heading,
-                    lk.block,
-                    lk.display,
-                    targets.note_id(lk.target, path, lk.target in markdown),
-                )
-            )
+        md = markdown_targets(ch.note)
+        markdown.update((nid, t) for t in md)
+        for lk, idx in zip(ch.note.links, link_cards(ch.note), strict=True):
+            cid = None if idx is None else card_ids[first_card[nid] + idx]
+            target = targets.note_id(lk.target, ch.note.path, lk.target in md)
+            rows.append((nid, cid, lk.line, lk.target, lk.heading, lk.block, lk.display, target))
     link_store.replace_links(conn, changed_ids, rows)
     if note_set_changed:
-        link_store.resolve_links(conn, [], markdown_targets, targets=targets, exclude=changed_ids)
+        link_store.resolve_links(conn, [], markdown, targets=targets, exclude=changed_ids)
