@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from .model import Diagnostic, Direction, Link, ParsedCard, ParsedNote, Severity, Syntax
+from .model import CardKind, Diagnostic, Direction, Link, ParsedCard, ParsedNote, Severity, Syntax
 from .text import (
     BLOCK_ID_RE,
     blank,
@@ -220,9 +220,12 @@ def _classify(lines: list[str], body_start: int) -> _Lines:
                 math_open = None
             continue
         was_in_comment = comment is not None
-        masked = mask_inline_code(line) if comment is None else line
-        s, comment = _mask_comments(masked, comment)
-        if not s.strip():
+        masked = mask_inline_code(line) if comment is None and "`" in line else line
+        if comment is not None or "<!--" in masked or "%%" in masked:
+            s, comment = _mask_comments(masked, comment)
+        else:
+            s = masked
+        if not s or s.isspace():
             if line.strip() and (was_in_comment or s != masked):
                 kind[i] = COMMENT
             else:
@@ -302,6 +305,10 @@ def _strip_prefix(line: str, regex: re.Pattern[str]) -> str:
     return line[m.end() :] if m else line
 
 
+_CardHead = tuple[CardKind, Syntax, Direction, int | None, str, str, str, int, int]
+"""A card's fields from ``kind`` to ``end_line``, in ``ParsedCard`` order."""
+
+
 class _NoteParser:
     def __init__(self, text: str, path: str, highlight_cloze: bool = False) -> None:
         self.path = path
@@ -333,11 +340,14 @@ class _NoteParser:
         if self.L.open_fence is not None:
             self.diag(self.L.open_fence, UNCLOSED_FENCE, "unclosed-fence", "warning")
         self.n = len(lines)
-        # Each card's fields but context, tags and block id (set by ``_finish_cards``),
-        # its own tags, block id and heading path.
-        self.cards: list[tuple[dict[str, Any], tuple[str, ...], str | None, tuple[str, ...]]] = []
+        # Each card's fields from ``kind`` to ``end_line`` (ParsedCard order), links, fingerprint,
+        # its own tags, block id and heading path (the rest is set by ``_finish_cards``).
+        self.cards: list[
+            tuple[_CardHead, tuple[str, ...], str, tuple[str, ...], str | None, tuple[str, ...]]
+        ] = []
         self.card_lines: set[int] = set()
         self.headings: list[tuple[int, str]] = []
+        self._heads: tuple[str, ...] | None = ()  # the texts of ``headings`` (None: to rebuild)
         self.first_h1: str | None = None
         self.flashcards_note = False
         self._line_meta: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
@@ -375,7 +385,9 @@ class _NoteParser:
         return "\n".join(self.L.scan[start : end + 1])
 
     def _context(self) -> tuple[str, ...]:
-        return tuple(text for _, text in self.headings)
+        if self._heads is None:
+            self._heads = tuple(text for _, text in self.headings)
+        return self._heads
 
     def _add(
         self,
@@ -396,13 +408,14 @@ class _NoteParser:
             # Computed once per line range: the cards of one cloze paragraph share it.
             tags: list[str] = []
             links: list[str] = []
+            scan = self.L.scan
             for i in range(start, end + 1):
                 self.card_lines.add(i)
-                s = self.L.scan[i]
-                if not s:
-                    continue
-                tags.extend(self._tags_of(i))
-                links.extend(lk.target for lk in self._links_of(i) if is_concept(lk))
+                s = scan[i]
+                if "#" in s:
+                    tags.extend(self._tags_of(i))
+                if "[" in s:
+                    links.extend(lk.target for lk in self._links_of(i) if is_concept(lk))
             cached = self._line_meta[(start, end)] = (tags, links)
         tags, links = cached
         context = self._context()
@@ -411,21 +424,22 @@ class _NoteParser:
             directions.append(("reverse", answer, question))
         card_tags = tuple(dict.fromkeys(normalize_tag(t) for t in tags)) if tags else ()
         card_links = tuple(dict.fromkeys(links)) if links else ()
+        card_kind: CardKind = "cloze" if kind == "cloze" else "basic"
         for direction, q, a in directions:
-            fields = {
-                "kind": "cloze" if kind == "cloze" else "basic",
-                "syntax": syntax,
-                "direction": direction,
-                "cloze": cloze,
-                "question": q,
-                "answer": a,
-                "source": source if source is not None else f"{q}\n---\n{a}",
-                "line": start + 1,
-                "end_line": end + 1,
-                "links": card_links,
-                "fingerprint": fingerprint(kind, direction, q, cloze),
-            }
-            self.cards.append((fields, card_tags, block_id, context))
+            head: _CardHead = (
+                card_kind,
+                syntax,
+                direction,
+                cloze,
+                q,
+                a,
+                source if source is not None else f"{q}\n---\n{a}",
+                start + 1,
+                end + 1,
+            )
+            self.cards.append(
+                (head, card_links, fingerprint(kind, direction, q, cloze), card_tags, block_id, context)
+            )
 
     def _take_block_id(self, end: int) -> tuple[str | None, str]:
         """The block id at the end of line ``end`` (if any) and that line without it."""
@@ -470,7 +484,9 @@ class _NoteParser:
         L = self.L
         fm_tags = [normalize_tag(t) for t in _as_list(self.meta.get("tags"))]
         fm_tags += [normalize_tag(t) for t in _as_list(self.meta.get("tag"))]
-        all_inline = [t for i in range(self.n) if L.kind[i] == TEXT for t in self._tags_of(i)]
+        all_inline = [
+            t for i, s in enumerate(L.scan) if "#" in s and L.kind[i] == TEXT for t in self._tags_of(i)
+        ]
         self.flashcards_note = any(
             t == "flashcards" or t.startswith("flashcards/") for t in fm_tags + all_inline
         )
@@ -493,11 +509,13 @@ class _NoteParser:
         note_tags = list(fm_tags)
         links: list[Link] = []
         media: list[str] = []
-        for i in range(self.n):
-            if L.kind[i] not in (TEXT, HEADING) or not L.scan[i]:
+        for i, s in enumerate(L.scan):
+            if not s or L.kind[i] not in (TEXT, HEADING):
                 continue
-            if i not in self.card_lines:
+            if "#" in s and i not in self.card_lines:
                 note_tags.extend(self._tags_of(i))
+            if "[" not in s:
+                continue
             for lk in self._links_of(i):
                 if is_media(lk):
                     media.append(lk.target)
@@ -524,11 +542,15 @@ class _NoteParser:
         out = []
         seen_ids: dict[str, int] = {}
         note_tuple = tuple(dict.fromkeys(note_tags))
-        for fields, card_tags, block_id, heads in self.cards:
-            path = list(heads)
-            if not path or path[0] != title:
-                path.insert(0, title)
-            line = fields["line"]
+        contexts: dict[tuple[str, ...], str] = {}
+        for head, card_links, fp, card_tags, block_id, heads in self.cards:
+            context = contexts.get(heads)
+            if context is None:
+                path = list(heads)
+                if not path or path[0] != title:
+                    path.insert(0, title)
+                context = contexts[heads] = " > ".join(path)
+            line = head[7]
             if block_id is not None:
                 first = seen_ids.setdefault(block_id, line)
                 if first != line:
@@ -543,7 +565,7 @@ class _NoteParser:
                     )
                     block_id = None
             tags = tuple(dict.fromkeys([*note_tags, *card_tags])) if card_tags else note_tuple
-            out.append(ParsedCard(**fields, context=" > ".join(path), tags=tags, block_id=block_id))
+            out.append(ParsedCard(*head, block_id, tags, card_links, context, fp))
         return tuple(out)
 
     def _heading(self, i: int) -> None:
@@ -561,8 +583,10 @@ class _NoteParser:
         text, _ = strip_block_id(text)
         while self.headings and self.headings[-1][0] >= level:
             self.headings.pop()
+            self._heads = None
         if text:
             self.headings.append((level, text))
+            self._heads = None
             if level == 1 and self.first_h1 is None:
                 self.first_h1 = text
 
@@ -581,7 +605,12 @@ class _NoteParser:
                 break
             end += 1
         # Split the paragraph into segments at Q: and C: lines.
-        cuts = [i for i in range(start, end + 1) if self._is_qc(i)]
+        scan = L.scan
+        cuts = [
+            i
+            for i in range(start, end + 1)
+            if ":" in scan[i][:6] and (Q_RE.match(scan[i]) or C_RE.match(scan[i]))
+        ]
         bounds = []
         if not cuts or cuts[0] != start:
             bounds.append((start, (cuts[0] - 1) if cuts else end))

@@ -32,7 +32,6 @@ URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _BACKTICK_RUN_RE = re.compile(r"`+")
 _NOT_NEWLINE_RE = re.compile(r"[^\n]")
 _LINE_BREAK_RE = re.compile(r"\r\n?|\n")
-_SPACES_RE = re.compile(r"\s+")
 
 
 def split_lines(text: str, keepends: bool = False) -> list[str]:
@@ -219,7 +218,8 @@ def normalize_question(text: str) -> str:
     """The form of a question used for fingerprints: case, width and space folded."""
     # NFKC leaves ASCII text as it is (and is the costly step).
     text = (text if text.isascii() else unicodedata.normalize("NFKC", text)).casefold()
-    text = _SPACES_RE.sub(" ", text).strip()
+    # str.split() splits at exactly the characters \s matches (str.isspace): runs become one space.
+    text = " ".join(text.split())
     return text.rstrip(" ?.!:")
 
 
