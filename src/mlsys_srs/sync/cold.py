@@ -112,8 +112,11 @@ def cold_sync(
     done = 0
     next_id = card_store.next_card_id(conn)
     _FILES, _HIGHLIGHT, _STAMP = files, highlight_cloze, stamp
+    # The parser imports its YAML reader on first use: once here, not once in every worker.
+    from ..parse import meta  # noqa: F401
+
     try:
-        with card_store.bulk_cards(conn, next_id, indexes=True):
+        with card_store.bulk_cards(conn, next_id, indexes=True, tables=("card", "card_tag", "link")):
             shares = ordered_shares(_read_share, len(files), share=SHARE, workers=workers_for(len(files)))
             for share in shares:
                 notes: list[_Note] = []
@@ -157,14 +160,17 @@ def cold_sync(
                                 uid = plain_uid
                             else:
                                 claimed[key] = len(claimed)
-                        n = 0
                         given = uid
-                        while given in taken:
-                            n += 1
+                        if given in taken:
+                            n = 1
                             given = salted(uid, n)
+                            while given in taken:
+                                n += 1
+                                given = salted(uid, n)
                         taken.add(given)
                         card_rows.append((next_id, note_id, *fields, stamp, stamp, given))
-                        tag_rows.extend((next_id, tag) for tag in tags)
+                        for tag in tags:
+                            tag_rows.append((next_id, tag))
                         next_id += 1
                         index += 1
                     for idx, line, target, heading, block, display, md in note_links:
@@ -176,18 +182,18 @@ def cold_sync(
                 done += len(share)
                 if progress is not None:
                     progress(done, len(files))
+            # Links are written resolved, now that every note is in.
+            targets = link_store.LinkTargets(conn)
+            link_store.replace_links(
+                conn,
+                [],
+                [
+                    (nid, cid, line, target, heading, block, display, targets.note_id(target, path, md))
+                    for nid, cid, line, target, heading, block, display, path, md in links
+                ],
+            )
     finally:
         _FILES = ()
-    # Links are written resolved, now that every note is in.
-    targets = link_store.LinkTargets(conn)
-    link_store.replace_links(
-        conn,
-        [],
-        [
-            (nid, cid, line, target, heading, block, display, targets.note_id(target, path, md))
-            for nid, cid, line, target, heading, block, display, path, md in links
-        ],
-    )
     dups.sort(key=lambda d: (d[0], d[1]))
     report.diagnostics.extend(read_diags)
     report.diagnostics.extend(note_diags)
