@@ -185,6 +185,10 @@ def _mask_comments(line: str, state: str | None) -> tuple[str, str | None]:
 
 
 _NEWLINE_RE = re.compile("\n")
+# A line that _classify's rules can only make TEXT (ending any list) with its scan copy equal to
+# it: no leading space or heading, rule or list character, and no character that starts code,
+# a fence, math or a comment (a superset of those: such lines take the full path).
+_PLAIN_RE = re.compile(r"[^\s#*_+\-0-9`~$<%][^`~$<%]*\Z")
 _RULE_CHARS = frozenset("-*_")
 _LIST_CHARS = frozenset("-*+0123456789")
 
@@ -218,6 +222,12 @@ def _classify(lines: list[str], body_start: int) -> _Lines:
             if "$$" in line:
                 block_close[math_open] = i
                 math_open = None
+            continue
+        if comment is None and _PLAIN_RE.match(line):
+            # Most lines: prose that starts no block, holds no code, comment or math.
+            kind[i] = prev = TEXT
+            in_list = False
+            scan[i] = line
             continue
         was_in_comment = comment is not None
         masked = mask_inline_code(line) if comment is None and "`" in line else line
