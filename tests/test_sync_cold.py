@@ -84,9 +84,9 @@ def test_a_cold_sync_writes_what_the_phases_write(
         pytest.skip("no fork")
     vault = tmp_path / "vault"
     _vault(vault)
-    monkeypatch.setattr(apply, "COLD_MIN", 10**9)
+    monkeypatch.setattr(cold, "COLD_MIN", 10**9)
     phases = _sync(vault, tmp_path / "phases.db", highlight)
-    monkeypatch.setattr(apply, "COLD_MIN", 0)
+    monkeypatch.setattr(cold, "COLD_MIN", 0)
     monkeypatch.setattr(cold, "SHARE", 7)
     monkeypatch.setattr(cold, "workers_for", lambda n: workers)
     streamed = _sync(vault, tmp_path / "cold.db", highlight)
@@ -107,7 +107,7 @@ def test_a_cold_sync_writes_what_the_phases_write(
 def test_a_cold_sync_reports_progress_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     vault = tmp_path / "vault"
     make_vault(vault, 30, 3, seed=2)
-    monkeypatch.setattr(apply, "COLD_MIN", 0)
+    monkeypatch.setattr(cold, "COLD_MIN", 0)
     monkeypatch.setattr(cold, "SHARE", 4)
     seen: list[tuple[int, int]] = []
     conn = open_db(tmp_path / "db", NOW)
@@ -121,7 +121,7 @@ def test_a_cold_sync_decides_again_when_another_synced_meanwhile(
     """The database was empty when the sync looked, but not under the write lock: the phases decide."""
     vault, db = tmp_path / "v", tmp_path / "srs.db"
     make_vault(vault, 12, 3, seed=4)
-    monkeypatch.setattr(apply, "COLD_MIN", 0)
+    monkeypatch.setattr(cold, "COLD_MIN", 0)
     first, second = open_db(db, NOW), open_db(db, NOW)
     real = apply.walk_vault
     calls: list[int] = []

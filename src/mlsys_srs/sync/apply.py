@@ -34,7 +34,6 @@ from ..store.cards import StoredCard
 from ..store.db import dt_to_db, transaction
 from ..store.events import get_meta, set_meta
 from ..store.notes import NoteRow
-from .cold import COLD_MIN, cold_sync
 from .match import block_key, match_cards
 from .parallel import parse_many
 from .rows import card_fields, link_cards, markdown_targets, note_values
@@ -202,6 +201,8 @@ def _sync_vault(
     walked: tuple[list[VaultFile], list[Diagnostic]] | None = None
     if not stored_notes and only is None:
         # A first sync: from COLD_MIN notes on, read, parse and write in one streaming pass.
+        from .cold import COLD_MIN
+
         walk_diags: list[Diagnostic] = []
         files = walk_vault(vault, ignore, walk_diags)
         if len(files) >= COLD_MIN:
@@ -265,6 +266,8 @@ def _cold(
 ) -> SyncReport | None:
     """A first sync through ``cold.cold_sync``; None when the database is no longer empty under the
     write lock (another process synced meanwhile: the phases decide on what it stored)."""
+    from .cold import cold_sync
+
     report = SyncReport(notes_seen=len(files), diagnostics=list(walk_diags))
     with transaction(conn):
         if note_store.note_rows(conn):

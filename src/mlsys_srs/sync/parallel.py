@@ -10,14 +10,15 @@ vaults are parsed here alone.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from multiprocessing.pool import AsyncResult
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..parse import ParsedNote, parse_note
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import AsyncResult
 
 PARALLEL_MIN = 1000
 """Notes to parse before workers are worth their start-up and pickling (2 cores, load 2-3:
@@ -37,6 +38,8 @@ def _parse_share(bounds: tuple[int, int]) -> list[ParsedNote]:
 
 def workers_for(count: int) -> int:
     """How many processes would parse ``count`` notes (1: this one alone)."""
+    import multiprocessing  # not at import time: a warm sync never starts a worker
+
     if count < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -60,6 +63,8 @@ def parse_many(
             if progress is not None:
                 progress(done)
         return out
+    import multiprocessing
+
     share = -(-n // workers)
     bounds = [(i, min(n, i + share)) for i in range(0, n, share)]
     _ITEMS, _HIGHLIGHT = items, highlight_cloze
@@ -97,6 +102,8 @@ def ordered_shares(
         for a, b in bounds:
             yield work(a, b)
         return
+    import multiprocessing
+
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         waiting = iter(bounds)
         running: deque[AsyncResult[T]] = deque()
