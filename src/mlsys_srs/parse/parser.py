@@ -303,11 +303,42 @@ def domain_of(path: str, frontmatter_domain: str | None = None) -> str:
     """
     raw = frontmatter_domain
     if not raw:
-        parts = PurePosixPath(path).parts
+        parts = _path_parts(path)
         raw = parts[0] if len(parts) > 1 else "general"
     name = NUMBER_PREFIX_RE.sub("", str(raw).strip()) or str(raw).strip()
-    name = re.sub(r"\s+", "-", name.strip().lower())
+    name = _SPACE_RUN_RE.sub("-", name.strip().lower())
     return name or "general"
+
+
+_SPACE_RUN_RE = re.compile(r"\s+")
+
+
+def _plain_path(path: str) -> bool:
+    """Whether ``path`` is relative with no empty, ``.`` or trailing component (as the walk gives)."""
+    return bool(
+        path
+        and path != "."
+        and "//" not in path
+        and path[0] != "/"
+        and path[-1] != "/"
+        and "/./" not in path
+        and not path.startswith("./")
+        and not path.endswith("/.")
+    )
+
+
+def _path_parts(path: str) -> tuple[str, ...]:
+    """``PurePosixPath(path).parts``, without building the path for a plain one."""
+    return tuple(path.split("/")) if _plain_path(path) else PurePosixPath(path).parts
+
+
+def _stem(path: str) -> str:
+    """``PurePosixPath(path).stem``, without building the path for a plain one."""
+    if not _plain_path(path):
+        return PurePosixPath(path).stem
+    name = path.rpartition("/")[2]
+    i = name.rfind(".")
+    return name[:i] if 0 < i < len(name) - 1 else name
 
 
 def _strip_prefix(line: str, regex: re.Pattern[str]) -> str:
@@ -514,7 +545,7 @@ class _NoteParser:
 
         title = self.meta.get("title")
         title = str(title).strip() if title is not None and str(title).strip() else None
-        stem = PurePosixPath(self.path).stem
+        stem = _stem(self.path)
         title = title or self.first_h1 or stem
         note_tags = list(fm_tags)
         links: list[Link] = []
@@ -616,22 +647,25 @@ class _NoteParser:
             end += 1
         # Split the paragraph into segments at Q: and C: lines.
         scan = L.scan
-        cuts = [
-            i
-            for i in range(start, end + 1)
-            if ":" in scan[i][:6] and (Q_RE.match(scan[i]) or C_RE.match(scan[i]))
-        ]
-        bounds = []
-        if not cuts or cuts[0] != start:
-            bounds.append((start, (cuts[0] - 1) if cuts else end))
-        for idx, c in enumerate(cuts):
-            bounds.append((c, cuts[idx + 1] - 1 if idx + 1 < len(cuts) else end))
+        cuts: list[tuple[int, str]] = []  # (line, "Q" or "C")
+        for i in range(start, end + 1):
+            s = scan[i]
+            if ":" in s[:6]:
+                if Q_RE.match(s):
+                    cuts.append((i, "Q"))
+                elif C_RE.match(s):
+                    cuts.append((i, "C"))
+        bounds: list[tuple[int, int, str]] = []
+        if not cuts or cuts[0][0] != start:
+            bounds.append((start, (cuts[0][0] - 1) if cuts else end, ""))
+        for idx, (c, what) in enumerate(cuts):
+            bounds.append((c, cuts[idx + 1][0] - 1 if idx + 1 < len(cuts) else end, what))
         last = end
-        for seg_start, seg_end in bounds:
+        for seg_start, seg_end, what in bounds:
             is_last = seg_end == end
-            if Q_RE.match(L.scan[seg_start]):
+            if what == "Q":
                 last = max(last, self._qa(seg_start, seg_end, is_last))
-            elif C_RE.match(L.scan[seg_start]):
+            elif what == "C":
                 self._cloze(seg_start, seg_end, explicit=True)
             else:
                 last = max(last, self._prose(seg_start, seg_end, is_last))
@@ -641,7 +675,10 @@ class _NoteParser:
 
     def _qa(self, start: int, end: int, may_extend: bool) -> int:
         L = self.L
-        a_line = next((i for i in range(start + 1, end + 1) if A_RE.match(L.scan[i])), None)
+        scan = L.scan
+        a_line = next(
+            (i for i in range(start + 1, end + 1) if "A:" in scan[i][:6] and A_RE.match(scan[i])), None
+        )
         if a_line is None:
             self.diag(start, "Q: has no A: in its paragraph")
             return end
@@ -693,10 +730,11 @@ class _NoteParser:
     def _prose(self, start: int, end: int, may_extend: bool) -> int:
         L = self.L
         for i in range(start, end + 1):
-            mark = L.scan[i].strip()
-            if mark in ("?", "??"):
-                return self._multiline(start, i, end, mark == "??", may_extend)
-        seg_scan = self._scan_text(start, end)
+            if "?" in L.scan[i]:
+                mark = L.scan[i].strip()
+                if mark in ("?", "??"):
+                    return self._multiline(start, i, end, mark == "??", may_extend)
+        seg_scan = L.scan[start] if start == end else self._scan_text(start, end)
         if ("{{" in seg_scan and "}}" in seg_scan) or (self.highlight_cloze and highlight_spans(seg_scan)):
             self._cloze(start, end, explicit=False)
             return end
@@ -730,7 +768,7 @@ class _NoteParser:
     def _inline(self, i: int) -> None:
         L = self.L
         s = L.scan[i]
-        if ":" not in s:
+        if "::" not in s:  # every separator, tight or not, is two or three colons
             return
         if self.flashcards_note:
             m = INLINE_SEP_TIGHT_RE.search(_tight_scan(s))
@@ -742,8 +780,11 @@ class _NoteParser:
             return
         block_id, line = self._take_block_id(i)
         question = line[: m.start()]
-        question = QUOTE_PREFIX_RE.sub("", question, count=1)
-        question = _strip_prefix(question, LIST_PREFIX_RE).strip()
+        if ">" in question:
+            question = QUOTE_PREFIX_RE.sub("", question, count=1)
+        if question.lstrip(" \t")[:1] in _LIST_CHARS:
+            question = _strip_prefix(question, LIST_PREFIX_RE)
+        question = question.strip()
         answer = line[m.end() :].strip()
         if not question or not answer:
             self.diag(i, f"'{m.group(1)}' card needs text on both sides")
