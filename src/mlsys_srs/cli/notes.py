@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.text import Text
 
 from ..errors import SrsError
 from ..fmt import plural
@@ -76,6 +75,8 @@ def progress_bar() -> tuple[Progress, Callable[[], None]]:
 
 def print_diagnostics(diags: list[Diagnostic], limit: int | None = None) -> None:
     """Print diagnostics as ``path:line: message`` on stderr."""
+    from rich.text import Text
+
     out = err_console()
     shown = diags if limit is None else diags[:limit]
     for d in shown:
