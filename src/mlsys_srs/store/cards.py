@@ -785,9 +785,20 @@ def next_card_id(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM card").fetchone()[0])
 
 
-def insert_card_rows(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> None:
-    """Add new cards given as ``(id, *CARD_TEXT_COLUMNS, created_at, updated_at, uid)`` rows."""
-    conn.executemany(_INSERT_CARD_WITH_ID, rows)
+def insert_card_rows(
+    conn: sqlite3.Connection, rows: Iterable[Sequence[Any]], *, id_offset: int = 0, note_offset: int = 0
+) -> None:
+    """Add new cards given as ``(id, *CARD_TEXT_COLUMNS, created_at, updated_at, uid)`` rows; the
+    database adds ``id_offset`` to each id and ``note_offset`` to each note id."""
+    if not id_offset and not note_offset:
+        conn.executemany(_INSERT_CARD_WITH_ID, rows)
+        return
+    conn.executemany(
+        _INSERT_CARD_WITH_ID.replace(
+            "VALUES (?,?,", f"VALUES (? + {int(id_offset)},? + {int(note_offset)},", 1
+        ),
+        rows,
+    )
 
 
 @contextmanager
@@ -929,9 +940,17 @@ def replace_tags(
     insert_card_tags(conn, [(cid, tag) for cid, tags in tags_by_card for tag in tags])
 
 
-def insert_card_tags(conn: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> None:
-    """Add ``(card id, tag)`` rows (a tag a card already has is left as it is)."""
-    conn.executemany("INSERT OR IGNORE INTO card_tag (card_id, tag) VALUES (?, ?)", rows)
+def insert_card_tags(
+    conn: sqlite3.Connection, rows: Iterable[tuple[int, str]], *, id_offset: int = 0
+) -> None:
+    """Add ``(card id, tag)`` rows (a tag a card already has is left as it is); the database adds
+    ``id_offset`` to each card id."""
+    conn.executemany(
+        f"INSERT OR IGNORE INTO card_tag (card_id, tag) VALUES (? + {int(id_offset)}, ?)"
+        if id_offset
+        else "INSERT OR IGNORE INTO card_tag (card_id, tag) VALUES (?, ?)",
+        rows,
+    )
 
 
 class IdlessCard(NamedTuple):

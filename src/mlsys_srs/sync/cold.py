@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..identity import card_uid, salted
@@ -37,54 +38,76 @@ COLD_MIN = PARALLEL_MIN
 SHARE = 100
 """Notes per share: what a worker reads and parses at a time."""
 
-UNREADABLE, UNDECODABLE, NOTE = range(3)
-
 _FILES: Sequence[VaultFile] = ()
 _HIGHLIGHT = False
 _STAMP: str | None = None
 
-# What a worker sends back for one file, as plain tuples (cheap to pickle):
-#   (UNREADABLE | UNDECODABLE, Diagnostic), or
-#   (NOTE, (note values, diagnostics, cards, links)) where each card is
-#   (card_fields, uid, uid without its block id or None, tags) and each link
-#   (index of its card in the note or None, line, target, heading, block, display, markdown).
-_Card = tuple[tuple[Any, ...], str, str | None, tuple[str, ...]]
-_Link = tuple[int | None, int, str, str | None, str | None, str | None, bool]
-_Note = tuple[tuple[Any, ...], tuple[Diagnostic, ...], list[_Card], list[_Link]]
-_Result = tuple[int, Diagnostic | _Note]
+
+@dataclass
+class _Share:
+    """What a worker sends back for one share of files, as rows (cheap to pickle).
+
+    Ids in the rows count from 0 within the share (notes: among its readable notes; cards: among
+    its cards); ``cold_sync`` has the database add where the share's notes and cards start.
+    """
+
+    read_diags: list[Diagnostic] = field(default_factory=list)
+    """Files that cannot be read or decoded, in file order."""
+    notes_read: int = 0
+    """Files read (decoded or not)."""
+    notes: list[tuple[Any, ...]] = field(default_factory=list)
+    """``(note, *NOTE_WRITE_COLUMNS)``."""
+    note_diags: list[Diagnostic] = field(default_factory=list)
+    cards: list[tuple[Any, ...]] = field(default_factory=list)
+    """``(card, note, *card_fields, created_at, updated_at, uid)``."""
+    plain_uids: dict[int, str] = field(default_factory=dict)
+    """card -> its uid without its block id (a duplicate copy's), for the cards that have one."""
+    tags: list[tuple[int, str]] = field(default_factory=list)
+    """``(card, tag)``."""
+    links: list[tuple[int, int | None, int, str, str | None, str | None, str | None, bool]] = field(
+        default_factory=list
+    )
+    """``(note, card or None, line, target, heading, block, display, markdown)``."""
 
 
-def _read_share(a: int, b: int) -> list[_Result]:
-    """Read, decode and parse files ``a..b`` of ``_FILES``; shape what will be written."""
-    out: list[_Result] = []
+# Where a card row holds its line, direction, cloze, block id and uid.
+_LINE, _DIRECTION, _CLOZE = 2, 6, 7
+_BLOCK_ID = 2 + BLOCK_ID_FIELD
+
+
+def _read_share(a: int, b: int) -> _Share:
+    """Read, decode and parse files ``a..b`` of ``_FILES``; shape the rows that will be written."""
+    out = _Share()
+    stamp = _STAMP
     for f in _FILES[a:b]:
         data = read_file(f)
         if isinstance(data, Diagnostic):
-            out.append((UNREADABLE, data))
+            out.read_diags.append(data)
             continue
+        out.notes_read += 1
         text = decode_note(data, f.path)
         if isinstance(text, Diagnostic):
-            out.append((UNDECODABLE, text))
+            out.read_diags.append(text)
             continue
         note = parse_note(text, f.path, highlight_cloze=_HIGHLIGHT)
-        cards: list[_Card] = [
-            (
-                card_fields(card),
-                card_uid(note.path, card.fingerprint, card.block_id, card.direction, card.cloze),
-                card_uid(note.path, card.fingerprint, None, card.direction, card.cloze)
-                if card.block_id
-                else None,
-                card.tags,
-            )
-            for card in note.cards
-        ]
+        rel_note = len(out.notes)
+        out.notes.append((rel_note, *note_values(note, f.size, f.mtime_ns, content_hash(data), stamp)))
+        out.note_diags.extend(note.diagnostics)
+        first = len(out.cards)
+        for card in note.cards:
+            rel = len(out.cards)
+            uid = card_uid(note.path, card.fingerprint, card.block_id, card.direction, card.cloze)
+            out.cards.append((rel, rel_note, *card_fields(card), stamp, stamp, uid))
+            if card.block_id:
+                out.plain_uids[rel] = card_uid(note.path, card.fingerprint, None, card.direction, card.cloze)
+            for tag in card.tags:
+                out.tags.append((rel, tag))
         md = markdown_targets(note)
-        links: list[_Link] = [
-            (idx, lk.line, lk.target, lk.heading, lk.block, lk.display, lk.target in md)
-            for lk, idx in zip(note.links, link_cards(note), strict=True)
-        ]
-        values = note_values(note, f.size, f.mtime_ns, content_hash(data), _STAMP)
-        out.append((NOTE, (values, note.diagnostics, cards, links)))
+        for lk, idx in zip(note.links, link_cards(note), strict=True):
+            card_at = None if idx is None else first + idx
+            out.links.append(
+                (rel_note, card_at, lk.line, lk.target, lk.heading, lk.block, lk.display, lk.target in md)
+            )
     return out
 
 
@@ -104,82 +127,82 @@ def cold_sync(
     global _FILES, _HIGHLIGHT, _STAMP
     read_diags: list[Diagnostic] = []
     note_diags: list[Diagnostic] = []
-    dups: list[tuple[int, int, Diagnostic]] = []  # (rank of the block id, card index, diagnostic)
+    dups: list[tuple[int, int, Diagnostic]] = []  # (rank of the block id, card id, diagnostic)
     claimed: dict[tuple[str, str, int], int] = {}  # block id, direction, cloze -> rank of first claim
     taken: set[str] = set()  # uids given so far (the database had none)
     links: list[tuple[int, int | None, int, str, str | None, str | None, str | None, str, bool]] = []
-    index = 0  # of the card among all cards, in note order
     done = 0
-    next_id = card_store.next_card_id(conn)
+    first_card = next_card = card_store.next_card_id(conn)
+    next_note = note_store.next_note_id(conn)
     _FILES, _HIGHLIGHT, _STAMP = files, highlight_cloze, stamp
     # The parser imports its YAML reader on first use: once here, not once in every worker.
     from ..parse import meta  # noqa: F401
 
     try:
-        with card_store.bulk_cards(conn, next_id, indexes=True, tables=("card", "card_tag", "link")):
+        with card_store.bulk_cards(conn, first_card, indexes=True, tables=("card", "card_tag", "link")):
             shares = ordered_shares(_read_share, len(files), share=SHARE, workers=workers_for(len(files)))
             for share in shares:
-                notes: list[_Note] = []
-                for kind, payload in share:
-                    if isinstance(payload, Diagnostic):
-                        read_diags.append(payload)
-                        report.notes_read += kind == UNDECODABLE
-                    else:
-                        notes.append(payload)
-                        report.notes_read += 1
-                report.notes_parsed += len(notes)
-                report.notes_added += len(notes)
-                note_ids = note_store.insert_notes(conn, [n[0] for n in notes])
-                card_rows = []
-                tag_rows: list[tuple[int, str]] = []
-                for note_id, (values, diagnostics, cards, note_links) in zip(note_ids, notes, strict=True):
-                    note_diags.extend(diagnostics)
-                    path = str(values[0])
-                    first = next_id
-                    for fields, uid, plain_uid, tags in cards:
-                        bid = fields[BLOCK_ID_FIELD]
-                        if bid:
-                            key = block_key(bid, fields[4], fields[5])
-                            if key in claimed:
-                                # As match_cards: the first copy keeps the id, later ones are new cards.
-                                dups.append(
-                                    (
-                                        claimed[key],
-                                        index,
-                                        Diagnostic(
-                                            path,
-                                            fields[0],
-                                            f"block id ^{bid} is used twice in the vault; "
-                                            "this copy is treated as a new card",
-                                            code="duplicate-id",
-                                        ),
-                                    )
+                read_diags += share.read_diags
+                note_diags += share.note_diags
+                report.notes_read += share.notes_read
+                report.notes_parsed += len(share.notes)
+                report.notes_added += len(share.notes)
+                note_store.insert_notes_with_ids(conn, share.notes, next_note)
+                cards = share.cards
+                for k, row in enumerate(cards):
+                    bid = row[_BLOCK_ID]
+                    if bid:
+                        key = block_key(bid, row[_DIRECTION], row[_CLOZE])
+                        if key in claimed:
+                            # As match_cards: the first copy keeps the id, later ones are new cards.
+                            path = share.notes[row[1]][1]
+                            dups.append(
+                                (
+                                    claimed[key],
+                                    next_card + k,
+                                    Diagnostic(
+                                        path,
+                                        row[_LINE],
+                                        f"block id ^{bid} is used twice in the vault; "
+                                        "this copy is treated as a new card",
+                                        code="duplicate-id",
+                                    ),
                                 )
-                                fields = card_fields_without_block_id(fields)
-                                assert plain_uid is not None
-                                uid = plain_uid
-                            else:
-                                claimed[key] = len(claimed)
-                        given = uid
-                        if given in taken:
-                            n = 1
+                            )
+                            row = (*row[:_BLOCK_ID], None, *row[_BLOCK_ID + 1 : -1], share.plain_uids[k])
+                            cards[k] = row
+                        else:
+                            claimed[key] = len(claimed)
+                    uid = row[-1]
+                    if uid in taken:
+                        n = 1
+                        given = salted(uid, n)
+                        while given in taken:
+                            n += 1
                             given = salted(uid, n)
-                            while given in taken:
-                                n += 1
-                                given = salted(uid, n)
-                        taken.add(given)
-                        card_rows.append((next_id, note_id, *fields, stamp, stamp, given))
-                        for tag in tags:
-                            tag_rows.append((next_id, tag))
-                        next_id += 1
-                        index += 1
-                    for idx, line, target, heading, block, display, md in note_links:
-                        cid = None if idx is None else first + idx
-                        links.append((note_id, cid, line, target, heading, block, display, path, md))
-                card_store.insert_card_rows(conn, card_rows)
-                card_store.insert_card_tags(conn, tag_rows)
-                report.cards_added += len(card_rows)
-                done += len(share)
+                        cards[k] = (*row[:-1], given)
+                        uid = given
+                    taken.add(uid)
+                card_store.insert_card_rows(conn, cards, id_offset=next_card, note_offset=next_note)
+                card_store.insert_card_tags(conn, share.tags, id_offset=next_card)
+                for rel_note, card_at, line, target, heading, block, display, md in share.links:
+                    links.append(
+                        (
+                            next_note + rel_note,
+                            None if card_at is None else next_card + card_at,
+                            line,
+                            target,
+                            heading,
+                            block,
+                            display,
+                            share.notes[rel_note][1],
+                            md,
+                        )
+                    )
+                report.cards_added += len(cards)
+                next_note += len(share.notes)
+                next_card += len(cards)
+                done += min(SHARE, len(files) - done)
                 if progress is not None:
                     progress(done, len(files))
             # Links are written resolved, now that every note is in.
@@ -198,8 +221,3 @@ def cold_sync(
     report.diagnostics.extend(read_diags)
     report.diagnostics.extend(note_diags)
     report.diagnostics.extend(d for _, _, d in dups)
-
-
-def card_fields_without_block_id(fields: tuple[object, ...]) -> tuple[object, ...]:
-    """``card_fields`` of a duplicate copy: its block id is not written."""
-    return (*fields[:BLOCK_ID_FIELD], None, *fields[BLOCK_ID_FIELD + 1 :])
