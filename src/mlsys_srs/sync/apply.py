@@ -11,6 +11,10 @@
 All writes of one sync happen in a single transaction, which re-reads the
 stored notes it decides on: if another process synced since the vault was
 read, the decisions are made again on what that process stored.
+
+The first sync of a database without notes, from ``cold.COLD_MIN`` notes on, writes the
+same rows in one streaming pass instead (``cold``): reading, parsing and writing overlap
+and nothing is matched, as there is nothing stored to match.
 """
 
 from __future__ import annotations
