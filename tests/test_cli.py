@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -224,3 +226,33 @@ def test_a_reader_that_goes_away_gets_no_error_message(tmp_path: Path) -> None:
         err = proc.stderr.read().decode()
         proc.wait()
         assert "Broken pipe" not in err and "Traceback" not in err, (args, err)
+
+
+def test_a_first_sync_without_history_marks_the_journal_seeded(
+    run: Cli, notes: Callable[[dict[str, str]], None], vault: Path, db_path: Path
+) -> None:
+    """Nothing to seed: the journal is marked seeded and nothing is written."""
+    notes({"a.md": NOTE})
+    report = run.json("sync")
+    assert isinstance(report, dict) and report["journal"]["seeded"] == 0
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'journal_seeded'").fetchone() is not None
+    assert conn.execute("SELECT count(*) FROM event").fetchone()[0] == 0
+    assert not [p for p in vault.rglob("*") if p.is_file() and p.suffix != ".md"]
+
+
+def test_history_from_before_the_journal_is_seeded_once(
+    run: Cli, notes: Callable[[dict[str, str]], None], db_path: Path, tmp_path: Path
+) -> None:
+    """A database that holds history (here a suspension) is seeded into the journal, once."""
+    notes({"a.md": NOTE})
+    off = tmp_path / "off.toml"
+    off.write_text("[history]\njournal = false\n")
+    run("sync", env={"MLSYS_SRS_CONFIG": str(off)})
+    run("suspend", "1", env={"MLSYS_SRS_CONFIG": str(off)})
+    report = run.json("sync")
+    assert isinstance(report, dict) and report["journal"]["seeded"] == 1
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'journal_seeded'").fetchone() is not None
+    again = run.json("sync")
+    assert isinstance(again, dict) and again["journal"]["seeded"] == 0

@@ -8,6 +8,8 @@ import textwrap
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlsys_srs.parse import ParsedNote, parse_note
 from mlsys_srs.parse.meta import (
@@ -17,6 +19,7 @@ from mlsys_srs.parse.meta import (
     FrontmatterTooLarge,
     TomllibHandler,
     check_expansion,
+    load_simple_yaml,
 )
 
 # A 9-level "billion laughs": 10**9 strings once expanded, ~400 bytes as written.
@@ -228,3 +231,57 @@ def test_huge_frontmatter_is_linear_enough() -> None:
     n = one("---\n" + fm + "---\nQ: q\nA: a\n")
     assert len(n.tags) == 5000
     assert n.cards[0].line == 4
+
+
+# -- the fast path for flat frontmatter -------------------------------------------------------
+
+# fmt: off
+_WORDS = [
+    "queue", "bench", "Note 00004", "a.b", "x-1/y", "e5", "yes", "No", "ON", "off", "true", "False",
+    "null", "Null", "NULL", "y", "n", "inf", "nan", "a  b", "a b ", "1a", "-a", "a:b", "a: b", "a #b",
+    "a,b", "[a]", "'a'", '"a"', "&a", "*a", "!a", "a\tb", "<<", "=", "~", "", "é", "a\\b", "0x1f",
+    ".5", "a.", "_a",
+]
+# fmt: on
+_GOOD = ["queue", "bench", "Note 00004", "a.b", "x-1/y", "e5", "ml/systems", "a-", "Zz 9"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["title", "tags", "aliases", "srs", "domain", "yes", "On", "t_1", "1k", "a-b"]),
+            st.one_of(
+                st.sampled_from(_GOOD + _WORDS).map(lambda w: f" {w}" if w else ""),
+                st.lists(st.sampled_from(_GOOD * 4 + _WORDS), max_size=4).map(
+                    lambda ws: " [" + ", ".join(ws) + "]"
+                ),
+                st.text(alphabet="ab :#[],'\"-.\t", max_size=12),
+            ),
+        ),
+        min_size=0,
+        max_size=6,
+    ),
+    st.sampled_from(["\n", "", "\n\n", " \n"]),
+)
+@settings(max_examples=400, deadline=None)
+def test_flat_frontmatter_fast_path_reads_what_pyyaml_reads(pairs: list[tuple[str, str]], end: str) -> None:
+    fm = "\n" + "".join(f"{k}:{v}\n" for k, v in pairs)[:-1] + end if pairs else "\n" + end
+    fast = load_simple_yaml(fm)
+    if fast is None:
+        return
+    slow = BoundedYAMLHandler().load_with_pyyaml(fm)
+    assert fast == slow
+    assert all(type(v) is type(slow[0][k]) for k, v in fast[0].items())
+    assert [type(x) for v in fast[0].values() if isinstance(v, list) for x in v] == [
+        type(x) for v in slow[0].values() if isinstance(v, list) for x in v
+    ]
+
+
+def test_flat_frontmatter_fast_path_takes_the_usual_notes() -> None:
+    fm = "\ntitle: Note 00004\ntags: [queue, bench]\naliases: [ml/sys, a-b]\n"
+    assert load_simple_yaml(fm) == (
+        {"title": "Note 00004", "tags": ["queue", "bench"], "aliases": ["ml/sys", "a-b"]},
+        {"title": 1, "tags": 2, "aliases": 3},
+    )
+    for other in ("\ntitle: yes\n", "\na: b\na: c\n", "\ntitle: 'quoted'\n", "\ntags:\n  - a\n"):
+        assert load_simple_yaml(other) is None

@@ -306,6 +306,62 @@ def test_card_tags_and_links_are_stored(v: Vault) -> None:
     assert links == [("warp", 1)]
 
 
+def _bulk_vault(root: Path, first: range, notes: int = 30) -> None:
+    for i in range(notes):
+        if i not in first:
+            continue
+        text = (
+            f"---\ntags: [t{i % 3}]\naliases: [alias-{i}]\n---\n# Note {i}\n\n"
+            f"Q: question {i} about [[n{(i + 1) % notes}]] #card-tag\nA: answer {i}\n\n"
+            f"term {i} :: meaning {i} with [a link](n{(i + 2) % notes}.md) and [[missing-{i}]]\n\n"
+            f"C: {{{{c1::cloze {i}}}}} and {{{{c2::more}}}} [[alias-{(i + 3) % notes}]]\n\n"
+            f"both {i} ::: ways\n\nSee [[n{(i + 4) % notes}#Head|shown]] ^blk{i}\n"
+        )
+        (root / f"n{i}.md").write_text(text, encoding="utf-8")
+
+
+def _dump(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
+    return {
+        "schema": conn.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        ).fetchall(),
+        "card": conn.execute("SELECT * FROM card ORDER BY id").fetchall(),
+        "note": conn.execute(
+            "SELECT id, path, title, tags, aliases, content_hash, present FROM note ORDER BY id"
+        ).fetchall(),
+        "card_tag": conn.execute("SELECT card_id, tag FROM card_tag ORDER BY card_id, tag").fetchall(),
+        "link": conn.execute("SELECT * FROM link ORDER BY id").fetchall(),
+        "fts": conn.execute("SELECT rowid, * FROM card_fts ORDER BY rowid").fetchall(),
+        "search": conn.execute(
+            "SELECT rowid FROM card_fts WHERE card_fts MATCH 'cloze OR meaning' ORDER BY rowid"
+        ).fetchall(),
+    }
+
+
+def test_bulk_writes_equal_row_by_row_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cards written in bulk (explicit ids, indexes and search index built after the rows) and links
+    written resolved give exactly the rows, schema and search index of the row-by-row path."""
+    dumps = []
+    for bulk in (True, False):
+        limit = 1 if bulk else 10**9
+        monkeypatch.setattr(card_store, "_BULK_FTS", limit)
+        monkeypatch.setattr(card_store, "_BULK_INDEX", limit)
+        v = Vault(tmp_path / f"vault-{bulk}", tmp_path / f"srs-{bulk}.db")
+        v.root.mkdir()
+        _bulk_vault(v.root, range(0, 12))
+        v.sync()
+        _bulk_vault(v.root, range(12, 30))  # a second batch, now larger than the table
+        v.sync()
+        assert v.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert v.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        dumps.append(_dump(v.conn))
+    bulk_dump, row_dump = dumps
+    assert len(bulk_dump["card"]) == 30 * 6
+    assert {r[8] for r in bulk_dump["link"]} - {None}  # links were resolved
+    for key, rows in row_dump.items():
+        assert bulk_dump[key] == rows, key
+
+
 # -- write-ids --------------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from .model import Diagnostic, Direction, Link, ParsedCard, ParsedNote, Severity, Syntax
+from .model import CardKind, Diagnostic, Direction, Link, ParsedCard, ParsedNote, Severity, Syntax
 from .text import (
     BLOCK_ID_RE,
     blank,
@@ -185,6 +185,10 @@ def _mask_comments(line: str, state: str | None) -> tuple[str, str | None]:
 
 
 _NEWLINE_RE = re.compile("\n")
+# A line that _classify's rules can only make TEXT (ending any list) with its scan copy equal to
+# it: no leading space or heading, rule or list character, and no character that starts code,
+# a fence, math or a comment (a superset of those: such lines take the full path).
+_PLAIN_RE = re.compile(r"[^\s#*_+\-0-9`~$<%][^`~$<%]*\Z")
 _RULE_CHARS = frozenset("-*_")
 _LIST_CHARS = frozenset("-*+0123456789")
 
@@ -219,10 +223,19 @@ def _classify(lines: list[str], body_start: int) -> _Lines:
                 block_close[math_open] = i
                 math_open = None
             continue
+        if comment is None and _PLAIN_RE.match(line):
+            # Most lines: prose that starts no block, holds no code, comment or math.
+            kind[i] = prev = TEXT
+            in_list = False
+            scan[i] = line
+            continue
         was_in_comment = comment is not None
-        masked = mask_inline_code(line) if comment is None else line
-        s, comment = _mask_comments(masked, comment)
-        if not s.strip():
+        masked = mask_inline_code(line) if comment is None and "`" in line else line
+        if comment is not None or "<!--" in masked or "%%" in masked:
+            s, comment = _mask_comments(masked, comment)
+        else:
+            s = masked
+        if not s or s.isspace():
             if line.strip() and (was_in_comment or s != masked):
                 kind[i] = COMMENT
             else:
@@ -290,16 +303,51 @@ def domain_of(path: str, frontmatter_domain: str | None = None) -> str:
     """
     raw = frontmatter_domain
     if not raw:
-        parts = PurePosixPath(path).parts
+        parts = _path_parts(path)
         raw = parts[0] if len(parts) > 1 else "general"
     name = NUMBER_PREFIX_RE.sub("", str(raw).strip()) or str(raw).strip()
-    name = re.sub(r"\s+", "-", name.strip().lower())
+    name = _SPACE_RUN_RE.sub("-", name.strip().lower())
     return name or "general"
+
+
+_SPACE_RUN_RE = re.compile(r"\s+")
+
+
+def _plain_path(path: str) -> bool:
+    """Whether ``path`` is relative with no empty, ``.`` or trailing component (as the walk gives)."""
+    return bool(
+        path
+        and path != "."
+        and "//" not in path
+        and path[0] != "/"
+        and path[-1] != "/"
+        and "/./" not in path
+        and not path.startswith("./")
+        and not path.endswith("/.")
+    )
+
+
+def _path_parts(path: str) -> tuple[str, ...]:
+    """``PurePosixPath(path).parts``, without building the path for a plain one."""
+    return tuple(path.split("/")) if _plain_path(path) else PurePosixPath(path).parts
+
+
+def _stem(path: str) -> str:
+    """``PurePosixPath(path).stem``, without building the path for a plain one."""
+    if not _plain_path(path):
+        return PurePosixPath(path).stem
+    name = path.rpartition("/")[2]
+    i = name.rfind(".")
+    return name[:i] if 0 < i < len(name) - 1 else name
 
 
 def _strip_prefix(line: str, regex: re.Pattern[str]) -> str:
     m = regex.match(line)
     return line[m.end() :] if m else line
+
+
+_CardHead = tuple[CardKind, Syntax, Direction, int | None, str, str, str, int, int]
+"""A card's fields from ``kind`` to ``end_line``, in ``ParsedCard`` order."""
 
 
 class _NoteParser:
@@ -333,11 +381,14 @@ class _NoteParser:
         if self.L.open_fence is not None:
             self.diag(self.L.open_fence, UNCLOSED_FENCE, "unclosed-fence", "warning")
         self.n = len(lines)
-        # Each card's fields but context, tags and block id (set by ``_finish_cards``),
-        # its own tags, block id and heading path.
-        self.cards: list[tuple[dict[str, Any], tuple[str, ...], str | None, tuple[str, ...]]] = []
+        # Each card's fields from ``kind`` to ``end_line`` (ParsedCard order), links, fingerprint,
+        # its own tags, block id and heading path (the rest is set by ``_finish_cards``).
+        self.cards: list[
+            tuple[_CardHead, tuple[str, ...], str, tuple[str, ...], str | None, tuple[str, ...]]
+        ] = []
         self.card_lines: set[int] = set()
         self.headings: list[tuple[int, str]] = []
+        self._heads: tuple[str, ...] | None = ()  # the texts of ``headings`` (None: to rebuild)
         self.first_h1: str | None = None
         self.flashcards_note = False
         self._line_meta: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
@@ -375,7 +426,9 @@ class _NoteParser:
         return "\n".join(self.L.scan[start : end + 1])
 
     def _context(self) -> tuple[str, ...]:
-        return tuple(text for _, text in self.headings)
+        if self._heads is None:
+            self._heads = tuple(text for _, text in self.headings)
+        return self._heads
 
     def _add(
         self,
@@ -396,13 +449,14 @@ class _NoteParser:
             # Computed once per line range: the cards of one cloze paragraph share it.
             tags: list[str] = []
             links: list[str] = []
+            scan = self.L.scan
             for i in range(start, end + 1):
                 self.card_lines.add(i)
-                s = self.L.scan[i]
-                if not s:
-                    continue
-                tags.extend(self._tags_of(i))
-                links.extend(lk.target for lk in self._links_of(i) if is_concept(lk))
+                s = scan[i]
+                if "#" in s:
+                    tags.extend(self._tags_of(i))
+                if "[" in s:
+                    links.extend(lk.target for lk in self._links_of(i) if is_concept(lk))
             cached = self._line_meta[(start, end)] = (tags, links)
         tags, links = cached
         context = self._context()
@@ -411,21 +465,22 @@ class _NoteParser:
             directions.append(("reverse", answer, question))
         card_tags = tuple(dict.fromkeys(normalize_tag(t) for t in tags)) if tags else ()
         card_links = tuple(dict.fromkeys(links)) if links else ()
+        card_kind: CardKind = "cloze" if kind == "cloze" else "basic"
         for direction, q, a in directions:
-            fields = {
-                "kind": "cloze" if kind == "cloze" else "basic",
-                "syntax": syntax,
-                "direction": direction,
-                "cloze": cloze,
-                "question": q,
-                "answer": a,
-                "source": source if source is not None else f"{q}\n---\n{a}",
-                "line": start + 1,
-                "end_line": end + 1,
-                "links": card_links,
-                "fingerprint": fingerprint(kind, direction, q, cloze),
-            }
-            self.cards.append((fields, card_tags, block_id, context))
+            head: _CardHead = (
+                card_kind,
+                syntax,
+                direction,
+                cloze,
+                q,
+                a,
+                source if source is not None else f"{q}\n---\n{a}",
+                start + 1,
+                end + 1,
+            )
+            self.cards.append(
+                (head, card_links, fingerprint(kind, direction, q, cloze), card_tags, block_id, context)
+            )
 
     def _take_block_id(self, end: int) -> tuple[str | None, str]:
         """The block id at the end of line ``end`` (if any) and that line without it."""
@@ -470,7 +525,9 @@ class _NoteParser:
         L = self.L
         fm_tags = [normalize_tag(t) for t in _as_list(self.meta.get("tags"))]
         fm_tags += [normalize_tag(t) for t in _as_list(self.meta.get("tag"))]
-        all_inline = [t for i in range(self.n) if L.kind[i] == TEXT for t in self._tags_of(i)]
+        all_inline = [
+            t for i, s in enumerate(L.scan) if "#" in s and L.kind[i] == TEXT for t in self._tags_of(i)
+        ]
         self.flashcards_note = any(
             t == "flashcards" or t.startswith("flashcards/") for t in fm_tags + all_inline
         )
@@ -488,16 +545,18 @@ class _NoteParser:
 
         title = self.meta.get("title")
         title = str(title).strip() if title is not None and str(title).strip() else None
-        stem = PurePosixPath(self.path).stem
+        stem = _stem(self.path)
         title = title or self.first_h1 or stem
         note_tags = list(fm_tags)
         links: list[Link] = []
         media: list[str] = []
-        for i in range(self.n):
-            if L.kind[i] not in (TEXT, HEADING) or not L.scan[i]:
+        for i, s in enumerate(L.scan):
+            if not s or L.kind[i] not in (TEXT, HEADING):
                 continue
-            if i not in self.card_lines:
+            if "#" in s and i not in self.card_lines:
                 note_tags.extend(self._tags_of(i))
+            if "[" not in s:
+                continue
             for lk in self._links_of(i):
                 if is_media(lk):
                     media.append(lk.target)
@@ -524,11 +583,15 @@ class _NoteParser:
         out = []
         seen_ids: dict[str, int] = {}
         note_tuple = tuple(dict.fromkeys(note_tags))
-        for fields, card_tags, block_id, heads in self.cards:
-            path = list(heads)
-            if not path or path[0] != title:
-                path.insert(0, title)
-            line = fields["line"]
+        contexts: dict[tuple[str, ...], str] = {}
+        for head, card_links, fp, card_tags, block_id, heads in self.cards:
+            context = contexts.get(heads)
+            if context is None:
+                path = list(heads)
+                if not path or path[0] != title:
+                    path.insert(0, title)
+                context = contexts[heads] = " > ".join(path)
+            line = head[7]
             if block_id is not None:
                 first = seen_ids.setdefault(block_id, line)
                 if first != line:
@@ -543,7 +606,7 @@ class _NoteParser:
                     )
                     block_id = None
             tags = tuple(dict.fromkeys([*note_tags, *card_tags])) if card_tags else note_tuple
-            out.append(ParsedCard(**fields, context=" > ".join(path), tags=tags, block_id=block_id))
+            out.append(ParsedCard(*head, block_id, tags, card_links, context, fp))
         return tuple(out)
 
     def _heading(self, i: int) -> None:
@@ -561,8 +624,10 @@ class _NoteParser:
         text, _ = strip_block_id(text)
         while self.headings and self.headings[-1][0] >= level:
             self.headings.pop()
+            self._heads = None
         if text:
             self.headings.append((level, text))
+            self._heads = None
             if level == 1 and self.first_h1 is None:
                 self.first_h1 = text
 
@@ -581,18 +646,26 @@ class _NoteParser:
                 break
             end += 1
         # Split the paragraph into segments at Q: and C: lines.
-        cuts = [i for i in range(start, end + 1) if self._is_qc(i)]
-        bounds = []
-        if not cuts or cuts[0] != start:
-            bounds.append((start, (cuts[0] - 1) if cuts else end))
-        for idx, c in enumerate(cuts):
-            bounds.append((c, cuts[idx + 1] - 1 if idx + 1 < len(cuts) else end))
+        scan = L.scan
+        cuts: list[tuple[int, str]] = []  # (line, "Q" or "C")
+        for i in range(start, end + 1):
+            s = scan[i]
+            if ":" in s[:6]:
+                if Q_RE.match(s):
+                    cuts.append((i, "Q"))
+                elif C_RE.match(s):
+                    cuts.append((i, "C"))
+        bounds: list[tuple[int, int, str]] = []
+        if not cuts or cuts[0][0] != start:
+            bounds.append((start, (cuts[0][0] - 1) if cuts else end, ""))
+        for idx, (c, what) in enumerate(cuts):
+            bounds.append((c, cuts[idx + 1][0] - 1 if idx + 1 < len(cuts) else end, what))
         last = end
-        for seg_start, seg_end in bounds:
+        for seg_start, seg_end, what in bounds:
             is_last = seg_end == end
-            if Q_RE.match(L.scan[seg_start]):
+            if what == "Q":
                 last = max(last, self._qa(seg_start, seg_end, is_last))
-            elif C_RE.match(L.scan[seg_start]):
+            elif what == "C":
                 self._cloze(seg_start, seg_end, explicit=True)
             else:
                 last = max(last, self._prose(seg_start, seg_end, is_last))
@@ -602,7 +675,10 @@ class _NoteParser:
 
     def _qa(self, start: int, end: int, may_extend: bool) -> int:
         L = self.L
-        a_line = next((i for i in range(start + 1, end + 1) if A_RE.match(L.scan[i])), None)
+        scan = L.scan
+        a_line = next(
+            (i for i in range(start + 1, end + 1) if "A:" in scan[i][:6] and A_RE.match(scan[i])), None
+        )
         if a_line is None:
             self.diag(start, "Q: has no A: in its paragraph")
             return end
@@ -654,10 +730,11 @@ class _NoteParser:
     def _prose(self, start: int, end: int, may_extend: bool) -> int:
         L = self.L
         for i in range(start, end + 1):
-            mark = L.scan[i].strip()
-            if mark in ("?", "??"):
-                return self._multiline(start, i, end, mark == "??", may_extend)
-        seg_scan = self._scan_text(start, end)
+            if "?" in L.scan[i]:
+                mark = L.scan[i].strip()
+                if mark in ("?", "??"):
+                    return self._multiline(start, i, end, mark == "??", may_extend)
+        seg_scan = L.scan[start] if start == end else self._scan_text(start, end)
         if ("{{" in seg_scan and "}}" in seg_scan) or (self.highlight_cloze and highlight_spans(seg_scan)):
             self._cloze(start, end, explicit=False)
             return end
@@ -691,7 +768,7 @@ class _NoteParser:
     def _inline(self, i: int) -> None:
         L = self.L
         s = L.scan[i]
-        if ":" not in s:
+        if "::" not in s:  # every separator, tight or not, is two or three colons
             return
         if self.flashcards_note:
             m = INLINE_SEP_TIGHT_RE.search(_tight_scan(s))
@@ -703,8 +780,11 @@ class _NoteParser:
             return
         block_id, line = self._take_block_id(i)
         question = line[: m.start()]
-        question = QUOTE_PREFIX_RE.sub("", question, count=1)
-        question = _strip_prefix(question, LIST_PREFIX_RE).strip()
+        if ">" in question:
+            question = QUOTE_PREFIX_RE.sub("", question, count=1)
+        if question.lstrip(" \t")[:1] in _LIST_CHARS:
+            question = _strip_prefix(question, LIST_PREFIX_RE)
+        question = question.strip()
         answer = line[m.end() :].strip()
         if not question or not answer:
             self.diag(i, f"'{m.group(1)}' card needs text on both sides")

@@ -32,7 +32,6 @@ URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _BACKTICK_RUN_RE = re.compile(r"`+")
 _NOT_NEWLINE_RE = re.compile(r"[^\n]")
 _LINE_BREAK_RE = re.compile(r"\r\n?|\n")
-_SPACES_RE = re.compile(r"\s+")
 
 
 def split_lines(text: str, keepends: bool = False) -> list[str]:
@@ -165,36 +164,20 @@ def find_links(scan: str, original: str, line: int) -> list[Link]:
     out: list[Link] = []
     if "[" not in scan:
         return out
-    for m in WIKILINK_RE.finditer(scan):
-        raw = original[m.start(2) : m.end(2)]
-        inner, _, display = raw.partition("|")
-        target, heading, block = _split_target(inner)
-        out.append(
-            Link(
-                target=target,
-                line=line,
-                heading=heading,
-                block=block,
-                display=display.strip() or None,
-                embed=bool(m.group(1)),
-            )
-        )
-    for m in MDLINK_RE.finditer(scan):
-        dest = original[m.start(3) : m.end(3)].strip("<>").strip()
-        if URL_SCHEME_RE.match(dest) or dest.startswith("//"):
-            continue
-        target, heading, block = _split_target(unquote(dest))
-        out.append(
-            Link(
-                target=target,
-                line=line,
-                heading=heading,
-                block=block,
-                display=original[m.start(2) : m.end(2)] or None,
-                markdown=True,
-                embed=bool(m.group(1)),
-            )
-        )
+    if "[[" in scan:
+        for m in WIKILINK_RE.finditer(scan):
+            raw = original[m.start(2) : m.end(2)]
+            inner, _, display = raw.partition("|")
+            target, heading, block = _split_target(inner)
+            out.append(Link(target, line, heading, block, display.strip() or None, False, bool(m.group(1))))
+    if "](" in scan:
+        for m in MDLINK_RE.finditer(scan):
+            dest = original[m.start(3) : m.end(3)].strip("<>").strip()
+            if URL_SCHEME_RE.match(dest) or dest.startswith("//"):
+                continue
+            target, heading, block = _split_target(unquote(dest))
+            shown = original[m.start(2) : m.end(2)] or None
+            out.append(Link(target, line, heading, block, shown, True, bool(m.group(1))))
     return out
 
 
@@ -219,7 +202,8 @@ def normalize_question(text: str) -> str:
     """The form of a question used for fingerprints: case, width and space folded."""
     # NFKC leaves ASCII text as it is (and is the costly step).
     text = (text if text.isascii() else unicodedata.normalize("NFKC", text)).casefold()
-    text = _SPACES_RE.sub(" ", text).strip()
+    # str.split() splits at exactly the characters \s matches (str.isspace): runs become one space.
+    text = " ".join(text.split())
     return text.rstrip(" ?.!:")
 
 

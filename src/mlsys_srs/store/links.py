@@ -10,42 +10,72 @@ from typing import NamedTuple
 from ..parse import Link, LinkResolver
 from .schema import LINK_COLUMNS, cols
 
-_WRITE = LINK_COLUMNS[1:-1]  # note_id, card_id, line, target, heading, block, display
+_WRITE = LINK_COLUMNS[1:]  # note_id, card_id, line, target, heading, block, display, target_note_id
+
+
+class LinkTargets:
+    """Resolves link targets to note ids as Obsidian resolves them, over the present notes.
+
+    Built once per sync, after the notes are written; ``resolve_links`` and the links a sync
+    writes use the same one.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        notes = list(conn.execute("SELECT id, path, aliases FROM note WHERE present = 1"))
+        self.resolver = LinkResolver.build((str(p), json.loads(a)) for _, p, a in notes)
+        self.id_of = {str(p): int(i) for i, p, _ in notes}
+
+    def note_id(self, target: str, from_path: str, markdown: bool) -> int | None:
+        """The id of the note a link in ``from_path`` to ``target`` names (None: dangling).
+
+        ``markdown``: the link is a Markdown link (or the note has one to the same target);
+        a target ending in ``.md`` is always read as a path.
+        """
+        markdown = markdown or target.lower().endswith(".md")
+        hit = self.resolver.resolve(Link(target=target, line=0, markdown=markdown), from_path)
+        return self.id_of.get(hit) if hit else None
 
 
 def replace_links(
     conn: sqlite3.Connection, note_ids: Sequence[int], rows: Sequence[Sequence[object]]
 ) -> None:
-    """Replace the links of ``note_ids`` by ``rows`` (note_id, card_id, line, target, heading, block, display)."""
+    """Replace the links of ``note_ids`` by ``rows`` (note_id, card_id, line, target, heading, block,
+    display, target_note_id)."""
     conn.execute(
         "DELETE FROM link WHERE note_id IN (SELECT value FROM json_each(?))", (json.dumps(list(note_ids)),)
     )
-    conn.executemany(
-        f"INSERT INTO link ({cols(_WRITE)}) VALUES ({','.join('?' * len(_WRITE))})", [tuple(r) for r in rows]
-    )
+    conn.executemany(f"INSERT INTO link ({cols(_WRITE)}) VALUES ({','.join('?' * len(_WRITE))})", rows)
 
 
 def resolve_links(
-    conn: sqlite3.Connection, note_ids: Sequence[int | None], markdown_targets: set[tuple[int | None, str]]
+    conn: sqlite3.Connection,
+    note_ids: Sequence[int | None],
+    markdown_targets: set[tuple[int | None, str]],
+    *,
+    targets: LinkTargets | None = None,
+    exclude: Sequence[int] = (),
 ) -> None:
-    """Set ``link.target_note_id`` as Obsidian resolves links: for the given notes, or all links if none."""
-    notes = list(conn.execute("SELECT id, path, aliases FROM note WHERE present = 1"))
-    resolver = LinkResolver.build((str(p), json.loads(a)) for _, p, a in notes)
-    id_of = {str(p): int(i) for i, p, _ in notes}
-    sql = "SELECT link.id, link.target, link.note_id, note.path FROM link JOIN note ON note.id = link.note_id"
+    """Set ``link.target_note_id`` as Obsidian resolves links: for the given notes, or all links if none
+    (but those of the notes in ``exclude``, already resolved as they were written)."""
+    if targets is None:
+        targets = LinkTargets(conn)
+    sql = (
+        "SELECT link.id, link.target, link.note_id, note.path, link.target_note_id FROM link "
+        "JOIN note ON note.id = link.note_id"
+    )
     if note_ids:
-        rows = list(
-            conn.execute(
-                sql + " WHERE link.note_id IN (SELECT value FROM json_each(?))", (json.dumps(list(note_ids)),)
-            )
-        )
+        where, arg = "IN", list(note_ids)
+    elif exclude:
+        where, arg = "NOT IN", list(exclude)
     else:
-        rows = list(conn.execute(sql))
+        where, arg = "", []
+    if where:
+        sql += f" WHERE link.note_id {where} (SELECT value FROM json_each(?))"
     updates = []
-    for link_id, target, note_id, path in rows:
-        markdown = (note_id, target) in markdown_targets or target.lower().endswith(".md")
-        hit = resolver.resolve(Link(target=target, line=0, markdown=markdown), path)
-        updates.append((id_of.get(hit) if hit else None, link_id))
+    for link_id, target, note_id, path, old in conn.execute(sql, (json.dumps(arg),) if where else ()):
+        new = targets.note_id(target, path, (note_id, target) in markdown_targets)
+        if new != old:
+            updates.append((new, link_id))
     conn.executemany("UPDATE link SET target_note_id = ? WHERE id = ?", updates)
 
 

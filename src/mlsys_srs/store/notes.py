@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -80,6 +80,21 @@ def insert_notes(conn: sqlite3.Connection, rows: Sequence[Sequence[object]]) -> 
         )
     }
     return [ids[p] for p in paths]
+
+
+def next_note_id(conn: sqlite3.Connection) -> int:
+    """The id SQLite gives the next note: one more than the largest so far (call inside the writing
+    transaction, which holds the write lock)."""
+    return int(conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM note").fetchone()[0])
+
+
+def insert_notes_with_ids(conn: sqlite3.Connection, rows: Iterable[Sequence[object]], id_offset: int) -> None:
+    """Add notes given as ``(id, *NOTE_WRITE_COLUMNS)`` rows; the database adds ``id_offset`` to each id."""
+    conn.executemany(
+        f"INSERT INTO note (id, {cols(NOTE_WRITE_COLUMNS)}, present) "
+        f"VALUES (? + {int(id_offset)}, {','.join('?' * len(NOTE_WRITE_COLUMNS))}, 1)",
+        rows,
+    )
 
 
 def update_note(conn: sqlite3.Connection, note_id: int, values: Sequence[object]) -> None:

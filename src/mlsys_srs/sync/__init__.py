@@ -15,7 +15,9 @@ retired (never deleted) and come back if they reappear. All database writes of
 one sync happen in a single transaction.
 
 Modules, in the order the data flows: ``walk`` (files and ``read_vault``),
-``match`` (identity), ``apply`` (the phases of ``sync_vault``), ``block_ids``
+``parallel`` (parsing over the cores), ``match`` (identity), ``rows`` (the rows
+written for a parsed note), ``apply`` (the phases of ``sync_vault``), ``cold``
+(the one-pass first sync of an empty database), ``block_ids``
 (``write_block_ids``, the only code that writes to notes).
 """
 

@@ -11,6 +11,10 @@
 All writes of one sync happen in a single transaction, which re-reads the
 stored notes it decides on: if another process synced since the vault was
 read, the decisions are made again on what that process stored.
+
+The first sync of a database without notes, from ``cold.COLD_MIN`` notes on, writes the
+same rows in one streaming pass instead (``cold``): reading, parsing and writing overlap
+and nothing is matched, as there is nothing stored to match.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from ..store.events import get_meta, set_meta
 from ..store.notes import NoteRow
 from .match import block_key, match_cards
 from .parallel import parse_many
+from .rows import card_fields, link_cards, markdown_targets, note_values
 from .walk import Progress, VaultFile, content_hash, decode_note, read_file, walk_vault
 
 
@@ -197,9 +202,34 @@ def _sync_vault(
     options = "highlight_cloze" if highlight_cloze else ""
     reparse = (get_meta(conn, PARSE_OPTIONS) or "") != options and only is None
 
+    walked: tuple[list[VaultFile], list[Diagnostic]] | None = None
+    if not stored_notes and only is None:
+        # A first sync: from COLD_MIN notes on, read, parse and write in one streaming pass.
+        from .cold import COLD_MIN
+
+        walk_diags: list[Diagnostic] = []
+        files = walk_vault(vault, ignore, walk_diags)
+        if len(files) >= COLD_MIN:
+            cold = _cold(
+                conn, files, walk_diags, now, progress, highlight_cloze, options if reparse else None
+            )
+            if cold is not None:
+                return cold
+        walked = (files, walk_diags)
+
     def read(notes: dict[str, NoteRow], into: SyncReport) -> _Read:
+        nonlocal walked
+        pre, walked = walked, None
         return _read_phase(
-            vault, ignore, notes, into, progress, only_set, highlight_cloze=highlight_cloze, reparse=reparse
+            vault,
+            ignore,
+            notes,
+            into,
+            progress,
+            only_set,
+            highlight_cloze=highlight_cloze,
+            reparse=reparse,
+            walked=pre,
         )
 
     found = read(stored_notes, report)
@@ -219,12 +249,35 @@ def _sync_vault(
             note_store.update_file_stats(conn, found.stat_only)
         if found.changed or found.deleted:
             renamed, gone, note_set_changed = _notes_phase(conn, report, found, stored_notes, stamp)
-            parsed, card_ids = _cards_phase(conn, report, found.changed, gone, renamed, stamp)
+            parsed, card_ids, new_card_ids = _cards_phase(conn, report, found.changed, gone, renamed, stamp)
             retiring = report.cards_retired - report.cards_revived
             if not allow_mass_retire and retiring > MASS_RETIRE_MIN and retiring * 2 > active:
                 raise MassRetire(retiring, active, vault)
-            _tags_and_links_phase(conn, found.changed, parsed, card_ids, note_set_changed)
+            _tags_and_links_phase(conn, found.changed, parsed, card_ids, new_card_ids, note_set_changed)
         if reparse:
+            set_meta(conn, PARSE_OPTIONS, options)
+    return report
+
+
+def _cold(
+    conn: sqlite3.Connection,
+    files: list[VaultFile],
+    walk_diags: list[Diagnostic],
+    now: datetime,
+    progress: Progress | None,
+    highlight_cloze: bool,
+    options: str | None,
+) -> SyncReport | None:
+    """A first sync through ``cold.cold_sync``; None when the database is no longer empty under the
+    write lock (another process synced meanwhile: the phases decide on what it stored)."""
+    from .cold import cold_sync
+
+    report = SyncReport(notes_seen=len(files), diagnostics=list(walk_diags))
+    with transaction(conn):
+        if note_store.note_rows(conn):
+            return None
+        cold_sync(conn, files, report, progress, highlight_cloze=highlight_cloze, stamp=dt_to_db(now))
+        if options is not None:
             set_meta(conn, PARSE_OPTIONS, options)
     return report
 
@@ -239,8 +292,13 @@ def _read_phase(
     *,
     highlight_cloze: bool = False,
     reparse: bool = False,
+    walked: tuple[list[VaultFile], list[Diagnostic]] | None = None,
 ) -> _Read:
-    files = walk_vault(vault, ignore, report.diagnostics)
+    if walked is None:
+        files = walk_vault(vault, ignore, report.diagnostics)
+    else:
+        files = walked[0]
+        report.diagnostics.extend(walked[1])
     report.notes_seen = len(files)
     out = _Read()
     unreadable: set[str] = set()
@@ -333,19 +391,7 @@ def _notes_phase(
     new_notes: list[tuple[_Changed, tuple[object, ...]]] = []
     for ch in found.changed:
         n = ch.note
-        values = (
-            n.path,
-            n.title,
-            n.domain,
-            json.dumps(list(n.tags)),
-            json.dumps(list(n.aliases)),
-            int(n.srs),
-            ch.file.size,
-            ch.file.mtime_ns,
-            ch.hash,
-            json.dumps([[d.line, d.severity, d.message] for d in n.diagnostics]),
-            stamp,
-        )
+        values = note_values(n, ch.file.size, ch.file.mtime_ns, ch.hash, stamp)
         if ch.note_id is None:
             new_notes.append((ch, values))
             report.notes_added += 1
@@ -369,8 +415,9 @@ def _cards_phase(
     gone: list[NoteRow],
     renamed: set[int],
     stamp: str | None,
-) -> tuple[list[tuple[int, ParsedCard]], list[int]]:
-    """Match, add, update, revive and retire cards; returns the parsed cards and their card ids."""
+) -> tuple[list[tuple[int, ParsedCard]], list[int], set[int]]:
+    """Match, add, update, revive and retire cards; returns the parsed cards, their card ids and the
+    ids of the cards added."""
     pool = card_store.card_pool(conn, [ch.note_id for ch in changed] + [r.id for r in gone])
     parsed: list[tuple[int, ParsedCard]] = [
         (ch.note_id, card) for ch in changed if ch.note_id is not None for card in ch.note.cards
@@ -402,21 +449,7 @@ def _cards_phase(
     card_ids: list[int] = []
     fresh: list[tuple[int, tuple[Any, ...], str]] = []  # (index into card_ids, text, uid) of new cards
     for i, (note_id, card) in enumerate(parsed):
-        text = (
-            note_id,
-            card.line,
-            card.end_line,
-            card.kind,
-            card.syntax,
-            card.direction,
-            card.cloze,
-            card.question,
-            card.answer,
-            card.source,
-            card.context,
-            None if i in dup_idx else card.block_id,
-            card.fingerprint,
-        )
+        text = (note_id, *card_fields(card, i in dup_idx))
         s = matched.get(i)
         if s is None:
             fresh.append((len(card_ids), text, new_uids[i]))
@@ -437,9 +470,8 @@ def _cards_phase(
         else:
             report.cards_unchanged += 1
         card_store.update_card_text(conn, s.id, text, text_changed or moved or s.retired, stamp)
-    for (pos, _, _), cid in zip(
-        fresh, card_store.insert_cards(conn, [(t, u) for _, t, u in fresh], stamp), strict=True
-    ):
+    new_ids = card_store.insert_cards(conn, [(t, u) for _, t, u in fresh], stamp)
+    for (pos, _, _), cid in zip(fresh, new_ids, strict=True):
         card_ids[pos] = cid
 
     used = {s.id for s in matched.values()}
@@ -449,7 +481,7 @@ def _cards_phase(
     # A note gone from one path whose cards now live at another was moved (and edited), not deleted.
     report.notes_moved = report.notes_renamed + len(moved_from)
     report.notes_deleted -= len(moved_from)
-    return parsed, card_ids
+    return parsed, card_ids, set(new_ids)
 
 
 def _new_uids(
@@ -493,21 +525,29 @@ def _tags_and_links_phase(
     changed: list[_Changed],
     parsed: list[tuple[int, ParsedCard]],
     card_ids: list[int],
+    new_card_ids: set[int],
     note_set_changed: bool,
 ) -> None:
-    card_store.replace_tags(conn, [(cid, card.tags) for cid, (_, card) in zip(card_ids, parsed, strict=True)])
-    spans: dict[int, list[tuple[int, int, int]]] = {}
-    for cid, (note_id, card) in zip(card_ids, parsed, strict=True):
-        spans.setdefault(note_id, []).append((card.line, card.end_line, cid))
+    card_store.replace_tags(
+        conn, [(cid, card.tags) for cid, (_, card) in zip(card_ids, parsed, strict=True)], new_card_ids
+    )
+    # Links are written resolved; other notes' links are resolved again when the set of notes changed.
+    targets = link_store.LinkTargets(conn)
+    first_card: dict[int, int] = {}  # note id -> index into card_ids of its first card
+    for pos, (note_id, _) in enumerate(parsed):
+        first_card.setdefault(note_id, pos)
     rows = []
-    markdown_targets: set[tuple[int | None, str]] = set()
+    markdown: set[tuple[int | None, str]] = set()
     changed_ids = [ch.note_id for ch in changed if ch.note_id is not None]
     for ch in changed:
-        assert ch.note_id is not None
-        for lk in ch.note.links:
-            card_id = next((cid for a, b, cid in spans.get(ch.note_id, []) if a <= lk.line <= b), None)
-            rows.append((ch.note_id, card_id, lk.line, lk.target, lk.heading, lk.block, lk.display))
-            if lk.markdown:
-                markdown_targets.add((ch.note_id, lk.target))
+        nid = ch.note_id
+        assert nid is not None
+        md = markdown_targets(ch.note)
+        markdown.update((nid, t) for t in md)
+        for lk, idx in zip(ch.note.links, link_cards(ch.note), strict=True):
+            cid = None if idx is None else card_ids[first_card[nid] + idx]
+            target = targets.note_id(lk.target, ch.note.path, lk.target in md)
+            rows.append((nid, cid, lk.line, lk.target, lk.heading, lk.block, lk.display, target))
     link_store.replace_links(conn, changed_ids, rows)
-    link_store.resolve_links(conn, [] if note_set_changed else changed_ids, markdown_targets)
+    if note_set_changed:
+        link_store.resolve_links(conn, [], markdown, targets=targets, exclude=changed_ids)

@@ -9,6 +9,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ..errors import VaultError
@@ -24,9 +25,15 @@ class VaultFile:
     """A note file found in the vault."""
 
     path: str
-    abspath: Path
+    location: str
+    """Where the walk found the file (the vault folder joined with ``path``)."""
     size: int
     mtime_ns: int
+
+    @cached_property
+    def abspath(self) -> Path:
+        """``location`` as a path (built on first use: a warm sync reads no file)."""
+        return Path(self.location)
 
 
 def check_vault(vault: Path) -> None:
@@ -146,7 +153,7 @@ def walk_vault(
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue  # a named pipe or a device called x.md is not a note (reading it would block)
-            out.append(VaultFile(relpath, Path(entry.path), st.st_size, st.st_mtime_ns))
+            out.append(VaultFile(relpath, entry.path, st.st_size, st.st_mtime_ns))
     out.sort(key=lambda f: f.path)
     return out
 
@@ -233,7 +240,8 @@ def decode_note(data: bytes, path: str) -> str | Diagnostic:
 def read_file(f: VaultFile) -> bytes | Diagnostic:
     """A note's bytes, or the diagnostic saying why it cannot be read (sync and ``check`` alike)."""
     try:
-        return f.abspath.read_bytes()
+        with open(f.location, "rb") as fh:
+            return fh.read()
     except OSError as exc:
         return Diagnostic(f.path, 1, f"cannot read the note ({exc.strerror})", code="io")
 

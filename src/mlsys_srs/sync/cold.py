@@ -1,0 +1,223 @@
+"""The first sync of an empty database: notes read, parsed and written in one pass, a share at a time.
+
+With nothing stored there is nothing to match: every card is new, no card is retired or
+revived, no note is renamed. ``cold_sync`` writes exactly the rows, report and diagnostics that
+``sync_vault``'s phases write for such a database (tests/test_sync_cold.py compares them), but
+forked workers read, parse and shape the rows of one share of the notes after another while
+this process writes the shares before it, and nothing of a share is kept once it is written
+but its links, which are resolved once every note is in. So a first sync of 20,000 notes
+neither holds every parsed note at once nor leaves the cores idle while it writes.
+
+The caller holds the write transaction for the whole pass; ``sync_vault`` takes this path only
+for a database without notes and from ``COLD_MIN`` notes on (a smaller vault is read and
+parsed before its transaction, as every later sync is).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..identity import card_uid, salted
+from ..parse import Diagnostic, parse_note
+from ..store import cards as card_store
+from ..store import links as link_store
+from ..store import notes as note_store
+from .match import block_key
+from .parallel import PARALLEL_MIN, ordered_shares, workers_for
+from .rows import BLOCK_ID_FIELD, card_fields, link_cards, markdown_targets, note_values
+from .walk import Progress, VaultFile, content_hash, decode_note, read_file
+
+if TYPE_CHECKING:
+    from .apply import SyncReport
+
+COLD_MIN = PARALLEL_MIN
+"""Notes from which a first sync streams (below it the whole parse is small and quick)."""
+SHARE = 100
+"""Notes per share: what a worker reads and parses at a time."""
+
+_FILES: Sequence[VaultFile] = ()
+_HIGHLIGHT = False
+_STAMP: str | None = None
+
+
+@dataclass
+class _Share:
+    """What a worker sends back for one share of files, as rows (cheap to pickle).
+
+    Ids in the rows count from 0 within the share (notes: among its readable notes; cards: among
+    its cards); ``cold_sync`` has the database add where the share's notes and cards start.
+    """
+
+    read_diags: list[Diagnostic] = field(default_factory=list)
+    """Files that cannot be read or decoded, in file order."""
+    notes_read: int = 0
+    """Files read (decoded or not)."""
+    notes: list[tuple[Any, ...]] = field(default_factory=list)
+    """``(note, *NOTE_WRITE_COLUMNS)``."""
+    note_diags: list[Diagnostic] = field(default_factory=list)
+    cards: list[tuple[Any, ...]] = field(default_factory=list)
+    """``(card, note, *card_fields, created_at, updated_at, uid)``."""
+    plain_uids: dict[int, str] = field(default_factory=dict)
+    """card -> its uid without its block id (a duplicate copy's), for the cards that have one."""
+    tags: list[tuple[int, str]] = field(default_factory=list)
+    """``(card, tag)``."""
+    links: list[tuple[int, int | None, int, str, str | None, str | None, str | None, bool]] = field(
+        default_factory=list
+    )
+    """``(note, card or None, line, target, heading, block, display, markdown)``."""
+
+
+# Where a card row holds its line, direction, cloze, block id and uid.
+_LINE, _DIRECTION, _CLOZE = 2, 6, 7
+_BLOCK_ID = 2 + BLOCK_ID_FIELD
+
+
+def _read_share(a: int, b: int) -> _Share:
+    """Read, decode and parse files ``a..b`` of ``_FILES``; shape the rows that will be written."""
+    out = _Share()
+    stamp = _STAMP
+    for f in _FILES[a:b]:
+        data = read_file(f)
+        if isinstance(data, Diagnostic):
+            out.read_diags.append(data)
+            continue
+        out.notes_read += 1
+        text = decode_note(data, f.path)
+        if isinstance(text, Diagnostic):
+            out.read_diags.append(text)
+            continue
+        note = parse_note(text, f.path, highlight_cloze=_HIGHLIGHT)
+        rel_note = len(out.notes)
+        out.notes.append((rel_note, *note_values(note, f.size, f.mtime_ns, content_hash(data), stamp)))
+        out.note_diags.extend(note.diagnostics)
+        first = len(out.cards)
+        for card in note.cards:
+            rel = len(out.cards)
+            uid = card_uid(note.path, card.fingerprint, card.block_id, card.direction, card.cloze)
+            out.cards.append((rel, rel_note, *card_fields(card), stamp, stamp, uid))
+            if card.block_id:
+                out.plain_uids[rel] = card_uid(note.path, card.fingerprint, None, card.direction, card.cloze)
+            for tag in card.tags:
+                out.tags.append((rel, tag))
+        md = markdown_targets(note)
+        for lk, idx in zip(note.links, link_cards(note), strict=True):
+            card_at = None if idx is None else first + idx
+            out.links.append(
+                (rel_note, card_at, lk.line, lk.target, lk.heading, lk.block, lk.display, lk.target in md)
+            )
+    return out
+
+
+def cold_sync(
+    conn: sqlite3.Connection,
+    files: Sequence[VaultFile],
+    report: SyncReport,
+    progress: Progress | None,
+    *,
+    highlight_cloze: bool,
+    stamp: str | None,
+) -> None:
+    """Write every note of ``files`` into the empty database, inside the caller's transaction.
+
+    ``report`` is filled as ``sync_vault`` fills it; its walk diagnostics are already in it.
+    """
+    global _FILES, _HIGHLIGHT, _STAMP
+    read_diags: list[Diagnostic] = []
+    note_diags: list[Diagnostic] = []
+    dups: list[tuple[int, int, Diagnostic]] = []  # (rank of the block id, card id, diagnostic)
+    claimed: dict[tuple[str, str, int], int] = {}  # block id, direction, cloze -> rank of first claim
+    taken: set[str] = set()  # uids given so far (the database had none)
+    links: list[tuple[int, int | None, int, str, str | None, str | None, str | None, str, bool]] = []
+    done = 0
+    first_card = next_card = card_store.next_card_id(conn)
+    next_note = note_store.next_note_id(conn)
+    _FILES, _HIGHLIGHT, _STAMP = files, highlight_cloze, stamp
+    # The parser imports its YAML reader on first use: once here, not once in every worker.
+    from ..parse import meta  # noqa: F401
+
+    try:
+        with card_store.bulk_cards(conn, first_card, indexes=True, tables=("card", "card_tag", "link")):
+            shares = ordered_shares(_read_share, len(files), share=SHARE, workers=workers_for(len(files)))
+            for share in shares:
+                read_diags += share.read_diags
+                note_diags += share.note_diags
+                report.notes_read += share.notes_read
+                report.notes_parsed += len(share.notes)
+                report.notes_added += len(share.notes)
+                note_store.insert_notes_with_ids(conn, share.notes, next_note)
+                cards = share.cards
+                for k, row in enumerate(cards):
+                    bid = row[_BLOCK_ID]
+                    if bid:
+                        key = block_key(bid, row[_DIRECTION], row[_CLOZE])
+                        if key in claimed:
+                            # As match_cards: the first copy keeps the id, later ones are new cards.
+                            path = share.notes[row[1]][1]
+                            dups.append(
+                                (
+                                    claimed[key],
+                                    next_card + k,
+                                    Diagnostic(
+                                        path,
+                                        row[_LINE],
+                                        f"block id ^{bid} is used twice in the vault; "
+                                        "this copy is treated as a new card",
+                                        code="duplicate-id",
+                                    ),
+                                )
+                            )
+                            row = (*row[:_BLOCK_ID], None, *row[_BLOCK_ID + 1 : -1], share.plain_uids[k])
+                            cards[k] = row
+                        else:
+                            claimed[key] = len(claimed)
+                    uid = row[-1]
+                    if uid in taken:
+                        n = 1
+                        given = salted(uid, n)
+                        while given in taken:
+                            n += 1
+                            given = salted(uid, n)
+                        cards[k] = (*row[:-1], given)
+                        uid = given
+                    taken.add(uid)
+                card_store.insert_card_rows(conn, cards, id_offset=next_card, note_offset=next_note)
+                card_store.insert_card_tags(conn, share.tags, id_offset=next_card)
+                for rel_note, card_at, line, target, heading, block, display, md in share.links:
+                    links.append(
+                        (
+                            next_note + rel_note,
+                            None if card_at is None else next_card + card_at,
+                            line,
+                            target,
+                            heading,
+                            block,
+                            display,
+                            share.notes[rel_note][1],
+                            md,
+                        )
+                    )
+                report.cards_added += len(cards)
+                next_note += len(share.notes)
+                next_card += len(cards)
+                done += min(SHARE, len(files) - done)
+                if progress is not None:
+                    progress(done, len(files))
+            # Links are written resolved, now that every note is in.
+            targets = link_store.LinkTargets(conn)
+            link_store.replace_links(
+                conn,
+                [],
+                [
+                    (nid, cid, line, target, heading, block, display, targets.note_id(target, path, md))
+                    for nid, cid, line, target, heading, block, display, path, md in links
+                ],
+            )
+    finally:
+        _FILES = ()
+    dups.sort(key=lambda d: (d[0], d[1]))
+    report.diagnostics.extend(read_diags)
+    report.diagnostics.extend(note_diags)
+    report.diagnostics.extend(d for _, _, d in dups)
