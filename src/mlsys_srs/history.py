@@ -140,7 +140,7 @@ def replay_events(
             if rating not in (1, 2, 3, 4):
                 continue
             # The same grade as a live answer (review days, fuzz seeded by the uid and the review count).
-            after = scheduler.grade(uid, before, rating, e.at)
+            after = scheduler.replay_grade(uid, before, rating, e.at)
             if is_new_leech(before.lapses, after.lapses, leech_threshold):
                 if leech_action != "tag":
                     after = CardSchedule(**{**after.__dict__, "suspended": True})
