@@ -37,8 +37,8 @@ from .memory import CardSchedule, is_new_leech
 from .store import cards as card_store
 from .store import events as event_store
 from .store.cards import LEECH_TAG, CardView
-from .store.db import transaction
-from .store.events import EventRow, KeyedCard
+from .store.db import dt_from_db, dt_to_db, transaction
+from .store.events import EventRow, KeyedCard, ReplayEvent, ReviewValues
 
 if TYPE_CHECKING:
     from .memory import CardScheduler
@@ -107,12 +107,13 @@ class Replayed:
     """A card's state and review rows after its history."""
 
     schedule: CardSchedule
-    reviews: list[dict[str, Any]]
+    reviews: list[ReviewValues]
+    """The card's review rows as ``event_store.replace_reviews`` writes them."""
     leech: bool
 
 
 def replay_events(
-    events: Sequence[EventRow],
+    events: Sequence[ReplayEvent],
     scheduler: CardScheduler,
     *,
     card_id: int,
@@ -121,7 +122,8 @@ def replay_events(
     leech_action: str = "suspend",
     start: CardSchedule | None = None,
 ) -> Replayed:
-    """Fold a card's events (time order) into its schedule and review rows; pure.
+    """Fold a card's events (any order: they are taken by time, then id) into its schedule and
+    review rows; pure.
 
     Undone reviews are left out; a reset makes the card new (its suspension
     kept); cram answers are logged without changing the schedule.
@@ -129,7 +131,9 @@ def replay_events(
     parsed = [(e, json.loads(e.data)) for e in sorted(events, key=lambda e: (e.at, e.id))]
     undone = {data.get("target") for e, data in parsed if e.kind == "undo"}
     s = start or CardSchedule()
-    rows: list[dict[str, Any]] = []
+    raw: dict[str, Any] | None = None
+    """``s.to_raw()`` when it is known already (after a review: the next one's ``before``)."""
+    rows: list[ReviewValues] = []
     leech = False
     for e, data in parsed:
         if e.id in undone:
@@ -139,56 +143,82 @@ def replay_events(
             rating = int(data.get("rating", 0))
             if rating not in (1, 2, 3, 4):
                 continue
+            at = dt_from_db(e.at)
+            assert at is not None
             # The same grade as a live answer (review days, fuzz seeded by the uid and the review count).
-            after = scheduler.replay_grade(uid, before, rating, e.at)
+            after = scheduler.replay_grade(uid, before, rating, at)
             if is_new_leech(before.lapses, after.lapses, leech_threshold):
                 if leech_action != "tag":
                     after = CardSchedule(**{**after.__dict__, "suspended": True})
                 leech = True
-            rows.append(_review_row(card_id, e, data, rating, before, after, "review"))
+            stamp, due = dt_to_db(at), dt_to_db(after.due)
+            assert stamp is not None
+            rows.append(_review_row(card_id, e.id, stamp, data, rating, before, raw, after, due, "review"))
             s = after
+            raw = {
+                "state": after.state,
+                "step": after.step,
+                "stability": after.stability,
+                "difficulty": after.difficulty,
+                "due": due,
+                "last_review": stamp,
+                "reps": after.reps,
+                "lapses": after.lapses,
+                "suspended": int(after.suspended),
+                "buried_until": dt_to_db(after.buried_until),
+            }
         elif e.kind == "cram":
             rating = int(data.get("rating", 0))
             if rating in (1, 2, 3, 4):
-                rows.append(_review_row(card_id, e, data, rating, s, s, "cram"))
-        elif e.kind == "reset":
-            s = CardSchedule(suspended=s.suspended)
-        elif e.kind in ("suspend", "unsuspend"):
-            s = CardSchedule(**{**s.__dict__, "suspended": e.kind == "suspend"})
-        elif e.kind == "bury":
-            until = data.get("until")
-            s = CardSchedule(
-                **{**s.__dict__, "buried_until": datetime.fromisoformat(until) if until else None}
-            )
-        elif e.kind == "import" and isinstance(data.get("state"), dict):
-            s = CardSchedule.from_raw({**CardSchedule().to_raw(), **data["state"]})
+                stamp = dt_to_db(dt_from_db(e.at))
+                assert stamp is not None
+                rows.append(
+                    _review_row(card_id, e.id, stamp, data, rating, s, raw, s, dt_to_db(s.due), "cram")
+                )
+        else:
+            raw = None
+            if e.kind == "reset":
+                s = CardSchedule(suspended=s.suspended)
+            elif e.kind in ("suspend", "unsuspend"):
+                s = CardSchedule(**{**s.__dict__, "suspended": e.kind == "suspend"})
+            elif e.kind == "bury":
+                until = data.get("until")
+                s = CardSchedule(
+                    **{**s.__dict__, "buried_until": datetime.fromisoformat(until) if until else None}
+                )
+            elif e.kind == "import" and isinstance(data.get("state"), dict):
+                s = CardSchedule.from_raw({**CardSchedule().to_raw(), **data["state"]})
     return Replayed(s, rows, leech)
 
 
 def _review_row(
     card_id: int,
-    e: EventRow,
+    event_id: str,
+    stamp: str,
     data: dict[str, Any],
     rating: int,
     before: CardSchedule,
+    before_raw: dict[str, Any] | None,
     after: CardSchedule,
+    due_after: str | None,
     kind: str,
-) -> dict[str, Any]:
+) -> ReviewValues:
+    """A review row; ``before_raw`` is ``before.to_raw()`` if known, ``due_after`` ``after.due`` as stored."""
     ms = data.get("ms")
-    return {
-        "card_id": card_id,
-        "rating": rating,
-        "reviewed_at": e.at,
-        "duration_ms": int(ms) if isinstance(ms, int | float) else None,
-        "state_before": before.state,
-        "state_after": after.state,
-        "stability_after": after.stability,
-        "difficulty_after": after.difficulty,
-        "due_after": after.due,
-        "before": before.to_raw(),
-        "uid": e.id,
-        "kind": kind,
-    }
+    return (
+        card_id,
+        rating,
+        stamp,
+        int(ms) if isinstance(ms, int | float) else None,
+        before.state,
+        after.state,
+        after.stability,
+        after.difficulty,
+        due_after,
+        json.dumps(before.to_raw() if before_raw is None else before_raw),
+        event_id,
+        kind,
+    )
 
 
 def replay_cards(
@@ -202,15 +232,15 @@ def replay_cards(
 
     A card whose history has no events keeps its state. Returns the number of cards replayed.
     """
-    by_card = event_store.events_of_cards(conn, card_ids)
-    uids = card_store.uids_of(conn, [cid for cid, events in by_card.items() if events])
-    reviews: dict[int, Sequence[dict[str, Any]]] = {}
+    by_card = event_store.replay_events_of_cards(conn, card_ids)
+    uids = card_store.uids_of(conn, list(by_card))
+    reviews: dict[int, Sequence[ReviewValues]] = {}
     schedules: list[tuple[int, dict[str, Any]]] = []
-    work = [(cid, uids[cid], events) for cid, events in by_card.items() if events]
-    for cid, out in _replay_many(work, scheduler, leech_threshold, leech_action):
-        schedules.append((cid, out.schedule.to_raw()))
-        reviews[cid] = out.reviews
-        if out.leech:
+    work = [(cid, uids[cid], events) for cid, events in by_card.items()]
+    for cid, raw, rows, leech in _replay_many(work, scheduler, leech_threshold, leech_action):
+        schedules.append((cid, raw))
+        reviews[cid] = rows
+        if leech:
             card_store.add_tag(conn, cid, LEECH_TAG)
     card_store.set_schedules(conn, schedules)
     event_store.replace_reviews(conn, reviews)
@@ -222,27 +252,28 @@ PARALLEL_REPLAY_MIN = 4000
 """Cards to replay before forked workers are worth their start-up and pickling (a big merge,
 an import or a rebuild; below it, or on one core, this process replays alone)."""
 
-_WORK: Sequence[tuple[int, str, list[EventRow]]] = ()
+_WORK: Sequence[tuple[int, str, list[ReplayEvent]]] = ()
 _SETTINGS: tuple[CardScheduler, int, str] | None = None
 
+_Result = tuple[int, dict[str, Any], list[ReviewValues], bool]
+"""A replayed card as it travels back from a worker: plain data (id, schedule columns, review rows, leech)."""
 
-def _replay_share(bounds: tuple[int, int]) -> list[tuple[int, Replayed]]:
+
+def _replay_share(bounds: tuple[int, int]) -> list[_Result]:
     assert _SETTINGS is not None
     scheduler, threshold, action = _SETTINGS
-    return [
-        (
-            cid,
-            replay_events(
-                events, scheduler, card_id=cid, uid=uid, leech_threshold=threshold, leech_action=action
-            ),
+    out: list[_Result] = []
+    for cid, uid, events in _WORK[bounds[0] : bounds[1]]:
+        r = replay_events(
+            events, scheduler, card_id=cid, uid=uid, leech_threshold=threshold, leech_action=action
         )
-        for cid, uid, events in _WORK[bounds[0] : bounds[1]]
-    ]
+        out.append((cid, r.schedule.to_raw(), r.reviews, r.leech))
+    return out
 
 
 def _replay_many(
-    work: Sequence[tuple[int, str, list[EventRow]]], scheduler: CardScheduler, threshold: int, action: str
-) -> list[tuple[int, Replayed]]:
+    work: Sequence[tuple[int, str, list[ReplayEvent]]], scheduler: CardScheduler, threshold: int, action: str
+) -> list[_Result]:
     """Replay each ``(card id, uid, events)``, in order; many cards are shared out over the cores
     (forked workers inherit the events; only the results come back)."""
     import multiprocessing
@@ -262,7 +293,7 @@ def _replay_many(
             pending = pool.map_async(_replay_share, bounds[1:])
             first = _replay_share(bounds[0])
             rest = pending.get()
-        return first + [pair for part in rest for pair in part]
+        return first + [card for part in rest for card in part]
     finally:
         _WORK, _SETTINGS = (), None
 

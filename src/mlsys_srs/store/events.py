@@ -57,16 +57,27 @@ def known_event_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
     }
 
 
-def events_of_cards(conn: sqlite3.Connection, card_ids: Sequence[int]) -> dict[int, list[EventRow]]:
-    """Every event of the cards, by card, in time order (then id)."""
-    out: dict[int, list[EventRow]] = {cid: [] for cid in card_ids}
-    for r in conn.execute(
-        f"SELECT {cols(EVENT_COLUMNS)} FROM event WHERE card_id IN (SELECT value FROM json_each(?)) ORDER BY at, id",
+class ReplayEvent(NamedTuple):
+    """What replaying a card needs of one of its events (``at`` as stored; ``data`` as JSON text)."""
+
+    id: str
+    kind: str
+    at: str
+    data: str
+
+
+def replay_events_of_cards(conn: sqlite3.Connection, card_ids: Sequence[int]) -> dict[int, list[ReplayEvent]]:
+    """The events of the cards that have any, by card, in no particular order (a replay sorts them)."""
+    out: dict[int, list[ReplayEvent]] = {}
+    make = ReplayEvent._make
+    for cid, *rest in conn.execute(
+        "SELECT card_id, id, kind, at, data FROM event WHERE card_id IN (SELECT value FROM json_each(?))",
         (json.dumps(list(card_ids)),),
     ):
-        row = _row(r)
-        assert row.card_id is not None
-        out[row.card_id].append(row)
+        events = out.get(cid)
+        if events is None:
+            events = out[cid] = []
+        events.append(make(rest))
     return out
 
 
@@ -181,23 +192,22 @@ def set_uid(conn: sqlite3.Connection, card_id: int, uid: str) -> None:
 # -- review rows derived from events ----------------------------------------------------
 
 
-def replace_reviews(conn: sqlite3.Connection, by_card: dict[int, Sequence[dict[str, Any]]]) -> None:
-    """Replace each card's review rows by its ``rows`` (``REVIEW_COLUMNS`` without ``id``; ``before``
-    as a dict), for many cards in two statements."""
+ReviewValues = tuple[
+    int, int, str, int | None, str, str, float | None, float | None, str | None, str, str, str
+]
+"""A review row as written: the values of ``REVIEW_COLUMNS`` after ``id`` (datetimes as stored,
+``before`` as JSON text)."""
+
+
+def replace_reviews(conn: sqlite3.Connection, by_card: dict[int, Sequence[ReviewValues]]) -> None:
+    """Replace each card's review rows by its ``rows``, for many cards in two statements."""
     conn.execute(
         "DELETE FROM review WHERE card_id IN (SELECT value FROM json_each(?))", (json.dumps(list(by_card)),)
     )
     names = REVIEW_COLUMNS[1:]
     conn.executemany(
         f"INSERT INTO review ({cols(names)}) VALUES ({','.join('?' * len(names))})",
-        [
-            tuple(
-                json.dumps(r[c]) if c == "before" else dt_to_db(r[c]) if isinstance(r[c], datetime) else r[c]
-                for c in names
-            )
-            for rows in by_card.values()
-            for r in rows
-        ],
+        [r for rows in by_card.values() for r in rows],
     )
 
 
