@@ -37,7 +37,7 @@ from .memory import CardSchedule, is_new_leech
 from .store import cards as card_store
 from .store import events as event_store
 from .store.cards import LEECH_TAG, CardView
-from .store.db import dt_from_db, dt_to_db, transaction
+from .store.db import dt_from_db, dt_to_db, page_cache, transaction
 from .store.events import EventRow, KeyedCard, ReplayEvent, ReviewValues
 
 if TYPE_CHECKING:
@@ -84,6 +84,28 @@ def event_row(ev: Event, card_id: int | None) -> EventRow:
         json.dumps(ev.data, ensure_ascii=False),
         card_id,
     )
+
+
+class _RowMaker:
+    """``event_row`` for many events: the JSON of a card key, and of event data, is made once
+    for all the events that carry an equal one (a journal names a card many times, and most
+    reviews carry the same few data)."""
+
+    def __init__(self) -> None:
+        self.keys: dict[CardKey, str] = {}
+        self.data: dict[str, str] = {}
+
+    def __call__(self, ev: Event, card_id: int | None) -> EventRow:
+        """``event_row(ev, card_id)``."""
+        key = self.keys.get(ev.card)
+        if key is None:
+            key = self.keys[ev.card] = json.dumps(ev.card.as_json(), ensure_ascii=False)
+        # ``repr`` tells JSON values apart where ``==`` does not (1, 1.0 and True).
+        shown = repr(ev.data)
+        data = self.data.get(shown)
+        if data is None:
+            data = self.data[shown] = json.dumps(ev.data, ensure_ascii=False)
+        return EventRow(ev.id, ev.device, ev.kind, ev.at, ev.card.uid, key, data, card_id)
 
 
 def record(
@@ -415,29 +437,39 @@ def _apply_purges(
 
 
 def _resolve(
-    conn: sqlite3.Connection, rows: Sequence[EventRow], matcher: _Matcher
-) -> tuple[list[tuple[int, str]], set[int]]:
+    conn: sqlite3.Connection,
+    rows: Sequence[tuple[EventRow, CardKey]],
+    matcher: _Matcher,
+    unstored_uids: set[str],
+) -> tuple[list[tuple[int, str]], set[int], list[str]]:
     """Match events to cards; a card found by key adopts the event's uid when it has no history of its own.
 
-    An event from before its card was purged is forgotten rather than matched or left waiting:
-    the card is gone for good, and its text coming back makes a new card. Unless a device kept
-    the card (it was still in a note there): then its history stays whole.
+    Returns ``(card id, event id)`` of the matched events, the cards matched and the ids of the
+    events to forget. An event from before its card was purged is forgotten rather than matched or
+    left waiting: the card is gone for good, and its text coming back makes a new card. Unless a
+    device kept the card (it was still in a note there): then its history stays whole.
+    ``unstored_uids``: the card uids of the events being merged that are not stored yet (they are
+    history too).
     """
     pairs: list[tuple[int, str]] = []
     touched: set[int] = set()
     purged = event_store.purge_times(conn)
     kept = event_store.kept_after_purge(conn) if purged else set()
     forgotten: list[str] = []
-    for r in rows:
+    for r, key in rows:
         when = purged.get(r.card_uid)
         if when is not None and r.at <= when and r.card_uid not in kept:
             forgotten.append(r.id)
             continue
-        key = CardKey.from_json(json.loads(r.card_key))
         card, by_uid = matcher.find(key)
         if card is None:
             continue
-        if not by_uid and key.uid not in matcher.by_uid and not event_store.has_uid(conn, card.uid):
+        if (
+            not by_uid
+            and key.uid not in matcher.by_uid
+            and card.uid not in unstored_uids
+            and not event_store.has_uid(conn, card.uid)
+        ):
             # This device first knew the card under another uid and has no events for it:
             # take the uid the journal knows it by, so every device names it alike.
             event_store.set_uid(conn, card.id, key.uid)
@@ -446,8 +478,12 @@ def _resolve(
             matcher.by_uid[key.uid] = card
         pairs.append((card.id, r.id))
         touched.add(card.id)
-    event_store.delete_events(conn, forgotten)
-    return pairs, touched
+    return pairs, touched, forgotten
+
+
+MERGE_CACHE_KIB = 64 * 1024
+"""SQLite's page cache during a merge: a big one writes its events and reviews (random places in
+four indexes, each checking its card) without spilling pages to the WAL before the commit."""
 
 
 def merge_journals(
@@ -468,52 +504,93 @@ def merge_journals(
     purged (None: record nothing, as a rebuild).
     """
     report = MergeReport()
-    fresh: list[EventRow] = []
+    fresh: list[Event] = []
     cursors: list[tuple[str, str, Cursor]] = []
-    for device, path in journal_files(folder):
-        report.files += 1
-        key = rel(path)
-        known = event_store.journal_cursor(conn, key)
-        try:
-            res = read_new(path, Cursor(*known) if known else None)
-        except OSError as exc:
-            report.problems.append(f"{key}: cannot read the journal ({exc.strerror})")
-            continue
-        if res.unchanged:
-            continue
-        report.events_read += len(res.events)
-        for line, msg in res.problems:
-            report.problems.append(f"{key}:{line}: not a journal event ({msg}); skipped")
-        if res.events:
-            have = event_store.known_event_ids(conn, [e.id for e in res.events])
-            fresh.extend(event_row(e, None) for e in res.events if e.id not in have)
-        cursors.append((key, device, res.cursor))
-    pending = event_store.pending_events(conn)
-    if not fresh and not cursors and not pending:
-        return report
-    with cyclic_gc_paused(), transaction(conn):
-        for key, device, c in cursors:
-            event_store.set_journal_cursor(conn, key, device, c.size, c.mtime_ns, c.head, c.consumed)
-        # Two files can hold one event (a copied journal): keep the first.
-        unique: dict[str, EventRow] = {}
-        for r in fresh:
-            unique.setdefault(r.id, r)
-        new_ids = set(event_store.insert_events(conn, unique.values()))
-        report.events_new = len(new_ids)
-        todo = [r for r in unique.values() if r.id in new_ids] + pending
-        touched: set[int] = set()
-        if todo:
-            matcher = _Matcher(event_store.keyed_cards(conn))
-            _apply_purges(conn, [r for r in todo if r.kind == "purge"], matcher, report, journal)
-            todo = [r for r in todo if r.kind != "purge"]
-            pairs, touched = _resolve(conn, todo, matcher)
-            event_store.attach_events(conn, pairs)
-            report.events_pending = len(event_store.pending_events(conn))
-        if touched:
-            report.cards_replayed = replay_cards(
-                conn, sorted(touched), scheduler_factory(), leech_threshold, leech_action
-            )
+    with cyclic_gc_paused():
+        for device, path in journal_files(folder):
+            report.files += 1
+            key = rel(path)
+            known = event_store.journal_cursor(conn, key)
+            try:
+                res = read_new(path, Cursor(*known) if known else None)
+            except OSError as exc:
+                report.problems.append(f"{key}: cannot read the journal ({exc.strerror})")
+                continue
+            if res.unchanged:
+                continue
+            report.events_read += len(res.events)
+            for line, msg in res.problems:
+                report.problems.append(f"{key}:{line}: not a journal event ({msg}); skipped")
+            if res.events:
+                have = event_store.known_event_ids(conn, [e.id for e in res.events])
+                fresh.extend(e for e in res.events if e.id not in have)
+            cursors.append((key, device, res.cursor))
+        pending = event_store.pending_events(conn)
+        if not fresh and not cursors and not pending:
+            return report
+        with page_cache(conn, MERGE_CACHE_KIB), transaction(conn):
+            touched = _merge(conn, fresh, pending, cursors, report, journal)
+            if touched:
+                report.cards_replayed = replay_cards(
+                    conn, sorted(touched), scheduler_factory(), leech_threshold, leech_action
+                )
     return report
+
+
+def _merge(
+    conn: sqlite3.Connection,
+    fresh: Sequence[Event],
+    pending: Sequence[EventRow],
+    cursors: Sequence[tuple[str, str, Cursor]],
+    report: MergeReport,
+    journal: Journal | None,
+) -> set[int]:
+    """Store the events read (``fresh``) that are new, apply their purges, and match them and the
+    waiting ones (``pending``) to cards, in ``merge_journals``'s transaction. Returns the cards
+    matched (to replay).
+
+    Purges, and the events that mark a card kept after a purge, are stored first, as applying
+    purges and matching read those from the store; every other new event is stored once matched,
+    with its card (matching knows them as ``unstored_uids``).
+    """
+    for key, device, c in cursors:
+        event_store.set_journal_cursor(conn, key, device, c.size, c.mtime_ns, c.head, c.consumed)
+    # Two files can hold one event (a copied journal): keep the first.
+    unique: dict[str, Event] = {}
+    for e in fresh:
+        unique.setdefault(e.id, e)
+    have = event_store.known_event_ids(conn, list(unique))
+    new = [e for e in unique.values() if e.id not in have]
+    report.events_new = len(new)
+    if not new and not pending:
+        return set()
+    row = _RowMaker()
+    early: list[EventRow] = []
+    later: list[tuple[EventRow, CardKey]] = []
+    todo: list[tuple[EventRow, CardKey]] = []  # to match: the new events in the order read, then the waiting
+    for e in new:
+        r = row(e, None)
+        if e.kind == "purge" or "kept" in e.data:
+            early.append(r)
+        else:
+            later.append((r, e.card))
+        if e.kind != "purge":
+            todo.append((r, e.card))
+    todo += [(r, CardKey.from_json(json.loads(r.card_key))) for r in pending]
+    event_store.insert_events(conn, early)
+    matcher = _Matcher(event_store.keyed_cards(conn))
+    _apply_purges(conn, [r for r in early if r.kind == "purge"], matcher, report, journal)
+    unstored = {r.id for r, _ in later}
+    pairs, touched, forgotten = _resolve(conn, todo, matcher, {r.card_uid for r, _ in later})
+    card_of = {eid: cid for cid, eid in pairs}
+    gone = set(forgotten)
+    event_store.insert_events(
+        conn, [r._replace(card_id=card_of.get(r.id)) for r, _ in later if r.id not in gone]
+    )
+    event_store.delete_events(conn, [eid for eid in forgotten if eid not in unstored])
+    event_store.attach_events(conn, [(cid, eid) for cid, eid in pairs if eid not in unstored])
+    report.events_pending = len(event_store.pending_events(conn))
+    return touched
 
 
 # -- purging retired cards ------------------------------------------------------------------

@@ -217,6 +217,22 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
 
 
+@contextmanager
+def page_cache(conn: sqlite3.Connection, kib: int) -> Iterator[sqlite3.Connection]:
+    """A page cache of at least ``kib`` KiB for a bulk write, the connection's own again afterwards
+    (memory is taken only as pages are used)."""
+    before = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+    size = before * conn.execute("PRAGMA page_size").fetchone()[0] // 1024 if before > 0 else -before
+    if size >= kib:
+        yield conn
+        return
+    conn.execute(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield conn
+    finally:
+        conn.execute(f"PRAGMA cache_size = {before}")
+
+
 def _db_path(conn: sqlite3.Connection) -> Path:
     row = conn.execute("PRAGMA database_list").fetchone()
     return Path(row[2]) if row and row[2] else Path("the database")
