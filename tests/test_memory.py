@@ -416,3 +416,27 @@ def test_a_replayed_grade_is_the_live_grade_in_every_state_step_and_rating() -> 
                         s = CardSchedule(state, step, *memory, due=t, last_review=last, reps=3, lapses=1)
                         for rating in (1, 2, 3, 4):
                             assert sched.replay_grade("u", s, rating, t) == sched.grade("u", s, rating, t)
+
+
+@pytest.mark.parametrize("tz", ["America/Los_Angeles", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"])
+def test_review_days_in_the_system_zone_are_those_of_the_general_rule(
+    tz: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from mlsys_srs.days import SystemLocalTime
+
+    monkeypatch.setenv("TZ", tz)
+    time.tzset()
+    try:
+        local = SystemLocalTime()
+        for rollover in (0, 4, 23):
+            clock = DayClock(local, rollover)
+            for start in (datetime(2026, 3, 7, tzinfo=UTC), datetime(2026, 10, 3, tzinfo=UTC)):
+                for minutes in range(0, 30 * 24 * 60, 7):  # thirty days around a DST change, every 7 minutes
+                    t = start + timedelta(minutes=minutes)
+                    general = (t.astimezone(local) - timedelta(hours=rollover)).date()
+                    assert clock.day_of(t) == general
+    finally:
+        monkeypatch.undo()
+        time.tzset()
