@@ -150,7 +150,7 @@ def replay_events(
     Undone reviews are left out; a reset makes the card new (its suspension
     kept); cram answers are logged without changing the schedule.
     """
-    parsed = [(e, json.loads(e.data)) for e in sorted(events, key=lambda e: (e.at, e.id))]
+    parsed = [(e, _event_data(e.data)) for e in sorted(events, key=lambda e: (e.at, e.id))]
     undone = {data.get("target") for e, data in parsed if e.kind == "undo"}
     s = start or CardSchedule()
     raw: dict[str, Any] | None = None
@@ -173,8 +173,7 @@ def replay_events(
                 if leech_action != "tag":
                     after = CardSchedule(**{**after.__dict__, "suspended": True})
                 leech = True
-            stamp, due = dt_to_db(at), dt_to_db(after.due)
-            assert stamp is not None
+            stamp, due = e.at, dt_to_db(after.due)  # an event's ``at`` is stored as ``dt_to_db`` writes it
             rows.append(_review_row(card_id, e.id, stamp, data, rating, before, raw, after, due, "review"))
             s = after
             raw = {
@@ -192,10 +191,8 @@ def replay_events(
         elif e.kind == "cram":
             rating = int(data.get("rating", 0))
             if rating in (1, 2, 3, 4):
-                stamp = dt_to_db(dt_from_db(e.at))
-                assert stamp is not None
                 rows.append(
-                    _review_row(card_id, e.id, stamp, data, rating, s, raw, s, dt_to_db(s.due), "cram")
+                    _review_row(card_id, e.id, e.at, data, rating, s, raw, s, dt_to_db(s.due), "cram")
                 )
         else:
             raw = None
@@ -211,6 +208,20 @@ def replay_events(
             elif e.kind == "import" and isinstance(data.get("state"), dict):
                 s = CardSchedule.from_raw({**CardSchedule().to_raw(), **data["state"]})
     return Replayed(s, rows, leech)
+
+
+_DATA: dict[str, dict[str, Any]] = {}
+
+
+def _event_data(text: str) -> dict[str, Any]:
+    """An event's data (JSON text) as a dict, remembered by text: most reviews carry the same few
+    (``{"rating": 3}``). Shared between events: read, never change it."""
+    data = _DATA.get(text)
+    if data is None:
+        data = json.loads(text)
+        if len(_DATA) < 10_000:
+            _DATA[text] = data
+    return data
 
 
 def _review_row(
