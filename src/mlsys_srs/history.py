@@ -38,7 +38,7 @@ from .store import cards as card_store
 from .store import events as event_store
 from .store.cards import LEECH_TAG, CardView
 from .store.db import dt_from_db, dt_to_db, page_cache, transaction
-from .store.events import EventRow, KeyedCard, ReplayEvent, ReviewValues
+from .store.events import EventRow, EventValues, KeyedCard, ReplayEvent, ReviewValues
 
 if TYPE_CHECKING:
     from .memory import CardScheduler
@@ -97,6 +97,15 @@ class _RowMaker:
 
     def __call__(self, ev: Event, card_id: int | None) -> EventRow:
         """``event_row(ev, card_id)``."""
+        key, data = self._json(ev)
+        return EventRow(ev.id, ev.device, ev.kind, ev.at, ev.card.uid, key, data, card_id)
+
+    def values(self, ev: Event, card_id: int | None) -> EventValues:
+        """The event's row as ``event_store.add_events`` writes it."""
+        key, data = self._json(ev)
+        return (ev.id, ev.device, ev.kind, dt_to_db(ev.at), ev.card.uid, key, data, card_id)
+
+    def _json(self, ev: Event) -> tuple[str, str]:
         key = self.keys.get(ev.card)
         if key is None:
             key = self.keys[ev.card] = json.dumps(ev.card.as_json(), ensure_ascii=False)
@@ -105,7 +114,7 @@ class _RowMaker:
         data = self.data.get(shown)
         if data is None:
             data = self.data[shown] = json.dumps(ev.data, ensure_ascii=False)
-        return EventRow(ev.id, ev.device, ev.kind, ev.at, ev.card.uid, key, data, card_id)
+        return key, data
 
 
 def record(
@@ -447,9 +456,13 @@ def _apply_purges(
         record(conn, journal, marks)
 
 
+_ToMatch = tuple[str, str, datetime, CardKey]
+"""An event to match to its card: its id, the card uid it names, its time and the card's key."""
+
+
 def _resolve(
     conn: sqlite3.Connection,
-    rows: Sequence[tuple[EventRow, CardKey]],
+    events: Sequence[_ToMatch],
     matcher: _Matcher,
     unstored_uids: set[str],
 ) -> tuple[list[tuple[int, str]], set[int], list[str]]:
@@ -467,10 +480,10 @@ def _resolve(
     purged = event_store.purge_times(conn)
     kept = event_store.kept_after_purge(conn) if purged else set()
     forgotten: list[str] = []
-    for r, key in rows:
-        when = purged.get(r.card_uid)
-        if when is not None and r.at <= when and r.card_uid not in kept:
-            forgotten.append(r.id)
+    for event_id, card_uid, at, key in events:
+        when = purged.get(card_uid)
+        if when is not None and at <= when and card_uid not in kept:
+            forgotten.append(event_id)
             continue
         card, by_uid = matcher.find(key)
         if card is None:
@@ -487,7 +500,7 @@ def _resolve(
             del matcher.by_uid[card.uid]
             card = card._replace(uid=key.uid)
             matcher.by_uid[key.uid] = card
-        pairs.append((card.id, r.id))
+        pairs.append((card.id, event_id))
         touched.add(card.id)
     return pairs, touched, forgotten
 
@@ -532,9 +545,7 @@ def merge_journals(
             report.events_read += len(res.events)
             for line, msg in res.problems:
                 report.problems.append(f"{key}:{line}: not a journal event ({msg}); skipped")
-            if res.events:
-                have = event_store.known_event_ids(conn, [e.id for e in res.events])
-                fresh.extend(e for e in res.events if e.id not in have)
+            fresh += res.events
             cursors.append((key, device, res.cursor))
         pending = event_store.pending_events(conn)
         if not fresh and not cursors and not pending:
@@ -577,27 +588,24 @@ def _merge(
         return set()
     row = _RowMaker()
     early: list[EventRow] = []
-    later: list[tuple[EventRow, CardKey]] = []
-    todo: list[tuple[EventRow, CardKey]] = []  # to match: the new events in the order read, then the waiting
+    later: list[Event] = []
+    todo: list[_ToMatch] = []  # the new events in the order read, then the waiting ones
     for e in new:
-        r = row(e, None)
         if e.kind == "purge" or "kept" in e.data:
-            early.append(r)
+            early.append(row(e, None))
         else:
-            later.append((r, e.card))
+            later.append(e)
         if e.kind != "purge":
-            todo.append((r, e.card))
-    todo += [(r, CardKey.from_json(json.loads(r.card_key))) for r in pending]
+            todo.append((e.id, e.card.uid, e.at, e.card))
+    todo += [(r.id, r.card_uid, r.at, CardKey.from_json(json.loads(r.card_key))) for r in pending]
     event_store.insert_events(conn, early)
     matcher = _Matcher(event_store.keyed_cards(conn))
     _apply_purges(conn, [r for r in early if r.kind == "purge"], matcher, report, journal)
-    unstored = {r.id for r, _ in later}
-    pairs, touched, forgotten = _resolve(conn, todo, matcher, {r.card_uid for r, _ in later})
+    pairs, touched, forgotten = _resolve(conn, todo, matcher, {e.card.uid for e in later})
     card_of = {eid: cid for cid, eid in pairs}
     gone = set(forgotten)
-    event_store.insert_events(
-        conn, [r._replace(card_id=card_of.get(r.id)) for r, _ in later if r.id not in gone]
-    )
+    event_store.add_events(conn, [row.values(e, card_of.get(e.id)) for e in later if e.id not in gone])
+    unstored = {e.id for e in later}
     event_store.delete_events(conn, [eid for eid in forgotten if eid not in unstored])
     event_store.attach_events(conn, [(cid, eid) for cid, eid in pairs if eid not in unstored])
     report.events_pending = len(event_store.pending_events(conn))

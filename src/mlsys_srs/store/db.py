@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import overload
 
 from ..errors import DatabaseError
 from .migrations import MIGRATIONS, applied, migrate
@@ -23,6 +24,14 @@ from .schema import TABLES
 
 BUSY_TIMEOUT_MS = 5000
 WAL_SWITCH_TRIES = 250  # 20 ms apart: as long as the busy timeout
+
+
+@overload
+def dt_to_db(value: datetime) -> str: ...
+
+
+@overload
+def dt_to_db(value: datetime | None) -> str | None: ...
 
 
 def dt_to_db(value: datetime | None) -> str | None:

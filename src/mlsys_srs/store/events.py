@@ -31,6 +31,10 @@ def _row(r: Sequence[Any]) -> EventRow:
     return EventRow(r[0], r[1], r[2], at, r[4], r[5], r[6], r[7])
 
 
+EventValues = tuple[str, str, str, str, str, str, str, int | None]
+"""An event row as written: the values of ``EVENT_COLUMNS`` (``at`` as stored)."""
+
+
 def insert_events(conn: sqlite3.Connection, rows: Iterable[EventRow]) -> list[str]:
     """Store events not already known (by id); return the ids that were new, in order."""
     batch: dict[str, EventRow] = {}
@@ -40,11 +44,19 @@ def insert_events(conn: sqlite3.Connection, rows: Iterable[EventRow]) -> list[st
         return []
     have = known_event_ids(conn, list(batch))
     new = [r for r in batch.values() if r.id not in have]
-    conn.executemany(
-        f"INSERT OR IGNORE INTO event ({cols(EVENT_COLUMNS)}) VALUES ({','.join('?' * len(EVENT_COLUMNS))})",
+    add_events(
+        conn,
         [(r.id, r.device, r.kind, dt_to_db(r.at), r.card_uid, r.card_key, r.data, r.card_id) for r in new],
     )
     return [r.id for r in new]
+
+
+def add_events(conn: sqlite3.Connection, rows: Sequence[EventValues]) -> None:
+    """Store events the caller knows to be new (one stored already is left as it is)."""
+    conn.executemany(
+        f"INSERT OR IGNORE INTO event ({cols(EVENT_COLUMNS)}) VALUES ({','.join('?' * len(EVENT_COLUMNS))})",
+        rows,
+    )
 
 
 def known_event_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
