@@ -428,6 +428,8 @@ def _apply_purges(
     """
     from .identity import event_id
 
+    if not purges:
+        return
     gone: list[int] = []
     kept_before = event_store.kept_purges(conn)
     marks: list[tuple[Event, int | None]] = []
