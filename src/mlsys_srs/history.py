@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -269,16 +269,18 @@ def replay_cards(
     scheduler: CardScheduler,
     leech_threshold: int,
     leech_action: str = "suspend",
+    events: Mapping[int, Sequence[ReplayEvent]] | None = None,
 ) -> int:
     """Recompute the schedule and review rows of cards from their stored events (caller's transaction).
 
+    ``events``: the cards' events by card, when the caller has them already (else they are read).
     A card whose history has no events keeps its state. Returns the number of cards replayed.
     """
-    by_card = event_store.replay_events_of_cards(conn, card_ids)
+    by_card = event_store.replay_events_of_cards(conn, card_ids) if events is None else events
     uids = card_store.uids_of(conn, list(by_card))
     reviews: dict[int, Sequence[ReviewValues]] = {}
     schedules: list[tuple[int, dict[str, Any]]] = []
-    work = [(cid, uids[cid], events) for cid, events in by_card.items()]
+    work = [(cid, uids[cid], by_card[cid]) for cid in sorted(by_card) if by_card[cid]]
     for cid, raw, rows, leech in _replay_many(work, scheduler, leech_threshold, leech_action):
         schedules.append((cid, raw))
         reviews[cid] = rows
@@ -294,7 +296,7 @@ PARALLEL_REPLAY_MIN = 4000
 """Cards to replay before forked workers are worth their start-up and pickling (a big merge,
 an import or a rebuild; below it, or on one core, this process replays alone)."""
 
-_WORK: Sequence[tuple[int, str, list[ReplayEvent]]] = ()
+_WORK: Sequence[tuple[int, str, Sequence[ReplayEvent]]] = ()
 _SETTINGS: tuple[CardScheduler, int, str] | None = None
 
 _Result = tuple[int, dict[str, Any], list[ReviewValues], bool]
@@ -314,7 +316,10 @@ def _replay_share(bounds: tuple[int, int]) -> list[_Result]:
 
 
 def _replay_many(
-    work: Sequence[tuple[int, str, list[ReplayEvent]]], scheduler: CardScheduler, threshold: int, action: str
+    work: Sequence[tuple[int, str, Sequence[ReplayEvent]]],
+    scheduler: CardScheduler,
+    threshold: int,
+    action: str,
 ) -> list[_Result]:
     """Replay each ``(card id, uid, events)``, in order; many cards are shared out over the cores
     (forked workers inherit the events; only the results come back)."""
@@ -553,10 +558,10 @@ def merge_journals(
         if not fresh and not cursors and not pending:
             return report
         with page_cache(conn, MERGE_CACHE_KIB), transaction(conn):
-            touched = _merge(conn, fresh, pending, cursors, report, journal)
-            if touched:
+            history = _merge(conn, fresh, pending, cursors, report, journal)
+            if history:
                 report.cards_replayed = replay_cards(
-                    conn, sorted(touched), scheduler_factory(), leech_threshold, leech_action
+                    conn, sorted(history), scheduler_factory(), leech_threshold, leech_action, history
                 )
     return report
 
@@ -568,10 +573,10 @@ def _merge(
     cursors: Sequence[tuple[str, str, Cursor]],
     report: MergeReport,
     journal: Journal | None,
-) -> set[int]:
+) -> dict[int, list[ReplayEvent]]:
     """Store the events read (``fresh``) that are new, apply their purges, and match them and the
-    waiting ones (``pending``) to cards, in ``merge_journals``'s transaction. Returns the cards
-    matched (to replay).
+    waiting ones (``pending``) to cards, in ``merge_journals``'s transaction. Returns the events of
+    the cards matched (to replay), by card.
 
     Purges, and the events that mark a card kept after a purge, are stored first, as applying
     purges and matching read those from the store; every other new event is stored once matched,
@@ -587,7 +592,7 @@ def _merge(
     new = [e for e in unique.values() if e.id not in have]
     report.events_new = len(new)
     if not new and not pending:
-        return set()
+        return {}
     row = _RowMaker()
     early: list[EventRow] = []
     later: list[Event] = []
@@ -604,14 +609,25 @@ def _merge(
     matcher = _Matcher(event_store.keyed_cards(conn))
     _apply_purges(conn, [r for r in early if r.kind == "purge"], matcher, report, journal)
     pairs, touched, forgotten = _resolve(conn, todo, matcher, {e.card.uid for e in later})
-    card_of = {eid: cid for cid, eid in pairs}
-    gone = set(forgotten)
-    event_store.add_events(conn, [row.values(e, card_of.get(e.id)) for e in later if e.id not in gone])
     unstored = {e.id for e in later}
     event_store.delete_events(conn, [eid for eid in forgotten if eid not in unstored])
     event_store.attach_events(conn, [(cid, eid) for cid, eid in pairs if eid not in unstored])
+    # The history of the cards matched: what the store holds, and the new events (stored next).
+    history = event_store.replay_events_of_cards(conn, sorted(touched))
+    card_of = {eid: cid for cid, eid in pairs}
+    gone = set(forgotten)
+    rows: list[EventValues] = []
+    for e in later:
+        if e.id in gone:
+            continue
+        values = row.values(e, card_of.get(e.id))
+        rows.append(values)
+        cid = values[7]
+        if cid is not None:
+            history.setdefault(cid, []).append(ReplayEvent(e.id, e.kind, values[3], values[6]))
+    event_store.add_events(conn, rows)
     report.events_pending = len(event_store.pending_events(conn))
-    return touched
+    return history
 
 
 # -- purging retired cards ------------------------------------------------------------------
