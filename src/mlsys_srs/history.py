@@ -278,23 +278,30 @@ def replay_cards(
     """
     by_card = event_store.replay_events_of_cards(conn, card_ids) if events is None else events
     uids = card_store.uids_of(conn, list(by_card))
-    reviews: dict[int, Sequence[ReviewValues]] = {}
-    schedules: list[tuple[int, dict[str, Any]]] = []
     work = [(cid, uids[cid], by_card[cid]) for cid in sorted(by_card) if by_card[cid]]
-    for cid, raw, rows, leech in _replay_many(work, scheduler, leech_threshold, leech_action):
-        schedules.append((cid, raw))
-        reviews[cid] = rows
-        if leech:
-            card_store.add_tag(conn, cid, LEECH_TAG)
-    card_store.set_schedules(conn, schedules)
-    event_store.replace_reviews(conn, reviews)
-    n = len(schedules)
+    event_store.delete_reviews(conn, [cid for cid, _, _ in work])
+    n = 0
+
+    def store(replayed: list[_Result]) -> None:
+        nonlocal n
+        for cid, _, _, leech in replayed:
+            if leech:
+                card_store.add_tag(conn, cid, LEECH_TAG)
+        card_store.set_schedules(conn, [(cid, raw) for cid, raw, _, _ in replayed])
+        event_store.add_reviews(conn, [row for _, _, rows, _ in replayed for row in rows])
+        n += len(replayed)
+
+    _replay_many(work, scheduler, leech_threshold, leech_action, store)
     return n
 
 
 PARALLEL_REPLAY_MIN = 4000
 """Cards to replay before forked workers are worth their start-up and pickling (a big merge,
 an import or a rebuild; below it, or on one core, this process replays alone)."""
+
+OWN_SHARE = 0.9
+"""This process's share of a replay spread over the cores, relative to a worker's: it also stores
+its cards' results while the workers finish theirs (and they send theirs over)."""
 
 _WORK: Sequence[tuple[int, str, Sequence[ReplayEvent]]] = ()
 _SETTINGS: tuple[CardScheduler, int, str] | None = None
@@ -320,9 +327,11 @@ def _replay_many(
     scheduler: CardScheduler,
     threshold: int,
     action: str,
-) -> list[_Result]:
-    """Replay each ``(card id, uid, events)``, in order; many cards are shared out over the cores
-    (forked workers inherit the events; only the results come back)."""
+    store: Callable[[list[_Result]], object],
+) -> None:
+    """Replay each ``(card id, uid, events)`` and hand the results to ``store``, share by share in
+    the order of ``work``. Many cards are shared out over the cores (forked workers inherit the
+    events; only the results come back); this process stores its own share while they finish."""
     import multiprocessing
 
     from .sync.parallel import workers_for
@@ -333,14 +342,16 @@ def _replay_many(
     _WORK, _SETTINGS = work, (scheduler, threshold, action)
     try:
         if workers == 1:
-            return _replay_share((0, n))
-        share = -(-n // workers)
-        bounds = [(i, min(n, i + share)) for i in range(0, n, share)]
-        with multiprocessing.get_context("fork").Pool(len(bounds) - 1) as pool:
-            pending = pool.map_async(_replay_share, bounds[1:])
-            first = _replay_share(bounds[0])
-            rest = pending.get()
-        return first + [card for part in rest for card in part]
+            store(_replay_share((0, n)))
+            return
+        own = round(n * OWN_SHARE / (OWN_SHARE + workers - 1))
+        share = -(-(n - own) // (workers - 1))
+        bounds = [(i, min(n, i + share)) for i in range(own, n, share)]
+        with multiprocessing.get_context("fork").Pool(len(bounds)) as pool:
+            pending = pool.map_async(_replay_share, bounds)
+            store(_replay_share((0, own)))
+            for part in pending.get():
+                store(part)
     finally:
         _WORK, _SETTINGS = (), None
 

@@ -213,14 +213,21 @@ ReviewValues = tuple[
 
 def replace_reviews(conn: sqlite3.Connection, by_card: dict[int, Sequence[ReviewValues]]) -> None:
     """Replace each card's review rows by its ``rows``, for many cards in two statements."""
+    delete_reviews(conn, list(by_card))
+    add_reviews(conn, [r for rows in by_card.values() for r in rows])
+
+
+def delete_reviews(conn: sqlite3.Connection, card_ids: Sequence[int]) -> None:
+    """Delete every review row of the cards."""
     conn.execute(
-        "DELETE FROM review WHERE card_id IN (SELECT value FROM json_each(?))", (json.dumps(list(by_card)),)
+        "DELETE FROM review WHERE card_id IN (SELECT value FROM json_each(?))", (json.dumps(list(card_ids)),)
     )
+
+
+def add_reviews(conn: sqlite3.Connection, rows: Sequence[ReviewValues]) -> None:
+    """Insert review rows."""
     names = REVIEW_COLUMNS[1:]
-    conn.executemany(
-        f"INSERT INTO review ({cols(names)}) VALUES ({','.join('?' * len(names))})",
-        [r for rows in by_card.values() for r in rows],
-    )
+    conn.executemany(f"INSERT INTO review ({cols(names)}) VALUES ({','.join('?' * len(names))})", rows)
 
 
 class ReviewRow(NamedTuple):
