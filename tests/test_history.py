@@ -580,3 +580,42 @@ def test_a_replay_shared_out_over_the_cores_equals_one_on_this_core(
         )
         db.close()
     assert results[0] == results[1] and len(results[0][0]) == 60
+
+
+def test_a_card_keeps_its_uid_when_the_same_merge_brings_history_under_it(tmp_path: Path) -> None:
+    """A card found by its key adopts the uid an event names it by only if it has no history of its
+    own, counting the events of the same merge (they are history too, stored or not yet)."""
+    import dataclasses
+
+    from mlsys_srs.config import ScheduleConfig
+    from mlsys_srs.history import key_of, merge_journals
+    from mlsys_srs.identity import event_id
+    from mlsys_srs.memory import make_scheduler
+    from mlsys_srs.store import open_db
+    from mlsys_srs.store.events import keyed_cards
+    from mlsys_srs.sync import sync_vault
+
+    write_notes(tmp_path / "vault", NOTES)
+    journals = tmp_path / "vault" / ".mlsys-srs" / "journal"
+    db = open_db(tmp_path / "a.db", T0)
+    sync_vault(db, tmp_path / "vault", T0)
+    first, second = sorted(keyed_cards(db), key=lambda c: c.uid)[:2]
+    at = [T0 + timedelta(minutes=m) for m in range(3)]
+    events = [
+        # Known elsewhere by another uid, then answered under its own: it keeps its own.
+        Event(event_id(at[0]), "review", at[0], "phone", dataclasses.replace(key_of(first), uid="elsewhere-1"),
+              {"rating": 3}),
+        Event(event_id(at[1]), "review", at[1], "phone", key_of(first), {"rating": 3}),
+        # Known elsewhere by another uid only: it takes that uid.
+        Event(event_id(at[2]), "review", at[2], "phone", dataclasses.replace(key_of(second), uid="elsewhere-2"),
+              {"rating": 3}),
+    ]  # fmt: skip
+    Journal(journals, "phone").append(events)
+    report = merge_journals(db, journals, lambda: make_scheduler(ScheduleConfig()), leech_threshold=8)
+    assert report.events_new == 3 and report.events_pending == 0 and report.cards_replayed == 2
+    uids = dict(db.execute("SELECT id, uid FROM card WHERE id IN (?, ?)", (first.id, second.id)).fetchall())
+    assert uids == {first.id: first.uid, second.id: "elsewhere-2"}
+    per_card = dict(db.execute("SELECT card_id, count(*) FROM event GROUP BY card_id").fetchall())
+    assert per_card == {first.id: 2, second.id: 1}
+    assert db.execute("SELECT count(*) FROM review").fetchone()[0] == 3
+    db.close()

@@ -328,3 +328,115 @@ def test_grade_card_uses_the_cards_uid(conn: sqlite3.Connection, tmp_path: Path)
              last_review=seed.last_review, reps=4)  # fmt: skip
     res = grade_card(conn, sched, card_id, 3, t)
     assert res.after == sched.grade(uid, seed, 3, t)
+
+
+# -- the replay path equals the live grade ---------------------------------------------------------
+
+FSRS5 = (0.40255, 1.18385, 3.173, 15.69105, 7.1949, 0.5345, 1.4604, 0.0046, 1.54575, 0.1192, 1.01925,
+         1.9395, 0.11, 0.29605, 2.2698, 0.2315, 2.9898, 0.51655, 0.6621)  # fmt: skip
+step_lists = st.lists(st.timedeltas(timedelta(minutes=1), timedelta(hours=30)), max_size=3).map(tuple)
+odd_starts = st.builds(
+    CardSchedule,
+    state=st.sampled_from(["learning", "review", "relearning"]),
+    step=st.one_of(st.none(), st.integers(0, 4)),
+    stability=st.floats(0.001, 5000) | st.floats(0.001, 5000) | st.none(),
+    difficulty=st.floats(1, 10) | st.floats(1, 10) | st.none(),
+    due=st.just(local(2026, 3, 1, 9)),
+    last_review=st.one_of(st.none(), st.sampled_from([local(2026, 3, 1, 9), local(2026, 3, 8, 3, 59)])),
+    reps=st.integers(0, 30),
+    lapses=st.integers(0, 9),
+    suspended=st.booleans(),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    learning=step_lists,
+    relearning=step_lists,
+    params=st.sampled_from([(), FSRS5]),
+    retention=st.sampled_from([0.9, 0.8, 0.97]),
+    fuzz=st.booleans(),
+    tz=st.sampled_from(["", "UTC", "America/Los_Angeles", "Australia/Lord_Howe", "Asia/Kolkata"]),
+    rollover=st.sampled_from([0, 4, 23]),
+    start=st.one_of(st.just(CardSchedule()), odd_starts),
+    t0=starts,
+    steps=st.lists(st.tuples(gaps, ratings), min_size=1, max_size=30),
+    uid=st.text(min_size=1, max_size=8),
+)
+def test_a_replayed_grade_is_exactly_the_live_grade(
+    learning: tuple[timedelta, ...],
+    relearning: tuple[timedelta, ...],
+    params: tuple[float, ...],
+    retention: float,
+    fuzz: bool,
+    tz: str,
+    rollover: int,
+    start: CardSchedule,
+    t0: datetime,
+    steps: list[tuple[timedelta, int]],
+    uid: str,
+) -> None:
+    cfg = ScheduleConfig(
+        learning_steps=learning,
+        relearning_steps=relearning,
+        parameters=params,
+        desired_retention=retention,
+        enable_fuzzing=fuzz,
+        timezone=tz,
+        rollover_hour=rollover,
+        maximum_interval=400,
+    )
+    sched = CardScheduler(cfg)
+    s, t = start, t0
+    for gap, rating in steps:
+        t += gap
+        try:
+            live = sched.grade(uid, s, rating, t)
+        except (AssertionError, TypeError):  # a schedule py-fsrs does not take (review, no memory state)
+            with pytest.raises((AssertionError, TypeError)):
+                sched.replay_grade(uid, s, rating, t)
+            return
+        assert sched.replay_grade(uid, s, rating, t) == live  # every field, floats bit for bit
+        s = live
+
+
+def test_a_replayed_grade_is_the_live_grade_in_every_state_step_and_rating() -> None:
+    t = local(2026, 3, 8, 9)
+    lists = [(), (timedelta(minutes=1),), (timedelta(minutes=1), timedelta(minutes=10)),
+             (timedelta(minutes=5), timedelta(hours=1), timedelta(hours=20))]  # fmt: skip
+    for steps in lists:
+        for fuzz in (False, True):
+            sched = CardScheduler(
+                ScheduleConfig(learning_steps=steps, relearning_steps=steps, enable_fuzzing=fuzz)
+            )
+            for state in ("new", "learning", "review", "relearning"):
+                for step in (None, 0, 1, 2, 3, 4):
+                    for last in (None, t - timedelta(hours=1), t - timedelta(days=1), t - timedelta(days=30)):
+                        memory = (None, None) if state == "new" else (4.5, 6.0)
+                        s = CardSchedule(state, step, *memory, due=t, last_review=last, reps=3, lapses=1)
+                        for rating in (1, 2, 3, 4):
+                            assert sched.replay_grade("u", s, rating, t) == sched.grade("u", s, rating, t)
+
+
+@pytest.mark.parametrize("tz", ["America/Los_Angeles", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"])
+def test_review_days_in_the_system_zone_are_those_of_the_general_rule(
+    tz: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from mlsys_srs.days import SystemLocalTime
+
+    monkeypatch.setenv("TZ", tz)
+    time.tzset()
+    try:
+        local = SystemLocalTime()
+        for rollover in (0, 4, 23):
+            clock = DayClock(local, rollover)
+            for start in (datetime(2026, 3, 7, tzinfo=UTC), datetime(2026, 10, 3, tzinfo=UTC)):
+                for minutes in range(0, 30 * 24 * 60, 7):  # thirty days around a DST change, every 7 minutes
+                    t = start + timedelta(minutes=minutes)
+                    general = (t.astimezone(local) - timedelta(hours=rollover)).date()
+                    assert clock.day_of(t) == general
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -58,6 +58,10 @@ class DayClock:
 
     def day_of(self, instant: datetime) -> date:
         """The review day an aware instant belongs to."""
+        if instant.tzinfo is UTC and type(self.tz) is SystemLocalTime:
+            # ``SystemLocalTime.fromutc``'s arithmetic, without building the local datetime.
+            offset = _time.localtime(instant.timestamp()).tm_gmtoff
+            return (instant + timedelta(seconds=offset - 3600 * self.rollover_hour)).date()
         local = instant.astimezone(self.tz)
         return (local - timedelta(hours=self.rollover_hour)).date()
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,8 +37,8 @@ from .memory import CardSchedule, is_new_leech
 from .store import cards as card_store
 from .store import events as event_store
 from .store.cards import LEECH_TAG, CardView
-from .store.db import transaction
-from .store.events import EventRow, KeyedCard
+from .store.db import dt_from_db, dt_to_db, page_cache, transaction
+from .store.events import EventRow, EventValues, KeyedCard, ReplayEvent, ReviewValues
 
 if TYPE_CHECKING:
     from .memory import CardScheduler
@@ -86,6 +86,37 @@ def event_row(ev: Event, card_id: int | None) -> EventRow:
     )
 
 
+class _RowMaker:
+    """``event_row`` for many events: the JSON of a card key, and of event data, is made once
+    for all the events that carry an equal one (a journal names a card many times, and most
+    reviews carry the same few data)."""
+
+    def __init__(self) -> None:
+        self.keys: dict[CardKey, str] = {}
+        self.data: dict[str, str] = {}
+
+    def __call__(self, ev: Event, card_id: int | None) -> EventRow:
+        """``event_row(ev, card_id)``."""
+        key, data = self._json(ev)
+        return EventRow(ev.id, ev.device, ev.kind, ev.at, ev.card.uid, key, data, card_id)
+
+    def values(self, ev: Event, card_id: int | None) -> EventValues:
+        """The event's row as ``event_store.add_events`` writes it."""
+        key, data = self._json(ev)
+        return (ev.id, ev.device, ev.kind, dt_to_db(ev.at), ev.card.uid, key, data, card_id)
+
+    def _json(self, ev: Event) -> tuple[str, str]:
+        key = self.keys.get(ev.card)
+        if key is None:
+            key = self.keys[ev.card] = json.dumps(ev.card.as_json(), ensure_ascii=False)
+        # ``repr`` tells JSON values apart where ``==`` does not (1, 1.0 and True).
+        shown = repr(ev.data)
+        data = self.data.get(shown)
+        if data is None:
+            data = self.data[shown] = json.dumps(ev.data, ensure_ascii=False)
+        return key, data
+
+
 def record(
     conn: sqlite3.Connection, journal: Journal | None, events: Sequence[tuple[Event, int | None]]
 ) -> None:
@@ -107,12 +138,13 @@ class Replayed:
     """A card's state and review rows after its history."""
 
     schedule: CardSchedule
-    reviews: list[dict[str, Any]]
+    reviews: list[ReviewValues]
+    """The card's review rows as ``event_store.replace_reviews`` writes them."""
     leech: bool
 
 
 def replay_events(
-    events: Sequence[EventRow],
+    events: Sequence[ReplayEvent],
     scheduler: CardScheduler,
     *,
     card_id: int,
@@ -121,15 +153,18 @@ def replay_events(
     leech_action: str = "suspend",
     start: CardSchedule | None = None,
 ) -> Replayed:
-    """Fold a card's events (time order) into its schedule and review rows; pure.
+    """Fold a card's events (any order: they are taken by time, then id) into its schedule and
+    review rows; pure.
 
     Undone reviews are left out; a reset makes the card new (its suspension
     kept); cram answers are logged without changing the schedule.
     """
-    parsed = [(e, json.loads(e.data)) for e in sorted(events, key=lambda e: (e.at, e.id))]
+    parsed = [(e, _event_data(e.data)) for e in sorted(events, key=lambda e: (e.at, e.id))]
     undone = {data.get("target") for e, data in parsed if e.kind == "undo"}
     s = start or CardSchedule()
-    rows: list[dict[str, Any]] = []
+    raw: dict[str, Any] | None = None
+    """``s.to_raw()`` when it is known already (after a review: the next one's ``before``)."""
+    rows: list[ReviewValues] = []
     leech = False
     for e, data in parsed:
         if e.id in undone:
@@ -139,56 +174,93 @@ def replay_events(
             rating = int(data.get("rating", 0))
             if rating not in (1, 2, 3, 4):
                 continue
+            at = dt_from_db(e.at)
+            assert at is not None
             # The same grade as a live answer (review days, fuzz seeded by the uid and the review count).
-            after = scheduler.grade(uid, before, rating, e.at)
+            after = scheduler.replay_grade(uid, before, rating, at)
             if is_new_leech(before.lapses, after.lapses, leech_threshold):
                 if leech_action != "tag":
                     after = CardSchedule(**{**after.__dict__, "suspended": True})
                 leech = True
-            rows.append(_review_row(card_id, e, data, rating, before, after, "review"))
+            stamp, due = e.at, dt_to_db(after.due)  # an event's ``at`` is stored as ``dt_to_db`` writes it
+            rows.append(_review_row(card_id, e.id, stamp, data, rating, before, raw, after, due, "review"))
             s = after
+            raw = {
+                "state": after.state,
+                "step": after.step,
+                "stability": after.stability,
+                "difficulty": after.difficulty,
+                "due": due,
+                "last_review": stamp,
+                "reps": after.reps,
+                "lapses": after.lapses,
+                "suspended": int(after.suspended),
+                "buried_until": dt_to_db(after.buried_until),
+            }
         elif e.kind == "cram":
             rating = int(data.get("rating", 0))
             if rating in (1, 2, 3, 4):
-                rows.append(_review_row(card_id, e, data, rating, s, s, "cram"))
-        elif e.kind == "reset":
-            s = CardSchedule(suspended=s.suspended)
-        elif e.kind in ("suspend", "unsuspend"):
-            s = CardSchedule(**{**s.__dict__, "suspended": e.kind == "suspend"})
-        elif e.kind == "bury":
-            until = data.get("until")
-            s = CardSchedule(
-                **{**s.__dict__, "buried_until": datetime.fromisoformat(until) if until else None}
-            )
-        elif e.kind == "import" and isinstance(data.get("state"), dict):
-            s = CardSchedule.from_raw({**CardSchedule().to_raw(), **data["state"]})
+                rows.append(
+                    _review_row(card_id, e.id, e.at, data, rating, s, raw, s, dt_to_db(s.due), "cram")
+                )
+        else:
+            raw = None
+            if e.kind == "reset":
+                s = CardSchedule(suspended=s.suspended)
+            elif e.kind in ("suspend", "unsuspend"):
+                s = CardSchedule(**{**s.__dict__, "suspended": e.kind == "suspend"})
+            elif e.kind == "bury":
+                until = data.get("until")
+                s = CardSchedule(
+                    **{**s.__dict__, "buried_until": datetime.fromisoformat(until) if until else None}
+                )
+            elif e.kind == "import" and isinstance(data.get("state"), dict):
+                s = CardSchedule.from_raw({**CardSchedule().to_raw(), **data["state"]})
     return Replayed(s, rows, leech)
+
+
+_DATA: dict[str, dict[str, Any]] = {}
+
+
+def _event_data(text: str) -> dict[str, Any]:
+    """An event's data (JSON text) as a dict, remembered by text: most reviews carry the same few
+    (``{"rating": 3}``). Shared between events: read, never change it."""
+    data = _DATA.get(text)
+    if data is None:
+        data = json.loads(text)
+        if len(_DATA) < 10_000:
+            _DATA[text] = data
+    return data
 
 
 def _review_row(
     card_id: int,
-    e: EventRow,
+    event_id: str,
+    stamp: str,
     data: dict[str, Any],
     rating: int,
     before: CardSchedule,
+    before_raw: dict[str, Any] | None,
     after: CardSchedule,
+    due_after: str | None,
     kind: str,
-) -> dict[str, Any]:
+) -> ReviewValues:
+    """A review row; ``before_raw`` is ``before.to_raw()`` if known, ``due_after`` ``after.due`` as stored."""
     ms = data.get("ms")
-    return {
-        "card_id": card_id,
-        "rating": rating,
-        "reviewed_at": e.at,
-        "duration_ms": int(ms) if isinstance(ms, int | float) else None,
-        "state_before": before.state,
-        "state_after": after.state,
-        "stability_after": after.stability,
-        "difficulty_after": after.difficulty,
-        "due_after": after.due,
-        "before": before.to_raw(),
-        "uid": e.id,
-        "kind": kind,
-    }
+    return (
+        card_id,
+        rating,
+        stamp,
+        int(ms) if isinstance(ms, int | float) else None,
+        before.state,
+        after.state,
+        after.stability,
+        after.difficulty,
+        due_after,
+        json.dumps(before.to_raw() if before_raw is None else before_raw),
+        event_id,
+        kind,
+    )
 
 
 def replay_cards(
@@ -197,24 +269,29 @@ def replay_cards(
     scheduler: CardScheduler,
     leech_threshold: int,
     leech_action: str = "suspend",
+    events: Mapping[int, Sequence[ReplayEvent]] | None = None,
 ) -> int:
     """Recompute the schedule and review rows of cards from their stored events (caller's transaction).
 
+    ``events``: the cards' events by card, when the caller has them already (else they are read).
     A card whose history has no events keeps its state. Returns the number of cards replayed.
     """
-    by_card = event_store.events_of_cards(conn, card_ids)
-    uids = card_store.uids_of(conn, [cid for cid, events in by_card.items() if events])
-    reviews: dict[int, Sequence[dict[str, Any]]] = {}
-    schedules: list[tuple[int, dict[str, Any]]] = []
-    work = [(cid, uids[cid], events) for cid, events in by_card.items() if events]
-    for cid, out in _replay_many(work, scheduler, leech_threshold, leech_action):
-        schedules.append((cid, out.schedule.to_raw()))
-        reviews[cid] = out.reviews
-        if out.leech:
-            card_store.add_tag(conn, cid, LEECH_TAG)
-    card_store.set_schedules(conn, schedules)
-    event_store.replace_reviews(conn, reviews)
-    n = len(schedules)
+    by_card = event_store.replay_events_of_cards(conn, card_ids) if events is None else events
+    uids = card_store.uids_of(conn, list(by_card))
+    work = [(cid, uids[cid], by_card[cid]) for cid in sorted(by_card) if by_card[cid]]
+    event_store.delete_reviews(conn, [cid for cid, _, _ in work])
+    n = 0
+
+    def store(replayed: list[_Result]) -> None:
+        nonlocal n
+        for cid, _, _, leech in replayed:
+            if leech:
+                card_store.add_tag(conn, cid, LEECH_TAG)
+        card_store.set_schedules(conn, [(cid, raw) for cid, raw, _, _ in replayed])
+        event_store.add_reviews(conn, [row for _, _, rows, _ in replayed for row in rows])
+        n += len(replayed)
+
+    _replay_many(work, scheduler, leech_threshold, leech_action, store)
     return n
 
 
@@ -222,29 +299,39 @@ PARALLEL_REPLAY_MIN = 4000
 """Cards to replay before forked workers are worth their start-up and pickling (a big merge,
 an import or a rebuild; below it, or on one core, this process replays alone)."""
 
-_WORK: Sequence[tuple[int, str, list[EventRow]]] = ()
+OWN_SHARE = 0.9
+"""This process's share of a replay spread over the cores, relative to a worker's: it also stores
+its cards' results while the workers finish theirs (and they send theirs over)."""
+
+_WORK: Sequence[tuple[int, str, Sequence[ReplayEvent]]] = ()
 _SETTINGS: tuple[CardScheduler, int, str] | None = None
 
+_Result = tuple[int, dict[str, Any], list[ReviewValues], bool]
+"""A replayed card as it travels back from a worker: plain data (id, schedule columns, review rows, leech)."""
 
-def _replay_share(bounds: tuple[int, int]) -> list[tuple[int, Replayed]]:
+
+def _replay_share(bounds: tuple[int, int]) -> list[_Result]:
     assert _SETTINGS is not None
     scheduler, threshold, action = _SETTINGS
-    return [
-        (
-            cid,
-            replay_events(
-                events, scheduler, card_id=cid, uid=uid, leech_threshold=threshold, leech_action=action
-            ),
+    out: list[_Result] = []
+    for cid, uid, events in _WORK[bounds[0] : bounds[1]]:
+        r = replay_events(
+            events, scheduler, card_id=cid, uid=uid, leech_threshold=threshold, leech_action=action
         )
-        for cid, uid, events in _WORK[bounds[0] : bounds[1]]
-    ]
+        out.append((cid, r.schedule.to_raw(), r.reviews, r.leech))
+    return out
 
 
 def _replay_many(
-    work: Sequence[tuple[int, str, list[EventRow]]], scheduler: CardScheduler, threshold: int, action: str
-) -> list[tuple[int, Replayed]]:
-    """Replay each ``(card id, uid, events)``, in order; many cards are shared out over the cores
-    (forked workers inherit the events; only the results come back)."""
+    work: Sequence[tuple[int, str, Sequence[ReplayEvent]]],
+    scheduler: CardScheduler,
+    threshold: int,
+    action: str,
+    store: Callable[[list[_Result]], object],
+) -> None:
+    """Replay each ``(card id, uid, events)`` and hand the results to ``store``, share by share in
+    the order of ``work``. Many cards are shared out over the cores (forked workers inherit the
+    events; only the results come back); this process stores its own share while they finish."""
     import multiprocessing
 
     from .sync.parallel import workers_for
@@ -255,14 +342,16 @@ def _replay_many(
     _WORK, _SETTINGS = work, (scheduler, threshold, action)
     try:
         if workers == 1:
-            return _replay_share((0, n))
-        share = -(-n // workers)
-        bounds = [(i, min(n, i + share)) for i in range(0, n, share)]
-        with multiprocessing.get_context("fork").Pool(len(bounds) - 1) as pool:
-            pending = pool.map_async(_replay_share, bounds[1:])
-            first = _replay_share(bounds[0])
-            rest = pending.get()
-        return first + [pair for part in rest for pair in part]
+            store(_replay_share((0, n)))
+            return
+        own = round(n * OWN_SHARE / (OWN_SHARE + workers - 1))
+        share = -(-(n - own) // (workers - 1))
+        bounds = [(i, min(n, i + share)) for i in range(own, n, share)]
+        with multiprocessing.get_context("fork").Pool(len(bounds)) as pool:
+            pending = pool.map_async(_replay_share, bounds)
+            store(_replay_share((0, own)))
+            for part in pending.get():
+                store(part)
     finally:
         _WORK, _SETTINGS = (), None
 
@@ -355,6 +444,8 @@ def _apply_purges(
     """
     from .identity import event_id
 
+    if not purges:
+        return
     gone: list[int] = []
     kept_before = event_store.kept_purges(conn)
     marks: list[tuple[Event, int | None]] = []
@@ -383,40 +474,58 @@ def _apply_purges(
         record(conn, journal, marks)
 
 
+_ToMatch = tuple[str, str, datetime, CardKey]
+"""An event to match to its card: its id, the card uid it names, its time and the card's key."""
+
+
 def _resolve(
-    conn: sqlite3.Connection, rows: Sequence[EventRow], matcher: _Matcher
-) -> tuple[list[tuple[int, str]], set[int]]:
+    conn: sqlite3.Connection,
+    events: Sequence[_ToMatch],
+    matcher: _Matcher,
+    unstored_uids: set[str],
+) -> tuple[list[tuple[int, str]], set[int], list[str]]:
     """Match events to cards; a card found by key adopts the event's uid when it has no history of its own.
 
-    An event from before its card was purged is forgotten rather than matched or left waiting:
-    the card is gone for good, and its text coming back makes a new card. Unless a device kept
-    the card (it was still in a note there): then its history stays whole.
+    Returns ``(card id, event id)`` of the matched events, the cards matched and the ids of the
+    events to forget. An event from before its card was purged is forgotten rather than matched or
+    left waiting: the card is gone for good, and its text coming back makes a new card. Unless a
+    device kept the card (it was still in a note there): then its history stays whole.
+    ``unstored_uids``: the card uids of the events being merged that are not stored yet (they are
+    history too).
     """
     pairs: list[tuple[int, str]] = []
     touched: set[int] = set()
     purged = event_store.purge_times(conn)
     kept = event_store.kept_after_purge(conn) if purged else set()
     forgotten: list[str] = []
-    for r in rows:
-        when = purged.get(r.card_uid)
-        if when is not None and r.at <= when and r.card_uid not in kept:
-            forgotten.append(r.id)
+    for event_id, card_uid, at, key in events:
+        when = purged.get(card_uid)
+        if when is not None and at <= when and card_uid not in kept:
+            forgotten.append(event_id)
             continue
-        key = CardKey.from_json(json.loads(r.card_key))
         card, by_uid = matcher.find(key)
         if card is None:
             continue
-        if not by_uid and key.uid not in matcher.by_uid and not event_store.has_uid(conn, card.uid):
+        if (
+            not by_uid
+            and key.uid not in matcher.by_uid
+            and card.uid not in unstored_uids
+            and not event_store.has_uid(conn, card.uid)
+        ):
             # This device first knew the card under another uid and has no events for it:
             # take the uid the journal knows it by, so every device names it alike.
             event_store.set_uid(conn, card.id, key.uid)
             del matcher.by_uid[card.uid]
             card = card._replace(uid=key.uid)
             matcher.by_uid[key.uid] = card
-        pairs.append((card.id, r.id))
+        pairs.append((card.id, event_id))
         touched.add(card.id)
-    event_store.delete_events(conn, forgotten)
-    return pairs, touched
+    return pairs, touched, forgotten
+
+
+MERGE_CACHE_KIB = 64 * 1024
+"""SQLite's page cache during a merge: a big one writes its events and reviews (random places in
+four indexes, each checking its card) without spilling pages to the WAL before the commit."""
 
 
 def merge_journals(
@@ -437,52 +546,99 @@ def merge_journals(
     purged (None: record nothing, as a rebuild).
     """
     report = MergeReport()
-    fresh: list[EventRow] = []
+    fresh: list[Event] = []
     cursors: list[tuple[str, str, Cursor]] = []
-    for device, path in journal_files(folder):
-        report.files += 1
-        key = rel(path)
-        known = event_store.journal_cursor(conn, key)
-        try:
-            res = read_new(path, Cursor(*known) if known else None)
-        except OSError as exc:
-            report.problems.append(f"{key}: cannot read the journal ({exc.strerror})")
-            continue
-        if res.unchanged:
-            continue
-        report.events_read += len(res.events)
-        for line, msg in res.problems:
-            report.problems.append(f"{key}:{line}: not a journal event ({msg}); skipped")
-        if res.events:
-            have = event_store.known_event_ids(conn, [e.id for e in res.events])
-            fresh.extend(event_row(e, None) for e in res.events if e.id not in have)
-        cursors.append((key, device, res.cursor))
-    pending = event_store.pending_events(conn)
-    if not fresh and not cursors and not pending:
-        return report
-    with cyclic_gc_paused(), transaction(conn):
-        for key, device, c in cursors:
-            event_store.set_journal_cursor(conn, key, device, c.size, c.mtime_ns, c.head, c.consumed)
-        # Two files can hold one event (a copied journal): keep the first.
-        unique: dict[str, EventRow] = {}
-        for r in fresh:
-            unique.setdefault(r.id, r)
-        new_ids = set(event_store.insert_events(conn, unique.values()))
-        report.events_new = len(new_ids)
-        todo = [r for r in unique.values() if r.id in new_ids] + pending
-        touched: set[int] = set()
-        if todo:
-            matcher = _Matcher(event_store.keyed_cards(conn))
-            _apply_purges(conn, [r for r in todo if r.kind == "purge"], matcher, report, journal)
-            todo = [r for r in todo if r.kind != "purge"]
-            pairs, touched = _resolve(conn, todo, matcher)
-            event_store.attach_events(conn, pairs)
-            report.events_pending = len(event_store.pending_events(conn))
-        if touched:
-            report.cards_replayed = replay_cards(
-                conn, sorted(touched), scheduler_factory(), leech_threshold, leech_action
-            )
+    with cyclic_gc_paused():
+        for device, path in journal_files(folder):
+            report.files += 1
+            key = rel(path)
+            known = event_store.journal_cursor(conn, key)
+            try:
+                res = read_new(path, Cursor(*known) if known else None)
+            except OSError as exc:
+                report.problems.append(f"{key}: cannot read the journal ({exc.strerror})")
+                continue
+            if res.unchanged:
+                continue
+            report.events_read += len(res.events)
+            for line, msg in res.problems:
+                report.problems.append(f"{key}:{line}: not a journal event ({msg}); skipped")
+            fresh += res.events
+            cursors.append((key, device, res.cursor))
+        pending = event_store.pending_events(conn)
+        if not fresh and not cursors and not pending:
+            return report
+        with page_cache(conn, MERGE_CACHE_KIB), transaction(conn):
+            history = _merge(conn, fresh, pending, cursors, report, journal)
+            if history:
+                report.cards_replayed = replay_cards(
+                    conn, sorted(history), scheduler_factory(), leech_threshold, leech_action, history
+                )
     return report
+
+
+def _merge(
+    conn: sqlite3.Connection,
+    fresh: Sequence[Event],
+    pending: Sequence[EventRow],
+    cursors: Sequence[tuple[str, str, Cursor]],
+    report: MergeReport,
+    journal: Journal | None,
+) -> dict[int, list[ReplayEvent]]:
+    """Store the events read (``fresh``) that are new, apply their purges, and match them and the
+    waiting ones (``pending``) to cards, in ``merge_journals``'s transaction. Returns the events of
+    the cards matched (to replay), by card.
+
+    Purges, and the events that mark a card kept after a purge, are stored first, as applying
+    purges and matching read those from the store; every other new event is stored once matched,
+    with its card (matching knows them as ``unstored_uids``).
+    """
+    for key, device, c in cursors:
+        event_store.set_journal_cursor(conn, key, device, c.size, c.mtime_ns, c.head, c.consumed)
+    # Two files can hold one event (a copied journal): keep the first.
+    unique: dict[str, Event] = {}
+    for e in fresh:
+        unique.setdefault(e.id, e)
+    have = event_store.known_event_ids(conn, list(unique))
+    new = [e for e in unique.values() if e.id not in have]
+    report.events_new = len(new)
+    if not new and not pending:
+        return {}
+    row = _RowMaker()
+    early: list[EventRow] = []
+    later: list[Event] = []
+    todo: list[_ToMatch] = []  # the new events in the order read, then the waiting ones
+    for e in new:
+        if e.kind == "purge" or "kept" in e.data:
+            early.append(row(e, None))
+        else:
+            later.append(e)
+        if e.kind != "purge":
+            todo.append((e.id, e.card.uid, e.at, e.card))
+    todo += [(r.id, r.card_uid, r.at, CardKey.from_json(json.loads(r.card_key))) for r in pending]
+    event_store.insert_events(conn, early)
+    matcher = _Matcher(event_store.keyed_cards(conn))
+    _apply_purges(conn, [r for r in early if r.kind == "purge"], matcher, report, journal)
+    pairs, touched, forgotten = _resolve(conn, todo, matcher, {e.card.uid for e in later})
+    unstored = {e.id for e in later}
+    event_store.delete_events(conn, [eid for eid in forgotten if eid not in unstored])
+    event_store.attach_events(conn, [(cid, eid) for cid, eid in pairs if eid not in unstored])
+    # The history of the cards matched: what the store holds, and the new events (stored next).
+    history = event_store.replay_events_of_cards(conn, sorted(touched))
+    card_of = {eid: cid for cid, eid in pairs}
+    gone = set(forgotten)
+    rows: list[EventValues] = []
+    for e in later:
+        if e.id in gone:
+            continue
+        values = row.values(e, card_of.get(e.id))
+        rows.append(values)
+        cid = values[7]
+        if cid is not None:
+            history.setdefault(cid, []).append(ReplayEvent(e.id, e.kind, values[3], values[6]))
+    event_store.add_events(conn, rows)
+    report.events_pending = len(event_store.pending_events(conn))
+    return history
 
 
 # -- purging retired cards ------------------------------------------------------------------

@@ -262,6 +262,15 @@ class CardScheduler:
             enable_fuzzing=False,
             **kw,
         )
+        self._learning_steps = tuple(self.fsrs.learning_steps)
+        self._ratings = {int(r): r for r in fsrs.Rating}
+        self._initial_stability = {int(r): self.fsrs._initial_stability(rating=r) for r in fsrs.Rating}
+        self._initial_difficulty = {
+            int(r): self.fsrs._initial_difficulty(rating=r, clamp=True) for r in fsrs.Rating
+        }
+        self._relearning_steps = tuple(self.fsrs.relearning_steps)
+        self._day_memo: tuple[datetime, date] | None = None
+        self._day_starts: dict[date, datetime] = {}
 
     @property
     def parameters(self) -> tuple[float, ...]:
@@ -337,6 +346,113 @@ class CardScheduler:
             lapses=s.lapses + (1 if s.state == "review" and rating == 1 else 0),
         )
 
+    def replay_grade(self, uid: str, s: CardSchedule, rating: int, now: datetime) -> CardSchedule:
+        """Exactly what ``grade`` returns, computed without py-fsrs's ``Card`` objects, for replaying
+        long histories (a journal merge, an import, a rebuild).
+
+        The FSRS formulas are py-fsrs's own (its scheduler's stability, difficulty and interval
+        methods, called with the same arguments in the same order, so every float is the same);
+        only the state machine around them (learning and relearning steps, as in
+        ``fsrs.Scheduler.review_card``) is walked here, on review days rather than instants.
+        A schedule ``grade`` would reject or that py-fsrs does not expect (a card in review with
+        no memory state) goes through ``grade`` itself. A test checks the two agree.
+        """
+        state = s.state
+        grade = self._ratings.get(rating)
+        if grade is None or now.tzinfo is None:
+            return self.grade(uid, s, rating, now)
+        if state == "new":
+            code, step, since = 1, 0, None
+            stability = self._initial_stability[rating]
+            difficulty = self._initial_difficulty[rating]
+        elif state not in _TO_FSRS_STATE or s.stability is None or s.difficulty is None:
+            return self.grade(uid, s, rating, now)
+        else:
+            code = _TO_FSRS_STATE[state]
+            step = 0 if s.step is None else s.step
+            since = None
+            if s.last_review is not None:
+                # The day of the last review first: in a replay it is the previous grade's ``now``,
+                # whose day ``_day_of`` still holds.
+                last_day = self._day_of(s.last_review)
+                since = (self._day_of(now) - last_day).days
+            stability, difficulty = self._next_memory(s.stability, s.difficulty, since, grade)
+        today = self._day_of(now)
+        interval: timedelta | None = None
+        if code == 2:
+            if rating == 1 and self._relearning_steps:
+                code, step, interval = 3, 0, self._relearning_steps[0]
+        else:
+            steps = self._learning_steps if code == 1 else self._relearning_steps
+            if not steps or (step >= len(steps) and rating != 1):
+                code = 2
+            elif rating == 1:
+                step, interval = 0, steps[0]
+            elif rating == 2:
+                if step == 0 and len(steps) == 1:
+                    interval = steps[0] * 1.5
+                elif step == 0 and len(steps) >= 2:
+                    interval = (steps[0] + steps[1]) / 2.0
+                else:
+                    interval = steps[step]
+            elif rating == 3 and step + 1 != len(steps):
+                step += 1
+                interval = steps[step]
+            else:  # Good on the last step, or Easy: graduates
+                code = 2
+        if interval is None:  # in review: whole days, fuzzed, to the start of that review day
+            days = self.fsrs._next_interval(stability=stability)
+            if self.fuzz:
+                days = fuzzed_interval(uid, s.reps, days, self.maximum_interval)
+            due = self._day_start(today + timedelta(days=days))
+        else:
+            due = now + interval
+        return CardSchedule(
+            _FROM_FSRS_STATE[code],
+            None if code == 2 else step,
+            stability,
+            difficulty,
+            due,
+            now,
+            s.reps + 1,
+            s.lapses + (1 if state == "review" and rating == 1 else 0),
+            s.suspended,
+            s.buried_until,
+        )
+
+    def _next_memory(
+        self, stability: float, difficulty: float, since: int | None, rating: fsrs.Rating
+    ) -> tuple[float, float]:
+        """Stability and difficulty after a review of a card that has a memory state, as
+        ``fsrs.Scheduler.review_card`` updates them in every state (``since``: review days since
+        the last review, None without one)."""
+        f = self.fsrs
+        if since is not None and since < 1:
+            new_stability = f._short_term_stability(stability=stability, rating=rating)
+        else:
+            # py-fsrs's ``get_card_retrievability`` on this timeline (0 without a last review).
+            r: float = 0 if since is None else (1 + f._FACTOR * max(0, since) / stability) ** f._DECAY
+            new_stability = f._next_stability(
+                difficulty=difficulty, stability=stability, retrievability=r, rating=rating
+            )
+        return new_stability, f._next_difficulty(difficulty=difficulty, rating=rating)
+
+    def _day_of(self, instant: datetime) -> date:
+        """``clock.day_of``, remembering the last answer (a replay asks for each instant twice)."""
+        memo = self._day_memo
+        if memo is not None and memo[0] == instant:
+            return memo[1]
+        day = self.clock.day_of(instant)
+        self._day_memo = (instant, day)
+        return day
+
+    def _day_start(self, day: date) -> datetime:
+        """``clock.day_start``, remembered by day."""
+        start = self._day_starts.get(day)
+        if start is None:
+            start = self._day_starts[day] = self.clock.day_start(day)
+        return start
+
     def preview(self, uid: str, s: CardSchedule, now: datetime) -> dict[int, CardSchedule]:
         """What each grade (1-4) at ``now`` would make of the card: exactly what ``grade`` returns."""
         return {rating: self.grade(uid, s, rating, now) for rating in RATINGS}
@@ -402,7 +518,7 @@ def replay_steps(
     s = start or CardSchedule()
     for ev in sorted(history, key=lambda e: e.at):
         if isinstance(ev, ReviewEvent):
-            s = scheduler.grade(uid, s, ev.rating, ev.at)
+            s = scheduler.replay_grade(uid, s, ev.rating, ev.at)
         elif isinstance(ev, ResetEvent):
             s = replace(s, state="new", step=None, stability=None, difficulty=None, due=None,
                         last_review=None, reps=0, lapses=0)  # fmt: skip

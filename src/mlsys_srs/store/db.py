@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import overload
 
 from ..errors import DatabaseError
 from .migrations import MIGRATIONS, applied, migrate
@@ -23,6 +24,14 @@ from .schema import TABLES
 
 BUSY_TIMEOUT_MS = 5000
 WAL_SWITCH_TRIES = 250  # 20 ms apart: as long as the busy timeout
+
+
+@overload
+def dt_to_db(value: datetime) -> str: ...
+
+
+@overload
+def dt_to_db(value: datetime | None) -> str | None: ...
 
 
 def dt_to_db(value: datetime | None) -> str | None:
@@ -215,6 +224,22 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
     else:
         conn.execute("COMMIT")
+
+
+@contextmanager
+def page_cache(conn: sqlite3.Connection, kib: int) -> Iterator[sqlite3.Connection]:
+    """A page cache of at least ``kib`` KiB for a bulk write, the connection's own again afterwards
+    (memory is taken only as pages are used)."""
+    before = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+    size = before * conn.execute("PRAGMA page_size").fetchone()[0] // 1024 if before > 0 else -before
+    if size >= kib:
+        yield conn
+        return
+    conn.execute(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield conn
+    finally:
+        conn.execute(f"PRAGMA cache_size = {before}")
 
 
 def _db_path(conn: sqlite3.Connection) -> Path:

@@ -31,6 +31,10 @@ def _row(r: Sequence[Any]) -> EventRow:
     return EventRow(r[0], r[1], r[2], at, r[4], r[5], r[6], r[7])
 
 
+EventValues = tuple[str, str, str, str, str, str, str, int | None]
+"""An event row as written: the values of ``EVENT_COLUMNS`` (``at`` as stored)."""
+
+
 def insert_events(conn: sqlite3.Connection, rows: Iterable[EventRow]) -> list[str]:
     """Store events not already known (by id); return the ids that were new, in order."""
     batch: dict[str, EventRow] = {}
@@ -40,11 +44,19 @@ def insert_events(conn: sqlite3.Connection, rows: Iterable[EventRow]) -> list[st
         return []
     have = known_event_ids(conn, list(batch))
     new = [r for r in batch.values() if r.id not in have]
-    conn.executemany(
-        f"INSERT OR IGNORE INTO event ({cols(EVENT_COLUMNS)}) VALUES ({','.join('?' * len(EVENT_COLUMNS))})",
+    add_events(
+        conn,
         [(r.id, r.device, r.kind, dt_to_db(r.at), r.card_uid, r.card_key, r.data, r.card_id) for r in new],
     )
     return [r.id for r in new]
+
+
+def add_events(conn: sqlite3.Connection, rows: Sequence[EventValues]) -> None:
+    """Store events the caller knows to be new (one stored already is left as it is)."""
+    conn.executemany(
+        f"INSERT OR IGNORE INTO event ({cols(EVENT_COLUMNS)}) VALUES ({','.join('?' * len(EVENT_COLUMNS))})",
+        rows,
+    )
 
 
 def known_event_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
@@ -57,16 +69,27 @@ def known_event_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
     }
 
 
-def events_of_cards(conn: sqlite3.Connection, card_ids: Sequence[int]) -> dict[int, list[EventRow]]:
-    """Every event of the cards, by card, in time order (then id)."""
-    out: dict[int, list[EventRow]] = {cid: [] for cid in card_ids}
-    for r in conn.execute(
-        f"SELECT {cols(EVENT_COLUMNS)} FROM event WHERE card_id IN (SELECT value FROM json_each(?)) ORDER BY at, id",
+class ReplayEvent(NamedTuple):
+    """What replaying a card needs of one of its events (``at`` as stored; ``data`` as JSON text)."""
+
+    id: str
+    kind: str
+    at: str
+    data: str
+
+
+def replay_events_of_cards(conn: sqlite3.Connection, card_ids: Sequence[int]) -> dict[int, list[ReplayEvent]]:
+    """The events of the cards that have any, by card, in no particular order (a replay sorts them)."""
+    out: dict[int, list[ReplayEvent]] = {}
+    make = ReplayEvent._make
+    for cid, *rest in conn.execute(
+        "SELECT card_id, id, kind, at, data FROM event WHERE card_id IN (SELECT value FROM json_each(?))",
         (json.dumps(list(card_ids)),),
     ):
-        row = _row(r)
-        assert row.card_id is not None
-        out[row.card_id].append(row)
+        events = out.get(cid)
+        if events is None:
+            events = out[cid] = []
+        events.append(make(rest))
     return out
 
 
@@ -181,24 +204,30 @@ def set_uid(conn: sqlite3.Connection, card_id: int, uid: str) -> None:
 # -- review rows derived from events ----------------------------------------------------
 
 
-def replace_reviews(conn: sqlite3.Connection, by_card: dict[int, Sequence[dict[str, Any]]]) -> None:
-    """Replace each card's review rows by its ``rows`` (``REVIEW_COLUMNS`` without ``id``; ``before``
-    as a dict), for many cards in two statements."""
+ReviewValues = tuple[
+    int, int, str, int | None, str, str, float | None, float | None, str | None, str, str, str
+]
+"""A review row as written: the values of ``REVIEW_COLUMNS`` after ``id`` (datetimes as stored,
+``before`` as JSON text)."""
+
+
+def replace_reviews(conn: sqlite3.Connection, by_card: dict[int, Sequence[ReviewValues]]) -> None:
+    """Replace each card's review rows by its ``rows``, for many cards in two statements."""
+    delete_reviews(conn, list(by_card))
+    add_reviews(conn, [r for rows in by_card.values() for r in rows])
+
+
+def delete_reviews(conn: sqlite3.Connection, card_ids: Sequence[int]) -> None:
+    """Delete every review row of the cards."""
     conn.execute(
-        "DELETE FROM review WHERE card_id IN (SELECT value FROM json_each(?))", (json.dumps(list(by_card)),)
+        "DELETE FROM review WHERE card_id IN (SELECT value FROM json_each(?))", (json.dumps(list(card_ids)),)
     )
+
+
+def add_reviews(conn: sqlite3.Connection, rows: Sequence[ReviewValues]) -> None:
+    """Insert review rows."""
     names = REVIEW_COLUMNS[1:]
-    conn.executemany(
-        f"INSERT INTO review ({cols(names)}) VALUES ({','.join('?' * len(names))})",
-        [
-            tuple(
-                json.dumps(r[c]) if c == "before" else dt_to_db(r[c]) if isinstance(r[c], datetime) else r[c]
-                for c in names
-            )
-            for rows in by_card.values()
-            for r in rows
-        ],
-    )
+    conn.executemany(f"INSERT INTO review ({cols(names)}) VALUES ({','.join('?' * len(names))})", rows)
 
 
 class ReviewRow(NamedTuple):
