@@ -440,3 +440,20 @@ def test_review_days_in_the_system_zone_are_those_of_the_general_rule(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_py_fsrs_without_the_formulas_replays_through_grade(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlsys_srs import memory
+
+    monkeypatch.setattr(memory, "_FSRS_INTERNALS", (*memory._FSRS_INTERNALS, "_a_formula_py_fsrs_lacks"))
+    sched = CardScheduler(CFG)
+    calls: list[int] = []
+    grade = sched.grade
+    monkeypatch.setattr(sched, "grade", lambda *a: calls.append(1) or grade(*a))
+    t = local(2026, 1, 1, 9)
+    s = CardSchedule()
+    for i, rating in enumerate((3, 3, 1, 4)):
+        s = sched.replay_grade("u", s, rating, t + timedelta(days=i))
+    assert len(calls) == 4
+    assert s == replay("u", [ReviewEvent(r, t + timedelta(days=i)) for i, r in enumerate((3, 3, 1, 4))],
+                       CardScheduler(CFG))  # fmt: skip

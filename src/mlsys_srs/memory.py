@@ -237,6 +237,19 @@ def _day_instant(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+_FSRS_INTERNALS = (
+    "_initial_stability",
+    "_initial_difficulty",
+    "_short_term_stability",
+    "_next_stability",
+    "_next_difficulty",
+    "_next_interval",
+    "_FACTOR",
+    "_DECAY",
+)
+"""The py-fsrs scheduler's own formulas ``CardScheduler.replay_grade`` calls (py-fsrs 6)."""
+
+
 class CardScheduler:
     """py-fsrs under this tool's rules: review days, due dates at day starts, seeded fuzz.
 
@@ -263,11 +276,18 @@ class CardScheduler:
             **kw,
         )
         self._learning_steps = tuple(self.fsrs.learning_steps)
-        self._ratings = {int(r): r for r in fsrs.Rating}
-        self._initial_stability = {int(r): self.fsrs._initial_stability(rating=r) for r in fsrs.Rating}
-        self._initial_difficulty = {
-            int(r): self.fsrs._initial_difficulty(rating=r, clamp=True) for r in fsrs.Rating
-        }
+        self._ratings: dict[int, fsrs.Rating] = {}
+        self._initial_stability: dict[int, float] = {}
+        self._initial_difficulty: dict[int, float] = {}
+        f = self.fsrs
+        if all(hasattr(f, name) for name in _FSRS_INTERNALS):
+            # ``replay_grade``'s fast path uses py-fsrs's own formulas; a py-fsrs without them
+            # (another version) leaves ``_ratings`` empty and every replay goes through ``grade``.
+            self._ratings = {int(r): r for r in fsrs.Rating}
+            self._initial_stability = {int(r): f._initial_stability(rating=r) for r in fsrs.Rating}
+            self._initial_difficulty = {
+                int(r): f._initial_difficulty(rating=r, clamp=True) for r in fsrs.Rating
+            }
         self._relearning_steps = tuple(self.fsrs.relearning_steps)
         self._day_memo: tuple[datetime, date] | None = None
         self._day_starts: dict[date, datetime] = {}
