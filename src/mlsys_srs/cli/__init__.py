@@ -104,6 +104,102 @@ def _flags_without_type() -> None:
 _flags_without_type()
 
 
+def _plain_coercion() -> None:
+    """Coerce plain option values (text, paths, unconstrained numbers; optional or repeated)
+    without pydantic.
+
+    typer 0.26 and later check every option through a pydantic ``TypeAdapter``: importing
+    pydantic and building the adapters costs about 90 ms of every command, more than a third
+    of a warm ``sync``. An option with any constraint (``min=``, path checks, a parser, a
+    choice, a flag given a value) still goes through typer's own coercion, and a typer
+    without this machinery is left alone.
+    """
+    try:
+        from typer import core
+        from typer._coercion import RuntimeParam
+    except ImportError:
+        return
+    build = getattr(core, "build_runtime_param", None)
+    if build is None or getattr(build, "_srs", False):
+        return
+    import types
+    import typing
+    from dataclasses import dataclass
+
+    def text(value: Any) -> str:
+        return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+    def flag(value: Any) -> bool:
+        if not isinstance(value, str):
+            return bool(value)
+        word = value.strip().lower()
+        if word in ("", "0", "false", "f", "no", "n", "off"):
+            return False
+        if word in ("1", "true", "t", "yes", "y", "on"):
+            return True
+        raise ValueError(value)
+
+    converters: dict[Any, Any] = {str: text, Path: Path, int: int, float: float, bool: flag}
+    numbers = {int: "integer", float: "number", bool: "boolean"}
+
+    @dataclass(frozen=True)
+    class PlainParam(RuntimeParam):
+        convert: Any = text
+        kind: Any = str
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            try:
+                if isinstance(value, (list, tuple)):
+                    return [self.convert(v) for v in value]
+                return self.convert(value)
+            except (TypeError, ValueError):
+                raise typer.BadParameter(
+                    f"{value!r} is not a valid {numbers.get(self.kind, 'value')}.", ctx=ctx, param=param
+                ) from None
+
+    def unwrapped(annotation: Any) -> tuple[Any, bool]:
+        """The plain type under ``X | None`` and ``list[X]`` (None when not plain), and whether listed."""
+        listed = False
+        for _ in range(3):
+            origin = typing.get_origin(annotation)
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if origin in (typing.Union, types.UnionType) and len(args) == 1:
+                annotation = args[0]
+            elif origin is list and len(args) == 1 and not listed:
+                annotation, listed = args[0], True
+            else:
+                break
+        return (annotation if annotation in converters else None), listed
+
+    def plain(info: Any, kind: Any) -> bool:
+        if any(getattr(info, k, None) is not None for k in ("parser", "click_type", "min", "max")):
+            return False
+        if getattr(info, "clamp", False):
+            return False
+        if kind is Path:
+            return (
+                not any(getattr(info, k, False) for k in ("exists", "writable", "resolve_path", "allow_dash"))
+                and all(getattr(info, k, True) for k in ("file_okay", "dir_okay", "readable"))
+                and getattr(info, "path_type", None) is None
+            )
+        return True
+
+    def build_runtime_param(descriptor: Any) -> Any:
+        kind, _ = unwrapped(descriptor.annotation)
+        info = descriptor.parameter_info
+        if kind is None or getattr(descriptor, "file_annotation", None) is not None or not plain(info, kind):
+            return build(descriptor)
+        return PlainParam(
+            parameter_info=info, annotation=descriptor.annotation, convert=converters[kind], kind=kind
+        )
+
+    build_runtime_param._srs = True  # type: ignore[attr-defined]
+    core.build_runtime_param = build_runtime_param  # type: ignore[attr-defined]
+
+
+_plain_coercion()
+
+
 def _print_version(value: bool) -> None:
     if value:
         from .. import __version__
