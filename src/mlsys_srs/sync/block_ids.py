@@ -76,7 +76,7 @@ def write_block_ids(
         by_end: dict[int, list[IdlessCard]] = {}
         for r in cards:
             by_end.setdefault(r.end_line, []).append(r)
-        inserts: list[tuple[int, str]] = []
+        inserts: list[tuple[int, str, bool]] = []
         # Anything appended inside a code or math block that never closes would be part of it.
         unclosed = min(
             (d.line for d in parse_note(text, path).diagnostics if d.code == "unclosed-fence"), default=None
@@ -97,16 +97,18 @@ def write_block_ids(
                 )
                 continue
             bid = _new_block_id(group[0].id, taken)
-            inserts.append((end_line, bid))
+            inserts.append((end_line, bid, end_line > group[0].line))
             assignments.extend((bid, r.id) for r in group)
-        for end_line, bid in sorted(inserts, reverse=True):
+        for end_line, bid, multiline in sorted(inserts, reverse=True):
             idx = end_line - 1
             line = lines[idx]
             body = line.rstrip("\r\n")
             ending = line[len(body) :] or ("\r\n" if "\r\n" in text else "\n")
             quote = QUOTE_PREFIX_RE.match(body)
             prefix = quote.group(0) if quote else ""
-            if _ends_in_block(lines, end_line):
+            # A one-line card takes its id on its line, even one that looks like a fence or ends
+            # in $$ (the parser reads an id on the next line only after a card of several lines).
+            if multiline and _ends_in_block(lines, end_line):
                 if not line.endswith(("\n", "\r")):
                     lines[idx] = body + ending
                 lines.insert(idx + 1, f"{prefix}^{bid}" + (line[len(body) :] or ""))
@@ -122,7 +124,7 @@ def write_block_ids(
             )
             diags.append(Diagnostic(path, 1, f"{exc.reason}; no ids written", code=code))
             written -= len(inserts)
-            assignments = [a for a in assignments if a[0] not in {b for _, b in inserts}]
+            assignments = [a for a in assignments if a[0] not in {b for _, b, _ in inserts}]
             if isinstance(exc, DiskFull):
                 break
             continue
