@@ -287,3 +287,29 @@ def test_an_export_running_beside_another_builds_without_the_cache(tmp_path: Pat
     )
     assert set(package(out)["ids"].values()).isdisjoint(second["ids"].values())  # out changed: full again
     conn.close()
+
+
+def test_caches_no_export_used_for_90_days_are_removed(tmp_path: Path) -> None:
+    import os
+
+    from mlsys_srs.store import export_cache
+
+    vault = tmp_path / "vault"
+    write_notes(vault, NOTES)
+    conn = open_db(tmp_path / "db.sqlite", T0)
+    sync_vault(conn, vault, T0)
+    folder = tmp_path / "cache"
+    for name in ("old", "held", "recent"):
+        export_anki(conn, CardFilter(), vault=vault, out=tmp_path / f"{name}.apkg", now=T0, clock=CLOCK,
+                    cache=folder / f"{name}.sqlite")  # fmt: skip
+    now = datetime.now(UTC)
+    for name in ("old", "held"):
+        for f in folder.glob(f"{name}.*"):
+            stamp = (now - timedelta(days=91)).timestamp()
+            os.utime(f, (stamp, stamp))
+    with export_cache.hold(folder / "held.sqlite"):
+        export_anki(conn, CardFilter(), vault=vault, out=tmp_path / "new.apkg", now=now, clock=CLOCK,
+                    cache=folder / "new.sqlite")  # fmt: skip
+    left = {f.name.split(".")[0] for f in folder.iterdir()}
+    assert left == {"held", "recent", "new"}  # "old" went; one in use stays
+    conn.close()

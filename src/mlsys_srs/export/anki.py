@@ -46,7 +46,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -542,6 +542,8 @@ CACHE_MAX_CARDS = 20_000
 """... or when more than this many cards are to be built again; up to this many always come
 from the cache:"""
 CACHE_MIN_CARDS = 1_000
+CACHE_MAX_AGE = timedelta(days=90)
+"""The caches of other packages no export has used for this long are removed."""
 
 
 @dataclass
@@ -772,6 +774,8 @@ def _export_anki(
         with contextlib.suppress(sqlite3.Error, SrsError):
             save_renders(conn, builder.fresh, sorted(renderer.used))
     if cache is not None:
+        with contextlib.suppress(OSError):
+            export_cache.prune(cache, now, CACHE_MAX_AGE)
         _save_cache(
             conn,
             cache,

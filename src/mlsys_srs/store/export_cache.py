@@ -40,6 +40,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from .filters import CardFilter
@@ -118,6 +119,31 @@ def hold(path: Path | None) -> Iterator[Path | None]:
         yield path
     finally:
         os.close(fd)
+
+
+def prune(keep: Path, now: datetime, max_age: timedelta) -> int:
+    """Remove the other caches beside ``keep`` that no export has used for ``max_age`` before ``now``
+    (and that no export holds now); how many went. Nothing here is needed: an export whose cache
+    was pruned builds in full."""
+    gone = 0
+    cutoff = (now - max_age).timestamp()
+    for index in keep.parent.glob("*.sqlite"):
+        if index.stem == keep.stem:
+            continue
+        files = [index, index.with_suffix(".anki2"), index.with_name(index.name + ".lock")]
+        try:
+            if max(f.stat().st_mtime for f in files if f.exists()) >= cutoff:
+                continue
+        except (OSError, ValueError):
+            continue
+        with hold(index) as held:
+            if held is None:
+                continue
+            for f in files:
+                with contextlib.suppress(OSError):
+                    f.unlink()
+            gone += 1
+    return gone
 
 
 def attach(conn: sqlite3.Connection, path: Path) -> None:
