@@ -173,15 +173,7 @@ def _replace(path: Path, target: Path, st: os.stat_result, old_fd: int, expected
     except OSError as exc:
         raise _os_error(path, exc, unchanged) from None
     try:
-        try:
-            _write_all(fd, new)
-            os.fsync(fd)
-            if os.geteuid() == 0 or st.st_gid != os.getegid():
-                with contextlib.suppress(PermissionError):
-                    os.fchown(fd, st.st_uid if os.geteuid() == 0 else -1, st.st_gid)
-            os.fchmod(fd, stat.S_IMODE(st.st_mode))
-        finally:
-            os.close(fd)
+        _fill_temp(fd, new, st)
         # Compare just before the switch: an edit made since the first read is never overwritten.
         if Path(target).read_bytes() != expected or os.stat(target).st_ino != st.st_ino:
             raise NoteChanged(path, f"the note changed while it was being written; {unchanged}")
@@ -204,10 +196,8 @@ def _replace(path: Path, target: Path, st: os.stat_result, old_fd: int, expected
         raise NoteChanged(path, f"the note changed while it was being written; {unchanged}")
 
 
-def _restore(target: Path, data: bytes, st: os.stat_result) -> None:
-    tmp = temp_path(target)
-    _remove(tmp)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+def _fill_temp(fd: int, data: bytes, st: os.stat_result) -> None:
+    """Write ``data`` to the temporary file ``fd``, durably, with the note's owner and mode; close it."""
     try:
         _write_all(fd, data)
         os.fsync(fd)
@@ -217,6 +207,12 @@ def _restore(target: Path, data: bytes, st: os.stat_result) -> None:
         os.fchmod(fd, stat.S_IMODE(st.st_mode))
     finally:
         os.close(fd)
+
+
+def _restore(target: Path, data: bytes, st: os.stat_result) -> None:
+    tmp = temp_path(target)
+    _remove(tmp)
+    _fill_temp(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), data, st)
     os.replace(tmp, target)
 
 
