@@ -166,17 +166,10 @@ def _by_folder(paths: Iterable[str]) -> dict[str, list[str]]:
     return by_folder
 
 
-def index_note_paths(paths: Iterable[str]) -> list[str]:
-    """The index note (``index_note``) of each folder among ``paths``, as vault-relative paths."""
-    out = []
-    for folder, names in _by_folder(set(paths)).items():
-        idx = index_note(PurePosixPath(folder), names)
-        if idx is not None:
-            out.append(f"{folder}/{idx}" if folder else idx)
-    return out
-
-
-def learning_ranks(paths: Iterable[str], links: Sequence[tuple[str, str]]) -> dict[str, LearningRank]:
+def learning_ranks(
+    paths: Iterable[str],
+    links: Sequence[tuple[str, str]] | Callable[[list[str]], Sequence[tuple[str, str]]],
+) -> dict[str, LearningRank]:
     """Where each note comes in learning order; pure.
 
     Folders in order (numbered first to last); in a folder its index note
@@ -186,17 +179,24 @@ def learning_ranks(paths: Iterable[str], links: Sequence[tuple[str, str]]) -> di
     Args:
         paths: Vault-relative note paths.
         links: ``(source path, target path)`` of the resolved links, in source line order
-            (only the index notes' links matter).
+            (only the index notes' links matter; a link's source counts as a note); or a
+            function giving those of the index notes it is passed.
     """
+    sources = () if callable(links) else (src for src, _ in links)
+    folders = _by_folder({*paths, *sources})
+    index = {folder: index_note(PurePosixPath(folder), names) for folder, names in folders.items()}
+    if callable(links):
+        links = links(
+            [f"{folder}/{idx}" if folder else idx for folder, idx in index.items() if idx is not None]
+        )
     targets: dict[str, list[str]] = {}
     for src, dst in links:
         targets.setdefault(src, []).append(dst)
     out: dict[str, LearningRank] = {}
-    for folder, names in _by_folder({*paths, *targets}).items():
-        fpath = PurePosixPath(folder)
-        fkey = _folder_key(fpath)
+    for folder, names in folders.items():
+        fkey = _folder_key(PurePosixPath(folder))
         place: dict[str, int] = {}
-        idx = index_note(fpath, names)
+        idx = index[folder]
         if idx is not None:
             place[idx] = 0
             for dst in targets.get(f"{folder}/{idx}" if folder else idx, ()):
@@ -406,9 +406,8 @@ def _new_in_learning_order(conn: sqlite3.Connection, now: datetime, flt: CardFil
     """
     counts = card_store.new_card_notes(conn, now, flt)
     paths = note_store.present_note_paths(conn)
-    ranks = learning_ranks(
-        paths.values(), note_store.resolved_note_links(conn, index_note_paths(paths.values()))
-    )
+    ranks = learning_ranks(paths.values(), lambda indexes: note_store.resolved_note_links(conn, indexes))
+
     order = sorted(counts, key=lambda nid: (ranks.get(paths.get(nid, ""), ((), 0, "")), paths.get(nid, "")))
 
     def ordered() -> Iterator[QueueItem]:
