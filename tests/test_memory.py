@@ -260,7 +260,7 @@ def test_session_grades_match_their_previews_and_py_fsrs(
     sync_vault(conn, vault, start)
     (card_id,) = [r[0] for r in conn.execute("SELECT id FROM card")]
     # A fresh card for each hypothesis example: no history, a new schedule.
-    event_store.replace_reviews(conn, {card_id: []})
+    event_store.delete_reviews(conn, [card_id])
     set_card(conn, card_id, state="new", step=None, stability=None, difficulty=None, due=None,
              last_review=None, reps=0, lapses=0, suspended=False, buried_until=None)  # fmt: skip
     t = start

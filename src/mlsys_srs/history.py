@@ -139,7 +139,7 @@ class Replayed:
 
     schedule: CardSchedule
     reviews: list[ReviewValues]
-    """The card's review rows as ``event_store.replace_reviews`` writes them."""
+    """The card's review rows as ``event_store.add_reviews`` writes them."""
     leech: bool
 
 

@@ -433,25 +433,6 @@ def revlog_rows(
     return out
 
 
-def previous_package(path: Path) -> dict[str, tuple[str, str, int]]:
-    """``guid -> (fields, tags, modification time)`` of the package already at ``path`` ({} if none
-    or unreadable)."""
-    if not path.is_file():
-        return {}
-    try:
-        with zipfile.ZipFile(path) as z:
-            data = z.read("collection.anki2")
-        db = sqlite3.connect(":memory:")
-        try:
-            db.deserialize(data)
-            rows = db.execute("SELECT guid, flds, tags, mod FROM notes").fetchall()
-        finally:
-            db.close()
-    except (OSError, KeyError, zipfile.BadZipFile, sqlite3.Error):
-        return {}
-    return {guid: (flds, " ".join(sorted(tags.split())), int(mod)) for guid, flds, tags, mod in rows}
-
-
 # --- package -------------------------------------------------------------------------------
 
 
@@ -897,7 +878,7 @@ class _Builder:
 
 
 class _PreviousPackage:
-    """The package already at a path, looked up by GUID (``previous_package`` a batch at a time)."""
+    """The package already at a path, looked up by GUID a batch at a time."""
 
     def __init__(self, path: Path) -> None:
         self.db: sqlite3.Connection | None = None

@@ -211,12 +211,6 @@ ReviewValues = tuple[
 ``before`` as JSON text)."""
 
 
-def replace_reviews(conn: sqlite3.Connection, by_card: dict[int, Sequence[ReviewValues]]) -> None:
-    """Replace each card's review rows by its ``rows``, for many cards in two statements."""
-    delete_reviews(conn, list(by_card))
-    add_reviews(conn, [r for rows in by_card.values() for r in rows])
-
-
 def delete_reviews(conn: sqlite3.Connection, card_ids: Sequence[int]) -> None:
     """Delete every review row of the cards."""
     conn.execute(
