@@ -576,211 +576,191 @@ def export_anki(
     Raises:
         SrsError: no card matches, or the package cannot be written.
     """
-    with export_cache.hold(cache) as held:
-        return _export_anki(
-            conn,
-            flt,
-            vault=vault,
-            out=out,
-            now=now,
-            clock=clock,
-            root_deck=root_deck,
-            scheduling=scheduling,
-            cache=held,
+    with export_cache.hold(cache) as cache:  # None while another export holds it: a full build
+        import genanki
+
+        from .html import MarkdownRenderer
+        from .media import MediaBundle
+
+        flt = replace(flt, include_retired=False, only_retired=False)
+        obsidian = (vault / ".obsidian").is_dir()
+        vault_name = vault.resolve().name if obsidian else None
+        media = MediaBundle(vault)
+        renderer = MarkdownRenderer(media.add, breaks=obsidian and not _strict_line_breaks(vault))
+        root = root_deck.strip() or "MLSys"
+        today = clock.today(now)
+        timestamp = now.timestamp()
+        options = json.dumps(
+            {
+                "version": __version__,
+                "renderer": renderer.cache_key(""),
+                "templates": TEMPLATES_MTIME,
+                "parse": get_meta(conn, "parse_options"),
+                "filter": repr(flt),
+                "root": root,
+                "vault_name": vault_name,
+                "scheduling": None
+                if scheduling is None
+                else [repr(scheduling), today.isoformat(), clock.rollover_hour],
+            },
+            sort_keys=True,
         )
+        plan = _from_cache(conn, cache, flt, options, out, scheduling is not None)
+        basic_model, cloze_model = _models()
+        # Decks in the order their first card comes; each model's deck is the last deck holding its notes.
+        deck_names: dict[str, tuple[bool, bool]] = {root: (False, False)}
+        for domain, has_cloze, has_basic in export_cache.deck_plan(conn, flt):
+            name = deck_name(root, domain)
+            c0, b0 = deck_names.get(name, (False, False))
+            deck_names[name] = (c0 or has_cloze, b0 or has_basic)
+        decks = {name: genanki.Deck(stable_id(name), name) for name in deck_names}
+        model_decks = {}
+        for name, (has_cloze, has_basic) in deck_names.items():
+            if has_cloze:
+                model_decks[CLOZE_MODEL_ID] = (cloze_model, decks[name].deck_id)
+            if has_basic:
+                model_decks[BASIC_MODEL_ID] = (basic_model, decks[name].deck_id)
+        builder = _Builder(conn, renderer, (basic_model, cloze_model), root, vault_name, now)
+        notes_made: list[tuple[str, int, bool]] = []
+        rebuilt_ids: list[int] = []
 
-
-def _export_anki(
-    conn: sqlite3.Connection,
-    flt: CardFilter,
-    *,
-    vault: Path,
-    out: Path,
-    now: datetime,
-    clock: DayClock,
-    root_deck: str,
-    scheduling: SchedulingOptions | None,
-    cache: Path | None,
-) -> AnkiExport:
-    import genanki
-
-    from .html import MarkdownRenderer
-    from .media import MediaBundle
-
-    flt = replace(flt, include_retired=False, only_retired=False)
-    obsidian = (vault / ".obsidian").is_dir()
-    vault_name = vault.resolve().name if obsidian else None
-    media = MediaBundle(vault)
-    renderer = MarkdownRenderer(media.add, breaks=obsidian and not _strict_line_breaks(vault))
-    root = root_deck.strip() or "MLSys"
-    today = clock.today(now)
-    timestamp = now.timestamp()
-    options = json.dumps(
-        {
-            "version": __version__,
-            "renderer": renderer.cache_key(""),
-            "templates": TEMPLATES_MTIME,
-            "parse": get_meta(conn, "parse_options"),
-            "filter": repr(flt),
-            "root": root,
-            "vault_name": vault_name,
-            "scheduling": None
-            if scheduling is None
-            else [repr(scheduling), today.isoformat(), clock.rollover_hour],
-        },
-        sort_keys=True,
-    )
-    plan = _from_cache(conn, cache, flt, options, out, scheduling is not None)
-    basic_model, cloze_model = _models()
-    # Decks in the order their first card comes; each model's deck is the last deck holding its notes.
-    deck_names: dict[str, tuple[bool, bool]] = {root: (False, False)}
-    for domain, has_cloze, has_basic in export_cache.deck_plan(conn, flt):
-        name = deck_name(root, domain)
-        c0, b0 = deck_names.get(name, (False, False))
-        deck_names[name] = (c0 or has_cloze, b0 or has_basic)
-    decks = {name: genanki.Deck(stable_id(name), name) for name in deck_names}
-    model_decks = {}
-    for name, (has_cloze, has_basic) in deck_names.items():
-        if has_cloze:
-            model_decks[CLOZE_MODEL_ID] = (cloze_model, decks[name].deck_id)
-        if has_basic:
-            model_decks[BASIC_MODEL_ID] = (basic_model, decks[name].deck_id)
-    builder = _Builder(conn, renderer, (basic_model, cloze_model), root, vault_name, now)
-    notes_made: list[tuple[str, int, bool]] = []
-    rebuilt_ids: list[int] = []
-
-    def write(
-        cur: sqlite3.Cursor, built: list[_Built], by_guid_ord: dict[tuple[str, int], CardView], first: int
-    ) -> int:
-        """Write built notes with ids from ``first``, and their scheduling; the next free id."""
-        by_deck: dict[str, list[_Built]] = {}
-        for b in built:
-            if b.deck not in decks:  # a card that came in since the decks were planned
-                decks[b.deck] = genanki.Deck(stable_id(b.deck), b.deck)
-                model = b.note.model
-                model_decks.setdefault(model.model_id, (model, decks[b.deck].deck_id))
-            by_deck.setdefault(b.deck, []).append(b)
-        ordered = [b for name in decks for b in by_deck.get(name, [])]
-        nids = _write_notes(
-            cur, [(decks[name], [b.note for b in by_deck.get(name, [])]) for name in decks], timestamp, first
-        )
-        notes_made.extend((b.key, nid, b.volatile) for b, nid in zip(ordered, nids, strict=True))
-        if scheduling is not None and nids:
-            _write_scheduling(
-                conn,
-                cur,
-                by_guid_ord,
-                nids,
-                clock=clock,
-                today=today,
-                now=now,
-                opts=scheduling,
-                timestamp=timestamp,
-            )
-        return _max_id(cur) + 1
-
-    # A full build happens in memory, a batch of notes at a time; an incremental one changes the
-    # cached collection in place.
-    db = sqlite3.connect(":memory:" if plan is None else plan.collection, isolation_level=None)
-    try:
-        cur = db.cursor()
-        if plan is None:
-            with warnings.catch_warnings():
-                # Fields are HTML we produced; genanki's tag heuristics only add noise.
-                warnings.simplefilter("ignore")
-                # genanki writes the collection and its decks; the notes and cards go in below.
-                genanki.Package(list(decks.values())).write_to_db(cur, timestamp, itertools.count())
-            previous = _PreviousPackage(out)
-            next_id = int(timestamp * 1000)
-            try:
-                for batch in iter_cards(conn, flt, batch=EXPORT_BATCH):
-                    built, by_guid_ord = builder.build(batch, previous.of)
-                    next_id = write(cur, built, by_guid_ord, next_id)
-            finally:
-                previous.close()
-        else:
-            cur.execute("PRAGMA synchronous = OFF")  # a cache: a torn file is never used (see _from_cache)
-            cur.execute("BEGIN")
-            cards = list_cards(conn, replace(flt, ids=tuple(plan.card_ids))) if plan.card_ids else []
-            rebuilt_ids = [c.id for c in cards]
-            old = _old_notes(cur, [n for ns in plan.nids.values() for n in ns])
-            before = {o.guid: (o.fields, o.tags, o.mod) for o in old.values()}
-            built, by_guid_ord = builder.build(cards, lambda _: before)
-            # A note built the same as the cached one stays as it was (its cards too, unless they
-            # carry scheduling that may have changed): an export that changes nothing writes the same
-            # package, and a package changes only where its notes do.
-            keep: set[int] = set()
+        def write(
+            cur: sqlite3.Cursor, built: list[_Built], by_guid_ord: dict[tuple[str, int], CardView], first: int
+        ) -> int:
+            """Write built notes with ids from ``first``, and their scheduling; the next free id."""
+            by_deck: dict[str, list[_Built]] = {}
             for b in built:
-                was = plan.nids.get(b.key, [])
-                if (
-                    (scheduling is None or b.key in plan.recheck)
-                    and len(was) == 1
-                    and old.get(was[0]) == _OldNote.of(b, decks.get(b.deck, decks[root]).deck_id)
-                ):
-                    keep.add(was[0])
-                    notes_made.append((b.key, was[0], b.volatile))
-            kept_keys = {k for k, _, _ in notes_made}
-            built = [b for b in built if b.key not in kept_keys]
-            _delete_notes(cur, [n for n in old if n not in keep])
-            if built:
-                write(cur, built, by_guid_ord, max(int(timestamp * 1000), _max_id(cur) + 1))
-        _write_header(cur, decks, model_decks, timestamp, clock, today)
-        scheduled, reviews = _scheduling_counts(cur) if scheduling is not None else (0, 0)
-        note_count, card_count = cur.execute(
-            "SELECT (SELECT count(*) FROM notes), (SELECT count(*) FROM cards)"
-        ).fetchone()
-        if note_count == 0:
-            raise SrsError("no cards to export (is the vault synced, and do the filters match any card?)")
-        if plan is None:
-            collection: bytes | None = db.serialize()
-        else:
-            cur.execute("COMMIT")
-            collection = None
-    finally:
-        db.close()
+                if b.deck not in decks:  # a card that came in since the decks were planned
+                    decks[b.deck] = genanki.Deck(stable_id(b.deck), b.deck)
+                    model = b.note.model
+                    model_decks.setdefault(model.model_id, (model, decks[b.deck].deck_id))
+                by_deck.setdefault(b.deck, []).append(b)
+            ordered = [b for name in decks for b in by_deck.get(name, [])]
+            nids = _write_notes(
+                cur,
+                [(decks[name], [b.note for b in by_deck.get(name, [])]) for name in decks],
+                timestamp,
+                first,
+            )
+            notes_made.extend((b.key, nid, b.volatile) for b, nid in zip(ordered, nids, strict=True))
+            if scheduling is not None and nids:
+                _write_scheduling(
+                    conn,
+                    cur,
+                    by_guid_ord,
+                    nids,
+                    clock=clock,
+                    today=today,
+                    now=now,
+                    opts=scheduling,
+                    timestamp=timestamp,
+                )
+            return _max_id(cur) + 1
 
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SrsError(f"{out.parent}: cannot create the folder ({exc.strerror})") from None
-    if collection is None:
-        assert plan is not None
-        data = plan.collection.read_bytes()
-    else:
-        data = collection
-    _zip_package(data, media.files, out, timestamp)
-    del data
-    if builder.fresh or renderer.used:
-        # A cache: a locked or read-only database only means rendering again next time.
-        with contextlib.suppress(sqlite3.Error, SrsError):
-            save_renders(conn, builder.fresh, sorted(renderer.used))
-    if cache is not None:
-        with contextlib.suppress(OSError):
-            export_cache.prune(cache, now, CACHE_MAX_AGE)
-        _save_cache(
-            conn,
-            cache,
-            flt,
-            options,
-            out,
-            collection,
-            notes_made,
-            None if plan is None else rebuilt_ids,
-            set() if plan is None else plan.changed | plan.recheck,
-            scheduling is not None,
+        # A full build happens in memory, a batch of notes at a time; an incremental one changes the
+        # cached collection in place.
+        db = sqlite3.connect(":memory:" if plan is None else plan.collection, isolation_level=None)
+        try:
+            cur = db.cursor()
+            if plan is None:
+                with warnings.catch_warnings():
+                    # Fields are HTML we produced; genanki's tag heuristics only add noise.
+                    warnings.simplefilter("ignore")
+                    # genanki writes the collection and its decks; the notes and cards go in below.
+                    genanki.Package(list(decks.values())).write_to_db(cur, timestamp, itertools.count())
+                previous = _PreviousPackage(out)
+                next_id = int(timestamp * 1000)
+                try:
+                    for batch in iter_cards(conn, flt, batch=EXPORT_BATCH):
+                        built, by_guid_ord = builder.build(batch, previous.of)
+                        next_id = write(cur, built, by_guid_ord, next_id)
+                finally:
+                    previous.close()
+            else:
+                cur.execute(
+                    "PRAGMA synchronous = OFF"
+                )  # a cache: a torn file is never used (see _from_cache)
+                cur.execute("BEGIN")
+                cards = list_cards(conn, replace(flt, ids=tuple(plan.card_ids))) if plan.card_ids else []
+                rebuilt_ids = [c.id for c in cards]
+                old = _old_notes(cur, [n for ns in plan.nids.values() for n in ns])
+                before = {o.guid: (o.fields, o.tags, o.mod) for o in old.values()}
+                built, by_guid_ord = builder.build(cards, lambda _: before)
+                # A note built the same as the cached one stays as it was (its cards too, unless they
+                # carry scheduling that may have changed): an export that changes nothing writes the same
+                # package, and a package changes only where its notes do.
+                keep: set[int] = set()
+                for b in built:
+                    was = plan.nids.get(b.key, [])
+                    if (
+                        (scheduling is None or b.key in plan.recheck)
+                        and len(was) == 1
+                        and old.get(was[0]) == _OldNote.of(b, decks.get(b.deck, decks[root]).deck_id)
+                    ):
+                        keep.add(was[0])
+                        notes_made.append((b.key, was[0], b.volatile))
+                kept_keys = {k for k, _, _ in notes_made}
+                built = [b for b in built if b.key not in kept_keys]
+                _delete_notes(cur, [n for n in old if n not in keep])
+                if built:
+                    write(cur, built, by_guid_ord, max(int(timestamp * 1000), _max_id(cur) + 1))
+            _write_header(cur, decks, model_decks, timestamp, clock, today)
+            scheduled, reviews = _scheduling_counts(cur) if scheduling is not None else (0, 0)
+            note_count, card_count = cur.execute(
+                "SELECT (SELECT count(*) FROM notes), (SELECT count(*) FROM cards)"
+            ).fetchone()
+            if note_count == 0:
+                raise SrsError("no cards to export (is the vault synced, and do the filters match any card?)")
+            if plan is None:
+                collection: bytes | None = db.serialize()
+            else:
+                cur.execute("COMMIT")
+                collection = None
+        finally:
+            db.close()
+
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SrsError(f"{out.parent}: cannot create the folder ({exc.strerror})") from None
+        if collection is None:
+            assert plan is not None
+            data = plan.collection.read_bytes()
+        else:
+            data = collection
+        _zip_package(data, media.files, out, timestamp)
+        del data
+        if builder.fresh or renderer.used:
+            # A cache: a locked or read-only database only means rendering again next time.
+            with contextlib.suppress(sqlite3.Error, SrsError):
+                save_renders(conn, builder.fresh, sorted(renderer.used))
+        if cache is not None:
+            with contextlib.suppress(OSError):
+                export_cache.prune(cache, now, CACHE_MAX_AGE)
+            _save_cache(
+                conn,
+                cache,
+                flt,
+                options,
+                out,
+                collection,
+                notes_made,
+                None if plan is None else rebuilt_ids,
+                set() if plan is None else plan.changed | plan.recheck,
+                scheduling is not None,
+            )
+        return AnkiExport(
+            path=out,
+            notes=note_count,
+            cards=card_count,
+            media=len(media.files),
+            decks=tuple(sorted(decks)),
+            size=out.stat().st_size,
+            with_scheduling=scheduling is not None,
+            scheduled_cards=scheduled,
+            reviews=reviews,
+            diagnostics=tuple(media.diagnostics + builder.diagnostics),
         )
-    return AnkiExport(
-        path=out,
-        notes=note_count,
-        cards=card_count,
-        media=len(media.files),
-        decks=tuple(sorted(decks)),
-        size=out.stat().st_size,
-        with_scheduling=scheduling is not None,
-        scheduled_cards=scheduled,
-        reviews=reviews,
-        diagnostics=tuple(media.diagnostics + builder.diagnostics),
-    )
 
 
 EXPORT_BATCH = 5_000
