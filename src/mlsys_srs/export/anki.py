@@ -18,6 +18,10 @@ What makes the package behave well in Anki:
   last time is kept in the user cache folder, and only the notes whose cards
   changed are built again; the package equals what a full build writes, row ids
   aside (tests/test_export_cache.py).
+- A full build of 4,000 cards or more is spread over the cores: forked workers
+  build shares of 1,000 cards while this process writes the shares before; the
+  package is the one a build in one process writes, ids included
+  (tests/test_export_parallel.py).
 - Decks ``<root>::<Domain Title>`` with ids derived from their names.
 - Optional scheduling: genanki writes every card as new, so the card rows are
   rewritten in the package's collection before it is zipped (type, queue, due,
@@ -44,7 +48,7 @@ import sqlite3
 import time
 import warnings
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -60,7 +64,7 @@ from ..identity import legacy_card_id
 from ..memory import DEFAULT_DECAY
 from ..parse.model import Diagnostic
 from ..store import export_cache
-from ..store.cards import CardView, content_times, iter_cards, list_cards
+from ..store.cards import CardView, card_id_batches, content_times, iter_cards, list_cards
 from ..store.db import dt_from_db
 from ..store.events import get_meta
 from ..store.filters import CardFilter
@@ -70,6 +74,7 @@ from ..vaultio import TEMP_SUFFIX
 
 if TYPE_CHECKING:
     from ..days import DayClock
+    from .media import MediaBundle, MediaShare
 
 GUID_NAMESPACE = "mlsys-srs"
 BASIC_MODEL_ID = 1733210001
@@ -623,6 +628,8 @@ def export_anki(
         builder = _Builder(conn, renderer, (basic_model, cloze_model), root, vault_name, now)
         notes_made: list[tuple[str, int, bool]] = []
         rebuilt_ids: list[int] = []
+        revlog_ids: list[set[int]] = []  # the collection's review-log ids, read at the first write
+        built_from: list[tuple[int, str, str]] = []  # a full build's cards for the cache (``sources``)
 
         def write(
             cur: sqlite3.Cursor, built: list[_Built], by_guid_ord: dict[tuple[str, int], CardView], first: int
@@ -641,14 +648,18 @@ def export_anki(
                 [(decks[name], [b.note for b in by_deck.get(name, [])]) for name in decks],
                 timestamp,
                 first,
+                models_json=False,  # _write_header writes each model with its deck
             )
             notes_made.extend((b.key, nid, b.volatile) for b, nid in zip(ordered, nids, strict=True))
             if scheduling is not None and nids:
+                if not revlog_ids:
+                    revlog_ids.append({int(r) for (r,) in cur.execute("SELECT id FROM revlog")})
                 _write_scheduling(
                     conn,
                     cur,
                     by_guid_ord,
                     nids,
+                    used_ids=revlog_ids[0],
                     clock=clock,
                     today=today,
                     now=now,
@@ -668,14 +679,25 @@ def export_anki(
                     warnings.simplefilter("ignore")
                     # genanki writes the collection and its decks; the notes and cards go in below.
                     genanki.Package(list(decks.values())).write_to_db(cur, timestamp, itertools.count())
+                # Rows go in faster with the indexes the build does not read built once, after them.
+                indexes = cur.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                    " AND name != 'ix_cards_nid'"  # (writing the scheduling looks cards up by note)
+                ).fetchall()
+                for name, _ in indexes:
+                    cur.execute(f'DROP INDEX "{name}"')
                 previous = _PreviousPackage(out)
                 next_id = int(timestamp * 1000)
                 try:
-                    for batch in iter_cards(conn, flt, batch=EXPORT_BATCH):
-                        built, by_guid_ord = builder.build(batch, previous.of)
+                    for built, by_guid_ord, sources in _full_build(
+                        conn, flt, builder, media, previous, out, scheduling is not None, cache is not None
+                    ):
                         next_id = write(cur, built, by_guid_ord, next_id)
+                        built_from.extend(sources)
                 finally:
                     previous.close()
+                for _, sql in indexes:
+                    cur.execute(sql)
             else:
                 cur.execute(
                     "PRAGMA synchronous = OFF"
@@ -746,6 +768,7 @@ def export_anki(
                 collection,
                 notes_made,
                 None if plan is None else rebuilt_ids,
+                built_from,
                 set() if plan is None else plan.changed | plan.recheck,
                 scheduling is not None,
             )
@@ -855,6 +878,153 @@ class _Builder:
             )
         self.fresh.extend(renderer.fresh.items())
         return built, by_guid_ord
+
+
+EXPORT_SHARE = 1_000
+"""Cards a forked worker builds at a time in a parallel full build (small shares keep every core
+busy to the end)."""
+PARALLEL_EXPORT_MIN = 4_000
+"""Cards from which a full build is spread over the cores (below it, forking costs more than it
+saves)."""
+
+
+def _full_build(
+    conn: sqlite3.Connection,
+    flt: CardFilter,
+    builder: _Builder,
+    media: MediaBundle,
+    previous: _PreviousPackage,
+    out: Path,
+    scheduling: bool,
+    sources: bool,
+) -> Iterator[tuple[list[_Built], dict[tuple[str, int], CardView], list[tuple[int, str, str]]]]:
+    """A full build's notes, their cards by ``(GUID, ordinal)`` and (with ``sources``) what the
+    export cache records of those cards (``export_cache.sources``, read in the same transaction
+    as the cards), a batch at a time in export order.
+
+    From ``PARALLEL_EXPORT_MIN`` cards on, with more than one core and a database file, forked
+    workers build shares of the cards, each from an empty builder state, while this process
+    writes the shares before. A share is taken in as if built here (its block ids, images,
+    render-cache entries and diagnostics join this process's), unless a block id or an image
+    name it chose was already taken by an earlier share: then it is built again here, as a
+    build in one process would have built it. The package is the same either way
+    (tests/test_export_parallel.py).
+    """
+    from ..sync.parallel import ordered_shares, workers_for
+
+    db = conn.execute("PRAGMA database_list").fetchone()[2]
+    shares = card_id_batches(conn, flt, batch=EXPORT_SHARE) if db else []
+    count = sum(map(len, shares))
+    workers = workers_for(count, PARALLEL_EXPORT_MIN)
+    if workers <= 1 or len(shares) <= 1:  # (ordered_shares would run a lone share here)
+        with _reading(conn):
+            for batch in iter_cards(conn, flt, batch=EXPORT_BATCH):
+                built, by_guid_ord = builder.build(batch, previous.of)
+                yield built, by_guid_ord, _sources(conn, flt, batch, scheduling) if sources else []
+        return
+    global _FANOUT
+    _FANOUT = _Fanout(db, flt, shares, builder, media, out, scheduling, sources)
+    models = {m.model_id: m for m in (builder.basic, builder.cloze)}
+    try:
+        for k, share in enumerate(ordered_shares(_build_share, len(shares), share=1, workers=workers)):
+            if share.blocks & builder.used_blocks or not media.merge(share.media):
+                with _reading(conn):
+                    batch = list_cards(conn, replace(flt, ids=shares[k]))
+                    built, by_guid_ord = builder.build(batch, previous.of)
+                    yield built, by_guid_ord, _sources(conn, flt, batch, scheduling) if sources else []
+                continue
+            builder.used_blocks |= share.blocks
+            builder.diagnostics += share.diagnostics
+            builder.fresh += share.fresh
+            builder.renderer.used |= share.used
+            for b in share.built:
+                b.note.model = models[b.note.model]
+            yield share.built, share.by_guid_ord, share.sources
+    finally:
+        _FANOUT = None
+
+
+def _sources(
+    conn: sqlite3.Connection, flt: CardFilter, cards: Sequence[CardView], scheduling: bool
+) -> list[tuple[int, str, str]]:
+    return export_cache.sources(conn, flt, [c.id for c in cards], scheduling=scheduling)
+
+
+@contextlib.contextmanager
+def _reading(conn: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction: what is read inside it is read from one state of the database."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
+
+
+@dataclass
+class _Fanout:
+    """What the forked workers of a parallel full build read (they inherit it)."""
+
+    db: str
+    flt: CardFilter
+    shares: list[tuple[int, ...]]
+    builder: _Builder
+    media: MediaBundle
+    out: Path
+    scheduling: bool
+    sources: bool
+    conn: sqlite3.Connection | None = None
+    previous: _PreviousPackage | None = None
+
+
+_FANOUT: _Fanout | None = None
+
+
+@dataclass
+class _Share:
+    """One share of a parallel full build, as a worker sends it back."""
+
+    built: list[_Built]
+    """Its notes, each with its model's id for its model (the model is set again on arrival)."""
+    by_guid_ord: dict[tuple[str, int], CardView]
+    """Its cards by ``(GUID, ordinal)`` (only when scheduling is exported)."""
+    blocks: set[str]
+    diagnostics: list[Diagnostic]
+    fresh: list[tuple[str, str]]
+    used: set[str]
+    media: MediaShare
+    sources: list[tuple[int, str, str]]
+    """What the export cache records of its cards (``export_cache.sources``), if it is kept."""
+
+
+def _build_share(a: int, b: int) -> _Share:
+    """Build the shares ``a..b`` of ``_FANOUT`` (in a forked worker), from an empty builder state."""
+    job = _FANOUT
+    assert job is not None
+    if job.conn is None:  # a worker's first share: its own connection (the parent's must not be used here)
+        job.conn = sqlite3.connect(job.db, isolation_level=None)
+        job.conn.execute("PRAGMA query_only = ON")
+        job.builder.conn = job.conn
+        job.previous = _PreviousPackage(job.out)
+    assert job.previous is not None
+    builder, renderer = job.builder, job.builder.renderer
+    builder.used_blocks, builder.diagnostics, builder.fresh, renderer.used = set(), [], [], set()
+    job.media.start_share()
+    with _reading(job.conn):
+        cards = [c for ids in job.shares[a:b] for c in list_cards(job.conn, replace(job.flt, ids=ids))]
+        built, by_guid_ord = builder.build(cards, job.previous.of)
+        sources = _sources(job.conn, job.flt, cards, job.scheduling) if job.sources else []
+    for x in built:
+        x.note.model = x.note.model.model_id
+    return _Share(
+        built,
+        by_guid_ord if job.scheduling else {},
+        builder.used_blocks,
+        builder.diagnostics,
+        builder.fresh,
+        renderer.used,
+        job.media.share(),
+        sources,
+    )
 
 
 class _PreviousPackage:
@@ -968,6 +1138,7 @@ def _save_cache(
     collection: bytes | None,
     notes: list[tuple[str, int, bool]],
     card_ids: list[int] | None,
+    built: list[tuple[int, str, str]],
     dropped: set[str],
     scheduling: bool,
 ) -> None:
@@ -997,6 +1168,7 @@ def _save_cache(
             notes=notes,
             card_ids=card_ids,
             dropped=dropped,
+            built=built,
         )
     except (OSError, sqlite3.Error):
         with contextlib.suppress(sqlite3.Error):
@@ -1172,12 +1344,15 @@ def _write_notes(
     decks: list[tuple[Any, list[_AnkiNote]]],
     timestamp: float,
     first_id: int | None = None,
+    *,
+    models_json: bool = True,
 ) -> list[int]:
     """Write the notes and cards and each model's JSON exactly as genanki's ``Package.write_to_db``
     does (same ids from the same counter, same rows, same order), in two statements.
 
     Args:
         first_id: Where the ids count from (default: the timestamp in milliseconds, as genanki).
+        models_json: Also record the models in the ``col`` row (False: the caller writes them).
 
     Returns:
         The note ids, in the order of the notes.
@@ -1212,10 +1387,11 @@ def _write_notes(
             )
             for o in note.ords:
                 cards.append((next(ids), nid, deck.deck_id, o, mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
-    (models_json,) = cur.execute("SELECT models FROM col").fetchone()
-    stored = json.loads(models_json)
-    stored.update({str(mid): model.to_json(timestamp, did) for mid, (model, did) in models.items()})
-    cur.execute("UPDATE col SET models = ?", (json.dumps(stored),))
+    if models_json:
+        (stored_json,) = cur.execute("SELECT models FROM col").fetchone()
+        stored = json.loads(stored_json)
+        stored.update({str(mid): model.to_json(timestamp, did) for mid, (model, did) in models.items()})
+        cur.execute("UPDATE col SET models = ?", (json.dumps(stored),))
     cur.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", notes)
     cur.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
     return nids
@@ -1227,17 +1403,21 @@ def _write_scheduling(
     by_guid_ord: dict[tuple[str, int], CardView],
     nids: Sequence[int],
     *,
+    used_ids: set[int],
     clock: DayClock,
     today: date,
     now: datetime,
     opts: SchedulingOptions,
     timestamp: float,
 ) -> None:
-    """Rewrite the card rows of the notes ``nids`` with each card's progress and fill their revlog."""
+    """Rewrite the card rows of the notes ``nids`` with each card's progress and fill their revlog.
+
+    Args:
+        used_ids: The ids in the collection's revlog (the new rows' ids are added to it).
+    """
     history = review_history(conn, [c.id for c in by_guid_ord.values()])
     updates: list[tuple[Any, ...]] = []
     revlog: list[tuple[int, ...]] = []
-    used_ids: set[int] = {int(r) for (r,) in cur.execute("SELECT id FROM revlog")}
     rows = cur.execute(
         "SELECT cards.id, notes.guid, cards.ord FROM cards JOIN notes ON notes.id = cards.nid"
         " WHERE notes.id IN (SELECT value FROM json_each(?))",

@@ -16,6 +16,7 @@ import re
 import stat
 import unicodedata
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from ..parse.model import Diagnostic
 from ..parse.text import split_lines
@@ -23,6 +24,13 @@ from ..parse.text import split_lines
 # Characters Anki will not keep in a media file name.
 _UNSAFE_NAME_RE = re.compile(r'[\\/:*?"<>|\[\]^#%{}\x00-\x1f]')
 _WINDOWS_ABS_RE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+class MediaShare(NamedTuple):
+    """What one share of an export added to its ``MediaBundle`` (see ``MediaBundle.share``)."""
+
+    claims: list[tuple[str, Path, str]]
+    diagnostics: dict[tuple[str, int, str], Diagnostic]
 
 
 class MediaBundle:
@@ -35,6 +43,8 @@ class MediaBundle:
         self._names: dict[Path, str] = {}
         self._index: dict[str, list[str]] | None = None
         self._diagnostics: dict[tuple[str, int, str], Diagnostic] = {}
+        self._claims: list[tuple[str, Path, str]] = []
+        """``(file name, file, Anki name)`` in the order files were named."""
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -140,7 +150,11 @@ class MediaBundle:
             # A named pipe or a device would block the export (or never end): only files are media.
             self._diag(note, line, f"image {ref!r} is not a regular file; not exported", ref)
             return None
-        name = unicodedata.normalize("NFC", _UNSAFE_NAME_RE.sub("_", path.name))
+        return self._claim(path.name, real)
+
+    def _claim(self, file_name: str, real: Path) -> str:
+        """Give the file ``real`` (named ``file_name`` where it was found) its Anki name."""
+        name = unicodedata.normalize("NFC", _UNSAFE_NAME_RE.sub("_", file_name))
         if name in self.files:
             # Two files with one name (a/x.png, b/x.png): the later one gets a suffix
             # from its vault path, so the name stays the same from export to export.
@@ -151,4 +165,32 @@ class MediaBundle:
             name = f"{stem}-{digest}.{ext}" if dot else f"{name}-{digest}"
         self.files[name] = real
         self._names[real] = name
+        self._claims.append((file_name, real, name))
         return name
+
+    # --- a share of an export built in another process (export.anki's parallel build) ----------
+
+    def start_share(self) -> None:
+        """Forget every file and diagnostic: what follows is one share's, for ``share`` to send."""
+        self.files, self._names, self._claims, self._diagnostics = {}, {}, [], {}
+
+    def share(self) -> MediaShare:
+        """The files named and the diagnostics made since ``start_share``, in order."""
+        return MediaShare(list(self._claims), dict(self._diagnostics))
+
+    def merge(self, share: MediaShare) -> bool:
+        """Take in a share built from an empty bundle, as if its files had been added here.
+
+        Returns False, changing nothing, when a file would be named otherwise here (its name
+        is taken by another file, or the file already has another name): the share's HTML
+        names it wrongly, so its cards must be built again here.
+        """
+        files, names, claims = dict(self.files), dict(self._names), list(self._claims)
+        for file_name, real, name in share.claims:
+            have = self._names.get(real)
+            if (have if have is not None else self._claim(file_name, real)) != name:
+                self.files, self._names, self._claims = files, names, claims
+                return False
+        for key, diagnostic in share.diagnostics.items():
+            self._diagnostics.setdefault(key, diagnostic)
+        return True

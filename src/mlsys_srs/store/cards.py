@@ -150,12 +150,15 @@ def _view(r: Sequence[Any]) -> CardView:
     )
 
 
+_LIST_ORDER = "note.path, card.line, card.cloze, card.direction, card.id"
+
+
 def list_cards(
     conn: sqlite3.Connection, flt: CardFilter | None = None, limit: int | None = None
 ) -> list[CardView]:
     """Cards matching ``flt``, by note path and line."""
     where, params = (flt or CardFilter()).where()
-    sql = CARD_SELECT + f" WHERE {where} ORDER BY note.path, card.line, card.cloze, card.direction"
+    sql = CARD_SELECT + f" WHERE {where} ORDER BY {_LIST_ORDER}"
     if limit:
         sql += f" LIMIT {int(limit)}"
     return [_view(r) for r in conn.execute(sql, params)]
@@ -167,9 +170,7 @@ def iter_cards(
     """Cards matching ``flt`` in ``list_cards`` order, in lists of about ``batch`` cards; a note's
     cards are never split between two lists."""
     where, params = (flt or CardFilter()).where()
-    rows = conn.execute(
-        CARD_SELECT + f" WHERE {where} ORDER BY note.path, card.line, card.cloze, card.direction", params
-    )
+    rows = conn.execute(CARD_SELECT + f" WHERE {where} ORDER BY {_LIST_ORDER}", params)
     out: list[CardView] = []
     while chunk := rows.fetchmany(1000):
         for r in chunk:
@@ -179,6 +180,28 @@ def iter_cards(
             out.append(_view(r))
     if out:
         yield out
+
+
+def card_id_batches(conn: sqlite3.Connection, flt: CardFilter, *, batch: int) -> list[tuple[int, ...]]:
+    """The ids of the cards matching ``flt`` in ``list_cards`` order, cut as ``iter_cards`` cuts
+    them: lists of about ``batch`` ids, a note's cards never split between two."""
+    where, params = flt.where()
+    out: list[tuple[int, ...]] = []
+    ids: list[int] = []
+    last = None
+    for card_id, note_id in conn.execute(
+        f"SELECT card.id, card.note_id FROM card JOIN note ON note.id = card.note_id"
+        f" WHERE {where} ORDER BY {_LIST_ORDER}",
+        params,
+    ):
+        if len(ids) >= batch and note_id != last:
+            out.append(tuple(ids))
+            ids = []
+        ids.append(card_id)
+        last = note_id
+    if ids:
+        out.append(tuple(ids))
+    return out
 
 
 _SEARCH_WEIGHTS = "10.0, 4.0, 2.0, 1.0"  # question, answer, context, note

@@ -19,9 +19,11 @@ changed in place; ``meta`` records its size and modification time too, and is
 cleared before the collection is touched, so a build cut short leaves a cache
 that is not used.
 
-The signature is computed by SQLite over the card, its note and its tags, never
-in Python, so finding the few changed cards among 200,000 costs a fraction of a
-second. It carries the card's place (note, line), kind, identity (uid, block
+The signature is put together by SQLite from the card, its note and its tags
+and stored as a 16-byte BLAKE2b digest (one Python call a card), so finding the
+few changed cards among 200,000 costs a fraction of a second. A full build
+records each card's signature as it read the card, in the same transaction, so
+a card a sync changes while the build runs is built again next time. It carries the card's place (note, line), kind, identity (uid, block
 id), the note's path, title, domain and content hash, the card's fingerprint
 and the lengths of its texts, its tags, and, for exports with scheduling, its
 scheduling columns and review count. A card's text comes only from its note's
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import sqlite3
@@ -77,7 +80,7 @@ _SCHEDULE_PARTS = (
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {ALIAS}.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS {ALIAS}.src (id INTEGER PRIMARY KEY, nkey TEXT NOT NULL, sig TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {ALIAS}.src (id INTEGER PRIMARY KEY, nkey TEXT NOT NULL, sig BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS {ALIAS}.ix_src_nkey ON src (nkey);
 CREATE TABLE IF NOT EXISTS {ALIAS}.nmap (
     nkey TEXT NOT NULL, nid INTEGER NOT NULL, volatile INTEGER NOT NULL, PRIMARY KEY (nkey, nid)
@@ -87,8 +90,21 @@ CREATE INDEX IF NOT EXISTS {ALIAS}.ix_nmap_volatile ON nmap (volatile);
 
 
 def _sig(scheduling: bool) -> str:
+    """The SQL of a card's signature: a 16-byte digest of the parts (``_digest``, which the
+    connection must have: ``_with_digest``)."""
     parts = (*_SIG_PARTS, *(_SCHEDULE_PARTS if scheduling else ()))
-    return " || char(31) || ".join(f"ifnull({p}, '')" for p in parts)
+    return f"{_DIGEST}(" + " || char(31) || ".join(f"ifnull({p}, '')" for p in parts) + ")"
+
+
+_DIGEST = "mlsys_srs_digest"
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _with_digest(conn: sqlite3.Connection) -> None:
+    conn.create_function(_DIGEST, 1, _digest, deterministic=True)
 
 
 def _exported(flt: CardFilter) -> tuple[str, list[object]]:
@@ -153,6 +169,7 @@ def attach(conn: sqlite3.Connection, path: Path) -> None:
         sqlite3.Error: the file cannot be opened or is not a cache (the caller builds in full).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    _with_digest(conn)
     conn.execute(f"ATTACH DATABASE ? AS {ALIAS}", (str(path),))
     try:
         conn.executescript(_SCHEMA)
@@ -257,6 +274,21 @@ def deck_plan(conn: sqlite3.Connection, flt: CardFilter) -> list[tuple[str, bool
     ]
 
 
+def sources(
+    conn: sqlite3.Connection, flt: CardFilter, card_ids: Sequence[int], *, scheduling: bool
+) -> list[tuple[int, str, str]]:
+    """``(card id, note key, signature)`` of those exported cards among ``card_ids``: what ``save``
+    records of a full build, read in the same transaction as the cards the build was given (so a
+    card that changes while the build runs is built again next time)."""
+    where, params = _exported(flt)
+    _with_digest(conn)
+    return conn.execute(
+        f"SELECT card.id, {_NKEY}, {_sig(scheduling)} FROM card JOIN note ON note.id = card.note_id"
+        f" WHERE {where} AND card.id IN (SELECT value FROM json_each(?))",
+        [*params, json.dumps(list(card_ids))],
+    ).fetchall()
+
+
 def save(
     conn: sqlite3.Connection,
     flt: CardFilter,
@@ -266,14 +298,16 @@ def save(
     notes: Sequence[tuple[str, int, bool]],
     card_ids: Sequence[int] | None,
     dropped: Iterable[str] = (),
+    built: Iterable[tuple[int, str, str]] = (),
 ) -> None:
     """Record what the package was built from, in one transaction.
 
     Args:
         meta: The options and the stamps of the package and the collection (replacing the old entries).
         notes: ``(key, note id, volatile)`` of the notes just built.
-        card_ids: The cards just built (None: every exported card; the cache is rewritten).
+        card_ids: The cards just built (None: a full build; the cache is rewritten from ``built``).
         dropped: The keys rebuilt (their old rows go).
+        built: A full build's cards as ``sources`` read them.
     """
     where, params = _exported(flt)
     sig = _sig(scheduling)
@@ -283,11 +317,7 @@ def save(
         if card_ids is None:
             conn.execute(f"DELETE FROM {ALIAS}.src")
             conn.execute(f"DELETE FROM {ALIAS}.nmap")
-            conn.execute(
-                f"INSERT INTO {ALIAS}.src SELECT card.id, {_NKEY}, {sig} FROM card JOIN note"
-                f" ON note.id = card.note_id WHERE {where}",
-                params,
-            )
+            conn.executemany(f"INSERT INTO {ALIAS}.src VALUES (?, ?, ?)", built)
         else:
             gone = json.dumps(list(dropped))
             conn.execute(f"DELETE FROM {ALIAS}.src WHERE nkey IN (SELECT value FROM json_each(?))", (gone,))

@@ -36,11 +36,12 @@ def _parse_share(bounds: tuple[int, int]) -> list[ParsedNote]:
     return [parse_note(text, path, highlight_cloze=_HIGHLIGHT) for text, path in _ITEMS[a:b]]
 
 
-def workers_for(count: int) -> int:
-    """How many processes would parse ``count`` notes (1: this one alone)."""
+def workers_for(count: int, minimum: int = PARALLEL_MIN) -> int:
+    """How many processes would work on ``count`` items, forked from ``minimum`` items on (1: this
+    one alone)."""
     import multiprocessing  # not at import time: a warm sync never starts a worker
 
-    if count < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
+    if count < minimum or "fork" not in multiprocessing.get_all_start_methods():
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, MAX_WORKERS))
