@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -132,15 +136,24 @@ def test_shares_that_reuse_a_block_id_or_an_image_name_are_built_again_here(
     assert a.media == b.media == 2
 
 
-def test_a_parallel_build_carries_the_same_scheduling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_parallel_build_carries_the_same_scheduling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     vault = tmp_path / "vault"
-    write_notes(vault, {f"d/n{i:02d}.md": note(i, f"Q: Q{i}?\nA: A{i}.\n\nC: {{{{c1::x{i}}}}} y.") for i in range(30)})
+    write_notes(
+        vault, {f"d/n{i:02d}.md": note(i, f"Q: Q{i}?\nA: A{i}.\n\nC: {{{{c1::x{i}}}}} y.") for i in range(30)}
+    )
     conn = open_db(tmp_path / "db.sqlite", T0)
     sync_vault(conn, vault, T0)
     for k, card in enumerate(list_cards(conn)):
         if k % 3 == 0:
             set_card(
-                conn, card.id, state="review", due=T0 + timedelta(days=k % 7), stability=3.0 + k, difficulty=5.0
+                conn,
+                card.id,
+                state="review",
+                due=T0 + timedelta(days=k % 7),
+                stability=3.0 + k,
+                difficulty=5.0,
             )
             add_review(conn, card.id, T0 - timedelta(days=2), before="new", after="review")
         elif k % 5 == 0:
@@ -170,7 +183,9 @@ PIECES = st.sampled_from(
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(notes=st.lists(st.lists(PIECES, min_size=1, max_size=4), min_size=2, max_size=12), share=st.integers(1, 6))
+@given(
+    notes=st.lists(st.lists(PIECES, min_size=1, max_size=4), min_size=2, max_size=12), share=st.integers(1, 6)
+)
 def test_any_vault_builds_the_same_in_parallel(
     tmp_path_factory: pytest.TempPathFactory, notes: list[list[str]], share: int
 ) -> None:
@@ -213,7 +228,9 @@ def test_cards_that_change_while_a_full_build_runs_are_built_by_the_next_export(
         edited.append(True)
         for i in (0, 39):  # one note already read, one not yet
             n = vault / "d" / f"n{i:02d}.md"
-            n.write_text(n.read_text().replace(f"Answer {i}.", f"Answer {i}, edited.\n\nQ: New {i}?\nA: Yes."))
+            n.write_text(
+                n.read_text().replace(f"Answer {i}.", f"Answer {i}, edited.\n\nQ: New {i}?\nA: Yes.")
+            )
         other = open_db(tmp_path / "db.sqlite", T0)  # another process's sync, as far as SQLite can tell
         sync_vault(other, vault, T0 + timedelta(minutes=1))
         other.close()
@@ -254,3 +271,54 @@ def test_cards_that_change_while_a_full_build_runs_are_built_by_the_next_export(
         p["notes"] = {g: n[:3] for g, n in p["notes"].items()}
     same_but_ids(inc, full)
     conn.close()
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.parametrize("command", [["sync"], ["export", "anki", "--no-sync"]])
+def test_ctrl_c_while_workers_run_prints_one_line(tmp_path: Path, command: list[str]) -> None:
+    """Ctrl-C reaches every process of the terminal's group: the workers of a first sync or a full
+    export leave it to the command, which says "interrupted" once, with no worker's traceback."""
+    vault = tmp_path / "vault"
+    write_notes(
+        vault,
+        {
+            f"d{i % 7}/n{i:04d}.md": note(i, "\n\n".join(f"Q: Q{i}.{k}?\nA: `a{k}`" for k in range(5)))
+            for i in range(2000)
+        },
+    )
+    db = tmp_path / "db.sqlite"
+    if command[0] == "export":
+        conn = open_db(db, T0)
+        sync_vault(conn, vault, T0)
+        conn.close()
+        command = [*command, "-o", str(tmp_path / "deck.apkg")]
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlsys_srs", "--vault", str(vault), "--db", str(db), *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    deadline = time.monotonic() + 60
+    while len(workers := children(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert proc.poll() is None, "finished before its workers were seen"
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip() == "interrupted"
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)  # stopped, not left behind

@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from ..parse import ParsedNote, parse_note
 
 if TYPE_CHECKING:
-    from multiprocessing.pool import AsyncResult
+    from multiprocessing.pool import AsyncResult, Pool
 
 PARALLEL_MIN = 1000
 """Notes to parse before workers are worth their start-up and pickling (2 cores, load 2-3:
@@ -34,6 +35,35 @@ _HIGHLIGHT = False
 def _parse_share(bounds: tuple[int, int]) -> list[ParsedNote]:
     a, b = bounds
     return [parse_note(text, path, highlight_cloze=_HIGHLIGHT) for text, path in _ITEMS[a:b]]
+
+
+def _worker_start() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextmanager
+def _fork_pool(workers: int) -> Iterator[Pool]:
+    """A pool of ``workers`` forked processes that leave Ctrl-C to this one.
+
+    Ctrl-C reaches every process of the terminal's group. A worker interrupted in its work
+    would print its traceback over the command's one line, and a pool that loses a worker
+    waits for its task forever; so the workers ignore SIGINT, and this process, interrupted,
+    stops them as it leaves the pool. SIGINT is blocked while they are forked, so one that
+    comes before a worker ignores it waits and is then dropped there (and taken here).
+    """
+    import multiprocessing
+    import signal
+
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool = multiprocessing.get_context("fork").Pool(workers, _worker_start)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    with pool:
+        yield pool
 
 
 def workers_for(count: int, minimum: int = PARALLEL_MIN) -> int:
@@ -64,13 +94,11 @@ def parse_many(
             if progress is not None:
                 progress(done)
         return out
-    import multiprocessing
-
     share = -(-n // workers)
     bounds = [(i, min(n, i + share)) for i in range(0, n, share)]
     _ITEMS, _HIGHLIGHT = items, highlight_cloze
     try:
-        with multiprocessing.get_context("fork").Pool(len(bounds) - 1) as pool:
+        with _fork_pool(len(bounds) - 1) as pool:
             pending = pool.map_async(_parse_share, bounds[1:])
             first: list[ParsedNote] = []
             a, b = bounds[0]
@@ -103,9 +131,7 @@ def ordered_shares(
         for a, b in bounds:
             yield work(a, b)
         return
-    import multiprocessing
-
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with _fork_pool(workers) as pool:
         waiting = iter(bounds)
         running: deque[AsyncResult[T]] = deque()
         for a, b in waiting:
