@@ -4,6 +4,7 @@ whose block ids or image names an earlier share already took is built again here
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -286,10 +287,11 @@ def children(pid: int) -> list[int]:
     return out
 
 
-@pytest.mark.parametrize("command", [["sync"], ["export", "anki", "--no-sync"]])
-def test_ctrl_c_while_workers_run_prints_one_line(tmp_path: Path, command: list[str]) -> None:
-    """Ctrl-C reaches every process of the terminal's group: the workers of a first sync or a full
-    export leave it to the command, which says "interrupted" once, with no worker's traceback."""
+@contextlib.contextmanager
+def with_workers(tmp_path: Path, command: list[str]) -> Iterator[tuple[subprocess.Popen[str], list[int]]]:
+    """Run ``command`` (a first sync of 2,000 notes, or a full export of their 10,000 cards) as
+    its own process group; yield it and its workers once they are running. It is killed on the
+    way out if it still runs."""
     vault = tmp_path / "vault"
     write_notes(
         vault,
@@ -304,21 +306,53 @@ def test_ctrl_c_while_workers_run_prints_one_line(tmp_path: Path, command: list[
         sync_vault(conn, vault, T0)
         conn.close()
         command = [*command, "-o", str(tmp_path / "deck.apkg")]
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlsys_srs", "--vault", str(vault), "--db", str(db), *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
         start_new_session=True,  # its own process group, as a terminal's foreground job
     )
-    deadline = time.monotonic() + 60
-    while len(workers := children(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.002)
-    assert proc.poll() is None, "finished before its workers were seen"
-    os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := children(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        assert proc.poll() is None, "finished before its workers were seen"
+        yield proc, workers
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+
+
+COMMANDS = pytest.mark.parametrize("command", [["sync"], ["export", "anki", "--no-sync"]])
+
+
+@COMMANDS
+def test_ctrl_c_while_workers_run_prints_one_line(tmp_path: Path, command: list[str]) -> None:
+    """Ctrl-C reaches every process of the terminal's group: the workers of a first sync or a full
+    export leave it to the command, which says "interrupted" once, with no worker's traceback."""
+    with with_workers(tmp_path, command) as (proc, workers):
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert err.strip() == "interrupted"
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)  # stopped, not left behind
+
+
+@COMMANDS
+def test_a_worker_that_dies_fails_the_command_with_one_line(tmp_path: Path, command: list[str]) -> None:
+    """A worker killed in the middle (the out-of-memory killer, a stray kill) ends the command
+    with one line and nothing written, instead of a wait for its share that never ends."""
+    with with_workers(tmp_path, command) as (proc, workers):
+        os.kill(workers[0], signal.SIGKILL)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "worker process stopped" in lines[0], err
+    assert not (tmp_path / "deck.apkg").exists()
+    conn = open_db(tmp_path / "db.sqlite", T0)
+    cards = conn.execute("SELECT count(*) FROM card").fetchone()[0]
+    conn.close()
+    assert cards == (0 if command[0] == "sync" else 10_000)  # a first sync rolled back

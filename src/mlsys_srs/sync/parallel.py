@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
+from ..errors import SrsError
 from ..parse import ParsedNote, parse_note
 
 if TYPE_CHECKING:
-    from multiprocessing.pool import AsyncResult, Pool
+    from concurrent.futures import Executor, Future
 
 PARALLEL_MIN = 1000
 """Notes to parse before workers are worth their start-up and pickling (2 cores, load 2-3:
@@ -44,26 +45,48 @@ def _worker_start() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
+def _started() -> None:
+    """A first task: the pool forks its workers to run it."""
+
+
 @contextmanager
-def _fork_pool(workers: int) -> Iterator[Pool]:
+def _fork_pool(workers: int) -> Iterator[Executor]:
     """A pool of ``workers`` forked processes that leave Ctrl-C to this one.
 
     Ctrl-C reaches every process of the terminal's group. A worker interrupted in its work
-    would print its traceback over the command's one line, and a pool that loses a worker
-    waits for its task forever; so the workers ignore SIGINT, and this process, interrupted,
-    stops them as it leaves the pool. SIGINT is blocked while they are forked, so one that
-    comes before a worker ignores it waits and is then dropped there (and taken here).
+    would print its traceback over the command's one line, so the workers ignore SIGINT;
+    this process, interrupted, cancels what has not started and lets the workers finish their
+    share and go as it leaves the pool. SIGINT is blocked while they are forked, so one that
+    comes before a worker ignores it waits and is then dropped there (and taken here). A
+    worker that dies (killed, out of memory) fails the command with one line, not a wait
+    that never ends.
+
+    Raises:
+        SrsError: a worker died.
     """
     import multiprocessing
     import signal
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start
+    )
     try:
-        pool = multiprocessing.get_context("fork").Pool(workers, _worker_start)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    with pool:
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            first = pool.submit(_started)  # forks every worker, and starts the pool's thread, here
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        first.result()
         yield pool
+    except BrokenProcessPool:
+        raise SrsError(
+            "a worker process stopped before its work was done (killed, or out of memory?); nothing was "
+            "written, run the command again"
+        ) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def workers_for(count: int, minimum: int = PARALLEL_MIN) -> int:
@@ -99,7 +122,7 @@ def parse_many(
     _ITEMS, _HIGHLIGHT = items, highlight_cloze
     try:
         with _fork_pool(len(bounds) - 1) as pool:
-            pending = pool.map_async(_parse_share, bounds[1:])
+            pending = [pool.submit(_parse_share, b) for b in bounds[1:]]
             first: list[ParsedNote] = []
             a, b = bounds[0]
             for done, (text, path) in enumerate(items[a:b], 1):
@@ -107,7 +130,7 @@ def parse_many(
                 if progress is not None and done % 64 == 0:
                     # Every share moves at about this pace.
                     progress(min(n, done * len(bounds)))
-            rest = pending.get()
+            rest = [f.result() for f in pending]
     finally:
         _ITEMS = ()
     if progress is not None:
@@ -133,14 +156,14 @@ def ordered_shares(
         return
     with _fork_pool(workers) as pool:
         waiting = iter(bounds)
-        running: deque[AsyncResult[T]] = deque()
+        running: deque[Future[T]] = deque()
         for a, b in waiting:
-            running.append(pool.apply_async(work, (a, b)))
+            running.append(pool.submit(work, a, b))
             if len(running) >= workers * ahead:
                 break
         while running:
-            result = running.popleft().get()
+            result = running.popleft().result()
             nxt = next(waiting, None)
             if nxt is not None:
-                running.append(pool.apply_async(work, nxt))
+                running.append(pool.submit(work, *nxt))
             yield result
