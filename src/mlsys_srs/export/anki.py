@@ -629,7 +629,7 @@ def export_anki(
         notes_made: list[tuple[str, int, bool]] = []
         rebuilt_ids: list[int] = []
         revlog_ids: list[set[int]] = []  # the collection's review-log ids, read at the first write
-        built_from: list[tuple[int, str, str]] = []  # a full build's cards for the cache (``sources``)
+        built_from: list[tuple[int, str, bytes]] = []  # a full build's cards for the cache (``sources``)
 
         def write(
             cur: sqlite3.Cursor, built: list[_Built], by_guid_ord: dict[tuple[str, int], CardView], first: int
@@ -897,7 +897,7 @@ def _full_build(
     out: Path,
     scheduling: bool,
     sources: bool,
-) -> Iterator[tuple[list[_Built], dict[tuple[str, int], CardView], list[tuple[int, str, str]]]]:
+) -> Iterator[tuple[list[_Built], dict[tuple[str, int], CardView], list[tuple[int, str, bytes]]]]:
     """A full build's notes, their cards by ``(GUID, ordinal)`` and (with ``sources``) what the
     export cache records of those cards (``export_cache.sources``, read in the same transaction
     as the cards), a batch at a time in export order.
@@ -913,10 +913,9 @@ def _full_build(
     from ..sync.parallel import ordered_shares, workers_for
 
     db = conn.execute("PRAGMA database_list").fetchone()[2]
-    shares = card_id_batches(conn, flt, batch=EXPORT_SHARE) if db else []
-    count = sum(map(len, shares))
-    workers = workers_for(count, PARALLEL_EXPORT_MIN)
-    if workers <= 1 or len(shares) <= 1:  # (ordered_shares would run a lone share here)
+    workers = workers_for(PARALLEL_EXPORT_MIN, PARALLEL_EXPORT_MIN) if db else 1
+    shares = card_id_batches(conn, flt, batch=EXPORT_SHARE) if workers > 1 else []
+    if sum(map(len, shares)) < PARALLEL_EXPORT_MIN or len(shares) <= 1:  # (a lone share runs here)
         with _reading(conn):
             for batch in iter_cards(conn, flt, batch=EXPORT_BATCH):
                 built, by_guid_ord = builder.build(batch, previous.of)
@@ -946,13 +945,17 @@ def _full_build(
 
 def _sources(
     conn: sqlite3.Connection, flt: CardFilter, cards: Sequence[CardView], scheduling: bool
-) -> list[tuple[int, str, str]]:
+) -> list[tuple[int, str, bytes]]:
     return export_cache.sources(conn, flt, [c.id for c in cards], scheduling=scheduling)
 
 
 @contextlib.contextmanager
 def _reading(conn: sqlite3.Connection) -> Iterator[None]:
-    """One read transaction: what is read inside it is read from one state of the database."""
+    """One read transaction: what is read inside it is read from one state of the database (the
+    caller's own transaction, if it has one)."""
+    if conn.in_transaction:
+        yield
+        return
     conn.execute("BEGIN")
     try:
         yield
@@ -992,7 +995,7 @@ class _Share:
     fresh: list[tuple[str, str]]
     used: set[str]
     media: MediaShare
-    sources: list[tuple[int, str, str]]
+    sources: list[tuple[int, str, bytes]]
     """What the export cache records of its cards (``export_cache.sources``), if it is kept."""
 
 
@@ -1138,7 +1141,7 @@ def _save_cache(
     collection: bytes | None,
     notes: list[tuple[str, int, bool]],
     card_ids: list[int] | None,
-    built: list[tuple[int, str, str]],
+    built: list[tuple[int, str, bytes]],
     dropped: set[str],
     scheduling: bool,
 ) -> None:

@@ -276,7 +276,7 @@ def deck_plan(conn: sqlite3.Connection, flt: CardFilter) -> list[tuple[str, bool
 
 def sources(
     conn: sqlite3.Connection, flt: CardFilter, card_ids: Sequence[int], *, scheduling: bool
-) -> list[tuple[int, str, str]]:
+) -> list[tuple[int, str, bytes]]:
     """``(card id, note key, signature)`` of those exported cards among ``card_ids``: what ``save``
     records of a full build, read in the same transaction as the cards the build was given (so a
     card that changes while the build runs is built again next time)."""
@@ -298,7 +298,7 @@ def save(
     notes: Sequence[tuple[str, int, bool]],
     card_ids: Sequence[int] | None,
     dropped: Iterable[str] = (),
-    built: Iterable[tuple[int, str, str]] = (),
+    built: Iterable[tuple[int, str, bytes]] = (),
 ) -> None:
     """Record what the package was built from, in one transaction.
 
