@@ -110,6 +110,46 @@ def test_a_parallel_build_writes_the_same_package(tmp_path: Path, monkeypatch: p
     assert par == one
 
 
+def test_a_parallel_build_dates_notes_by_the_package_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rebuilt in full over its own earlier package, a note keeps its time from there when it is
+    the same, and takes the export's time when its tags changed: in parallel as in one process."""
+    vault = tmp_path / "vault"
+    write_notes(vault, {f"d/n{i:02d}.md": note(i, f"Q: Question {i}?\nA: Answer {i}.") for i in range(40)})
+    dbs = {"one": tmp_path / "one.sqlite", "par": tmp_path / "par.sqlite"}
+    for db in dbs.values():
+        conn = open_db(db, T0)
+        sync_vault(conn, vault, T0)
+        conn.close()
+    monkeypatch.setattr(anki, "EXPORT_SHARE", 3)
+
+    def export_all(now: datetime) -> dict[str, dict[str, Any]]:
+        out = {}
+        for mode, db in dbs.items():
+            monkeypatch.setattr(anki, "PARALLEL_EXPORT_MIN", 10**9 if mode == "one" else 0)
+            conn = open_db(db, T0)
+            export_anki(conn, CardFilter(), vault=vault, out=tmp_path / f"{mode}.apkg", now=now, clock=CLOCK)
+            conn.close()
+            out[mode] = package(tmp_path / f"{mode}.apkg")
+        return out
+
+    first = export_all(T0)
+    assert first["one"] == first["par"]
+    retagged = vault / "d" / "n07.md"
+    retagged.write_text("---\ntags: [moved]\n---\n" + retagged.read_text())
+    for db in dbs.values():
+        conn = open_db(db, T0)
+        sync_vault(conn, vault, T0 + timedelta(hours=1))
+        conn.close()
+    later = T0 + timedelta(hours=2)
+    second = export_all(later)
+    assert second["one"] == second["par"]
+    mods = {flds.split("\x1f")[0]: mod for _, flds, _, mod in second["par"]["notes"].values()}
+    assert mods.pop("Question 7?") == int(later.timestamp())
+    assert set(mods.values()) == {int(T0.timestamp())}
+
+
 def test_shares_that_reuse_a_block_id_or_an_image_name_are_built_again_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

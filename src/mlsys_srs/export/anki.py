@@ -690,7 +690,7 @@ def export_anki(
                 next_id = int(timestamp * 1000)
                 try:
                     for built, by_guid_ord, sources in _full_build(
-                        conn, flt, builder, media, previous, out, scheduling is not None, cache is not None
+                        conn, flt, builder, media, previous, scheduling is not None, cache is not None
                     ):
                         next_id = write(cur, built, by_guid_ord, next_id)
                         built_from.extend(sources)
@@ -707,7 +707,8 @@ def export_anki(
                 rebuilt_ids = [c.id for c in cards]
                 old = _old_notes(cur, [n for ns in plan.nids.values() for n in ns])
                 before = {o.guid: (o.fields, o.tags, o.mod) for o in old.values()}
-                built, by_guid_ord = builder.build(cards, lambda _: before)
+                built, by_guid_ord = builder.build(cards)
+                built = dated(built, lambda _: before, now)
                 # A note built the same as the cached one stays as it was (its cards too, unless they
                 # carry scheduling that may have changed): an export that changes nothing writes the same
                 # package, and a package changes only where its notes do.
@@ -814,11 +815,10 @@ class _Builder:
         self.fresh: list[tuple[str, str]] = []
         """Rendered HTML to add to the render cache."""
 
-    def build(
-        self, cards: Sequence[CardView], previous: Callable[[list[str]], dict[str, tuple[str, str, int]]]
-    ) -> tuple[list[_Built], dict[tuple[str, int], CardView]]:
-        """The notes of ``cards`` (whole notes' cards, in export order) and their cards by
-        ``(GUID, ordinal)``; ``previous`` gives ``GUID -> (fields, tags, time)`` of the package before."""
+    def build(self, cards: Sequence[CardView]) -> tuple[list[_Built], dict[tuple[str, int], CardView]]:
+        """The notes of ``cards`` (whole notes' cards, in export order), each dated when its content
+        last changed (``dated`` then dates it by the package before), and their cards by
+        ``(GUID, ordinal)``."""
         renderer, now = self.renderer, self.now
         renderer.cache = (
             cached_renders(
@@ -836,9 +836,7 @@ class _Builder:
         changed_at = content_times(self.conn, [c.id for c in cards])
         built: list[_Built] = []
         by_guid_ord: dict[tuple[str, int], CardView] = {}
-        specs = _group_notes(cards, self.used_blocks)
-        before_of = previous([spec.guid for spec in specs])
-        for spec in specs:
+        for spec in _group_notes(cards, self.used_blocks):
             images, warned = renderer.images, len(self.diagnostics)
             first = spec.cards[0]
             context = escape(first.context, quote=False)
@@ -864,20 +862,31 @@ class _Builder:
                 back = renderer.render(first.answer, note=first.note, line=first.line)
                 note = _AnkiNote(self.basic, [front, back, context, source], anki_tags(first), spec.guid)
                 by_guid_ord[(spec.guid, 0)] = first
-            mtime = max(changed_at.get(c.id, now) for c in spec.cards)
-            before = before_of.get(spec.guid)
-            if before is not None:
-                if before[:2] != ("\x1f".join(note.fields), " ".join(sorted(note.tags))):
-                    mtime = now  # fields or tags changed without a text change (a tag, a heading, a rename)
-                else:
-                    mtime = datetime.fromtimestamp(before[2], now.tzinfo)  # as it was: the same note
+            mtime = min(now, max(changed_at.get(c.id, now) for c in spec.cards))
             volatile = renderer.images != images or len(self.diagnostics) != warned
-            note.mod = int(min(mtime, now).timestamp())
-            built.append(
-                _Built(_note_key(spec), deck_name(self.root, first.domain), note, min(mtime, now), volatile)
-            )
+            note.mod = int(mtime.timestamp())
+            built.append(_Built(_note_key(spec), deck_name(self.root, first.domain), note, mtime, volatile))
         self.fresh.extend(renderer.fresh.items())
         return built, by_guid_ord
+
+
+def dated(
+    built: list[_Built], previous: Callable[[list[str]], dict[str, tuple[str, str, int]]], now: datetime
+) -> list[_Built]:
+    """``built``, each note that the package before holds dated by it: as it was there when its
+    fields and tags are the same, else now (they changed without a text change: a tag, a heading,
+    a rename). ``previous`` gives ``GUID -> (fields, tags, time)`` of the package before."""
+    before_of = previous([b.note.guid for b in built])
+    for b in built:
+        before = before_of.get(b.note.guid)
+        if before is None:
+            continue
+        if before[:2] != ("\x1f".join(b.note.fields), " ".join(sorted(b.note.tags))):
+            b.mtime = now
+        else:
+            b.mtime = min(now, datetime.fromtimestamp(before[2], now.tzinfo))
+        b.note.mod = int(b.mtime.timestamp())
+    return built
 
 
 EXPORT_SHARE = 1_000
@@ -894,13 +903,12 @@ def _full_build(
     builder: _Builder,
     media: MediaBundle,
     previous: _PreviousPackage,
-    out: Path,
     scheduling: bool,
     sources: bool,
 ) -> Iterator[tuple[list[_Built], dict[tuple[str, int], CardView], list[tuple[int, str, bytes]]]]:
     """A full build's notes, their cards by ``(GUID, ordinal)`` and (with ``sources``) what the
     export cache records of those cards (``export_cache.sources``, read in the same transaction
-    as the cards), a batch at a time in export order.
+    as the cards), a batch at a time in export order. Notes are dated by ``previous`` here.
 
     From ``PARALLEL_EXPORT_MIN`` cards on, with more than one core and a database file, forked
     workers build shares of the cards, each from an empty builder state, while this process
@@ -912,25 +920,34 @@ def _full_build(
     """
     from ..sync.parallel import ordered_shares, workers_for
 
+    now = builder.now
     db = conn.execute("PRAGMA database_list").fetchone()[2]
     workers = workers_for(PARALLEL_EXPORT_MIN, PARALLEL_EXPORT_MIN) if db else 1
     shares = card_id_batches(conn, flt, batch=EXPORT_SHARE) if workers > 1 else []
     if sum(map(len, shares)) < PARALLEL_EXPORT_MIN or len(shares) <= 1:  # (a lone share runs here)
         with _reading(conn):
             for batch in iter_cards(conn, flt, batch=EXPORT_BATCH):
-                built, by_guid_ord = builder.build(batch, previous.of)
-                yield built, by_guid_ord, _sources(conn, flt, batch, scheduling) if sources else []
+                built, by_guid_ord = builder.build(batch)
+                yield (
+                    dated(built, previous.of, now),
+                    by_guid_ord,
+                    _sources(conn, flt, batch, scheduling) if sources else [],
+                )
         return
     global _FANOUT
-    _FANOUT = _Fanout(db, flt, shares, builder, media, out, scheduling, sources)
+    _FANOUT = _Fanout(db, flt, shares, builder, media, scheduling, sources)
     models = {m.model_id: m for m in (builder.basic, builder.cloze)}
     try:
         for k, share in enumerate(ordered_shares(_build_share, len(shares), share=1, workers=workers)):
             if share.blocks & builder.used_blocks or not media.merge(share.media):
                 with _reading(conn):
                     batch = list_cards(conn, replace(flt, ids=shares[k]))
-                    built, by_guid_ord = builder.build(batch, previous.of)
-                    yield built, by_guid_ord, _sources(conn, flt, batch, scheduling) if sources else []
+                    built, by_guid_ord = builder.build(batch)
+                    yield (
+                        dated(built, previous.of, now),
+                        by_guid_ord,
+                        _sources(conn, flt, batch, scheduling) if sources else [],
+                    )
                 continue
             builder.used_blocks |= share.blocks
             builder.diagnostics += share.diagnostics
@@ -938,7 +955,7 @@ def _full_build(
             builder.renderer.used |= share.used
             for b in share.built:
                 b.note.model = models[b.note.model]
-            yield share.built, share.by_guid_ord, share.sources
+            yield dated(share.built, previous.of, now), share.by_guid_ord, share.sources
     finally:
         _FANOUT = None
 
@@ -972,11 +989,9 @@ class _Fanout:
     shares: list[tuple[int, ...]]
     builder: _Builder
     media: MediaBundle
-    out: Path
     scheduling: bool
     sources: bool
     conn: sqlite3.Connection | None = None
-    previous: _PreviousPackage | None = None
 
 
 _FANOUT: _Fanout | None = None
@@ -1007,14 +1022,12 @@ def _build_share(a: int, b: int) -> _Share:
         job.conn = sqlite3.connect(job.db, isolation_level=None)
         job.conn.execute("PRAGMA query_only = ON")
         job.builder.conn = job.conn
-        job.previous = _PreviousPackage(job.out)
-    assert job.previous is not None
     builder, renderer = job.builder, job.builder.renderer
     builder.used_blocks, builder.diagnostics, builder.fresh, renderer.used = set(), [], [], set()
     job.media.start_share()
     with _reading(job.conn):
         cards = [c for ids in job.shares[a:b] for c in list_cards(job.conn, replace(job.flt, ids=ids))]
-        built, by_guid_ord = builder.build(cards, job.previous.of)
+        built, by_guid_ord = builder.build(cards)
         sources = _sources(job.conn, job.flt, cards, job.scheduling) if job.sources else []
     for x in built:
         x.note.model = x.note.model.model_id
