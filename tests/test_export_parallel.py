@@ -38,7 +38,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 T = TypeVar("T")
 
 pytestmark = pytest.mark.skipif(
-    parallel.workers_for(10**6, 1) < 2, reason="needs two cores and fork to build in parallel"
+    parallel.fork_workers() < 2, reason="needs two cores and fork to build in parallel"
 )
 
 

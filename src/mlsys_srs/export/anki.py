@@ -918,11 +918,11 @@ def _full_build(
     build in one process would have built it. The package is the same either way
     (tests/test_export_parallel.py).
     """
-    from ..sync.parallel import ordered_shares, workers_for
+    from ..sync.parallel import fork_workers, ordered_shares
 
     now = builder.now
     db = conn.execute("PRAGMA database_list").fetchone()[2]
-    workers = workers_for(PARALLEL_EXPORT_MIN, PARALLEL_EXPORT_MIN) if db else 1
+    workers = fork_workers() if db else 1
     shares = card_id_batches(conn, flt, batch=EXPORT_SHARE) if workers > 1 else []
     if sum(map(len, shares)) < PARALLEL_EXPORT_MIN or len(shares) <= 1:  # (a lone share runs here)
         with _reading(conn):

@@ -89,15 +89,19 @@ def _fork_pool(workers: int) -> Iterator[Executor]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def workers_for(count: int, minimum: int = PARALLEL_MIN) -> int:
-    """How many processes would work on ``count`` items, forked from ``minimum`` items on (1: this
-    one alone)."""
+def fork_workers() -> int:
+    """How many forked processes work can be spread over here (1: no fork, or one core)."""
     import multiprocessing  # not at import time: a warm sync never starts a worker
 
-    if count < minimum or "fork" not in multiprocessing.get_all_start_methods():
+    if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, MAX_WORKERS))
+
+
+def workers_for(count: int) -> int:
+    """How many processes would parse ``count`` notes (1: this one alone)."""
+    return 1 if count < PARALLEL_MIN else fork_workers()
 
 
 def parse_many(
