@@ -21,7 +21,7 @@ import tracemalloc
 
 from synth import DOMAINS, WORDS
 
-from mlsys_srs.duplicates import CardText, find_duplicates
+from mlsys_srs.insights.duplicates import CardText, find_duplicates
 
 STOP = ["the", "of", "a", "in", "to", "is", "and", "for", "what", "does", "why", "how", "with"]
 

@@ -43,10 +43,10 @@ NOW = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
 
 def give_history(db: Path, seed: int, reviews_per_card: int = 5) -> dict[str, int]:
     """Turn most cards into scheduled cards and add past review rows; return counts by state."""
-    from mlsys_srs.identity import event_id
+    from mlsys_srs.history.identity import event_id
     from mlsys_srs.store import open_db, transaction
     from mlsys_srs.store.cards import patch_schedule
-    from mlsys_srs.store.reviews import insert_review
+    from mlsys_srs.store.review_log import insert_review
 
     rng = random.Random(seed)
     conn = open_db(db, NOW)
@@ -143,10 +143,10 @@ def bench_session(db: Path, answers: int, seed: int) -> None:
     from rich.console import Console
 
     from mlsys_srs.config import ReviewConfig, ScheduleConfig
-    from mlsys_srs.days import DayClock
-    from mlsys_srs.queue import todays_queue
-    from mlsys_srs.review import render_card
-    from mlsys_srs.session import Session
+    from mlsys_srs.review.screen import render_card
+    from mlsys_srs.review.session import Session
+    from mlsys_srs.scheduling.days import DayClock
+    from mlsys_srs.scheduling.queue import todays_queue
     from mlsys_srs.store import open_db
 
     random.seed(seed)

@@ -20,10 +20,10 @@ def simulate(db: Path, reviews: int, days: int, seed: int, leech_threshold: int 
     """Write about ``reviews`` review rows over the ``days`` days before ``NOW``; return how many."""
     import fsrs
 
-    from mlsys_srs.identity import event_id
+    from mlsys_srs.history.identity import event_id
     from mlsys_srs.store import open_db, transaction
     from mlsys_srs.store.cards import add_tag, patch_schedule
-    from mlsys_srs.store.reviews import insert_review
+    from mlsys_srs.store.review_log import insert_review
 
     rng = random.Random(seed)
     random.seed(seed)  # py-fsrs fuzzing draws from the global generator

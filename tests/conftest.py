@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from mlsys_srs import cli
 from mlsys_srs.cli import context
-from mlsys_srs.identity import event_id
+from mlsys_srs.history.identity import event_id
 from mlsys_srs.store import dt_to_db
 from mlsys_srs.store.cards import patch_schedule, retire_cards
-from mlsys_srs.store.reviews import insert_review
+from mlsys_srs.store.review_log import insert_review
 
 REPO = Path(__file__).resolve().parent.parent
 

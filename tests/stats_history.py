@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mlsys_srs.days import DayClock
+from mlsys_srs.scheduling.days import DayClock
 from mlsys_srs.store import open_db
 from mlsys_srs.store.cards import add_tag
 

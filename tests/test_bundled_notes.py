@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from mlsys_srs.decks import deck_dirs, find_deck, list_decks
-from mlsys_srs.duplicates import cards_from_notes, find_duplicates
+from mlsys_srs.insights.duplicates import cards_from_notes, find_duplicates
 from mlsys_srs.store import open_db
 from mlsys_srs.store.cards import list_cards
 from mlsys_srs.store.filters import CardFilter
 from mlsys_srs.sync import read_vault, sync_vault
+from mlsys_srs.vault.decks import deck_dirs, find_deck, list_decks
 
 REPO = Path(__file__).resolve().parent.parent
 NOTES = REPO / "notes"

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from mlsys_srs.queue import study_queue, todays_queue
-from mlsys_srs.session import Session
-from mlsys_srs.stats import compute_stats
+from mlsys_srs.insights.stats import compute_stats
+from mlsys_srs.review.session import Session
+from mlsys_srs.scheduling.queue import study_queue, todays_queue
 from mlsys_srs.store import open_db
 from mlsys_srs.store.schedules import logged_reviews
 from mlsys_srs.sync import sync_vault
@@ -240,7 +240,7 @@ def test_cards_table_is_one_card_a_line(synced: Cli) -> None:
 def test_a_learning_card_shown_early_says_so(conn: sqlite3.Connection) -> None:
     from rich.console import Console
 
-    from mlsys_srs.review import layout
+    from mlsys_srs.review.screen import layout
 
     clock = FakeClock()
     s = session(conn, clock, todays_queue(conn, CFG, CLOCK, clock()))

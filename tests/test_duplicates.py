@@ -1,4 +1,4 @@
-"""Duplicate-card detection (mlsys_srs.duplicates): what must match, what must not, order."""
+"""Duplicate-card detection (mlsys_srs.insights.duplicates): what must match, what must not, order."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlsys_srs.duplicates import (
+from mlsys_srs.insights.duplicates import (
     DEFAULT_THRESHOLD,
     CardText,
     DuplicatePair,

@@ -11,7 +11,7 @@ import genanki
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlsys_srs.export.anki import _AnkiNote, _models, _write_notes, guid_for
+from mlsys_srs.anki.export import _AnkiNote, _models, _write_notes, guid_for
 
 TS = 1_790_000_000.5
 

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlsys_srs.days import DayClock
-from mlsys_srs.export.anki import SchedulingOptions, export_anki
+from mlsys_srs.anki.export import SchedulingOptions, export_anki
+from mlsys_srs.scheduling.days import DayClock
 from mlsys_srs.store import open_db
 from mlsys_srs.store.filters import CardFilter
 from mlsys_srs.sync import sync_vault
@@ -248,7 +248,7 @@ def test_anki_updates_notes_from_an_incremental_package(
 def test_a_full_build_in_small_batches_equals_one_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mlsys_srs.export import anki
+    from mlsys_srs.anki import export as anki
 
     bundled = Path(__file__).resolve().parent.parent / "notes"
     conn = open_db(tmp_path / "db.sqlite", T0)

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlsys_srs.days import DayClock
-from mlsys_srs.export import anki
-from mlsys_srs.export.anki import SchedulingOptions, export_anki
+from mlsys_srs.anki import export as anki
+from mlsys_srs.anki.export import SchedulingOptions, export_anki
+from mlsys_srs.scheduling.days import DayClock
 from mlsys_srs.store import open_db
 from mlsys_srs.store.cards import card_id_batches, list_cards
 from mlsys_srs.store.filters import CardFilter

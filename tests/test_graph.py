@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlsys_srs.graph import ConceptGraph, NoteNotFound, concept_graph, find_note, neighbourhood
+from mlsys_srs.insights.graph import ConceptGraph, NoteNotFound, concept_graph, find_note, neighbourhood
 
 from .conftest import Cli
 from .stats_history import CLOCK, History, local

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from mlsys_srs import cli
 from mlsys_srs.cli import context
-from mlsys_srs.journal import CardKey, Cursor, Event, Journal, read_new
+from mlsys_srs.history.journal import CardKey, Cursor, Event, Journal, read_new
 
 from .conftest import write_notes
 
@@ -192,8 +192,8 @@ def test_two_devices_copying_one_vault_converge_and_a_rebuild_equals_them(
     laptop("grade", str(ids_l[q[2]]), "easy", at=T0 + timedelta(hours=2, minutes=1))
     # An undo on the laptop, recorded as a tombstone in its journal.
     from mlsys_srs.config import ScheduleConfig
-    from mlsys_srs.grading import grade_card, undo_review
-    from mlsys_srs.memory import make_scheduler
+    from mlsys_srs.history.grading import grade_card, undo_review
+    from mlsys_srs.scheduling.memory import make_scheduler
     from mlsys_srs.store import open_db
 
     conn = open_db(laptop.db, T0)
@@ -320,7 +320,7 @@ def test_read_only_commands_on_a_vault_without_a_database_say_so(tmp_path: Path)
 
 
 def test_vault_discovery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlsys_srs.vault import discover
+    from mlsys_srs.vault.layout import discover
 
     root = tmp_path / "brain"
     (root / ".obsidian").mkdir(parents=True)
@@ -358,10 +358,10 @@ KILL_AFTER_APPEND = """
 import os, signal, sys
 from datetime import datetime, timezone
 from pathlib import Path
-from mlsys_srs import journal as jmod
+from mlsys_srs.history import journal as jmod
 from mlsys_srs.config import ScheduleConfig
-from mlsys_srs.grading import grade_card
-from mlsys_srs.memory import make_scheduler
+from mlsys_srs.history.grading import grade_card
+from mlsys_srs.scheduling.memory import make_scheduler
 from mlsys_srs.store import open_db
 
 orig = jmod.Journal.append
@@ -502,9 +502,9 @@ def test_merging_journals_in_any_order_gives_the_same_history(
     tmp_path_factory: pytest.TempPathFactory, plan: list[tuple[str, int, int, int]], order: list[str]
 ) -> None:
     from mlsys_srs.config import ScheduleConfig
-    from mlsys_srs.history import key_of, merge_journals
-    from mlsys_srs.identity import event_id
-    from mlsys_srs.memory import make_scheduler
+    from mlsys_srs.history.identity import event_id
+    from mlsys_srs.history.merge import key_of, merge_journals
+    from mlsys_srs.scheduling.memory import make_scheduler
     from mlsys_srs.store import open_db
     from mlsys_srs.store.events import keyed_cards
     from mlsys_srs.sync import sync_vault
@@ -544,12 +544,12 @@ def test_merging_journals_in_any_order_gives_the_same_history(
 def test_a_replay_shared_out_over_the_cores_equals_one_on_this_core(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mlsys_srs.history as history_module
+    import mlsys_srs.history.merge as history_module
     import mlsys_srs.sync.parallel as parallel
     from mlsys_srs.config import ScheduleConfig
-    from mlsys_srs.history import key_of, merge_journals
-    from mlsys_srs.identity import event_id
-    from mlsys_srs.memory import make_scheduler
+    from mlsys_srs.history.identity import event_id
+    from mlsys_srs.history.merge import key_of, merge_journals
+    from mlsys_srs.scheduling.memory import make_scheduler
     from mlsys_srs.store import open_db
     from mlsys_srs.store.events import keyed_cards
     from mlsys_srs.sync import sync_vault
@@ -588,9 +588,9 @@ def test_a_card_keeps_its_uid_when_the_same_merge_brings_history_under_it(tmp_pa
     import dataclasses
 
     from mlsys_srs.config import ScheduleConfig
-    from mlsys_srs.history import key_of, merge_journals
-    from mlsys_srs.identity import event_id
-    from mlsys_srs.memory import make_scheduler
+    from mlsys_srs.history.identity import event_id
+    from mlsys_srs.history.merge import key_of, merge_journals
+    from mlsys_srs.scheduling.memory import make_scheduler
     from mlsys_srs.store import open_db
     from mlsys_srs.store.events import keyed_cards
     from mlsys_srs.sync import sync_vault

@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 from mlsys_srs import cli
 from mlsys_srs.cli import context
 from mlsys_srs.config import ScheduleConfig
-from mlsys_srs.days import DayClock
-from mlsys_srs.grading import bury, grade_card, reset, set_suspended, undo_review
-from mlsys_srs.journal import Journal
-from mlsys_srs.memory import make_scheduler
-from mlsys_srs.queue import todays_queue
+from mlsys_srs.history.grading import bury, grade_card, reset, set_suspended, undo_review
+from mlsys_srs.history.journal import Journal
+from mlsys_srs.scheduling.days import DayClock
+from mlsys_srs.scheduling.memory import make_scheduler
+from mlsys_srs.scheduling.queue import todays_queue
 from mlsys_srs.store import open_db
 from mlsys_srs.sync import sync_vault
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from mlsys_srs.importers.anki import anki_block_id, revlog_kind
-from mlsys_srs.importers.anki_collection import AnkiImportError, Revlog, open_collection
-from mlsys_srs.importers.html_md import card_lines, to_markdown
+from mlsys_srs.anki.collection import AnkiImportError, Revlog, open_collection
+from mlsys_srs.anki.fields import card_lines, to_markdown
+from mlsys_srs.anki.importing import anki_block_id, revlog_kind
 
 from .conftest import Cli
 

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlsys_srs.days import DayClock, zone
 from mlsys_srs.parse import parse_note
-from mlsys_srs.parse.osr import card_schedules, strip_schedule_comments_from
-from mlsys_srs.vaultio import FileExists, NoteChanged, create_file, rewrite_note
+from mlsys_srs.parse.sr_comments import card_schedules, strip_schedule_comments_from
+from mlsys_srs.scheduling.days import DayClock, zone
+from mlsys_srs.vault.writes import FileExists, NoteChanged, create_file, rewrite_note
 
 from .conftest import Cli
 

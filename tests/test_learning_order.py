@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlsys_srs.config import ConfigError, ScheduleConfig, load_config
-from mlsys_srs.days import DayClock
-from mlsys_srs.queue import QueueItem, build_queue, learning_ranks, todays_queue
+from mlsys_srs.scheduling.days import DayClock
+from mlsys_srs.scheduling.queue import QueueItem, build_queue, learning_ranks, todays_queue
 from mlsys_srs.store import cards as card_store
 from mlsys_srs.store import notes as note_store
 from mlsys_srs.store import open_db
-from mlsys_srs.store import reviews as review_store
+from mlsys_srs.store import review_log as review_store
 from mlsys_srs.store.filters import CardFilter
 from mlsys_srs.sync import sync_vault
 

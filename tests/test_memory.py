@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlsys_srs.config import ScheduleConfig
-from mlsys_srs.days import DayClock
-from mlsys_srs.grading import grade_card
-from mlsys_srs.memory import (
+from mlsys_srs.history.grading import grade_card
+from mlsys_srs.review.session import Session
+from mlsys_srs.scheduling.days import DayClock
+from mlsys_srs.scheduling.memory import (
     FUZZ_RANGES,
     CardSchedule,
     CardScheduler,
@@ -33,8 +34,7 @@ from mlsys_srs.memory import (
     replay,
     replay_steps,
 )
-from mlsys_srs.queue import todays_queue
-from mlsys_srs.session import Session
+from mlsys_srs.scheduling.queue import todays_queue
 from mlsys_srs.store import events as event_store
 from mlsys_srs.store import open_db
 from mlsys_srs.store.cards import load_card
@@ -424,7 +424,7 @@ def test_review_days_in_the_system_zone_are_those_of_the_general_rule(
 ) -> None:
     import time
 
-    from mlsys_srs.days import SystemLocalTime
+    from mlsys_srs.scheduling.days import SystemLocalTime
 
     monkeypatch.setenv("TZ", tz)
     time.tzset()
@@ -443,7 +443,7 @@ def test_review_days_in_the_system_zone_are_those_of_the_general_rule(
 
 
 def test_a_py_fsrs_without_the_formulas_replays_through_grade(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlsys_srs import memory
+    from mlsys_srs.scheduling import memory
 
     monkeypatch.setattr(memory, "_FSRS_INTERNALS", (*memory._FSRS_INTERNALS, "_a_formula_py_fsrs_lacks"))
     sched = CardScheduler(CFG)

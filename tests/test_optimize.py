@@ -15,10 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mlsys_srs.config import ScheduleConfig, load_config
-from mlsys_srs.days import DayClock
-from mlsys_srs.grading import grade_card
-from mlsys_srs.memory import CardScheduler
-from mlsys_srs.optimize import Answer, auc, items_from
+from mlsys_srs.history.grading import grade_card
+from mlsys_srs.scheduling.days import DayClock
+from mlsys_srs.scheduling.memory import CardScheduler
+from mlsys_srs.scheduling.optimize import Answer, auc, items_from
 
 from .conftest import REPO, Cli
 
@@ -117,7 +117,7 @@ def test_due_and_card_import_no_optimizer_code(tmp_path: Path) -> None:
             capture_output=True, text=True, env=env,
         )  # fmt: skip
         imported = out.stderr
-        assert "fsrs_rs_python" not in imported and "mlsys_srs.optimize" not in imported, cmd
+        assert "fsrs_rs_python" not in imported and "mlsys_srs.scheduling.optimize" not in imported, cmd
         assert "tomlkit" not in imported, cmd
     due = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "mlsys_srs", "--vault", str(tmp_path), "due"],

@@ -7,8 +7,8 @@ import re
 import pytest
 from rich.console import Console
 
-from mlsys_srs.export.html import MarkdownRenderer
-from mlsys_srs.render import CLOZE_STYLE, MATH_STYLE, math_to_unicode, terminal_card
+from mlsys_srs.render.html import MarkdownRenderer
+from mlsys_srs.render.terminal import CLOZE_STYLE, MATH_STYLE, math_to_unicode, terminal_card
 
 
 def lines(text: str, width: int = 80, **kw: object) -> list[str]:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from mlsys_srs.export import html as html_module
-from mlsys_srs.export.html import MarkdownRenderer
+from mlsys_srs.render.html import MarkdownRenderer
+from mlsys_srs.render import html as html_module
 from mlsys_srs.store import open_db
-from mlsys_srs.store.renders import cached_renders, save_renders
+from mlsys_srs.store.render_cache import cached_renders, save_renders
 
 from .conftest import Cli
 

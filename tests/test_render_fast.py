@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlsys_srs.export.html import MarkdownRenderer
+from mlsys_srs.render.html import MarkdownRenderer
 
 _WORD = st.text(alphabet="abcXYZ019 .,:;?'\"()/-+|#^%=@{}", min_size=0, max_size=8)
 _INNER = st.text(alphabet="abc XY19.#|^-/'()*`_&<", min_size=1, max_size=10)
@@ -23,7 +23,7 @@ def _markdown_it(renderer: MarkdownRenderer, text: str) -> str:
 def test_the_fast_path_for_plain_lines_with_wikilinks_renders_as_markdown_it(
     pieces: list[tuple[str, str]], tail: str
 ) -> None:
-    from mlsys_srs.export.html import _plain_with_wikilinks
+    from mlsys_srs.render.html import _plain_with_wikilinks
 
     text = ("".join(f"{word}[[{inner}]]" for word, inner in pieces) + tail).strip()
     fast = _plain_with_wikilinks(text)
@@ -45,7 +45,7 @@ _LINE = st.text(alphabet="abc XY19.:;'\"()=+-<>&{}#*_`~\t\\", min_size=0, max_si
 def test_the_fast_path_for_a_line_and_a_code_fence_renders_as_markdown_it(
     head: str, lang: str, code: list[str], gap: str
 ) -> None:
-    from mlsys_srs.export.html import _plain_then_fence
+    from mlsys_srs.render.html import _plain_then_fence
 
     text = (head + gap + f"```{lang}\n" + "".join(line + "\n" for line in code) + "```").strip()
     fast = _plain_then_fence(text)

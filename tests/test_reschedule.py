@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mlsys_srs.config import ScheduleConfig
-from mlsys_srs.days import DayClock
-from mlsys_srs.memory import CardSchedule, CardScheduler, ResetEvent, ReviewEvent, replay
-from mlsys_srs.reschedule import history_from_log, workload
+from mlsys_srs.scheduling.days import DayClock
+from mlsys_srs.scheduling.memory import CardSchedule, CardScheduler, ResetEvent, ReviewEvent, replay
+from mlsys_srs.scheduling.reschedule import history_from_log, workload
 from mlsys_srs.store import open_db
 from mlsys_srs.store.backup import backup_database
 from mlsys_srs.store.events import set_meta
@@ -102,8 +102,8 @@ def test_workload_counts_by_review_day() -> None:
 
 def test_calibration_bins_predicted_recall_and_weekly_retention(run: Cli, notes) -> None:  # type: ignore[no-untyped-def]
     from mlsys_srs.config import ScheduleConfig
-    from mlsys_srs.memory import ForgettingCurve
-    from mlsys_srs.stats import compute_stats
+    from mlsys_srs.insights.stats import compute_stats
+    from mlsys_srs.scheduling.memory import ForgettingCurve
 
     notes({"a.md": "Q: one?\nA: 1\n\nQ: two?\nA: 2\n"})
     run("sync")

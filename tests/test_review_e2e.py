@@ -263,7 +263,7 @@ def test_review_without_a_terminal_exits_2(run: Cli, notes) -> None:  # type: ig
     ],
 )
 def test_editor_command_opens_at_the_line(editor: str, expected: list[str]) -> None:
-    from mlsys_srs.review import editor_command
+    from mlsys_srs.review.screen import editor_command
 
     assert editor_command(editor, Path("/v/n.md"), 12) == expected
 
@@ -275,10 +275,10 @@ def test_card_screen_shows_context_question_then_grades(tmp_path: Path, vault: P
     from rich.console import Console
 
     from mlsys_srs.config import ReviewConfig, ScheduleConfig
-    from mlsys_srs.days import DayClock
-    from mlsys_srs.queue import todays_queue
-    from mlsys_srs.review import render_card
-    from mlsys_srs.session import Session
+    from mlsys_srs.review.screen import render_card
+    from mlsys_srs.review.session import Session
+    from mlsys_srs.scheduling.days import DayClock
+    from mlsys_srs.scheduling.queue import todays_queue
     from mlsys_srs.store import open_db
     from mlsys_srs.sync import sync_vault
 

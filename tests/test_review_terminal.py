@@ -391,7 +391,7 @@ def test_no_sigquit_core_on_exit_signal_handlers_restored() -> None:
 
     from rich.console import Console
 
-    from mlsys_srs.review import Terminal
+    from mlsys_srs.review.screen import Terminal
 
     master, slave = os.openpty()
     try:

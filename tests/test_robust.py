@@ -198,10 +198,10 @@ def test_no_control_character_from_note_text_reaches_stdout(text: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from mlsys_srs.cli.notes import print_diagnostics
+    from mlsys_srs.cli.notes_commands import print_diagnostics
     from mlsys_srs.parse import Diagnostic
-    from mlsys_srs.render import terminal_card
-    from mlsys_srs.review import context_line
+    from mlsys_srs.render.terminal import terminal_card
+    from mlsys_srs.review.screen import context_line
 
     for make in (context._make_console,):
         buf = io.StringIO()
@@ -358,7 +358,7 @@ def test_a_wrong_setting_is_one_line_naming_the_file_and_key(
 def test_fsrs_weights_out_of_bounds_are_refused_where_the_scheduler_is_built() -> None:
     from mlsys_srs.config import ScheduleConfig
     from mlsys_srs.errors import ConfigError
-    from mlsys_srs.memory import make_scheduler
+    from mlsys_srs.scheduling.memory import make_scheduler
 
     weights = [
         0.2,

@@ -13,17 +13,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mlsys_srs.config import ScheduleConfig
-from mlsys_srs.days import DayClock
-from mlsys_srs.fmt import format_interval
-from mlsys_srs.grading import grade_card, undo_review
-from mlsys_srs.memory import (
+from mlsys_srs.core.fmt import format_interval
+from mlsys_srs.history.grading import grade_card, undo_review
+from mlsys_srs.insights.stats import review_streak
+from mlsys_srs.scheduling.days import DayClock
+from mlsys_srs.scheduling.memory import (
     CardSchedule,
     ForgettingCurve,
     is_new_leech,
     make_scheduler,
 )
-from mlsys_srs.queue import QueueItem, build_queue, due_summary, interleave_by_domain, todays_queue
-from mlsys_srs.stats import review_streak
+from mlsys_srs.scheduling.queue import QueueItem, build_queue, due_summary, interleave_by_domain, todays_queue
 from mlsys_srs.store import dt_to_db, open_db
 from mlsys_srs.store.filters import CardFilter
 from mlsys_srs.store.schema import CARD_SCHEDULE_COLUMNS as SCHEDULE_COLUMNS
@@ -154,7 +154,7 @@ def test_recall_is_90_percent_one_stability_after_the_last_review() -> None:
 def test_one_decay_rule_for_every_parameter_set() -> None:
     from fsrs.scheduler import DEFAULT_PARAMETERS, FSRS_DEFAULT_DECAY
 
-    from mlsys_srs.memory import DEFAULT_DECAY, decay_of
+    from mlsys_srs.scheduling.memory import DEFAULT_DECAY, decay_of
 
     assert pytest.approx(FSRS_DEFAULT_DECAY) == DEFAULT_DECAY
     assert decay_of(()) == DEFAULT_DECAY  # none: py-fsrs's default

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mlsys_srs.config import ReviewConfig, ScheduleConfig
-from mlsys_srs.days import DayClock
-from mlsys_srs.queue import todays_queue
-from mlsys_srs.session import Outcome, Phase, Session
-from mlsys_srs.stats import review_streak
+from mlsys_srs.insights.stats import review_streak
+from mlsys_srs.review.session import Outcome, Phase, Session
+from mlsys_srs.scheduling.days import DayClock
+from mlsys_srs.scheduling.queue import todays_queue
 from mlsys_srs.store import dt_to_db, open_db
 from mlsys_srs.store.filters import CardFilter
 from mlsys_srs.sync import sync_vault

@@ -13,8 +13,7 @@ import pytest
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
 from mlsys_srs.config import ScheduleConfig
-from mlsys_srs.memory import ForgettingCurve
-from mlsys_srs.stats import (
+from mlsys_srs.insights.stats import (
     Retention,
     Stats,
     compute_stats,
@@ -22,6 +21,7 @@ from mlsys_srs.stats import (
     retention_windows,
     weakness_score,
 )
+from mlsys_srs.scheduling.memory import ForgettingCurve
 from mlsys_srs.store.filters import CardFilter
 
 from .stats_history import CLOCK, History, inline_cards, local

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-from mlsys_srs.cli.stats import forecast_lines, heatmap_lines, shade_level
-from mlsys_srs.stats import Forecast, Heatmap
+from mlsys_srs.cli.insight_commands import forecast_lines, heatmap_lines, shade_level
+from mlsys_srs.insights.stats import Forecast, Heatmap
 
 from .conftest import Cli
 from .stats_history import History, inline_cards, local

@@ -99,7 +99,7 @@ def test_constants_are_defined_once(name: str) -> None:
 def test_a_batch_job_pauses_the_cyclic_gc_and_restores_it() -> None:
     import gc
 
-    from mlsys_srs.batch import cyclic_gc_paused
+    from mlsys_srs.core.workers import cyclic_gc_paused
 
     assert gc.isenabled()
     with cyclic_gc_paused():

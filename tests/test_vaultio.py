@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mlsys_srs import vaultio
 from mlsys_srs.parse import parse_note
 from mlsys_srs.parse.text import split_lines
 from mlsys_srs.store import open_db
 from mlsys_srs.sync import sync_vault, write_block_ids
-from mlsys_srs.vaultio import DiskFull, FileExists, NoteChanged, ReadOnlyNote, create_file, rewrite_note
+from mlsys_srs.vault import writes as vaultio
+from mlsys_srs.vault.writes import DiskFull, FileExists, NoteChanged, ReadOnlyNote, create_file, rewrite_note
 
 from .conftest import mounted_tmpfs
 

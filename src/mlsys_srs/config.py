@@ -683,11 +683,11 @@ def load_config(
         elif "vault" in top:
             vault, reason = _expand(top["vault"], base), "config"
         else:
-            from .vault import discover
+            from .vault.layout import discover
 
             found = discover(here)
             vault, reason = found.path, found.reason
-    from .vault import read_vault_config, read_vault_id, vault_db_path
+    from .vault.layout import read_vault_config, read_vault_id, vault_db_path
 
     vault_id = read_vault_id(vault) if vault.is_dir() else None
     data_dir = default_data_dir()

@@ -17,7 +17,14 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import SrsError
-from . import export, history, imports, notes, report, review, schedule, stats
+from . import export_commands as export
+from . import history_commands as history
+from . import import_commands as imports
+from . import insight_commands as stats
+from . import notes_commands as notes
+from . import report_command as report
+from . import schedule_commands as schedule
+from . import study_commands as review
 from .context import State, err_console
 
 
@@ -57,7 +64,7 @@ class _Group(TyperGroup):
 
             raise _error(str(describe_error(_db_path(ctx) or Path("the database"), exc))) from None
         except OSError as exc:
-            from ..fmt import display_path
+            from ..core.fmt import display_path
 
             where = f"{display_path(exc.filename)}: " if exc.filename else ""
             raise _error(f"{where}{exc.strerror or exc}") from None

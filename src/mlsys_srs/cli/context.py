@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..core.fmt import inert
 from ..errors import SrsError
-from ..fmt import inert
 
 if TYPE_CHECKING:
     import sqlite3
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ..config import Config
-    from ..journal import Journal
+    from ..history.journal import Journal
 
 ENV_NOW = "MLSYS_SRS_NOW"
 ENV_DEVICE = "MLSYS_SRS_DEVICE"
@@ -162,7 +162,7 @@ def database_path(ctx: typer.Context, *, create: bool) -> Path:
     """
     from ..config import default_db_path
     from ..errors import DatabaseError, VaultError
-    from ..vault import adopt_legacy, ensure_vault_id, vault_db_path
+    from ..vault.layout import adopt_legacy, ensure_vault_id, vault_db_path
 
     st = state(ctx)
     cfg = st.config
@@ -209,7 +209,7 @@ def open_store(ctx: typer.Context, *, create: bool = True) -> Iterator[sqlite3.C
 def _remember_vault(conn: sqlite3.Connection, ctx: typer.Context) -> None:
     from ..store.db import transaction
     from ..store.events import get_meta, set_meta
-    from ..vault import read_vault_id
+    from ..vault.layout import read_vault_id
 
     vid = read_vault_id(state(ctx).config.vault) if state(ctx).config.vault.is_dir() else None
     if vid and get_meta(conn, "vault_id") is None:
@@ -219,7 +219,7 @@ def _remember_vault(conn: sqlite3.Connection, ctx: typer.Context) -> None:
 
 def journal(ctx: typer.Context) -> Journal | None:
     """This device's review journal in the vault (None when ``[history] journal = false``)."""
-    from ..journal import Journal, device_id, valid_device
+    from ..history.journal import Journal, device_id, valid_device
 
     cfg = state(ctx).config
     if not cfg.history.journal:
@@ -279,7 +279,7 @@ def resolve_deck(ctx: typer.Context, name: str | None) -> Any:
     """The ``DeckRecipe`` named by ``--deck`` (None when not given)."""
     if not name:
         return None
-    from ..decks import deck_dirs, find_deck
+    from ..vault.decks import deck_dirs, find_deck
 
     cfg = state(ctx).config
     return find_deck(name, deck_dirs(cfg.vault, Path.cwd(), cfg.config_path.parent))
@@ -338,7 +338,7 @@ def check_filter(conn: sqlite3.Connection, flt: Any) -> None:
 
 def day_clock(ctx: typer.Context) -> Any:
     """The ``DayClock`` of the configured zone and rollover hour."""
-    from ..days import DayClock, zone
+    from ..scheduling.days import DayClock, zone
 
     sched = state(ctx).config.schedule
     return DayClock(zone(sched.timezone), sched.rollover_hour)

@@ -23,22 +23,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SrsError
-from ..history import key_of, record, replay_cards
-from ..identity import event_id
-from ..journal import Event
+from ..history.identity import event_id
+from ..history.journal import Event
+from ..history.merge import key_of, record, replay_cards
 from ..parse import Diagnostic, parse_note
-from ..parse.osr import OsrSchedule, card_schedules, strip_schedule_comments_from
+from ..parse.sr_comments import OsrSchedule, card_schedules, strip_schedule_comments_from
 from ..store import events as event_store
 from ..store.cards import list_cards
 from ..store.db import dt_to_db, transaction
 from ..store.filters import CardFilter
 from ..sync.walk import decode_note, walk_vault
-from ..vaultio import NoteChanged, rewrite_note
+from ..vault.writes import NoteChanged, rewrite_note
 
 if TYPE_CHECKING:
-    from ..days import DayClock
-    from ..journal import Journal
-    from ..memory import CardScheduler
+    from ..history.journal import Journal
+    from ..scheduling.days import DayClock
+    from ..scheduling.memory import CardScheduler
 
 INSTALL_HINT = "pip install 'mlsys-srs[optimizer]'"
 SM2_RETENTION = 0.9

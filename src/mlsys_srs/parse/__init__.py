@@ -4,7 +4,7 @@
 command (sync, check, cards, export) goes through it.
 """
 
-from .links import LinkResolver
+from .link_resolver import LinkResolver
 from .model import Diagnostic, Link, ParsedCard, ParsedNote
 from .parser import domain_of, parse_note
 from .text import find_links, is_concept, is_media, mask_inline_code

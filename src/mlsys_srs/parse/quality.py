@@ -45,13 +45,11 @@ HINTS: dict[str, str] = {
 ALLOW_RE = re.compile(r"<!--\s*srs:\s*allow-([a-z-]+)\s*-->")
 
 STOP_WORDS = frozenset(
-    """a an the of to in on at by for from with and or nor but not no is are was were be been
-    it its this that these those as if than then so do does did has have had can could will would
-    shall should may might must""".split()
+    ["a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "and", "or", "nor", "but", "not", "no", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "as", "if", "than", "then", "so", "do", "does", "did", "has", "have", "had", "can", "could", "will", "would", "shall", "should", "may", "might", "must"]
 )
 
 AUXILIARIES = frozenset(
-    "is are was were am do does did can could should would will shall has have had must may might".split()
+    ["is", "are", "was", "were", "am", "do", "does", "did", "can", "could", "should", "would", "will", "shall", "has", "have", "had", "must", "may", "might"]
 )
 
 _FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .db import dt_to_db
 
 if TYPE_CHECKING:
-    from ..decks import DeckRecipe
+    from ..vault.decks import DeckRecipe
 
 
 def _like_escape(text: str) -> str:

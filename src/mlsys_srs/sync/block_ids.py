@@ -14,7 +14,7 @@ from ..parse.text import split_lines
 from ..store import cards as card_store
 from ..store.cards import IdlessCard
 from ..store.db import transaction
-from ..vaultio import DiskFull, NoteChanged, NoteWriteError, ReadOnlyNote, rewrite_note
+from ..vault.writes import DiskFull, NoteChanged, NoteWriteError, ReadOnlyNote, rewrite_note
 from .walk import content_hash
 
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..identity import card_uid, salted
+from ..history.identity import card_uid, salted
 from ..parse import Diagnostic, parse_note
 from ..store import cards as card_store
 from ..store import links as link_store

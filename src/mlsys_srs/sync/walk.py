@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from ..core.fmt import display_path
 from ..errors import VaultError
-from ..fmt import display_path
 from ..parse import Diagnostic, ParsedNote, parse_note
 
 Progress = Callable[[int, int], None]
@@ -277,7 +277,7 @@ def read_vault(
 
 def dangling_links(notes: Sequence[ParsedNote]) -> list[Diagnostic]:
     """A warning for each concept link that names no note of the vault (``check``)."""
-    from ..parse.links import LinkResolver
+    from ..parse.link_resolver import LinkResolver
     from ..parse.text import is_concept
 
     resolver = LinkResolver.build((n.path, n.aliases) for n in notes)

@@ -1,0 +1,532 @@
+"""``import anki``: reviews done in Anki come back, and an Anki collection moves in with its history.
+
+Each Anki note is one of three things:
+
+1. **Ours**: its GUID is one an export gives a card (``export.anki.note_guids``,
+   computed for every card, retired ones too). Its cards are our cards.
+2. **Moved in before**: a card of the vault carries the block id derived from
+   its GUID (``anki_block_id``). Its cards are those cards.
+3. **New**: it becomes Markdown in the vault (``--into``, default
+   ``anki-import/``), one note per Anki deck, each card ending in that block id,
+   so the next import recognises it. Existing files are never overwritten.
+   Notes of our own note types whose GUID matches no card (a package from
+   another vault) are reported, not moved in.
+
+Then each matched card's review log becomes journal events: ``review`` for an
+answer, ``cram`` for an answer in a filtered deck that did not reschedule
+(revlog type 3), ``reset`` for Forget (ease 0, interval 0, factor 0); other
+manual entries (set due date, reschedule) are skipped. An event's id is derived
+from the revlog id and the card's GUID, so importing again adds nothing, and a
+revlog row that an export wrote from one of our reviews (same card, same
+millisecond, same rating) is recognised and not doubled. The touched cards are
+then replayed from their whole history, as the journal merge replays them.
+
+Nothing here reads the clock (``now`` is passed in) or prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from ..core.workers import cyclic_gc_paused
+from ..errors import SrsError
+from ..history.identity import event_id
+from ..history.journal import CardKey, Event
+from ..history.merge import key_of, record, replay_cards
+from ..parse import Diagnostic, parse_note
+from ..store import events as event_store
+from ..store.cards import list_cards
+from ..store.db import transaction
+from ..store.filters import CardFilter
+from ..vault.writes import FileExists, create_file
+from .collection import Card, Collection, Note, Notetype, Revlog
+from .fields import card_lines, one_line, to_markdown
+
+if TYPE_CHECKING:
+    from ..history.journal import Journal
+    from ..scheduling.memory import CardScheduler
+
+BLOCK_PREFIX = "anki-"
+DEFAULT_INTO = "anki-import"
+MEDIA_FOLDER = "media"
+_UNSAFE_NAME_RE = re.compile(r'[\\/:*?"<>|#^\[\]\x00-\x1f]+')
+_OWN_MS_SLACK = 50
+"""An export bumps a revlog id by a millisecond when two answers share one: allow a little."""
+
+
+def anki_block_id(guid: str) -> str:
+    """The block id a moved-in Anki note's cards carry: its GUID, spelt in hex (block ids allow only
+    letters, digits and ``-``), so every import recognises the note and an export gives it back to
+    Anki under its own GUID (``export.anki.guid_of_block``)."""
+    return BLOCK_PREFIX + guid.encode("utf-8").hex()
+
+
+def revlog_event_id(entry: Revlog, guid: str, ord_: int) -> str:
+    """A journal event id per Anki review: the same for the same answer, whatever collection holds it."""
+    key = f"anki-revlog\0{guid}\0{ord_}\0{entry.id}".encode()
+    return event_id(_revlog_time(entry), hashlib.blake2b(key, digest_size=10).digest())
+
+
+def _revlog_time(entry: Revlog) -> datetime:
+    return datetime.fromtimestamp(entry.id / 1000, UTC)
+
+
+def revlog_kind(entry: Revlog) -> str | None:
+    """``review``, ``cram``, ``reset`` (Forget) or None (a manual entry that is not history)."""
+    if entry.ease == 0:
+        return "reset" if entry.ivl == 0 and entry.factor == 0 else None
+    if entry.type in (4, 5) or not 1 <= entry.ease <= 4:
+        return None
+    return "cram" if entry.type == 3 else "review"
+
+
+@dataclass
+class AnkiImportReport:
+    """What an import found, and did (or would do, with ``dry_run``)."""
+
+    source: str
+    dry_run: bool
+    notes: int = 0
+    notes_ours: int = 0
+    notes_moved_in_before: int = 0
+    notes_new: int = 0
+    cards_matched: int = 0
+    files: list[str] = field(default_factory=list)
+    media: int = 0
+    reviews: int = 0
+    cram: int = 0
+    resets: int = 0
+    own_reviews: int = 0
+    already_imported: int = 0
+    skipped_manual: int = 0
+    cards_replayed: int = 0
+    unmatched: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "source": self.source,
+            "dry_run": self.dry_run,
+            "notes": {
+                "total": self.notes,
+                "ours": self.notes_ours,
+                "moved_in_before": self.notes_moved_in_before,
+                "new": self.notes_new,
+            },
+            "cards_matched": self.cards_matched,
+            "files": list(self.files),
+            "media": self.media,
+            "events": {"reviews": self.reviews, "cram": self.cram, "resets": self.resets},
+            "skipped": {
+                "own_reviews": self.own_reviews,
+                "already_imported": self.already_imported,
+                "manual": self.skipped_manual,
+            },
+            "cards_replayed": self.cards_replayed,
+            "unmatched": list(self.unmatched),
+            "diagnostics": [
+                {"path": d.path, "line": d.line, "severity": d.severity, "message": d.message}
+                for d in self.diagnostics
+            ],
+        }
+
+
+# -- Markdown for notes that move in ------------------------------------------------------
+
+
+def _direction(nt: Notetype, ord_: int) -> tuple[str, int | None] | None:
+    """Our ``(direction, cloze)`` of an Anki card (None: a template we have no card for)."""
+    if nt.cloze:
+        return "forward", ord_ + 1
+    if ord_ == 0:
+        return "forward", None
+    if ord_ == 1 and nt.templates == 2:
+        return "reverse", None
+    return None
+
+
+def _tag_text(tags: Sequence[str]) -> str:
+    out = []
+    for t in tags:
+        name = "/".join(p for p in re.split(r"::", t) if p)
+        name = re.sub(r"[^\w/-]+", "-", name).strip("-/")
+        if name and not name.isdigit() and name.lower() != "leech":
+            out.append("#" + name)
+    return " ".join(dict.fromkeys(out))
+
+
+def _end(lines: list[str], suffix: str) -> list[str]:
+    """Put ``suffix`` (tags, block id) at the end of the last line, or on a line of its own after a block."""
+    last = lines[-1].strip()
+    if last.startswith(("```", "~~~", "$$")) or last.endswith("$$"):
+        return [*lines, suffix]
+    return [*lines[:-1], f"{lines[-1]} {suffix}"]
+
+
+def render_note(note: Note, nt: Notetype, ords: Sequence[int], media: Any, *, plain: bool = False) -> str:
+    """One Anki note as a paragraph of our card syntax (``plain``: the simplest form, as a fallback)."""
+    block = anki_block_id(note.guid)
+    tags = _tag_text(note.tags)
+    suffix = f"{tags} ^{block}" if tags else f"^{block}"
+    fields = [*note.fields, "", ""]
+    if nt.cloze:
+        text = to_markdown(fields[0], media)
+        lines = [one_line(text)] if plain else card_lines(text, keep_fences=False)
+        extra = card_lines(to_markdown(fields[1], media), keep_fences=False) if len(nt.fields) > 1 else []
+        lines = [ln for ln in [*lines, *extra] if ln] or ["(empty)"]
+        lines[0] = "C: " + lines[0]
+        return "\n".join(_end(lines, suffix))
+    front_md, back_md = to_markdown(fields[0], media), to_markdown(fields[1], media)
+    if 1 in ords and nt.templates == 2:
+        f = one_line(front_md) or "(empty)"
+        b = one_line(back_md) or "(empty)"
+        single = (
+            len(card_lines(front_md, keep_fences=False)) <= 1
+            and len(card_lines(back_md, keep_fences=False)) <= 1
+        )
+        if plain or (single and "{{" not in f + b and not re.search(r"\s:{2,3}\s", f)):
+            return f"{f} ::: {b} {suffix}"
+        q = card_lines(front_md, keep_fences=False) or ["(empty)"]
+        a = card_lines(back_md, keep_fences=False) or ["(empty)"]
+        return "\n".join([*q, "??", *_end(a, suffix)])
+    if plain:
+        return f"Q: {one_line(front_md) or '(empty)'}\nA: {one_line(back_md) or '(empty)'} {suffix}"
+    q = card_lines(front_md, keep_fences=False) or ["(empty)"]
+    a = card_lines(back_md, keep_fences=True) or ["(empty)"]
+    q[0] = "Q: " + q[0]
+    a[0] = "A: " + a[0] if not a[0].startswith(("```", "~~~")) else "A: " + "\n" + a[0]
+    a = "\n".join(a).split("\n")
+    if a[0] == "A: ":
+        a = ["A: (code)", *a[1:]]
+    return "\n".join([*q, *_end(a, suffix)])
+
+
+def _expected(note: Note, nt: Notetype, ords: Sequence[int]) -> set[tuple[str, str, int]]:
+    block = anki_block_id(note.guid)
+    out = set()
+    for o in ords:
+        d = _direction(nt, o)
+        if d is not None:
+            out.add((block, d[0], d[1] or 0))
+    return out
+
+
+def _found(text: str, path: str) -> set[tuple[str, str, int]]:
+    parsed = parse_note(text, path)
+    return {(c.block_id or "", c.direction, c.cloze or 0) for c in parsed.cards if c.block_id is not None}
+
+
+def _safe_part(name: str) -> str:
+    part = _UNSAFE_NAME_RE.sub("-", name).strip(" .-")
+    return part[:100] or "Default"
+
+
+def deck_path(into: str, deck: str) -> str:
+    """The vault path of a deck's note: ``Top::Sub`` -> ``anki-import/Top/Sub.md``."""
+    parts = [_safe_part(p) for p in deck.split("::") if p.strip()] or ["Default"]
+    return str(PurePosixPath(into, *parts[:-1], parts[-1] + ".md"))
+
+
+def _yaml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# -- the import ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Media:
+    """Copies the media a note links into the vault (never overwriting) and says how to link it."""
+
+    vault: Path
+    folder: str
+    coll: Collection
+    dry_run: bool
+    report: AnkiImportReport
+    names: set[str] = field(default_factory=set)
+    placed: dict[str, str] = field(default_factory=dict)
+    note_dir: str = ""
+
+    def __call__(self, ref: str) -> str | None:
+        if "://" in ref or ref.startswith(("data:", "/")):
+            return None
+        name = ref if ref in self.names else unquote(ref)
+        if name not in self.names:
+            return None
+        if name not in self.placed:
+            self.placed[name] = self._place(name)
+        return os.path.relpath(self.placed[name], self.note_dir or ".").replace(os.sep, "/")
+
+    def _place(self, name: str) -> str:
+        safe = _safe_part(name.replace("/", "_"))
+        rel = str(PurePosixPath(self.folder, safe))
+        if self.dry_run:
+            self.report.media += 1
+            return rel
+        data = self.coll.media.read(name)
+        if data is None:
+            return rel
+        target = self.vault / rel
+        if target.exists():
+            try:
+                if target.read_bytes() == data:
+                    return rel
+            except OSError:
+                pass
+            stem, dot, ext = safe.rpartition(".")
+            digest = hashlib.blake2b(data, digest_size=4).hexdigest()
+            safe = f"{stem}-{digest}.{ext}" if dot else f"{safe}-{digest}"
+            rel = str(PurePosixPath(self.folder, safe))
+            target = self.vault / rel
+            if target.exists():
+                return rel
+        create_file(target, data)
+        self.report.media += 1
+        return rel
+
+
+def _free_path(vault: Path, rel: str, taken: set[str]) -> str:
+    stem = rel[:-3]
+    n = 1
+    candidate = rel
+    while candidate in taken or (vault / candidate).exists():
+        n += 1
+        candidate = f"{stem} {n}.md"
+    return candidate
+
+
+def import_anki(
+    conn: sqlite3.Connection,
+    coll: Collection,
+    *,
+    vault: Path,
+    now: datetime,
+    scheduler: CardScheduler,
+    journal: Journal | None,
+    into: str = DEFAULT_INTO,
+    dry_run: bool = False,
+    leech_threshold: int = 8,
+    leech_action: str = "suspend",
+    ignore: Sequence[str] = (),
+    highlight_cloze: bool = False,
+) -> AnkiImportReport:
+    """Bring an Anki collection's reviews (and notes new to us) into the vault and the database.
+
+    Args:
+        conn: The review database (synced with the vault).
+        coll: The collection, as ``anki_collection.open_collection`` read it.
+        vault: The vault folder.
+        now: The current time (UTC-aware): stamps the cards that a sync adds.
+        scheduler: Replays each touched card's history.
+        journal: This device's journal (every imported review becomes an event in it).
+        into: The vault folder (relative) new notes are written to.
+        dry_run: Work out what would change; write nothing.
+
+    Raises:
+        SrsError: ``into`` leaves the vault, or a note or media file cannot be written.
+    """
+    from ..sync import sync_vault
+    from .export import BASIC_MODEL_NAME, CLOZE_MODEL_NAME, note_guids
+
+    into_path = PurePosixPath(into.replace("\\", "/").strip("/") or DEFAULT_INTO)
+    if into_path.is_absolute() or ".." in into_path.parts or any(p.startswith(".") for p in into_path.parts):
+        raise SrsError(f"{into}: --into must be a folder inside the vault (no '..', not hidden)")
+    report = AnkiImportReport(str(coll.source), dry_run, notes=len(coll.notes))
+    views = list_cards(conn, CardFilter(include_retired=True))
+    ours = note_guids(views)
+    cards_by_note: dict[int, list[Card]] = {}
+    for c in coll.cards:
+        cards_by_note.setdefault(c.note, []).append(c)
+    keyed = {(k.block_id, k.direction, k.cloze or 0): k for k in event_store.keyed_cards(conn) if k.block_id}
+    own_types = {BASIC_MODEL_NAME, CLOZE_MODEL_NAME}
+
+    # (anki card, guid, our card key and id); filled for ours and moved-in-before now, new ones after the sync
+    matched: list[tuple[Card, str, CardKey, int]] = []
+    new_notes: list[tuple[Note, Notetype, list[Card]]] = []
+    for note in coll.notes:
+        nt = coll.notetypes.get(note.notetype)
+        cards = cards_by_note.get(note.id, [])
+        if nt is None or not cards:
+            continue
+        block = anki_block_id(note.guid)
+        if nt.name not in own_types and any(
+            k[0] == block for k in _expected(note, nt, [c.ord for c in cards]) if k in keyed
+        ):
+            # It moved in before (its cards carry its GUID as their block id; an export of them
+            # gives them this GUID again, so test this before our own GUIDs).
+            report.notes_moved_in_before += 1
+            _match_moved(note, nt, cards, keyed, matched, report)
+            continue
+        if any((note.guid, c.ord) in ours for c in cards) or nt.name in own_types:
+            report.notes_ours += 1
+            for c in cards:
+                view = ours.get((note.guid, c.ord))
+                if view is None:
+                    report.unmatched.append(
+                        f"{nt.name} note {note.guid} card {c.ord + 1} ({one_line(to_markdown(note.fields[0]))[:60]}): "
+                        "no card here has this identity (exported from another vault?)"
+                    )
+                    continue
+                matched.append((c, note.guid, key_of(view), view.id))
+            continue
+        report.notes_new += 1
+        new_notes.append((note, nt, cards))
+
+    written = _write_notes(vault, str(into_path), coll, new_notes, report, dry_run)
+    if written and not dry_run:
+        sync = sync_vault(conn, vault, now, ignore=ignore, only=written, highlight_cloze=highlight_cloze)
+        report.diagnostics.extend(sync.diagnostics)
+        keyed = {
+            (k.block_id, k.direction, k.cloze or 0): k for k in event_store.keyed_cards(conn) if k.block_id
+        }
+        for note, nt, cards in new_notes:
+            _match_moved(note, nt, cards, keyed, matched, report)
+    report.cards_matched = len(matched)
+
+    revlog_by_card: dict[int, list[Revlog]] = {}
+    for r in coll.revlog:
+        revlog_by_card.setdefault(r.card, []).append(r)
+    own: dict[int, list[tuple[int, int]]] = {}
+    for row in event_store.all_reviews(conn):
+        own.setdefault(row.card_id, []).append((int(row.reviewed_at.timestamp() * 1000), row.rating))
+    device = journal.device if journal is not None else "local"
+    candidates: list[tuple[Revlog, str, Card, CardKey, int, str]] = []
+    for card, guid, key, card_id in matched:
+        for entry in revlog_by_card.get(card.id, ()):
+            kind = revlog_kind(entry)
+            if kind is None:
+                report.skipped_manual += 1
+                continue
+            candidates.append((entry, kind, card, key, card_id, revlog_event_id(entry, guid, card.ord)))
+    known = event_store.known_event_ids(conn, [c[5] for c in candidates]) if candidates else set()
+    fresh: list[tuple[Event, int]] = []
+    for entry, kind, _card, key, card_id, eid in candidates:
+        if eid in known:
+            report.already_imported += 1
+            continue
+        if kind != "reset" and any(
+            rating == entry.ease and 0 <= entry.id - ms <= _OWN_MS_SLACK
+            for ms, rating in own.get(card_id, ())
+        ):
+            report.own_reviews += 1
+            continue
+        data: dict[str, Any] = {"source": "anki", "anki_revlog_id": entry.id}
+        if kind != "reset":
+            data.update({"rating": entry.ease, "ms": max(0, entry.time_ms)})
+        fresh.append((Event(eid, kind, _revlog_time(entry), device, key, data), card_id))
+    if dry_run:
+        # The notes that would move in have no cards yet: count their history as it would arrive.
+        for _, _, cards in new_notes:
+            for card in cards:
+                for entry in revlog_by_card.get(card.id, ()):
+                    kind = revlog_kind(entry)
+                    if kind is None:
+                        report.skipped_manual += 1
+                    else:
+                        report.reviews += kind == "review"
+                        report.cram += kind == "cram"
+                        report.resets += kind == "reset"
+    for e, _ in fresh:
+        report.reviews += e.kind == "review"
+        report.cram += e.kind == "cram"
+        report.resets += e.kind == "reset"
+    if dry_run or not fresh:
+        return report
+    touched = sorted({cid for _, cid in fresh})
+    with cyclic_gc_paused(), transaction(conn):
+        record(conn, journal, fresh)
+        report.cards_replayed = replay_cards(conn, touched, scheduler, leech_threshold, leech_action)
+    return report
+
+
+def _match_moved(
+    note: Note,
+    nt: Notetype,
+    cards: Sequence[Card],
+    keyed: dict[tuple[str, str, int], Any],
+    matched: list[tuple[Card, str, CardKey, int]],
+    report: AnkiImportReport,
+) -> None:
+    block = anki_block_id(note.guid)
+    for c in cards:
+        d = _direction(nt, c.ord)
+        hit = keyed.get((block, d[0], d[1] or 0)) if d is not None else None
+        if hit is None:
+            report.unmatched.append(
+                f"{nt.name} note {note.guid} card {c.ord + 1} ({one_line(to_markdown(note.fields[0]))[:60]}): "
+                "no card of the vault carries it (see the note's diagnostics)"
+            )
+            continue
+        matched.append((c, note.guid, key_of(hit), hit.id))
+
+
+def _write_notes(
+    vault: Path,
+    into: str,
+    coll: Collection,
+    new_notes: Sequence[tuple[Note, Notetype, list[Card]]],
+    report: AnkiImportReport,
+    dry_run: bool,
+) -> list[str]:
+    """Write one Markdown note per deck for the notes new to the vault; return their vault paths."""
+    if not new_notes:
+        return []
+    media = _Media(vault, str(PurePosixPath(into, MEDIA_FOLDER)), coll, dry_run, report, coll.media.names())
+    by_deck: dict[str, list[tuple[Note, Notetype, list[Card]]]] = {}
+    for item in new_notes:
+        deck = min(item[2], key=lambda c: c.ord).deck
+        by_deck.setdefault(deck, []).append(item)
+    written: list[str] = []
+    taken: set[str] = set()
+    for deck in sorted(by_deck):
+        rel = _free_path(vault, deck_path(into, deck), taken)
+        taken.add(rel)
+        media.note_dir = str(PurePosixPath(rel).parent)
+        top = deck.split("::")[0].strip() or "Default"
+        leaf = deck.split("::")[-1].strip() or "Default"
+        parts = [
+            "---",
+            f"domain: {_yaml_str(top)}",
+            f"anki-deck: {_yaml_str(deck)}",
+            "---",
+            f"# {leaf}",
+            "",
+        ]
+        # Render every note, parse the file once, and fall back to the plainest form for
+        # any note whose cards the parser would not find as written.
+        items = by_deck[deck]
+        ords = [sorted(c.ord for c in cards) for _, _, cards in items]
+        texts = [render_note(note, nt, o, media) for (note, nt, _), o in zip(items, ords, strict=True)]
+        wants = [_expected(note, nt, o) for (note, nt, _), o in zip(items, ords, strict=True)]
+        found = _found("\n\n".join([*parts, *texts]), rel)
+        for i, (note, nt, _) in enumerate(items):
+            if wants[i] <= found:
+                continue
+            texts[i] = render_note(note, nt, ords[i], media, plain=True)
+            if not wants[i] <= _found(texts[i], rel):
+                report.diagnostics.append(
+                    Diagnostic(
+                        rel, 1, f"Anki note {note.guid} could not be written as a card", "warning", "import"
+                    )
+                )
+        for text in texts:
+            parts.extend([text, ""])
+        report.files.append(rel)
+        if dry_run:
+            continue
+        try:
+            create_file(vault / rel, "\n".join(parts).encode("utf-8"))
+        except FileExists:
+            raise SrsError(f"{vault / rel}: appeared during the import; nothing was overwritten") from None
+        written.append(rel)
+    return written

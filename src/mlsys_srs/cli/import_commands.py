@@ -1,0 +1,196 @@
+"""Import commands: ``import anki`` and ``import osr``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from .context import JsonOpt, console, day_clock, emit_json, err_console, journal, now, open_store, state
+
+if TYPE_CHECKING:
+    from ..anki.importing import AnkiImportReport
+    from ..importers.osr import OsrImportReport
+
+app = typer.Typer(
+    name="import",
+    help="Bring reviews and notes in from Anki and obsidian-spaced-repetition.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _render_anki(r: AnkiImportReport) -> None:
+    from .notes_commands import print_diagnostics
+
+    if r.diagnostics:
+        print_diagnostics(r.diagnostics, limit=50)
+    c = console()
+    would = "would " if r.dry_run else ""
+    c.print(
+        f"{r.source}: {_plural(r.notes, 'note')} ({r.notes_ours} from mlsys-srs exports, "
+        f"{r.notes_moved_in_before} moved in before, {r.notes_new} new)",
+        markup=False,
+        soft_wrap=True,
+    )
+    if r.files:
+        c.print(
+            f"  {would}write {_plural(len(r.files), 'note')} and {_plural(r.media, 'media file')}: "
+            + ", ".join(r.files[:10])
+            + (f", ... ({len(r.files) - 10} more)" if len(r.files) > 10 else ""),
+            markup=False,
+            soft_wrap=True,
+        )
+    c.print(
+        f"  {would}add {_plural(r.reviews, 'review')}, {_plural(r.cram, 'cram answer')}, "
+        f"{_plural(r.resets, 'reset')}"
+        + ("" if r.dry_run else f"; {_plural(r.cards_replayed, 'card')} replayed"),
+        markup=False,
+        soft_wrap=True,
+    )
+    skipped = []
+    if r.own_reviews:
+        skipped.append(f"{r.own_reviews} exported from here")
+    if r.already_imported:
+        skipped.append(f"{r.already_imported} imported before")
+    if r.skipped_manual:
+        skipped.append(f"{r.skipped_manual} manual reschedules")
+    if skipped:
+        c.print("  skipped: " + ", ".join(skipped), markup=False, soft_wrap=True)
+    if r.unmatched:
+        err = err_console()
+        err.print(f"{_plural(len(r.unmatched), 'card')} could not be matched:", markup=False)
+        for line in r.unmatched[:20]:
+            err.print(f"  {line}", markup=False, soft_wrap=True)
+        if len(r.unmatched) > 20:
+            err.print(f"  ... and {len(r.unmatched) - 20} more (--json lists them all)", markup=False)
+
+
+@app.command("anki")
+def anki(
+    ctx: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(help="An .apkg, a .colpkg, or a profile's collection.anki2.", show_default=False)
+    ],
+    into: Annotated[
+        str, typer.Option("--into", help="Vault folder for notes that move in from Anki.")
+    ] = "anki-import",
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Bring back reviews done in Anki (desktop, AnkiDroid, AnkiMobile), and move Anki notes in.
+
+    Reads an .apkg or .colpkg (File > Export in Anki), or a profile's
+    collection.anki2 (copied first; close Anki before). Syncs the vault first.
+
+    Notes exported from here are matched to their cards by GUID; their Anki
+    reviews join each card's history (reviews that came from here are not
+    doubled; Forget is a reset; filtered-deck answers count as cram) and the
+    cards are rescheduled from the whole history.
+
+    Other notes move into the vault as Markdown (one note per deck under
+    --into), with media, tags, a block id per card and their whole review
+    history. Existing files are never overwritten; importing the same
+    collection again adds nothing.
+    """
+    from ..anki.collection import open_collection
+    from ..anki.importing import import_anki
+    from ..scheduling.memory import make_scheduler
+    from .notes_commands import run_sync
+
+    cfg = state(ctx).config
+    run_sync(ctx, quiet=True)
+    coll = open_collection(path)
+    with open_store(ctx) as conn:
+        report = import_anki(
+            conn,
+            coll,
+            vault=cfg.vault,
+            now=now(),
+            scheduler=make_scheduler(cfg.schedule, day_clock(ctx)),
+            journal=None if dry_run else journal(ctx),
+            into=into,
+            dry_run=dry_run,
+            leech_threshold=cfg.schedule.leech_threshold,
+            leech_action=cfg.schedule.leech_action,
+            ignore=cfg.ignore,
+            highlight_cloze=cfg.parse.osr_highlight_cloze,
+        )
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    _render_anki(report)
+
+
+def _render_osr(r: OsrImportReport) -> None:
+    from .notes_commands import print_diagnostics
+
+    if r.diagnostics:
+        print_diagnostics(r.diagnostics, limit=50)
+    c = console()
+    would = "would " if r.dry_run else ""
+    c.print(
+        f"{_plural(r.schedules, 'schedule comment')} in {_plural(r.notes, 'note')}: "
+        f"{would}seed {_plural(r.seeded, 'card')} ({r.from_note} from note-level schedules), "
+        f"{r.already} seeded before, {r.unmatched} without a card",
+        markup=False,
+        soft_wrap=True,
+    )
+    if r.stripped or (r.dry_run and r.strip):
+        c.print(f"  {would}remove the comments from {_plural(r.stripped, 'note')}", markup=False)
+
+
+@app.command("osr")
+def osr(
+    ctx: typer.Context,
+    strip: Annotated[
+        bool, typer.Option("--strip", help="Remove the <!--SR:...--> comments from the notes afterwards.")
+    ] = False,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Seed cards from obsidian-spaced-repetition schedules (<!--SR:!2024-01-02,3,250-->).
+
+    Syncs the vault first. Each card with an OSR schedule comment (or, without
+    one, in a note with sr-due/sr-interval/sr-ease frontmatter) gets an FSRS
+    memory state converted from OSR's SM-2 interval and ease (fsrs-rs-python:
+    pip install 'mlsys-srs[optimizer]') and keeps its due date. A card seeded
+    before, or one already reviewed here, is left alone.
+
+    The comments are never part of a card's text. With --strip they are
+    removed from the notes afterwards, each note rewritten atomically and left
+    alone if it changed meanwhile.
+    """
+    from ..importers.osr import import_osr
+    from ..scheduling.memory import make_scheduler
+    from .notes_commands import run_sync
+
+    cfg = state(ctx).config
+    run_sync(ctx, quiet=True)
+    with open_store(ctx) as conn:
+        report = import_osr(
+            conn,
+            vault=cfg.vault,
+            now=now(),
+            clock=day_clock(ctx),
+            scheduler=make_scheduler(cfg.schedule, day_clock(ctx)),
+            journal=None if dry_run else journal(ctx),
+            strip=strip,
+            dry_run=dry_run,
+            ignore=cfg.ignore,
+            highlight_cloze=cfg.parse.osr_highlight_cloze,
+            leech_threshold=cfg.schedule.leech_threshold,
+            leech_action=cfg.schedule.leech_action,
+        )
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    _render_osr(report)

@@ -1,0 +1,87 @@
+"""The ``report`` command: the progress report as one self-contained HTML page.
+
+The page's data comes from ``report.report_data`` (the functions behind
+``stats --json`` and ``graph --json``); this module parses options, writes the
+file and opens it when asked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .context import (
+    DeckOpt,
+    DomainOpt,
+    NoteOpt,
+    TagOpt,
+    card_filter,
+    check_filter,
+    console,
+    day_clock,
+    now,
+    open_store,
+    state,
+)
+
+app = typer.Typer()
+"""The commands of this group, added to the main app by ``cli/__init__``."""
+
+DEFAULT_OUT = Path("mlsys-srs-report.html")
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Write the page to this file.", dir_okay=False)
+    ] = DEFAULT_OUT,
+    open_page: Annotated[bool, typer.Option("--open", help="Open the page in the web browser.")] = False,
+    days: Annotated[
+        int,
+        typer.Option("--days", min=1, max=3660, help="Heatmap length and longest retention window, in days."),
+    ] = 365,
+    domain: DomainOpt = None,
+    tag: TagOpt = None,
+    note: NoteOpt = None,
+    deck: DeckOpt = None,
+) -> None:
+    """Write your progress as one HTML page of charts and the concept map.
+
+    The page works offline (every script and style is inside the file; it
+    requests nothing) in any current browser, on a laptop or a phone. It shows
+    a year's heatmap with your streaks (click a day for the cards answered),
+    the 30-day forecast by domain, true retention per week against your
+    desired retention, calibration (predicted against actual recall), cards
+    memorised over time, the spread of stability, difficulty and recall,
+    answer buttons, time per day, weak domains and concepts, and the concept
+    map (click a note for its cards). The numbers are those of `stats --json`
+    and `graph --json`. Needs the optional packages: pip install 'mlsys-srs[report]'.
+    """
+    from ..insights.report import render_html, report_data
+
+    cfg = state(ctx).config
+    flt = card_filter(ctx, domain, tag, note, deck)
+    with open_store(ctx) as conn:
+        check_filter(conn, flt)
+        data = report_data(
+            conn,
+            day_clock(ctx),
+            now(),
+            flt=flt,
+            days=days,
+            keep_streak_on_empty_days=cfg.stats.keep_streak_on_empty_days,
+            schedule=cfg.schedule,
+            parameters=cfg.schedule.parameters,
+        )
+    page = render_html(data)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    size = out.stat().st_size
+    console().print(f"wrote {out} ({size / 1e6:.1f} MB)", soft_wrap=True)
+    if open_page:
+        import webbrowser
+
+        webbrowser.open(out.resolve().as_uri())

@@ -1,0 +1,268 @@
+"""Scheduling commands: ``card`` (one card in full) and ``optimize`` (fit FSRS parameters).
+
+``optimize`` needs the optional extra ``optimizer`` (fsrs-rs-python, tomlkit),
+imported only inside it: ``due`` and ``review`` never load optimizer code.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..core.fmt import plural
+from .context import (
+    JsonOpt,
+    console,
+    database_path,
+    day_clock,
+    emit_json,
+    err_console,
+    now,
+    open_store,
+    state,
+)
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from ..scheduling.cardinfo import CardReport
+    from ..scheduling.optimize import Fit
+
+app = typer.Typer()
+"""The commands of this group, added to the main app by ``cli/__init__``."""
+
+
+@app.command()
+def card(
+    ctx: typer.Context,
+    card_id: Annotated[
+        str, typer.Argument(metavar="CARD_ID", help="The card's id (as `cards` shows it) or its uid.")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one card in full: text, note:line, memory state, recall now, what each grade would give, history.
+
+    Stability is in days; recall now is FSRS's retrievability at this moment;
+    elapsed time counts review days. The history lists every answer (time,
+    grade, review days since the previous one, state, stability after), and
+    the forgetting curve shows predicted recall from the last review on. Does
+    not sync the vault.
+    """
+    from ..scheduling.cardinfo import card_report
+    from ..scheduling.memory import CardScheduler
+
+    cfg = state(ctx).config
+    with open_store(ctx, create=False) as conn:
+        report = card_report(conn, card_id, CardScheduler(cfg.schedule, day_clock(ctx)), now())
+    if as_json:
+        emit_json(report.as_json())
+        return
+    _render_card(ctx, report)
+
+
+def _render_card(ctx: typer.Context, report: CardReport) -> None:
+    from rich.table import Table
+
+    from ..core.fmt import format_interval, format_when, sparkline
+    from ..scheduling.memory import RATINGS
+
+    c, card, t = console(), report.card, now()
+    tz = day_clock(ctx).tz
+    c.print(f"[bold]#{card.id}[/] [dim]{card.uid}[/]  {card.note}:{card.line}  [cyan]{card.domain}[/]")
+    c.print(f"[bold]Q:[/] {card.question}", soft_wrap=True)
+    c.print(f"[bold]A:[/] {card.answer}", soft_wrap=True)
+    flags = [f for f, on in (("suspended", card.suspended), ("retired", card.retired)) if on]
+    head = Table(show_header=False, box=None, pad_edge=False)
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("state", card.state + (f" ({', '.join(flags)})" if flags else ""))
+    if card.stability is not None:
+        head.add_row("stability", f"{card.stability:.2f} days")
+    if card.difficulty is not None:
+        head.add_row("difficulty", f"{card.difficulty:.2f} (1-10)")
+    if report.retrievability is not None:
+        head.add_row("recall now", f"{report.retrievability:.1%}")
+    head.add_row("due", format_when(card.due, t, tz) if card.due else "new")
+    head.add_row("reviews", f"{card.reps} ({plural(card.lapses, 'lapse')})")
+    head.add_row(
+        "if graded now",
+        "  ".join(f"{r} {RATINGS[r]} {format_interval(d)}" for r, d in report.intervals.items()),
+    )
+    c.print(head)
+    if report.history:
+        hist = Table(box=None, pad_edge=False)
+        for col in ("time", "grade", "elapsed", "state", "stability"):
+            hist.add_column(col, justify="right" if col in ("elapsed", "stability") else "left")
+        for h in report.history:
+            hist.add_row(
+                h.at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                RATINGS.get(h.rating, str(h.rating)) + (" (cram)" if h.kind != "review" else ""),
+                "-" if h.elapsed_days is None else f"{h.elapsed_days}d",
+                f"{h.state_before} -> {h.state_after}",
+                "-" if h.stability_after is None else f"{h.stability_after:.2f}",
+            )
+        c.print(hist)
+    if report.curve:
+        lo = math.floor(min(report.curve) * 10) / 10  # the bars span the part of 0-100% the curve uses
+        c.print(f"recall  {sparkline(report.curve, lo, 1.0)}  0 to {report.curve_days} days after the last review "
+                f"({report.curve[0]:.0%} -> {report.curve[-1]:.0%})")  # fmt: skip
+
+
+@app.command()
+def optimize(
+    ctx: typer.Context,
+    revlog: Annotated[
+        Path | None,
+        typer.Option(
+            "--revlog",
+            help="Train on this review log (CSV, fsrs-optimizer schema) instead of your own reviews.",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the result; change nothing.")] = False,
+    reschedule: Annotated[
+        bool,
+        typer.Option(
+            "--reschedule",
+            help="Also recompute every card's due date with the new parameters (shows the workload change).",
+        ),
+    ] = False,
+    retention: Annotated[
+        bool, typer.Option("--retention", help="Also suggest a desired retention (simulation; advice only).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit FSRS parameters to your review history and adopt them if they predict it better.
+
+    Needs the optimizer extra: pip install 'mlsys-srs\\[optimizer]'. Trains on
+    your reviews (review days between answers, resets split a card's history,
+    cram answers left out) or on --revlog FILE.csv (columns card_id,
+    review_time in ms or ISO 8601, review_rating, optional review_state and
+    review_duration). Fits on the earliest 80% of the history and scores the
+    default, current and fitted parameters on the rest (log loss, RMSE(bins),
+    AUC; same-day reviews left out). The fitted parameters are written to
+    `\\[schedule] parameters` in the config file (comments and layout kept) only
+    if they beat the current ones on log loss and RMSE. --reschedule then
+    recomputes every card's due date from its history, after showing how the
+    next 7 and 30 days' reviews change, and backs the database up first.
+    """
+    from ..scheduling.optimize import Answer, fit, read_revlog, require_optimizer, write_parameters
+
+    require_optimizer()
+    cfg = state(ctx).config
+    clock = day_clock(ctx)
+    if revlog is not None:
+        answers = read_revlog(revlog)
+    else:
+        from ..store.schedules import logged_reviews
+
+        with open_store(ctx, create=False) as conn:
+            answers, last = [], None
+            for r in logged_reviews(conn):
+                at = _at(r.reviewed_at)
+                answers.append(
+                    Answer(r.uid, at, r.rating, reset=r.card_id == last and r.state_before == "new")
+                )
+                last = r.card_id
+    result = fit(answers, clock, cfg.schedule.parameters, retention=retention)
+    extra: dict[str, object] = {}
+    written = False
+    if result.enough and result.adopt and not dry_run:
+        write_parameters(cfg.config_path, result.parameters)
+        written = True
+    if reschedule and result.enough and result.adopt:
+        extra["reschedule"] = _reschedule(ctx, result.parameters, apply=not dry_run)
+    extra["config_written"] = str(cfg.config_path) if written else None
+    if as_json:
+        emit_json({**result.as_json(), **extra})
+        return
+    _render_fit(result, extra, dry_run)
+
+
+def _at(stored: str) -> datetime:
+    from ..store.db import dt_from_db
+
+    at = dt_from_db(stored)
+    assert at is not None
+    return at
+
+
+def _reschedule(ctx: typer.Context, parameters: tuple[float, ...], *, apply: bool) -> dict[str, object]:
+    from dataclasses import replace
+
+    from ..scheduling.memory import CardScheduler
+    from ..scheduling.reschedule import recompute, workload, write_recomputed
+    from ..store.backup import backup_database, backup_folder
+
+    cfg = state(ctx).config
+    clock = day_clock(ctx)
+    t = now()
+    sched = CardScheduler(replace(cfg.schedule, parameters=parameters), clock)
+    with open_store(ctx, create=False) as conn:
+        result = recompute(conn, sched, t)
+        active = {cid for cid, (before, _) in result.items() if not before.suspended}
+        before = workload([b.due for cid, (b, _) in result.items() if cid in active], clock, t)
+        after = workload([a.due for cid, (_, a) in result.items() if cid in active], clock, t)
+        out: dict[str, object] = {
+            "cards": len(result),
+            "next_7_days": {"before": before.next_7_days, "after": after.next_7_days},
+            "next_30_days": {"before": before.next_30_days, "after": after.next_30_days},
+            "changed": 0,
+            "backup": None,
+        }
+        if apply and result:
+            folder = backup_folder(cfg.data_dir, database_path(ctx, create=False))
+            out["backup"] = str(backup_database(conn, folder, "optimize", t))
+            out["changed"] = write_recomputed(conn, result)
+    return out
+
+
+def _render_fit(result: Fit, extra: dict[str, object], dry_run: bool) -> None:
+    from rich.table import Table
+
+    c = console()
+    if not result.enough:
+        c.print(
+            f"Not enough reviews to optimize: {plural(result.long_term_reviews, 'review')} a day or more after "
+            f"the previous one; {result.needed:,} are needed ({result.needed - result.long_term_reviews:,} more). "
+            "The default parameters stay.",
+            soft_wrap=True,
+        )
+        return
+    c.print(
+        f"{plural(result.reviews, 'review')}; fitted on {plural(result.train_items, 'item')}, "
+        f"scored on the later {plural(result.test_items, 'review')}:"
+    )
+    t = Table(box=None, pad_edge=False)
+    for col in ("parameters", "log loss", "RMSE(bins)", "AUC"):
+        t.add_column(col, justify="left" if col == "parameters" else "right")
+    for name, s in (("default", result.default), ("current", result.current), ("fitted", result.fitted)):
+        if s is not None and not (name == "current" and s == result.default):
+            t.add_row(name, f"{s.log_loss:.4f}", f"{s.rmse_bins:.4f}", f"{s.auc:.4f}")
+    c.print(t)
+    c.print(result.reason)
+    if result.adopt:
+        c.print("parameters: " + ", ".join(f"{p:.4f}" for p in result.parameters), soft_wrap=True)
+        if extra.get("config_written"):
+            c.print(f"written to {extra['config_written']} (\\[schedule] parameters)")
+        elif dry_run:
+            c.print("--dry-run: the config file was not changed")
+    rs = extra.get("reschedule")
+    if isinstance(rs, dict):
+        w7, w30 = rs["next_7_days"], rs["next_30_days"]
+        c.print(
+            f"workload: next 7 days {w7['before']} -> {w7['after']} reviews, next 30 days "
+            f"{w30['before']} -> {w30['after']}"
+        )
+        if rs.get("backup"):
+            c.print(
+                f"rescheduled {plural(int(str(rs['changed'])), 'card')} (backup: {rs['backup']})",
+                soft_wrap=True,
+            )
+    if result.retention is not None:
+        c.print(f"suggested desired retention: {result.retention:.2f} (simulated; advice only)")
+    if not result.adopt and dry_run:
+        err_console().print("nothing would change")

@@ -1,0 +1,272 @@
+"""Writing files in a person's vault without ever damaging or losing them.
+
+Every write into the vault goes through this module (``sync --write-ids`` today;
+importers and ``.mlsys-srs/vault.toml`` later). The rules:
+
+- ``rewrite_note`` replaces a note's bytes only if the note still holds exactly
+  what the caller read (compared again just before the switch, and checked
+  once more on the old file afterwards, so an edit that lands meanwhile is
+  put back and the rewrite refused: ``NoteChanged``).
+- A symlinked note is written through the link (the target changes, the link
+  stays a link). A note with hard links is written in place, after its space
+  is reserved, so every name keeps seeing it; any other note is replaced by an
+  atomic rename of a temporary file that carries the note's mode and owner.
+- A note is read-only when its mode bits say so (``chmod a-w``), for root too:
+  it is skipped (``ReadOnlyNote``), never rewritten.
+- Temporary files are ``.<name>.mlsys-srs.tmp`` next to the note (hidden, so
+  never read as notes); they are removed on any failure, including a full
+  disk (``DiskFull``), and a leftover from a killed run is removed by the next
+  write of that note.
+- ``create_file`` makes a new file and never replaces an existing one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from pathlib import Path
+
+from ..errors import SrsError
+
+TEMP_SUFFIX = ".mlsys-srs.tmp"
+
+
+class NoteWriteError(SrsError):
+    """A file of the vault was not written; the message says why and that nothing changed."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+class ReadOnlyNote(NoteWriteError):
+    """The note's mode bits make it read-only; it is left alone."""
+
+
+class NoteChanged(NoteWriteError):
+    """The note changed since it was read; the rewrite was refused."""
+
+
+class DiskFull(NoteWriteError):
+    """There was no space left to write; the note is unchanged."""
+
+
+class FileExists(NoteWriteError):
+    """``create_file`` found a file already there."""
+
+
+def temp_path(target: Path) -> Path:
+    """The temporary file used while ``target`` is rewritten."""
+    return target.with_name(f".{target.name}{TEMP_SUFFIX}")
+
+
+def _os_error(path: Path, exc: OSError, what: str) -> NoteWriteError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(path, f"no space left on the device; {what}")
+    if exc.errno == errno.EROFS:
+        return ReadOnlyNote(path, f"the file system is read-only; {what}")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return ReadOnlyNote(path, f"permission denied; {what}")
+    return NoteWriteError(path, f"{exc.strerror or exc}; {what}")
+
+
+def is_read_only(st: os.stat_result, path: Path) -> bool:
+    """True when the mode bits forbid writing (root included), or the user may not write it."""
+    if not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        return True
+    if os.geteuid() == 0:
+        return False
+    return not os.access(path, os.W_OK)
+
+
+def _read_fd(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    offset = 0
+    while True:
+        chunk = os.pread(fd, 1 << 20, offset)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        offset += len(chunk)
+
+
+def _write_all(fd: int, data: bytes, offset: int = 0) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view = view[n:]
+        offset += n
+
+
+def rewrite_note(path: Path, expected: bytes, new: bytes) -> None:
+    """Replace the bytes of the note at ``path`` (which held ``expected``) with ``new``.
+
+    Raises:
+        ReadOnlyNote: the note is read-only (mode bits, file system, permissions).
+        NoteChanged: the note no longer holds ``expected``.
+        DiskFull: the device is full.
+        NoteWriteError: any other failure. In every case the note is unchanged.
+    """
+    target = Path(os.path.realpath(path))
+    unchanged = "the note was not changed"
+    try:
+        old_fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise _os_error(path, exc, unchanged) from None
+    try:
+        st = os.fstat(old_fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NoteWriteError(path, f"not a regular file; {unchanged}")
+        if is_read_only(st, target):
+            raise ReadOnlyNote(path, f"the note is read-only; {unchanged}")
+        if _read_fd(old_fd) != expected:
+            raise NoteChanged(path, f"the note changed since it was read; {unchanged}")
+        if st.st_nlink > 1:
+            _write_in_place(path, target, expected, new)
+        else:
+            _replace(path, target, st, old_fd, expected, new)
+    finally:
+        os.close(old_fd)
+
+
+def _write_in_place(path: Path, target: Path, expected: bytes, new: bytes) -> None:
+    """Overwrite a hard-linked note in place, its space reserved first so a full disk cannot cut it."""
+    unchanged = "the note was not changed"
+    try:
+        fd = os.open(target, os.O_RDWR | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise _os_error(path, exc, unchanged) from None
+    try:
+        if len(new) > len(expected):
+            try:
+                os.posix_fallocate(fd, 0, len(new))
+            except OSError as exc:
+                os.ftruncate(fd, len(expected))
+                raise _os_error(path, exc, unchanged) from None
+        # posix_fallocate extends the file with zeros; anything else means the note changed.
+        padding = b"\0" * max(0, len(new) - len(expected))
+        if _read_fd(fd) != expected + padding:
+            raise NoteChanged(path, f"the note changed since it was read; {unchanged}")
+        try:
+            _write_all(fd, new)
+            os.ftruncate(fd, len(new))
+            os.fsync(fd)
+        except OSError as exc:
+            # The space was reserved, so this is not a full disk; put the old text back.
+            _write_all(fd, expected)
+            os.ftruncate(fd, len(expected))
+            raise _os_error(path, exc, unchanged) from None
+    finally:
+        os.close(fd)
+
+
+def _replace(path: Path, target: Path, st: os.stat_result, old_fd: int, expected: bytes, new: bytes) -> None:
+    """Write a temporary file with the note's mode and owner, then rename it over the note."""
+    unchanged = "the note was not changed"
+    tmp = temp_path(target)
+    _remove(tmp)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise _os_error(path, exc, unchanged) from None
+    try:
+        _fill_temp(fd, new, st)
+        # Compare just before the switch: an edit made since the first read is never overwritten.
+        if Path(target).read_bytes() != expected or os.stat(target).st_ino != st.st_ino:
+            raise NoteChanged(path, f"the note changed while it was being written; {unchanged}")
+        os.replace(tmp, target)
+    except OSError as exc:
+        _remove(tmp)
+        raise _os_error(path, exc, unchanged) from None
+    except BaseException:
+        _remove(tmp)
+        raise
+    _fsync_dir(target.parent)
+    # A writer that had the old file open may have written to it after the comparison:
+    # put its text back rather than lose it.
+    late = _read_fd(old_fd)
+    if late != expected:
+        try:
+            _restore(target, late, st)
+        except OSError as exc:
+            raise _os_error(path, exc, "the note changed while it was being written") from None
+        raise NoteChanged(path, f"the note changed while it was being written; {unchanged}")
+
+
+def _fill_temp(fd: int, data: bytes, st: os.stat_result) -> None:
+    """Write ``data`` to the temporary file ``fd``, durably, with the note's owner and mode; close it."""
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+        if os.geteuid() == 0 or st.st_gid != os.getegid():
+            with contextlib.suppress(PermissionError):
+                os.fchown(fd, st.st_uid if os.geteuid() == 0 else -1, st.st_gid)
+        os.fchmod(fd, stat.S_IMODE(st.st_mode))
+    finally:
+        os.close(fd)
+
+
+def _restore(target: Path, data: bytes, st: os.stat_result) -> None:
+    tmp = temp_path(target)
+    _remove(tmp)
+    _fill_temp(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), data, st)
+    os.replace(tmp, target)
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def create_file(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Create ``path`` holding ``data`` (and its folders); never replaces a file that is there.
+
+    The file appears whole or not at all (written to a temporary file, then
+    hard-linked into place, which fails if the name is taken).
+
+    Raises:
+        FileExists: something is already at ``path``.
+        DiskFull: the device is full (no file is left behind).
+        NoteWriteError: any other failure.
+    """
+    tmp = temp_path(path)
+    not_created = "the file was not created"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _os_error(path.parent, exc, not_created) from None
+    _remove(tmp)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    except OSError as exc:
+        raise _os_error(path, exc, not_created) from None
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise FileExists(path, f"a file is already there; {not_created}") from None
+    except OSError as exc:
+        raise _os_error(path, exc, not_created) from None
+    finally:
+        _remove(tmp)
+    _fsync_dir(path.parent)
