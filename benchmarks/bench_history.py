@@ -30,7 +30,7 @@ START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
 def write_other_device(vault: Path, work: Path, events: int, seed: int) -> int:
     """Answer cards on 'phone' until its journal holds ``events`` reviews; return how many."""
-    from mlsys_srs.history.identity import event_id
+    from mlsys_srs.core.identity import event_id
     from mlsys_srs.history.journal import Event, Journal
     from mlsys_srs.history.merge import key_of
     from mlsys_srs.store import open_db

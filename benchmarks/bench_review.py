@@ -43,7 +43,7 @@ NOW = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
 
 def give_history(db: Path, seed: int, reviews_per_card: int = 5) -> dict[str, int]:
     """Turn most cards into scheduled cards and add past review rows; return counts by state."""
-    from mlsys_srs.history.identity import event_id
+    from mlsys_srs.core.identity import event_id
     from mlsys_srs.store import open_db, transaction
     from mlsys_srs.store.cards import patch_schedule
     from mlsys_srs.store.review_log import insert_review

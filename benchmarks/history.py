@@ -20,7 +20,7 @@ def simulate(db: Path, reviews: int, days: int, seed: int, leech_threshold: int 
     """Write about ``reviews`` review rows over the ``days`` days before ``NOW``; return how many."""
     import fsrs
 
-    from mlsys_srs.history.identity import event_id
+    from mlsys_srs.core.identity import event_id
     from mlsys_srs.store import open_db, transaction
     from mlsys_srs.store.cards import add_tag, patch_schedule
     from mlsys_srs.store.review_log import insert_review

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from mlsys_srs import cli
 from mlsys_srs.cli import context
-from mlsys_srs.history.identity import event_id
+from mlsys_srs.core.identity import event_id
 from mlsys_srs.store import dt_to_db
 from mlsys_srs.store.cards import patch_schedule, retire_cards
 from mlsys_srs.store.review_log import insert_review
@@ -149,7 +149,9 @@ def mounted_tmpfs(folder: Path, size: str) -> Iterator[Path]:
     """A tmpfs of ``size`` (``"64k"``, ``"1m"``) at ``folder``, for disk-full tests (skipped where
     mounting is not permitted)."""
     folder.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
+    )
     if r.returncode != 0:
         pytest.skip("cannot mount a tmpfs here")
     try:

@@ -215,7 +215,11 @@ def test_a_reader_that_goes_away_gets_no_error_message(tmp_path: Path) -> None:
     vault = tmp_path / "v"
     vault.mkdir()
     (vault / "a.md").write_text("".join(f"q{i} :: a{i}\n" for i in range(3000)))
-    env = {**os.environ, "MLSYS_SRS_CONFIG": str(tmp_path / "none.toml"), "MLSYS_SRS_DB": str(tmp_path / "db")}
+    env = {
+        **os.environ,
+        "MLSYS_SRS_CONFIG": str(tmp_path / "none.toml"),
+        "MLSYS_SRS_DB": str(tmp_path / "db"),
+    }
     base = [sys.executable, "-m", "mlsys_srs", "--vault", str(vault)]
     subprocess.run([*base, "sync", "-q"], env=env, check=True)
     for args in (["cards"], ["cards", "--json"], ["--help"]):

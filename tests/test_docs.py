@@ -116,6 +116,7 @@ def test_command_options_have_help(path: tuple[str, ...]) -> None:
 
 # -- configuration --------------------------------------------------------------------
 
+
 def _config_keys() -> list[str]:
     """Every config-file key, ``vault`` or ``schedule.new_per_day``, from the settings registry."""
     return [s.name for s in config_module.SETTINGS]

@@ -22,11 +22,12 @@ from hypothesis import strategies as st
 
 from mlsys_srs.anki import export as anki
 from mlsys_srs.anki.export import SchedulingOptions, export_anki
+from mlsys_srs.core import workers
 from mlsys_srs.scheduling.days import DayClock
 from mlsys_srs.store import open_db
 from mlsys_srs.store.cards import card_id_batches, list_cards
 from mlsys_srs.store.filters import CardFilter
-from mlsys_srs.sync import parallel, sync_vault
+from mlsys_srs.sync import sync_vault
 
 from .conftest import add_review, set_card, write_notes
 from .test_export_cache import package, same_but_ids
@@ -38,7 +39,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 T = TypeVar("T")
 
 pytestmark = pytest.mark.skipif(
-    parallel.fork_workers() < 2, reason="needs two cores and fork to build in parallel"
+    workers.fork_workers() < 2, reason="needs two cores and fork to build in parallel"
 )
 
 
@@ -48,17 +49,17 @@ class Spy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.workers = 0
         self.rebuilt = 0
-        real_shares, real_list = parallel.ordered_shares, anki.list_cards
+        real_shares, real_list = workers.fork_map, anki.list_cards
 
-        def ordered_shares(work: Callable[[int, int], T], count: int, **kw: Any) -> Iterator[T]:
+        def fork_map(work: Callable[..., T], payload: Any, bounds: Any, **kw: Any) -> Iterator[T]:
             self.workers = kw["workers"]
-            return real_shares(work, count, **kw)
+            return real_shares(work, payload, bounds, **kw)
 
         def list_cards_here(*a: Any, **kw: Any) -> Any:
             self.rebuilt += 1  # only this process's calls count (a worker's never come back)
             return real_list(*a, **kw)
 
-        monkeypatch.setattr(parallel, "ordered_shares", ordered_shares)
+        monkeypatch.setattr(workers, "fork_map", fork_map)
         monkeypatch.setattr(anki, "list_cards", list_cards_here)
 
 
@@ -277,7 +278,7 @@ def test_cards_that_change_while_a_full_build_runs_are_built_by_the_next_export(
         other.close()
 
     if parallel_build:
-        real_shares = parallel.ordered_shares
+        real_shares = workers.fork_map
 
         def shares_then_edit(*a: Any, **kw: Any) -> Iterator[Any]:
             for k, share in enumerate(real_shares(*a, **kw)):
@@ -285,7 +286,7 @@ def test_cards_that_change_while_a_full_build_runs_are_built_by_the_next_export(
                     edit()
                 yield share
 
-        monkeypatch.setattr(parallel, "ordered_shares", shares_then_edit)
+        monkeypatch.setattr(workers, "fork_map", shares_then_edit)
     else:
         real_build = anki._Builder.build
 

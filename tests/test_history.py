@@ -502,7 +502,7 @@ def test_merging_journals_in_any_order_gives_the_same_history(
     tmp_path_factory: pytest.TempPathFactory, plan: list[tuple[str, int, int, int]], order: list[str]
 ) -> None:
     from mlsys_srs.config import ScheduleConfig
-    from mlsys_srs.history.identity import event_id
+    from mlsys_srs.core.identity import event_id
     from mlsys_srs.history.merge import key_of, merge_journals
     from mlsys_srs.scheduling.memory import make_scheduler
     from mlsys_srs.store import open_db
@@ -544,10 +544,11 @@ def test_merging_journals_in_any_order_gives_the_same_history(
 def test_a_replay_shared_out_over_the_cores_equals_one_on_this_core(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import mlsys_srs.core.workers as workers_module
     import mlsys_srs.history.merge as history_module
     import mlsys_srs.sync.parallel as parallel
     from mlsys_srs.config import ScheduleConfig
-    from mlsys_srs.history.identity import event_id
+    from mlsys_srs.core.identity import event_id
     from mlsys_srs.history.merge import key_of, merge_journals
     from mlsys_srs.scheduling.memory import make_scheduler
     from mlsys_srs.store import open_db
@@ -560,14 +561,20 @@ def test_a_replay_shared_out_over_the_cores_equals_one_on_this_core(
     for parallel_min in (10**9, 1):  # one core, then forked workers for any number of cards
         monkeypatch.setattr(history_module, "PARALLEL_REPLAY_MIN", parallel_min)
         monkeypatch.setattr(parallel, "PARALLEL_MIN", min(parallel_min, 1000))
-        monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+        monkeypatch.setattr(workers_module.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
         db = open_db(tmp_path / f"p{parallel_min}.db", T0)
         sync_vault(db, tmp_path / "vault", T0)
         if parallel_min == 10**9:
             cards = sorted(keyed_cards(db), key=lambda c: c.uid)
             events = [
-                Event(event_id(at := T0 + timedelta(hours=h)), "review", at, "phone", key_of(cards[h % len(cards)]),
-                      {"rating": 1 + h % 4})
+                Event(
+                    event_id(at := T0 + timedelta(hours=h)),
+                    "review",
+                    at,
+                    "phone",
+                    key_of(cards[h % len(cards)]),
+                    {"rating": 1 + h % 4},
+                )
                 for h in range(60)
             ]
             Journal(journals, "phone").append(events)
@@ -575,7 +582,11 @@ def test_a_replay_shared_out_over_the_cores_equals_one_on_this_core(
         results.append(
             (
                 sorted(db.execute("SELECT uid, rating, reviewed_at, stability_after FROM review").fetchall()),
-                sorted(db.execute("SELECT uid, state, stability, difficulty, due, reps, lapses FROM card").fetchall()),
+                sorted(
+                    db.execute(
+                        "SELECT uid, state, stability, difficulty, due, reps, lapses FROM card"
+                    ).fetchall()
+                ),
             )
         )
         db.close()
@@ -588,7 +599,7 @@ def test_a_card_keeps_its_uid_when_the_same_merge_brings_history_under_it(tmp_pa
     import dataclasses
 
     from mlsys_srs.config import ScheduleConfig
-    from mlsys_srs.history.identity import event_id
+    from mlsys_srs.core.identity import event_id
     from mlsys_srs.history.merge import key_of, merge_journals
     from mlsys_srs.scheduling.memory import make_scheduler
     from mlsys_srs.store import open_db

@@ -25,7 +25,9 @@ REPO = Path(__file__).resolve().parent.parent
 START = datetime(2026, 10, 1, 7, 0, tzinfo=UTC)
 
 
-def test_a_month_of_reviews_rebuilds_to_the_same_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_month_of_reviews_rebuilds_to_the_same_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Durability is tested elsewhere (SIGKILL tests); here thousands of fsyncs would only cost time.
     monkeypatch.setattr("os.fsync", lambda fd: None)
     vault = tmp_path / "vault"

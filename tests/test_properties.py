@@ -85,7 +85,9 @@ WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=8)
 PHRASE = st.lists(WORD, min_size=1, max_size=5).map(" ".join)
 
 
-def make_card_block(phrase: st.SearchStrategy[str]) -> st.SearchStrategy[tuple[list[str], list[int], list[str]]]:
+def make_card_block(
+    phrase: st.SearchStrategy[str],
+) -> st.SearchStrategy[tuple[list[str], list[int], list[str]]]:
     """Blocks of note lines with cards whose questions and answers come from ``phrase``."""
 
     @st.composite

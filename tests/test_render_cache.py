@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mlsys_srs.render.html import MarkdownRenderer
 from mlsys_srs.render import html as html_module
+from mlsys_srs.render.html import MarkdownRenderer
 from mlsys_srs.store import open_db
 from mlsys_srs.store.render_cache import cached_renders, save_renders
 

@@ -59,8 +59,9 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..core.fmt import display_path
+from ..core.identity import legacy_card_id
+from ..core.states import state_of
 from ..errors import SrsError
-from ..history.identity import legacy_card_id
 from ..parse.model import Diagnostic
 from ..scheduling.memory import DEFAULT_DECAY
 from ..store import export_cache
@@ -82,10 +83,7 @@ CLOZE_MODEL_ID = 1733210002
 BASIC_MODEL_NAME = "mlsys-srs Basic"
 CLOZE_MODEL_NAME = "mlsys-srs Cloze"
 
-# Anki's revlog kinds by the card's state before the answer (0 learn, 1 review, 2 relearn).
-_REVLOG_KIND = {"new": 0, "learning": 0, "review": 1, "relearning": 2}
-# Anki card type/queue numbers.
-_TYPE = {"new": 0, "learning": 1, "review": 2, "relearning": 3}
+# Anki queue numbers (card types are ``CardState.anki_type``).
 _QUEUE_SUSPENDED, _QUEUE_LEARN, _QUEUE_REVIEW, _QUEUE_DAY_LEARN = -1, 1, 2, 3
 _DEFAULT_EASE = 2500
 TEMPLATES_MTIME = 1795305600
@@ -378,7 +376,7 @@ def anki_card_row(
     Day-based due dates count days from ``today`` (the package's collection is
     created at its start); intraday learning is due at a Unix time.
     """
-    ctype = _TYPE.get(card.state, 0)
+    ctype = st.anki_type if (st := state_of(card.state)) else 0
     due_at = card.due or now
     if card.state == "review":
         queue, due = _QUEUE_REVIEW, (clock.day_of(due_at) - today).days
@@ -432,7 +430,17 @@ def revlog_rows(
         used_ids.add(rid)
         taken = min(max(int(duration_ms or 0), 0), _INT32_MAX)
         out.append(
-            (rid, anki_card_id, -1, int(rating), ivl, last_ivl, factor, taken, _REVLOG_KIND.get(before, 0))
+            (
+                rid,
+                anki_card_id,
+                -1,
+                int(rating),
+                ivl,
+                last_ivl,
+                factor,
+                taken,
+                st.anki_revlog_type if (st := state_of(before)) else 0,
+            )
         )
         last_ivl = ivl
     return out
@@ -918,7 +926,7 @@ def _full_build(
     build in one process would have built it. The package is the same either way
     (tests/test_export_parallel.py).
     """
-    from ..sync.parallel import fork_workers, ordered_shares
+    from ..core.workers import fork_map, fork_workers
 
     now = builder.now
     db = conn.execute("PRAGMA database_list").fetchone()[2]
@@ -934,30 +942,27 @@ def _full_build(
                     _sources(conn, flt, batch, scheduling) if sources else [],
                 )
         return
-    global _FANOUT
-    _FANOUT = _Fanout(db, flt, shares, builder, media, scheduling, sources)
+    fanout = _Fanout(db, flt, shares, builder, media, scheduling, sources)
     models = {m.model_id: m for m in (builder.basic, builder.cloze)}
-    try:
-        for k, share in enumerate(ordered_shares(_build_share, len(shares), share=1, workers=workers)):
-            if share.blocks & builder.used_blocks or not media.merge(share.media):
-                with _reading(conn):
-                    batch = list_cards(conn, replace(flt, ids=shares[k]))
-                    built, by_guid_ord = builder.build(batch)
-                    yield (
-                        dated(built, previous.of, now),
-                        by_guid_ord,
-                        _sources(conn, flt, batch, scheduling) if sources else [],
-                    )
-                continue
-            builder.used_blocks |= share.blocks
-            builder.diagnostics += share.diagnostics
-            builder.fresh += share.fresh
-            builder.renderer.used |= share.used
-            for b in share.built:
-                b.note.model = models[b.note.model]
-            yield dated(share.built, previous.of, now), share.by_guid_ord, share.sources
-    finally:
-        _FANOUT = None
+    bounds = [(k, k + 1) for k in range(len(shares))]
+    for k, share in enumerate(fork_map(_build_share, fanout, bounds, workers=workers)):
+        if share.blocks & builder.used_blocks or not media.merge(share.media):
+            with _reading(conn):
+                batch = list_cards(conn, replace(flt, ids=shares[k]))
+                built, by_guid_ord = builder.build(batch)
+                yield (
+                    dated(built, previous.of, now),
+                    by_guid_ord,
+                    _sources(conn, flt, batch, scheduling) if sources else [],
+                )
+            continue
+        builder.used_blocks |= share.blocks
+        builder.diagnostics += share.diagnostics
+        builder.fresh += share.fresh
+        builder.renderer.used |= share.used
+        for b in share.built:
+            b.note.model = models[b.note.model]
+        yield dated(share.built, previous.of, now), share.by_guid_ord, share.sources
 
 
 def _sources(
@@ -994,9 +999,6 @@ class _Fanout:
     conn: sqlite3.Connection | None = None
 
 
-_FANOUT: _Fanout | None = None
-
-
 @dataclass
 class _Share:
     """One share of a parallel full build, as a worker sends it back."""
@@ -1014,10 +1016,8 @@ class _Share:
     """What the export cache records of its cards (``export_cache.sources``), if it is kept."""
 
 
-def _build_share(a: int, b: int) -> _Share:
-    """Build the shares ``a..b`` of ``_FANOUT`` (in a forked worker), from an empty builder state."""
-    job = _FANOUT
-    assert job is not None
+def _build_share(job: _Fanout, a: int, b: int) -> _Share:
+    """Build the shares ``a..b`` of ``job`` (in a forked worker), from an empty builder state."""
     if job.conn is None:  # a worker's first share: its own connection (the parent's must not be used here)
         job.conn = sqlite3.connect(job.db, isolation_level=None)
         job.conn.execute("PRAGMA query_only = ON")

@@ -37,9 +37,9 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from ..core.identity import event_id
 from ..core.workers import cyclic_gc_paused
 from ..errors import SrsError
-from ..history.identity import event_id
 from ..history.journal import CardKey, Event
 from ..history.merge import key_of, record, replay_cards
 from ..parse import Diagnostic, parse_note

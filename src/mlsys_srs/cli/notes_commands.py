@@ -459,8 +459,9 @@ def cards(
     all its words, then any word.
     """
     from ..config import parse_duration
+    from ..core.states import STATES
     from ..errors import SrsError
-    from ..store.cards import STATES, list_cards, search_cards
+    from ..store.cards import list_cards, search_cards
 
     if card_state and card_state not in (*STATES, "suspended"):
         raise SrsError(f"--state must be one of {', '.join((*STATES, 'suspended'))}")

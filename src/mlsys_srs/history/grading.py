@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..core.identity import event_id
 from ..scheduling.memory import CardSchedule, is_new_leech
 from ..store import cards as card_store
 from ..store import review_log as review_store
 from ..store.db import transaction
-from .identity import event_id
 from .journal import Event
 from .merge import card_key, record
 

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.states import state_of
 from ..core.workers import cyclic_gc_paused
 from ..scheduling.memory import CardSchedule, is_new_leech
 from ..store import cards as card_store
@@ -303,20 +304,30 @@ OWN_SHARE = 0.9
 """This process's share of a replay spread over the cores, relative to a worker's: it also stores
 its cards' results while the workers finish theirs (and they send theirs over)."""
 
-_WORK: Sequence[tuple[int, str, Sequence[ReplayEvent]]] = ()
-_SETTINGS: tuple[CardScheduler, int, str] | None = None
-
 _Result = tuple[int, dict[str, Any], list[ReviewValues], bool]
 """A replayed card as it travels back from a worker: plain data (id, schedule columns, review rows, leech)."""
 
 
-def _replay_share(bounds: tuple[int, int]) -> list[_Result]:
-    assert _SETTINGS is not None
-    scheduler, threshold, action = _SETTINGS
+@dataclass(frozen=True)
+class _ReplayJob:
+    """What the workers of a replay read (inherited when they are forked)."""
+
+    work: Sequence[tuple[int, str, Sequence[ReplayEvent]]]
+    scheduler: CardScheduler
+    threshold: int
+    action: str
+
+
+def _replay_share(job: _ReplayJob, a: int, b: int) -> list[_Result]:
     out: list[_Result] = []
-    for cid, uid, events in _WORK[bounds[0] : bounds[1]]:
+    for cid, uid, events in job.work[a:b]:
         r = replay_events(
-            events, scheduler, card_id=cid, uid=uid, leech_threshold=threshold, leech_action=action
+            events,
+            job.scheduler,
+            card_id=cid,
+            uid=uid,
+            leech_threshold=job.threshold,
+            leech_action=job.action,
         )
         out.append((cid, r.schedule.to_raw(), r.reviews, r.leech))
     return out
@@ -331,29 +342,20 @@ def _replay_many(
 ) -> None:
     """Replay each ``(card id, uid, events)`` and hand the results to ``store``, share by share in
     the order of ``work``. Many cards are shared out over the cores (forked workers inherit the
-    events; only the results come back); this process stores its own share while they finish."""
-    import multiprocessing
+    events; only the results come back); this process replays and stores its own first share while
+    they work on theirs."""
+    from ..core.workers import fork_map, fork_workers, shares
 
-    from ..sync.parallel import workers_for
-
-    global _WORK, _SETTINGS
     n = len(work)
-    workers = workers_for(n) if n >= PARALLEL_REPLAY_MIN else 1
-    _WORK, _SETTINGS = work, (scheduler, threshold, action)
-    try:
-        if workers == 1:
-            store(_replay_share((0, n)))
-            return
-        own = round(n * OWN_SHARE / (OWN_SHARE + workers - 1))
-        share = -(-(n - own) // (workers - 1))
-        bounds = [(i, min(n, i + share)) for i in range(own, n, share)]
-        with multiprocessing.get_context("fork").Pool(len(bounds)) as pool:
-            pending = pool.map_async(_replay_share, bounds)
-            store(_replay_share((0, own)))
-            for part in pending.get():
-                store(part)
-    finally:
-        _WORK, _SETTINGS = (), None
+    workers = fork_workers() if n >= PARALLEL_REPLAY_MIN else 1
+    job = _ReplayJob(work, scheduler, threshold, action)
+    if workers == 1:
+        store(_replay_share(job, 0, n))
+        return
+    own = round(n * OWN_SHARE / (OWN_SHARE + workers - 1))
+    bounds = [(0, own), *shares(n, -(-(n - own) // (workers - 1)), start=own)]
+    for part in fork_map(_replay_share, job, bounds, workers=workers - 1, here_first=True, ahead=len(bounds)):
+        store(part)
 
 
 # -- merging journals -----------------------------------------------------------------------
@@ -442,7 +444,7 @@ def _apply_purges(
     suspend or unsuspend with ``{"kept": purge id}``, just after the purge), so that a rebuild
     anywhere keeps its history too, where a card whose text merely came back starts afresh.
     """
-    from .identity import event_id
+    from ..core.identity import event_id
 
     if not purges:
         return
@@ -655,7 +657,7 @@ def purge_retired(
     """Delete for good the cards retired more than ``older_than`` before ``now``, with their reviews,
     tags and events; one ``purge`` journal event each (one transaction), so that other devices delete
     them too and no merge brings them back. Returns the cards (``dry_run``: those it would delete)."""
-    from .identity import event_id
+    from ..core.identity import event_id
 
     ids = card_store.retired_before(conn, now - older_than)
     views = [v for v in (card_store.load_card(conn, i) for i in ids) if v is not None]
@@ -677,7 +679,7 @@ def purge_retired(
 def seed_journal(conn: sqlite3.Connection, journal: Journal, now: datetime) -> int:
     """Write the history this database holds (reviews, and suspensions as of now) into this device's
     journal, once. Returns the number of events written (0 if already done)."""
-    from .identity import event_id
+    from ..core.identity import event_id
 
     if event_store.get_meta(conn, SEEDED):
         return 0
@@ -764,9 +766,6 @@ def compare_history(live: sqlite3.Connection, rebuilt: sqlite3.Connection) -> li
     return out
 
 
-_STATE_CODES = {"new": 0, "learning": 1, "review": 2, "relearning": 3}
-
-
 def revlog_card_id(uid: str) -> int:
     """A card's number in an exported review log: from its uid, so the same on every device."""
     import hashlib
@@ -781,7 +780,7 @@ def revlog_rows(conn: sqlite3.Connection) -> list[tuple[int, int, int, int, int]
             revlog_card_id(r.card_uid),
             int(r.reviewed_at.timestamp() * 1000),
             r.rating,
-            _STATE_CODES.get(r.state_before, 0),
+            state.anki_type if (state := state_of(r.state_before)) else 0,
             int(r.duration_ms or 0),
         )
         for r in event_store.all_reviews(conn)

@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.identity import event_id
 from ..errors import SrsError
-from ..history.identity import event_id
 from ..history.journal import Event
 from ..history.merge import key_of, record, replay_cards
 from ..parse import Diagnostic, parse_note

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..core.states import CardState
 from ..errors import ConfigError
 from ..store.db import dt_from_db, dt_to_db
 from .days import DayClock, zone
@@ -201,8 +202,7 @@ def fsrs_parameters(parameters: Sequence[float], origin: str = "") -> tuple[floa
     return full_parameters(values)
 
 
-_TO_FSRS_STATE = {"new": 1, "learning": 1, "review": 2, "relearning": 3}
-_FROM_FSRS_STATE = {1: "learning", 2: "review", 3: "relearning"}
+_TO_FSRS_STATE = {s.value: s.fsrs_state for s in CardState}
 
 FUZZ_RANGES = ((2.5, 7.0, 0.15), (7.0, 20.0, 0.1), (20.0, float("inf"), 0.05))
 """(start, end, factor) of each fuzz band, as py-fsrs's ``FUZZ_RANGES`` and Anki (a test checks it)."""
@@ -356,7 +356,7 @@ class CardScheduler:
             due = now + interval
         return replace(
             s,
-            state=_FROM_FSRS_STATE[int(card.state)],
+            state=CardState.from_fsrs(int(card.state)).value,
             step=card.step,
             stability=card.stability,
             difficulty=card.difficulty,
@@ -428,7 +428,7 @@ class CardScheduler:
         else:
             due = now + interval
         return CardSchedule(
-            _FROM_FSRS_STATE[code],
+            CardState.from_fsrs(code).value,
             None if code == 2 else step,
             stability,
             difficulty,

@@ -23,7 +23,6 @@ from .migrations import CARD_FTS_INSERT_TRIGGER
 from .schema import CARD_SCHEDULE_COLUMNS, CARD_TEXT_COLUMNS, cols
 
 SEP = "\x1f"
-STATES = ("new", "learning", "review", "relearning")
 LEECH_TAG = "leech"
 """The tag the leech rule sets on a card (and ``stats`` lists leeches by)."""
 SYSTEM_TAGS = frozenset({LEECH_TAG})

@@ -27,9 +27,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..core.identity import card_uid, salted
 from ..core.workers import cyclic_gc_paused
 from ..errors import SrsError
-from ..history.identity import card_uid, salted
 from ..parse import Diagnostic, ParsedCard, ParsedNote
 from ..store import cards as card_store
 from ..store import links as link_store

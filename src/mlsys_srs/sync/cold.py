@@ -20,13 +20,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..history.identity import card_uid, salted
+from ..core.identity import card_uid, salted
+from ..core.workers import fork_map, shares
 from ..parse import Diagnostic, parse_note
 from ..store import cards as card_store
 from ..store import links as link_store
 from ..store import notes as note_store
 from .match import block_key
-from .parallel import PARALLEL_MIN, ordered_shares, workers_for
+from .parallel import PARALLEL_MIN, workers_for
 from .rows import BLOCK_ID_FIELD, card_fields, link_cards, markdown_targets, note_values
 from .walk import Progress, VaultFile, content_hash, decode_note, read_file
 
@@ -38,9 +39,14 @@ COLD_MIN = PARALLEL_MIN
 SHARE = 100
 """Notes per share: what a worker reads and parses at a time."""
 
-_FILES: Sequence[VaultFile] = ()
-_HIGHLIGHT = False
-_STAMP: str | None = None
+
+@dataclass(frozen=True)
+class _ColdJob:
+    """What the workers of a cold sync read (inherited when they are forked)."""
+
+    files: Sequence[VaultFile]
+    highlight_cloze: bool
+    stamp: str | None
 
 
 @dataclass
@@ -75,11 +81,11 @@ _LINE, _DIRECTION, _CLOZE = 2, 6, 7
 _BLOCK_ID = 2 + BLOCK_ID_FIELD
 
 
-def _read_share(a: int, b: int) -> _Share:
-    """Read, decode and parse files ``a..b`` of ``_FILES``; shape the rows that will be written."""
+def _read_share(job: _ColdJob, a: int, b: int) -> _Share:
+    """Read, decode and parse files ``a..b`` of the job; shape the rows that will be written."""
     out = _Share()
-    stamp = _STAMP
-    for f in _FILES[a:b]:
+    stamp = job.stamp
+    for f in job.files[a:b]:
         data = read_file(f)
         if isinstance(data, Diagnostic):
             out.read_diags.append(data)
@@ -89,7 +95,7 @@ def _read_share(a: int, b: int) -> _Share:
         if isinstance(text, Diagnostic):
             out.read_diags.append(text)
             continue
-        note = parse_note(text, f.path, highlight_cloze=_HIGHLIGHT)
+        note = parse_note(text, f.path, highlight_cloze=job.highlight_cloze)
         rel_note = len(out.notes)
         out.notes.append((rel_note, *note_values(note, f.size, f.mtime_ns, content_hash(data), stamp)))
         out.note_diags.extend(note.diagnostics)
@@ -124,7 +130,6 @@ def cold_sync(
 
     ``report`` is filled as ``sync_vault`` fills it; its walk diagnostics are already in it.
     """
-    global _FILES, _HIGHLIGHT, _STAMP
     read_diags: list[Diagnostic] = []
     note_diags: list[Diagnostic] = []
     dups: list[tuple[int, int, Diagnostic]] = []  # (rank of the block id, card id, diagnostic)
@@ -134,89 +139,86 @@ def cold_sync(
     done = 0
     first_card = next_card = card_store.next_card_id(conn)
     next_note = note_store.next_note_id(conn)
-    _FILES, _HIGHLIGHT, _STAMP = files, highlight_cloze, stamp
+    job = _ColdJob(files, highlight_cloze, stamp)
     # The parser imports its YAML reader on first use: once here, not once in every worker.
     from ..parse import meta  # noqa: F401
 
-    try:
-        with card_store.bulk_cards(conn, first_card, indexes=True, tables=("card", "card_tag", "link")):
-            shares = ordered_shares(_read_share, len(files), share=SHARE, workers=workers_for(len(files)))
-            for share in shares:
-                read_diags += share.read_diags
-                note_diags += share.note_diags
-                report.notes_read += share.notes_read
-                report.notes_parsed += len(share.notes)
-                report.notes_added += len(share.notes)
-                note_store.insert_notes_with_ids(conn, share.notes, next_note)
-                cards = share.cards
-                for k, row in enumerate(cards):
-                    bid = row[_BLOCK_ID]
-                    if bid:
-                        key = block_key(bid, row[_DIRECTION], row[_CLOZE])
-                        if key in claimed:
-                            # As match_cards: the first copy keeps the id, later ones are new cards.
-                            path = share.notes[row[1]][1]
-                            dups.append(
-                                (
-                                    claimed[key],
-                                    next_card + k,
-                                    Diagnostic(
-                                        path,
-                                        row[_LINE],
-                                        f"block id ^{bid} is used twice in the vault; "
-                                        "this copy is treated as a new card",
-                                        code="duplicate-id",
-                                    ),
-                                )
+    with card_store.bulk_cards(conn, first_card, indexes=True, tables=("card", "card_tag", "link")):
+        parts = fork_map(_read_share, job, shares(len(files), SHARE), workers=workers_for(len(files)))
+        for share in parts:
+            read_diags += share.read_diags
+            note_diags += share.note_diags
+            report.notes_read += share.notes_read
+            report.notes_parsed += len(share.notes)
+            report.notes_added += len(share.notes)
+            note_store.insert_notes_with_ids(conn, share.notes, next_note)
+            cards = share.cards
+            for k, row in enumerate(cards):
+                bid = row[_BLOCK_ID]
+                if bid:
+                    key = block_key(bid, row[_DIRECTION], row[_CLOZE])
+                    if key in claimed:
+                        # As match_cards: the first copy keeps the id, later ones are new cards.
+                        path = share.notes[row[1]][1]
+                        dups.append(
+                            (
+                                claimed[key],
+                                next_card + k,
+                                Diagnostic(
+                                    path,
+                                    row[_LINE],
+                                    f"block id ^{bid} is used twice in the vault; "
+                                    "this copy is treated as a new card",
+                                    code="duplicate-id",
+                                ),
                             )
-                            row = (*row[:_BLOCK_ID], None, *row[_BLOCK_ID + 1 : -1], share.plain_uids[k])
-                            cards[k] = row
-                        else:
-                            claimed[key] = len(claimed)
-                    uid = row[-1]
-                    if uid in taken:
-                        n = 1
-                        given = salted(uid, n)
-                        while given in taken:
-                            n += 1
-                            given = salted(uid, n)
-                        cards[k] = (*row[:-1], given)
-                        uid = given
-                    taken.add(uid)
-                card_store.insert_card_rows(conn, cards, id_offset=next_card, note_offset=next_note)
-                card_store.insert_card_tags(conn, share.tags, id_offset=next_card)
-                for rel_note, card_at, line, target, heading, block, display, md in share.links:
-                    links.append(
-                        (
-                            next_note + rel_note,
-                            None if card_at is None else next_card + card_at,
-                            line,
-                            target,
-                            heading,
-                            block,
-                            display,
-                            share.notes[rel_note][1],
-                            md,
                         )
+                        row = (*row[:_BLOCK_ID], None, *row[_BLOCK_ID + 1 : -1], share.plain_uids[k])
+                        cards[k] = row
+                    else:
+                        claimed[key] = len(claimed)
+                uid = row[-1]
+                if uid in taken:
+                    n = 1
+                    given = salted(uid, n)
+                    while given in taken:
+                        n += 1
+                        given = salted(uid, n)
+                    cards[k] = (*row[:-1], given)
+                    uid = given
+                taken.add(uid)
+            card_store.insert_card_rows(conn, cards, id_offset=next_card, note_offset=next_note)
+            card_store.insert_card_tags(conn, share.tags, id_offset=next_card)
+            for rel_note, card_at, line, target, heading, block, display, md in share.links:
+                links.append(
+                    (
+                        next_note + rel_note,
+                        None if card_at is None else next_card + card_at,
+                        line,
+                        target,
+                        heading,
+                        block,
+                        display,
+                        share.notes[rel_note][1],
+                        md,
                     )
-                report.cards_added += len(cards)
-                next_note += len(share.notes)
-                next_card += len(cards)
-                done += min(SHARE, len(files) - done)
-                if progress is not None:
-                    progress(done, len(files))
-            # Links are written resolved, now that every note is in.
-            targets = link_store.LinkTargets(conn)
-            link_store.replace_links(
-                conn,
-                [],
-                [
-                    (nid, cid, line, target, heading, block, display, targets.note_id(target, path, md))
-                    for nid, cid, line, target, heading, block, display, path, md in links
-                ],
-            )
-    finally:
-        _FILES = ()
+                )
+            report.cards_added += len(cards)
+            next_note += len(share.notes)
+            next_card += len(cards)
+            done += min(SHARE, len(files) - done)
+            if progress is not None:
+                progress(done, len(files))
+        # Links are written resolved, now that every note is in.
+        targets = link_store.LinkTargets(conn)
+        link_store.replace_links(
+            conn,
+            [],
+            [
+                (nid, cid, line, target, heading, block, display, targets.note_id(target, path, md))
+                for nid, cid, line, target, heading, block, display, path, md in links
+            ],
+        )
     dups.sort(key=lambda d: (d[0], d[1]))
     report.diagnostics.extend(read_diags)
     report.diagnostics.extend(note_diags)
