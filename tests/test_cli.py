@@ -73,7 +73,7 @@ def test_cards_filters(run: Cli, notes) -> None:  # type: ignore[no-untyped-def]
     assert len(run.json("cards")) == 4
     retired = [c for c in run.json("cards", "--retired") if c["retired"]]
     assert [c["question"] for c in retired] == ["x"]
-    run("cards", "--state", "bogus", code=1)
+    run("cards", "--state", "bogus", code=2)
 
 
 def test_cards_table_output(run: Cli, notes) -> None:  # type: ignore[no-untyped-def]
@@ -88,7 +88,7 @@ def test_check_reports_path_line_and_exit_code(run: Cli, notes) -> None:  # type
     notes({"ok.md": "x :: y\n", "sub/bad.md": "fine text\n\nQ: no answer here\n"})
     result = run("check", code=1)
     assert "sub/bad.md:3: Q: has no A: in its paragraph" in result.stdout
-    assert "2 notes, 1 cards, 1 error" in result.stdout
+    assert "2 notes, 1 card, 1 error" in result.stdout
     res = run("check", "--json", code=1)
     payload = json.loads(res.stdout)
     assert payload["errors"] == 1

@@ -195,7 +195,7 @@ def test_search_follows_edits_and_renames(synced: Cli, vault: Path) -> None:
 def test_unknown_domain_or_tag_fails_with_the_closest(
     synced: Cli, args: tuple[str, ...], message: str
 ) -> None:
-    result = synced(*args, code=1)
+    result = synced(*args, code=2)
     assert message in " ".join(result.stderr.split())
 
 

@@ -152,6 +152,16 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
+class CheckConfig:
+    """Card-quality warnings of ``check`` (``[check]``; a vault's config may hold them)."""
+
+    quality: bool = False
+    max_answer_words: int = 40
+    max_list_items: int = 3
+    disabled: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ParseConfig:
     """Parser switches (``[parse]``; they change which cards a note makes, so a vault's config may hold them)."""
 
@@ -172,6 +182,7 @@ class Config:
     export: ExportConfig = field(default_factory=ExportConfig)
     history: HistoryConfig = field(default_factory=lambda: HistoryConfig())
     parse: ParseConfig = field(default_factory=lambda: ParseConfig())
+    check: CheckConfig = field(default_factory=lambda: CheckConfig())
     config_exists: bool = False
     vault_reason: str = "option"
     """How the vault was chosen: ``option``, ``environment``, ``config``, ``./notes`` or a marker found."""
@@ -494,6 +505,48 @@ SETTINGS: list[Setting] = [
         False,
         "`==text==` is a cloze deletion, as obsidian-spaced-repetition's own setting (off by default).",
     ),
+    Setting(
+        "check",
+        "quality",
+        "bool",
+        False,
+        "`check` also warns about cards that break the minimum-information rule (long answers, long "
+        "lists, giveaways, trivial clozes, cloze pairs, yes/no questions); `check --quality` turns it on once.",
+    ),
+    Setting(
+        "check",
+        "max_answer_words",
+        "int",
+        40,
+        "An answer with more words than this is too long to recall whole (5 to 1000).",
+        5,
+        1000,
+    ),
+    Setting(
+        "check",
+        "max_list_items",
+        "int",
+        3,
+        "An answer listing more items than this should be split (1 to 100).",
+        1,
+        100,
+    ),
+    Setting(
+        "check",
+        "disabled",
+        "globs",
+        (),
+        'Quality rules to skip: any of `"long-answer"`, `"long-list"`, `"giveaway"`, `"short-cloze"`, '
+        '`"cloze-pair"`, `"yes-no"`.',
+        check=lambda v: next(
+            (
+                f"has {r!r}: the rules are long-answer, long-list, giveaway, short-cloze, cloze-pair, yes-no"
+                for r in v
+                if r not in ("long-answer", "long-list", "giveaway", "short-cloze", "cloze-pair", "yes-no")
+            ),
+            None,
+        ),
+    ),
 ]
 """Every key of the config file. A feature adds its keys here (``register``); docs/cli.md lists them all."""
 
@@ -640,6 +693,10 @@ def _validate(data: Mapping[str, Any], path: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+VAULT_SECTIONS = ("schedule", "history", "parse", "check")
+"""The sections a vault's shared ``config.toml`` may hold (they travel with the vault)."""
+
+
 def _expand(value: str, base: Path) -> Path:
     p = Path(os.path.expandvars(os.path.expanduser(value)))
     return p if p.is_absolute() else (base / p)
@@ -706,12 +763,13 @@ def load_config(
     if vault_data:
         assert vault_cfg_path is not None
         for key in vault_data:
-            if key not in ("schedule", "history", "parse"):
+            if key not in VAULT_SECTIONS:
                 raise ConfigError(
-                    f"{vault_cfg_path}: unknown setting {key!r} (a vault's config holds [schedule], [history] and [parse])"
+                    f"{vault_cfg_path}: unknown setting {key!r} (a vault's config holds [schedule], [history], "
+                    "[parse] and [check])"
                 )
         own = _validate(vault_data, vault_cfg_path)
-        for section in ("schedule", "history", "parse"):
+        for section in VAULT_SECTIONS:
             values[section] = {**values[section], **own[section]}
         if vault_data.get("schedule"):
             origin = str(vault_cfg_path)
@@ -726,6 +784,7 @@ def load_config(
         export=replace(ExportConfig(), **values["export"]),
         history=replace(HistoryConfig(), **values["history"]),
         parse=replace(ParseConfig(), **values["parse"]),
+        check=replace(CheckConfig(), **values["check"]),
         config_exists=exists,
         vault_reason=reason,
         vault_id=vault_id,

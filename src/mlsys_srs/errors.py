@@ -32,3 +32,18 @@ class CardNotFound(SrsError):
 
 class DeckError(SrsError):
     """A deck recipe is missing or invalid."""
+
+
+class UsageError(SrsError):
+    """An option or argument has a value the command cannot use (exit code 2, as a usage error)."""
+
+    exit_code = 2
+
+
+def one_of(value: str, choices: tuple[str, ...] | list[str]) -> str:
+    """ "must be one of a, b, c", with "did you mean x?" when ``value`` is close to a choice."""
+    import difflib
+
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return f"must be one of {', '.join(choices)}{hint}"

@@ -60,9 +60,9 @@ class _Group(TyperGroup):
         except SrsError as exc:
             raise _error(str(exc), exc.exit_code) from None
         except sqlite3.Error as exc:
-            from ..store.db import describe_error
+            from ..app.workspace import describe_db_error
 
-            raise _error(str(describe_error(_db_path(ctx) or Path("the database"), exc))) from None
+            raise _error(str(describe_db_error(_db_path(ctx) or Path("the database"), exc))) from None
         except OSError as exc:
             from ..core.fmt import display_path
 

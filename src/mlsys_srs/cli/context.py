@@ -10,8 +10,6 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,12 +21,10 @@ from ..core.fmt import inert
 from ..errors import SrsError
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from rich.console import Console
 
+    from ..app.workspace import Workspace
     from ..config import Config
-    from ..history.journal import Journal
 
 ENV_NOW = "MLSYS_SRS_NOW"
 ENV_DEVICE = "MLSYS_SRS_DEVICE"
@@ -52,26 +48,33 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 
 @dataclass
 class State:
-    """Global options of one invocation, resolved lazily."""
+    """Global options of one invocation, and the workspace they open (made on first use)."""
 
     vault: Path | None = None
     db: Path | None = None
     config_path: Path | None = None
-    _config: Config | None = field(default=None, repr=False)
-    db_resolved: Path | None = None
+    _workspace: Workspace | None = field(default=None, repr=False)
+
+    @property
+    def workspace(self) -> Workspace:
+        """The vault this invocation works on, with the command line as its front end."""
+        if self._workspace is None:
+            from ..app.workspace import Frontend, Workspace
+
+            self._workspace = Workspace.open(
+                vault=self.vault,
+                db=self.db,
+                config_path=self.config_path,
+                clock=now,
+                frontend=Frontend(notice=notice, confirm=confirm),
+                device=device_override(),
+            )
+        return self._workspace
 
     @property
     def config(self) -> Config:
         """The resolved configuration (options, environment, config file, defaults)."""
-        if self._config is None:
-            from ..config import load_config
-
-            self._config = load_config(vault=self.vault, db=self.db, config_path=self.config_path)
-            if self._config.vault_reason not in ("option", "environment", "config", "./notes"):
-                err_console().print(
-                    f"vault: {self._config.vault} (found {self._config.vault_reason})", markup=False
-                )
-        return self._config
+        return self.workspace.config
 
 
 _console: Console | None = None
@@ -151,102 +154,33 @@ def state(ctx: typer.Context) -> State:
     return obj
 
 
-def database_path(ctx: typer.Context, *, create: bool) -> Path:
-    """The database of this invocation: ``--db``/``MLSYS_SRS_DB``/``db =``, else the vault's own
-    (``<data>/vaults/<vault id>.db``; the vault id is made on the first write, and the database every
-    vault used to share is adopted by the vault whose notes it holds).
-
-    Raises:
-        DatabaseError: a read-only command on a vault that has no database yet.
-        VaultError: a writing command on a vault folder that does not exist.
-    """
-    from ..config import default_db_path
-    from ..errors import DatabaseError, VaultError
-    from ..vault.layout import adopt_legacy, ensure_vault_id, vault_db_path
-
-    st = state(ctx)
-    cfg = st.config
-    if cfg.db_explicit:
-        return cfg.db
-    if st.db_resolved is not None:
-        return st.db_resolved
-    vid = cfg.vault_id
-    if vid is None:
-        if not create:
-            raise DatabaseError(
-                f"{cfg.vault}: no review database for this vault yet (run `mlsys-srs sync` first)"
-            )
-        if not cfg.vault.is_dir():
-            raise VaultError(f"{cfg.vault}: vault folder not found (use --vault or set MLSYS_SRS_VAULT)")
-        vid = ensure_vault_id(cfg.vault)
-    path = vault_db_path(cfg.data_dir, vid)
-    if not path.exists() and adopt_legacy(default_db_path(), path, cfg.vault, vid):
-        err_console().print(f"adopted the existing review database for this vault: {path}", markup=False)
-    st.db_resolved = path
-    return path
+def workspace(ctx: typer.Context) -> Workspace:
+    """The workspace of this invocation (its vault, database, clock and journal)."""
+    return state(ctx).workspace
 
 
-@contextmanager
-def open_store(ctx: typer.Context, *, create: bool = True) -> Iterator[sqlite3.Connection]:
-    """Open the database of this invocation for the length of a command (snapshotted before a migration).
+def device_override() -> str | None:
+    """This device's id from ``MLSYS_SRS_DEVICE`` (None: the one kept in the data folder)."""
+    return os.environ.get(ENV_DEVICE) or None
 
-    ``create=False`` (the read-only commands) never makes a database file.
-    """
-    from ..store import open_db
-    from ..store.backup import backup_folder
 
-    cfg = state(ctx).config
-    path = database_path(ctx, create=create)
-    conn = open_db(path, now(), create=create, backup_dir=backup_folder(cfg.data_dir, path))
+def notice(message: str) -> None:
+    """Show one line from the application layer on stderr (never interpreted as markup)."""
+    from rich.text import Text
+
+    err_console().print(Text(message), soft_wrap=True)
+
+
+def confirm(question: str) -> bool:
+    """Ask a yes/no question on the terminal; no when stdin is not a terminal (a script, a pipe)."""
+    if not sys.stdin.isatty():
+        return False
+    err_console().print(question + " [y/N] ", end="", markup=False)
     try:
-        if cfg.vault_id is not None or not cfg.db_explicit:
-            _remember_vault(conn, ctx)
-        yield conn
-    finally:
-        conn.close()
-
-
-def _remember_vault(conn: sqlite3.Connection, ctx: typer.Context) -> None:
-    from ..store.db import transaction
-    from ..store.events import get_meta, set_meta
-    from ..vault.layout import read_vault_id
-
-    vid = read_vault_id(state(ctx).config.vault) if state(ctx).config.vault.is_dir() else None
-    if vid and get_meta(conn, "vault_id") is None:
-        with transaction(conn):
-            set_meta(conn, "vault_id", vid)
-
-
-def journal(ctx: typer.Context) -> Journal | None:
-    """This device's review journal in the vault (None when ``[history] journal = false``)."""
-    from ..history.journal import Journal, device_id, valid_device
-
-    cfg = state(ctx).config
-    if not cfg.history.journal:
-        return None
-    dev = os.environ.get(ENV_DEVICE, "")
-    if dev and not valid_device(dev):
-        raise SrsError(f"{ENV_DEVICE}={dev!r}: a device id is letters, digits, '.', '_' and '-'")
-    return Journal(cfg.journal_folder, dev or device_id(cfg.data_dir))
-
-
-@contextmanager
-def writer_lock(ctx: typer.Context) -> Iterator[None]:
-    """Wait for any other mlsys-srs writing this database (a sync), saying so on stderr."""
-    from ..store.db import writer_lock as lock
-
-    db = database_path(ctx, create=True)
-
-    def waiting(pid: int | None) -> None:
-        from rich.text import Text
-
-        who = f" (pid {pid})" if pid else ""
-        err_console().print(
-            Text(f"waiting for another mlsys-srs{who} to finish with {inert(str(db))} ..."), soft_wrap=True
-        )
-
-    with lock(db, waiting):
-        yield
+        answer = input()
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 # In JSON text these only occur inside strings, where a \\u escape is valid.
@@ -275,16 +209,6 @@ def emit_json(data: object) -> None:
     sys.stdout.flush()
 
 
-def resolve_deck(ctx: typer.Context, name: str | None) -> Any:
-    """The ``DeckRecipe`` named by ``--deck`` (None when not given)."""
-    if not name:
-        return None
-    from ..vault.decks import deck_dirs, find_deck
-
-    cfg = state(ctx).config
-    return find_deck(name, deck_dirs(cfg.vault, Path.cwd(), cfg.config_path.parent))
-
-
 def card_filter(
     ctx: typer.Context,
     domain: list[str] | None = None,
@@ -294,51 +218,4 @@ def card_filter(
     **extra: Any,
 ) -> Any:
     """The ``CardFilter`` of the shared --domain/--tag/--note/--deck options (plus ``extra`` fields)."""
-    from ..store.filters import CardFilter
-
-    return CardFilter(
-        domains=tuple(domain or ()),
-        tags=tuple(t.lstrip("#") for t in tag or ()),
-        note_globs=tuple(note or ()),
-        deck=resolve_deck(ctx, deck),
-        **extra,
-    )
-
-
-def check_filter(conn: sqlite3.Connection, flt: Any) -> None:
-    """Refuse ``--domain`` and ``--tag`` values no card has, naming the closest ones (a typo
-    would otherwise select nothing and look like an empty collection).
-
-    Raises:
-        SrsError: an unknown domain or tag.
-    """
-    if not (flt.domains or flt.tags):
-        return
-    import difflib
-
-    from ..store.cards import domains_and_tags
-
-    domains, tags = domains_and_tags(conn)
-    if not domains:
-        return  # nothing synced yet: there is nothing to compare with
-    parents = {"/".join(t.split("/")[: i + 1]) for t in tags for i in range(t.count("/") + 1)}
-    for option, values, known in (("--domain", flt.domains, domains), ("--tag", flt.tags, parents)):
-        for value in values:
-            if value in known:
-                continue
-            close = difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.6)
-            hint = (
-                f"; did you mean {' or '.join(close)}?"
-                if close
-                else f" (known: {', '.join(sorted(known)[:12])})"
-            )
-            what = "domain" if option == "--domain" else "tag"
-            raise SrsError(f"{option} {value}: no card has this {what}{hint}")
-
-
-def day_clock(ctx: typer.Context) -> Any:
-    """The ``DayClock`` of the configured zone and rollover hour."""
-    from ..scheduling.days import DayClock, zone
-
-    sched = state(ctx).config.schedule
-    return DayClock(zone(sched.timezone), sched.rollover_hour)
+    return workspace(ctx).card_filter(domain, tag, note, deck, **extra)

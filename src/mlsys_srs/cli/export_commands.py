@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..core.fmt import plural
 from ..errors import SrsError
 from .context import (
     DeckOpt,
@@ -16,20 +16,14 @@ from .context import (
     NoteOpt,
     TagOpt,
     card_filter,
-    check_filter,
     console,
-    database_path,
-    day_clock,
     emit_json,
     err_console,
-    now,
-    open_store,
-    state,
+    workspace,
 )
 
 if TYPE_CHECKING:
-    from ..anki.export import AnkiExport, SchedulingOptions
-    from ..config import ScheduleConfig
+    from ..anki.export import AnkiExport
 
 app = typer.Typer(
     name="export",
@@ -44,33 +38,6 @@ FSRS_REMINDER = (
     "ticked, then switch on FSRS in the deck options (Deck options > FSRS) so these memory "
     "states schedule the cards."
 )
-
-
-def default_output(deck: str | None, root_deck: str, vault: Path, recipe_dir: Path | None = None) -> Path:
-    """``<deck>.apkg`` next to the vault's deck recipes, wherever the command runs.
-
-    The folder is the recipe's own (``--deck``), else the ``decks/`` folder beside the
-    vault or in it (the first that exists), else ``decks/`` beside the vault. The
-    current folder is used only when ``-o`` names it.
-    """
-    stem = re.sub(r"[^\w.-]+", "-", (deck or root_deck).lower()).strip("-.") or "deck"
-    if recipe_dir is None:
-        candidates = (vault.parent / "decks", vault / "decks")
-        recipe_dir = next((d for d in candidates if d.is_dir()), candidates[0])
-    return recipe_dir / f"{stem}.apkg"
-
-
-def scheduling_options(schedule: ScheduleConfig) -> SchedulingOptions:
-    """What the package needs from the scheduler settings to carry progress."""
-    from ..anki.export import SchedulingOptions
-    from ..scheduling.memory import decay_of
-
-    return SchedulingOptions(
-        desired_retention=schedule.desired_retention,
-        decay=decay_of(schedule.parameters),
-        learning_steps=len(schedule.learning_steps),
-        relearning_steps=len(schedule.relearning_steps),
-    )
 
 
 def _size(n: int) -> str:
@@ -112,19 +79,6 @@ def render_summary(result: AnkiExport) -> None:
             soft_wrap=True,
         )
         c.print(FSRS_REMINDER, soft_wrap=True)
-
-
-def export_cache_path(db: Path, out: Path) -> Path:
-    """Where the export cache of the package ``out`` built from the database ``db`` lives
-    (the user cache folder: ``exports/<hash>.sqlite``)."""
-    import hashlib
-
-    from ..config import default_cache_dir
-
-    key = hashlib.blake2b(
-        f"{db.absolute()}\x1f{out}".encode("utf-8", "surrogatepass"), digest_size=12
-    ).hexdigest()
-    return default_cache_dir() / "exports" / f"{key}.sqlite"
 
 
 @app.command("anki")
@@ -173,43 +127,21 @@ def anki(
     FSRS memory states, with their review log. Tick "Import any learning
     progress" when importing, and switch on FSRS in Anki's deck options.
     """
-    from ..anki.export import check_output, export_anki
+    from ..app.exchange import export_anki, export_target
 
-    cfg = state(ctx).config
+    ws = workspace(ctx)
     flt = card_filter(ctx, domain, tag, note, deck)
-    recipe = flt.deck
-    target = default_output(
-        recipe.name if recipe else None,
-        cfg.export.root_deck,
-        cfg.vault.absolute(),
-        recipe.path.parent if recipe else None,
-    )
-    if out is not None:
-        target = out / target.name if out.is_dir() else out
-    check_output(target)
+    target = export_target(ws, flt, out)
     if not no_sync:
         from .notes_commands import run_sync
 
         report = run_sync(ctx)
         if report.errors:
-            n = len(report.errors)
             err_console().print(
-                f"{n} problem{'s' if n != 1 else ''} in notes; those cards were skipped "
+                f"{plural(len(report.errors), 'problem')} in notes; those cards were skipped "
                 "(`mlsys-srs check` lists them)"
             )
-    with open_store(ctx, create=not no_sync) as conn:
-        check_filter(conn, flt)
-        result = export_anki(
-            conn,
-            flt,
-            vault=cfg.vault,
-            out=target.absolute(),
-            now=now(),
-            clock=day_clock(ctx),
-            root_deck=cfg.export.root_deck,
-            scheduling=scheduling_options(cfg.schedule) if with_scheduling else None,
-            cache=export_cache_path(database_path(ctx, create=False), target.absolute()),
-        )
+    result, _ = export_anki(ws, flt, target, with_scheduling=with_scheduling, sync_first=False)
     if as_json:
         emit_json(result.as_dict())
         return
@@ -238,10 +170,9 @@ def revlog(
     import io
     import sys
 
-    from ..history.merge import revlog_rows
+    from ..app.exchange import review_log
 
-    with open_store(ctx, create=False) as conn:
-        rows = revlog_rows(conn)
+    rows = review_log(workspace(ctx))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["card_id", "review_time", "review_rating", "review_state", "review_duration"])
@@ -255,4 +186,4 @@ def revlog(
         out.write_text(buf.getvalue(), encoding="utf-8")
     except OSError as exc:
         raise SrsError(f"{out}: cannot write ({exc.strerror})") from None
-    err_console().print(f"wrote {len(rows)} reviews to {out}", markup=False)
+    err_console().print(f"wrote {plural(len(rows), 'review')} to {out}", markup=False)

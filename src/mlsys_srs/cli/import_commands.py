@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .context import JsonOpt, console, day_clock, emit_json, err_console, journal, now, open_store, state
+from ..core.fmt import plural
+from .context import JsonOpt, console, emit_json, err_console, workspace
 
 if TYPE_CHECKING:
     from ..anki.importing import AnkiImportReport
@@ -24,10 +25,6 @@ app = typer.Typer(
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _render_anki(r: AnkiImportReport) -> None:
     from .notes_commands import print_diagnostics
 
@@ -36,23 +33,23 @@ def _render_anki(r: AnkiImportReport) -> None:
     c = console()
     would = "would " if r.dry_run else ""
     c.print(
-        f"{r.source}: {_plural(r.notes, 'note')} ({r.notes_ours} from mlsys-srs exports, "
+        f"{r.source}: {plural(r.notes, 'note')} ({r.notes_ours} from mlsys-srs exports, "
         f"{r.notes_moved_in_before} moved in before, {r.notes_new} new)",
         markup=False,
         soft_wrap=True,
     )
     if r.files:
         c.print(
-            f"  {would}write {_plural(len(r.files), 'note')} and {_plural(r.media, 'media file')}: "
+            f"  {would}write {plural(len(r.files), 'note')} and {plural(r.media, 'media file')}: "
             + ", ".join(r.files[:10])
             + (f", ... ({len(r.files) - 10} more)" if len(r.files) > 10 else ""),
             markup=False,
             soft_wrap=True,
         )
     c.print(
-        f"  {would}add {_plural(r.reviews, 'review')}, {_plural(r.cram, 'cram answer')}, "
-        f"{_plural(r.resets, 'reset')}"
-        + ("" if r.dry_run else f"; {_plural(r.cards_replayed, 'card')} replayed"),
+        f"  {would}add {plural(r.reviews, 'review')}, {plural(r.cram, 'cram answer')}, "
+        f"{plural(r.resets, 'reset')}"
+        + ("" if r.dry_run else f"; {plural(r.cards_replayed, 'card')} replayed"),
         markup=False,
         soft_wrap=True,
     )
@@ -67,7 +64,7 @@ def _render_anki(r: AnkiImportReport) -> None:
         c.print("  skipped: " + ", ".join(skipped), markup=False, soft_wrap=True)
     if r.unmatched:
         err = err_console()
-        err.print(f"{_plural(len(r.unmatched), 'card')} could not be matched:", markup=False)
+        err.print(f"{plural(len(r.unmatched), 'card')} could not be matched:", markup=False)
         for line in r.unmatched[:20]:
             err.print(f"  {line}", markup=False, soft_wrap=True)
         if len(r.unmatched) > 20:
@@ -101,29 +98,9 @@ def anki(
     history. Existing files are never overwritten; importing the same
     collection again adds nothing.
     """
-    from ..anki.collection import open_collection
-    from ..anki.importing import import_anki
-    from ..scheduling.memory import make_scheduler
-    from .notes_commands import run_sync
+    from ..app.exchange import import_anki
 
-    cfg = state(ctx).config
-    run_sync(ctx, quiet=True)
-    coll = open_collection(path)
-    with open_store(ctx) as conn:
-        report = import_anki(
-            conn,
-            coll,
-            vault=cfg.vault,
-            now=now(),
-            scheduler=make_scheduler(cfg.schedule, day_clock(ctx)),
-            journal=None if dry_run else journal(ctx),
-            into=into,
-            dry_run=dry_run,
-            leech_threshold=cfg.schedule.leech_threshold,
-            leech_action=cfg.schedule.leech_action,
-            ignore=cfg.ignore,
-            highlight_cloze=cfg.parse.osr_highlight_cloze,
-        )
+    report = import_anki(workspace(ctx), path, into=into, dry_run=dry_run)
     if as_json:
         emit_json(report.as_dict())
         return
@@ -138,14 +115,14 @@ def _render_osr(r: OsrImportReport) -> None:
     c = console()
     would = "would " if r.dry_run else ""
     c.print(
-        f"{_plural(r.schedules, 'schedule comment')} in {_plural(r.notes, 'note')}: "
-        f"{would}seed {_plural(r.seeded, 'card')} ({r.from_note} from note-level schedules), "
+        f"{plural(r.schedules, 'schedule comment')} in {plural(r.notes, 'note')}: "
+        f"{would}seed {plural(r.seeded, 'card')} ({r.from_note} from note-level schedules), "
         f"{r.already} seeded before, {r.unmatched} without a card",
         markup=False,
         soft_wrap=True,
     )
     if r.stripped or (r.dry_run and r.strip):
-        c.print(f"  {would}remove the comments from {_plural(r.stripped, 'note')}", markup=False)
+        c.print(f"  {would}remove the comments from {plural(r.stripped, 'note')}", markup=False)
 
 
 @app.command("osr")
@@ -169,27 +146,9 @@ def osr(
     removed from the notes afterwards, each note rewritten atomically and left
     alone if it changed meanwhile.
     """
-    from ..importers.osr import import_osr
-    from ..scheduling.memory import make_scheduler
-    from .notes_commands import run_sync
+    from ..app.exchange import import_osr
 
-    cfg = state(ctx).config
-    run_sync(ctx, quiet=True)
-    with open_store(ctx) as conn:
-        report = import_osr(
-            conn,
-            vault=cfg.vault,
-            now=now(),
-            clock=day_clock(ctx),
-            scheduler=make_scheduler(cfg.schedule, day_clock(ctx)),
-            journal=None if dry_run else journal(ctx),
-            strip=strip,
-            dry_run=dry_run,
-            ignore=cfg.ignore,
-            highlight_cloze=cfg.parse.osr_highlight_cloze,
-            leech_threshold=cfg.schedule.leech_threshold,
-            leech_action=cfg.schedule.leech_action,
-        )
+    report = import_osr(workspace(ctx), strip=strip, dry_run=dry_run)
     if as_json:
         emit_json(report.as_dict())
         return

@@ -19,13 +19,9 @@ from .context import (
     NoteOpt,
     TagOpt,
     card_filter,
-    check_filter,
     console,
-    day_clock,
     emit_json,
-    now,
-    open_store,
-    state,
+    workspace,
 )
 
 if TYPE_CHECKING:
@@ -33,9 +29,9 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
 
+    from ..app.workspace import CardRef
     from ..insights.graph import ConceptGraph, Neighbour, Neighbourhood
     from ..insights.stats import Forecast, Heatmap, Retention, Stats
-    from ..store.cards import CardRef
 
 SHADES = ("·", "░", "▒", "▓", "█")
 """Heatmap cells by level (none, then quarters of the busiest day); readable without colour."""
@@ -478,23 +474,10 @@ def stats(
     ] = 365,
     as_json: Annotated[bool, typer.Option("--json", help="Print every figure as JSON.")] = False,
 ) -> None:
-    from ..insights.stats import compute_stats
+    from ..app.insight import stats as figures
 
-    cfg = state(ctx).config
     flt = card_filter(ctx, domain, tag, note, deck)
-    with open_store(ctx, create=False) as conn:
-        check_filter(conn, flt)
-        result = compute_stats(
-            conn,
-            day_clock(ctx),
-            now(),
-            flt=flt,
-            days=days,
-            keep_streak_on_empty_days=cfg.stats.keep_streak_on_empty_days,
-            schedule=cfg.schedule,
-            parameters=cfg.schedule.parameters,
-            charts=as_json,
-        )
+    result = figures(workspace(ctx), flt, days=days, charts=as_json)
     if as_json:
         emit_json(result.as_json())
     else:
@@ -528,20 +511,18 @@ def graph(
     shows that concept's links in and out, each neighbour with its card count
     and retention.
     """
-    from ..insights.graph import concept_graph, neighbourhood
+    from ..app.insight import graph as concept_graph
+    from ..app.insight import neighbourhood
 
     if note is not None and not note.strip():
         raise typer.BadParameter(
             "name a note (a path, file name or alias), or leave NOTE out", param_hint="NOTE"
         )
-    cfg = state(ctx).config
-    with open_store(ctx, create=False) as conn:
-        if note:
-            nb = neighbourhood(
-                conn, day_clock(ctx), now(), note, days=days, parameters=cfg.schedule.parameters
-            )
-        else:
-            g = concept_graph(conn, day_clock(ctx), now(), days=days, parameters=cfg.schedule.parameters)
+    ws = workspace(ctx)
+    if note:
+        nb = neighbourhood(ws, note, days=days)
+    else:
+        g = concept_graph(ws, days=days)
     if note:
         if as_json:
             emit_json(nb.as_json())

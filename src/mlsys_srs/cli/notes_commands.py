@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,26 +16,17 @@ from .context import (
     NoteOpt,
     TagOpt,
     card_filter,
-    check_filter,
     console,
-    database_path,
-    day_clock,
     emit_json,
     err_console,
-    journal,
-    now,
-    open_store,
-    state,
-    writer_lock,
+    workspace,
 )
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from rich.text import Text
 
+    from ..app.workspace import Progress, SyncReport
     from ..parse import Diagnostic
-    from ..sync import Progress, SyncReport
 
 PROGRESS_THRESHOLD = 200
 """Notes to read before a progress bar is worth showing."""
@@ -86,142 +75,24 @@ def print_diagnostics(diags: list[Diagnostic], limit: int | None = None) -> None
         out.print(f"... and {len(diags) - limit} more (mlsys-srs check lists them all)")
 
 
-def run_sync(ctx: typer.Context, *, quiet: bool = False, yes: bool = False) -> SyncReport:
-    """Sync the configured vault, then merge the review journals of every device (sync, review, export).
+def run_sync(
+    ctx: typer.Context, *, quiet: bool = False, yes: bool = False, write_ids: bool = False
+) -> SyncReport:
+    """Sync the vault and merge every device's journal (``app.syncing.sync``), with a progress bar
+    on a terminal unless ``quiet``; a sync that would retire most of the vault asks first (``--yes``
+    proceeds; ``quiet`` never asks)."""
+    from ..app.syncing import sync
+    from .context import confirm
 
-    A sync that would retire most of the vault stops and asks (``--yes`` proceeds); once a day the
-    database is snapshotted first.
-    """
-    from ..store.schedules import recompute_pending
-    from ..sync import MassRetire, check_vault, sync_vault
-
-    cfg = state(ctx).config
-    check_vault(cfg.vault)  # before any database file is made
+    ws = workspace(ctx)
     update, close = progress_bar() if not quiet else (None, lambda: None)
+    ws.frontend.progress = update
+    ws.frontend.confirm = (lambda q: False) if quiet else (lambda q: (close(), confirm(q))[1])
     try:
-        with writer_lock(ctx), open_store(ctx) as conn:
-            t = now()
-            daily_backup(ctx, conn, t)
-            try:
-                report = sync_vault(
-                    conn,
-                    cfg.vault,
-                    t,
-                    ignore=cfg.ignore,
-                    progress=update,
-                    allow_mass_retire=yes,
-                    highlight_cloze=cfg.parse.osr_highlight_cloze,
-                )
-            except MassRetire as exc:
-                close()
-                if quiet or not sys.stdin.isatty() or not _confirm(f"{exc}\nRetire them anyway?"):
-                    raise
-                report = sync_vault(
-                    conn,
-                    cfg.vault,
-                    t,
-                    ignore=cfg.ignore,
-                    allow_mass_retire=True,
-                    highlight_cloze=cfg.parse.osr_highlight_cloze,
-                )
-            if recompute_pending(conn):
-                _recompute(ctx, conn)
-            report.journal = merge_history(ctx, conn, t)
-            return report
+        return sync(ws, yes=yes, write_ids=write_ids)
     finally:
         close()
-
-
-def _confirm(question: str) -> bool:
-    err_console().print(question + " [y/N] ", end="", markup=False)
-    try:
-        answer = input()
-    except EOFError:
-        return False
-    return answer.strip().lower() in ("y", "yes")
-
-
-def merge_history(ctx: typer.Context, conn: sqlite3.Connection, t: datetime) -> dict[str, object] | None:
-    """Seed this device's journal with the database's history (first run), then merge every device's."""
-    from ..history.merge import SEEDED, merge_journals, seed_journal
-    from ..scheduling.memory import make_scheduler
-    from ..store.cards import holds_history
-    from ..store.db import transaction
-    from ..store.events import get_meta, set_meta
-
-    j = journal(ctx)
-    if j is None:
-        return None
-    cfg = state(ctx).config
-    if get_meta(conn, SEEDED) is None and not holds_history(conn):
-        # Nothing to seed (no review, no suspension): mark it done as seed_journal would, without
-        # loading every card's keys (0.7 s after a first sync of 200,000 cards).
-        with transaction(conn):
-            set_meta(conn, SEEDED, t.isoformat())
-        seeded = 0
-    else:
-        seeded = seed_journal(conn, j, t)
-    vault = cfg.vault
-
-    def rel(p: Path) -> str:
-        try:
-            return p.relative_to(vault).as_posix()
-        except ValueError:
-            return str(p)
-
-    merged = merge_journals(
-        conn,
-        j.folder,
-        lambda: make_scheduler(cfg.schedule, day_clock(ctx)),
-        leech_threshold=cfg.schedule.leech_threshold,
-        leech_action=cfg.schedule.leech_action,
-        rel=rel,
-        journal=j,
-    )
-    for problem in merged.problems:
-        err_console().print(problem, markup=False, soft_wrap=True)
-    return {**merged.as_dict(), "seeded": seeded, "device": j.device}
-
-
-def daily_backup(ctx: typer.Context, conn: sqlite3.Connection, t: datetime) -> None:
-    """Snapshot the database once per day (UTC date) before the first write, keeping the newest N."""
-    from ..store.backup import backup_database, backup_folder, prune
-    from ..store.db import transaction
-    from ..store.events import get_meta, set_meta
-
-    cfg = state(ctx).config
-    today = t.date().isoformat()
-    if get_meta(conn, "last_backup") == today:
-        return
-    from ..store.cards import counts
-
-    if counts(conn)["cards"] == 0:
-        return  # nothing worth keeping yet
-    folder = backup_folder(cfg.data_dir, database_path(ctx, create=True))
-    backup_database(conn, folder, "daily", t)
-    prune(folder, cfg.history.backups_keep)
-    with transaction(conn):
-        set_meta(conn, "last_backup", today)
-
-
-def _recompute(ctx: typer.Context, conn: sqlite3.Connection) -> None:
-    from ..scheduling.memory import CardScheduler
-    from ..scheduling.reschedule import run_pending_recompute
-    from ..store.backup import backup_folder
-
-    cfg = state(ctx).config
-    done = run_pending_recompute(
-        conn,
-        CardScheduler(cfg.schedule, day_clock(ctx)),
-        now(),
-        backup_folder(cfg.data_dir, database_path(ctx, create=True)),
-    )
-    if done is not None:
-        err_console().print(
-            f"schedules recomputed in review days: {done.changed} of {plural(done.cards, 'card')} changed "
-            f"(backup of the database before: {done.backup})",
-            soft_wrap=True,
-        )
+        ws.frontend.progress = None
 
 
 def render_sync_report(report: SyncReport) -> None:
@@ -286,19 +157,7 @@ def sync(
     reappears. Problems in a note are printed as path:line and never stop
     the sync of other notes.
     """
-    report = run_sync(ctx, quiet=quiet or as_json, yes=yes)
-    if write_ids:
-        from ..sync import sync_vault, write_block_ids
-
-        cfg = state(ctx).config
-        with writer_lock(ctx), open_store(ctx) as conn:
-            written, diags = write_block_ids(conn, cfg.vault, now(), ignore=cfg.ignore)
-            again = sync_vault(
-                conn, cfg.vault, now(), ignore=cfg.ignore, highlight_cloze=cfg.parse.osr_highlight_cloze
-            )
-        report.ids_written = written
-        report.diagnostics.extend(diags)
-        report.diagnostics.extend(d for d in again.diagnostics if d not in report.diagnostics)
+    report = run_sync(ctx, quiet=quiet or as_json, yes=yes, write_ids=write_ids)
     if as_json:
         emit_json(report.as_dict())
     elif not quiet or report.diagnostics:
@@ -312,6 +171,15 @@ def check(
         Path | None,
         typer.Argument(help="Folder to check (default: the vault).", show_default=False),
     ] = None,
+    quality: Annotated[
+        bool | None,
+        typer.Option(
+            "--quality/--no-quality",
+            help="Also warn about cards that are hard to learn (long answers and lists, giveaways, trivial "
+            "clozes, cloze pairs, yes/no questions); default: the config's [check] quality.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print diagnostics as JSON.")] = False,
 ) -> None:
     """Lint notes without touching the database.
@@ -320,42 +188,27 @@ def check(
     an error. Suitable as a pre-commit hook or a CI step for a vault. Also
     warns (code duplicate) where two cards in different places ask the same
     thing: keep one and link to its note from the other.
-    """
-    from ..insights.duplicates import cards_from_notes, duplicate_diagnostics, find_duplicates
-    from ..sync import read_vault
-    from ..sync.walk import dangling_links
 
-    cfg = state(ctx).config
-    folder = path or cfg.vault
-    notes, diags = read_vault(folder, cfg.ignore, highlight_cloze=cfg.parse.osr_highlight_cloze)
-    diags = [*diags, *dangling_links(notes), *duplicate_diagnostics(find_duplicates(cards_from_notes(notes)))]
-    errors = [d for d in diags if d.severity == "error"]
+    With --quality (or [check] quality = true), each card that breaks the
+    minimum-information rule gets a warning with a fix hint: an answer over
+    40 words, a list of more than 3 items, a question that holds its answer,
+    a cloze hiding a letter or a filler word, two clozes that reveal each
+    other, a yes/no question. A card opts out with a comment on its lines,
+    such as <!-- srs: allow-long --> (see docs/format.md).
+    """
+    from ..app.syncing import check as lint
+
+    report = lint(workspace(ctx), path, quality=quality)
+    errors = report.errors
     if as_json:
-        emit_json(
-            {
-                "notes": len(notes),
-                "cards": sum(len(n.cards) for n in notes),
-                "errors": len(errors),
-                "warnings": len(diags) - len(errors),
-                "diagnostics": [
-                    {
-                        "path": d.path,
-                        "line": d.line,
-                        "severity": d.severity,
-                        "code": d.code,
-                        "message": d.message,
-                    }
-                    for d in diags
-                ],
-            }
-        )
+        emit_json(report.as_dict())
     else:
-        for d in diags:
+        for d in report.diagnostics:
             console().print(f"{d.path}:{d.line}: {d.message}", markup=False, soft_wrap=True)
-        cards = sum(len(n.cards) for n in notes)
+        warnings = len(report.diagnostics) - len(errors)
         console().print(
-            f"{len(notes)} notes, {cards} cards, {len(errors)} error{'s' if len(errors) != 1 else ''}, "
-            f"{len(diags) - len(errors)} warning{'s' if len(diags) - len(errors) != 1 else ''}"
+            f"{plural(report.notes, 'note')}, {plural(report.cards, 'card')}, "
+            f"{plural(len(errors), 'error')}, {plural(warnings, 'warning')}"
         )
     if errors:
         raise typer.Exit(1)
@@ -367,37 +220,9 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show the resolved paths (vault and how it was found, vault id, database, config, journal), schema version and counts."""
-    from .. import __version__
-    from ..store import SCHEMA_VERSION, schema_version
-    from ..store.cards import counts
+    from ..app.upkeep import info as gather
 
-    cfg = state(ctx).config
-    try:
-        db = database_path(ctx, create=False)
-    except SrsError:
-        db = None
-    j = journal(ctx)
-    data: dict[str, object] = {
-        "version": __version__,
-        "vault": str(cfg.vault),
-        "vault_found_by": cfg.vault_reason,
-        "vault_exists": cfg.vault.is_dir(),
-        "vault_id": cfg.vault_id,
-        "db": str(db) if db is not None else None,
-        "db_chosen_by": "option" if cfg.db_explicit else "vault id",
-        "db_exists": db is not None and db.exists(),
-        "config": str(cfg.config_path),
-        "config_exists": cfg.config_exists,
-        "vault_config": str(cfg.vault_config_path) if cfg.vault_config_path else None,
-        "journal": str(j.path) if j is not None else None,
-        "device": j.device if j is not None else None,
-        "schema_version": None,
-        "schema_latest": SCHEMA_VERSION,
-    }
-    if db is not None and db.exists():
-        with open_store(ctx, create=False) as conn:
-            data["schema_version"] = schema_version(conn)
-            data.update(counts(conn))
+    data = gather(workspace(ctx))
     if as_json:
         emit_json(data)
         return
@@ -458,20 +283,21 @@ def cards(
     One card a line with its answer; --search ranks an exact phrase first, then
     all its words, then any word.
     """
+    from ..app.study import find_cards
     from ..config import parse_duration
     from ..core.states import STATES
-    from ..errors import SrsError
-    from ..store.cards import list_cards, search_cards
+    from ..errors import UsageError, one_of
 
     if card_state and card_state not in (*STATES, "suspended"):
-        raise SrsError(f"--state must be one of {', '.join((*STATES, 'suspended'))}")
-    t = now()
+        raise UsageError(f"--state {card_state}: {one_of(card_state, (*STATES, 'suspended'))}")
+    ws = workspace(ctx)
+    t = ws.now()
     due_before = t if due else None
     if due_within is not None:
         try:
             within = parse_duration(due_within if due_within[-1:].isalpha() else due_within + "d")
         except SrsError:
-            raise SrsError(f"--due-within {due_within}: use a number with s, m, h or d (7d, 12h)") from None
+            raise UsageError(f"--due-within {due_within}: use a number with s, m, h or d (7d, 12h)") from None
         due_before = min(due_before, t + within) if due_before is not None else t + within
     flt = card_filter(
         ctx,
@@ -484,23 +310,8 @@ def cards(
         include_retired=retired,
         min_lapses=min_lapses,
     )
-    with open_store(ctx, create=False) as conn:
-        check_filter(conn, flt)
-        fetch = None if max_recall is not None else limit
-        rows = search_cards(conn, search, flt, fetch) if search else list_cards(conn, flt, fetch)
-    recall: dict[int, float] = {}
-    if max_recall is not None or not as_json:
-        from ..scheduling.memory import ForgettingCurve
-
-        curve = ForgettingCurve.from_parameters(state(ctx).config.schedule.parameters)
-        clock = day_clock(ctx)
-        for r in rows:
-            if r.state != "new" and r.stability:
-                recall[r.id] = curve.at(t, r.last_review, r.stability, clock)
-    if max_recall is not None:
-        rows = [r for r in rows if r.id in recall and recall[r.id] <= max_recall]
-        if limit:
-            rows = rows[:limit]
+    found = find_cards(ws, flt, search=search, max_recall=max_recall, limit=limit, with_recall=not as_json)
+    rows, recall = found.rows, found.recall
     if as_json:
         emit_json(
             [{**r.as_json(), "recall": round(recall[r.id], 4) if r.id in recall else None} for r in rows]

@@ -18,12 +18,8 @@ from .context import (
     NoteOpt,
     TagOpt,
     card_filter,
-    check_filter,
     console,
-    day_clock,
-    now,
-    open_store,
-    state,
+    workspace,
 )
 
 app = typer.Typer()
@@ -60,26 +56,10 @@ def report(
     map (click a note for its cards). The numbers are those of `stats --json`
     and `graph --json`. Needs the optional packages: pip install 'mlsys-srs[report]'.
     """
-    from ..insights.report import render_html, report_data
+    from ..app.insight import report as write_report
 
-    cfg = state(ctx).config
     flt = card_filter(ctx, domain, tag, note, deck)
-    with open_store(ctx) as conn:
-        check_filter(conn, flt)
-        data = report_data(
-            conn,
-            day_clock(ctx),
-            now(),
-            flt=flt,
-            days=days,
-            keep_streak_on_empty_days=cfg.stats.keep_streak_on_empty_days,
-            schedule=cfg.schedule,
-            parameters=cfg.schedule.parameters,
-        )
-    page = render_html(data)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    size = out.stat().st_size
+    size = write_report(workspace(ctx), flt, out, days=days)
     console().print(f"wrote {out} ({size / 1e6:.1f} MB)", soft_wrap=True)
     if open_page:
         import webbrowser

@@ -16,18 +16,12 @@ from ..core.fmt import plural
 from .context import (
     JsonOpt,
     console,
-    database_path,
-    day_clock,
     emit_json,
     err_console,
-    now,
-    open_store,
-    state,
+    workspace,
 )
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from ..scheduling.cardinfo import CardReport
     from ..scheduling.optimize import Fit
 
@@ -51,12 +45,9 @@ def card(
     the forgetting curve shows predicted recall from the last review on. Does
     not sync the vault.
     """
-    from ..scheduling.cardinfo import card_report
-    from ..scheduling.memory import CardScheduler
+    from ..app.study import card_info
 
-    cfg = state(ctx).config
-    with open_store(ctx, create=False) as conn:
-        report = card_report(conn, card_id, CardScheduler(cfg.schedule, day_clock(ctx)), now())
+    report = card_info(workspace(ctx), card_id)
     if as_json:
         emit_json(report.as_json())
         return
@@ -69,8 +60,9 @@ def _render_card(ctx: typer.Context, report: CardReport) -> None:
     from ..core.fmt import format_interval, format_when, sparkline
     from ..scheduling.memory import RATINGS
 
-    c, card, t = console(), report.card, now()
-    tz = day_clock(ctx).tz
+    ws = workspace(ctx)
+    c, card, t = console(), report.card, ws.now()
+    tz = ws.day_clock().tz
     c.print(f"[bold]#{card.id}[/] [dim]{card.uid}[/]  {card.note}:{card.line}  [cyan]{card.domain}[/]")
     c.print(f"[bold]Q:[/] {card.question}", soft_wrap=True)
     c.print(f"[bold]A:[/] {card.answer}", soft_wrap=True)
@@ -149,75 +141,15 @@ def optimize(
     recomputes every card's due date from its history, after showing how the
     next 7 and 30 days' reviews change, and backs the database up first.
     """
-    from ..scheduling.optimize import Answer, fit, read_revlog, require_optimizer, write_parameters
+    from ..app.insight import optimize as fit
 
-    require_optimizer()
-    cfg = state(ctx).config
-    clock = day_clock(ctx)
-    if revlog is not None:
-        answers = read_revlog(revlog)
-    else:
-        from ..store.schedules import logged_reviews
-
-        with open_store(ctx, create=False) as conn:
-            answers, last = [], None
-            for r in logged_reviews(conn):
-                at = _at(r.reviewed_at)
-                answers.append(
-                    Answer(r.uid, at, r.rating, reset=r.card_id == last and r.state_before == "new")
-                )
-                last = r.card_id
-    result = fit(answers, clock, cfg.schedule.parameters, retention=retention)
-    extra: dict[str, object] = {}
-    written = False
-    if result.enough and result.adopt and not dry_run:
-        write_parameters(cfg.config_path, result.parameters)
-        written = True
-    if reschedule and result.enough and result.adopt:
-        extra["reschedule"] = _reschedule(ctx, result.parameters, apply=not dry_run)
-    extra["config_written"] = str(cfg.config_path) if written else None
+    result, extra = fit(
+        workspace(ctx), revlog=revlog, dry_run=dry_run, reschedule=reschedule, retention=retention
+    )
     if as_json:
         emit_json({**result.as_json(), **extra})
         return
     _render_fit(result, extra, dry_run)
-
-
-def _at(stored: str) -> datetime:
-    from ..store.db import dt_from_db
-
-    at = dt_from_db(stored)
-    assert at is not None
-    return at
-
-
-def _reschedule(ctx: typer.Context, parameters: tuple[float, ...], *, apply: bool) -> dict[str, object]:
-    from dataclasses import replace
-
-    from ..scheduling.memory import CardScheduler
-    from ..scheduling.reschedule import recompute, workload, write_recomputed
-    from ..store.backup import backup_database, backup_folder
-
-    cfg = state(ctx).config
-    clock = day_clock(ctx)
-    t = now()
-    sched = CardScheduler(replace(cfg.schedule, parameters=parameters), clock)
-    with open_store(ctx, create=False) as conn:
-        result = recompute(conn, sched, t)
-        active = {cid for cid, (before, _) in result.items() if not before.suspended}
-        before = workload([b.due for cid, (b, _) in result.items() if cid in active], clock, t)
-        after = workload([a.due for cid, (_, a) in result.items() if cid in active], clock, t)
-        out: dict[str, object] = {
-            "cards": len(result),
-            "next_7_days": {"before": before.next_7_days, "after": after.next_7_days},
-            "next_30_days": {"before": before.next_30_days, "after": after.next_30_days},
-            "changed": 0,
-            "backup": None,
-        }
-        if apply and result:
-            folder = backup_folder(cfg.data_dir, database_path(ctx, create=False))
-            out["backup"] = str(backup_database(conn, folder, "optimize", t))
-            out["changed"] = write_recomputed(conn, result)
-    return out
 
 
 def _render_fit(result: Fit, extra: dict[str, object], dry_run: bool) -> None:

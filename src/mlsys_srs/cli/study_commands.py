@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..core.fmt import inert, plural
-from ..errors import SrsError
 from .context import (
     DeckOpt,
     DomainOpt,
@@ -21,21 +20,16 @@ from .context import (
     NoteOpt,
     TagOpt,
     card_filter,
-    check_filter,
     console,
-    day_clock,
     emit_json,
     err_console,
-    journal,
     now,
-    open_store,
-    state,
+    workspace,
 )
 
 if TYPE_CHECKING:
-    import sqlite3
-
-    from ..store.filters import CardFilter
+    from ..app.study import Change
+    from ..app.workspace import CardFilter
 
 IdsArg = Annotated[
     list[int],
@@ -114,23 +108,18 @@ def review(
     `stats` and kept out of retention and `optimize`. --reschedule grades them
     as normal reviews instead.
     """
-    modes = [
-        m
-        for m, on in (
-            ("cram", cram and not (ahead or forgotten or weak or preview)),
-            ("ahead", ahead),
-            ("forgotten", forgotten),
-            ("weak", weak),
-            ("preview", preview),
-        )
-        if on
-    ]
-    if len(modes) > 1:
-        raise SrsError("choose one of --ahead, --forgotten, --weak and --preview")
-    if reschedule and not (modes or cram):
-        raise SrsError("--reschedule goes with a study mode (--cram, --ahead, --forgotten or --weak)")
-    if reschedule and preview:
-        raise SrsError("--preview logs nothing, so it has nothing to reschedule")
+    from ..app.study import start_session, study_plan
+
+    plan = study_plan(
+        cram=cram,
+        ahead=ahead,
+        forgotten=forgotten,
+        weak=weak,
+        preview=preview,
+        reschedule=reschedule,
+        new=new,
+        limit=limit,
+    )
     if not sys.stdin.isatty():
         err_console().print(
             "review needs a terminal (stdin is not a terminal); run it in an interactive shell. "
@@ -138,63 +127,26 @@ def review(
             soft_wrap=True,
         )
         raise typer.Exit(2)
+    from ..app.syncing import resync_note
     from ..review.screen import Terminal, render_summary, run_screen
-    from ..review.session import Session
-    from ..scheduling.queue import study_queue, todays_queue
-    from ..sync import sync_vault
     from .notes_commands import run_sync
 
+    ws = workspace(ctx)
     flt = card_filter(ctx, domain, tag, note, deck)
     editor = _editor(ctx)
     report = run_sync(ctx)
     problems = [f"{d.path}:{d.line}: {d.message}" for d in report.errors]
-    cfg = state(ctx).config
-    clock = day_clock(ctx)
-    mode = modes[0] if modes else None
-    with open_store(ctx) as conn:
-        check_filter(conn, flt)
-        t = now()
-        if mode is None:
-            queue = todays_queue(conn, cfg.schedule, clock, t, flt, new_limit=new, total_limit=limit)
-            label = ""
-        else:
-            note_ids = _weakest_notes(ctx, conn, weak) if mode == "weak" and weak else None
-            days = ahead or forgotten or 0
-            queue = study_queue(
-                conn, cfg.schedule, clock, t, flt, mode=mode, days=days, note_ids=note_ids, total_limit=limit
-            )
-            label = {
-                "cram": "cram",
-                "ahead": f"ahead {days}d",
-                "forgotten": f"forgotten {days}d",
-                "weak": f"weak {weak}",
-                "preview": "preview",
-            }[mode] + (
-                " · rescheduling" if reschedule else " · schedule unchanged" if mode != "preview" else ""
-            )
-        from ..insights.stats import review_streak
-
-        keep = cfg.stats.keep_streak_on_empty_days
-        session = Session(
-            conn,
-            queue,
-            schedule=cfg.schedule,
-            review=cfg.review,
-            clock=clock,
-            now=now,
-            flt=flt,
-            streak_of=lambda t: review_streak(conn, clock, t, keep_streak_on_empty_days=keep).current,
-            journal=journal(ctx),
-            mode="review" if mode is None or reschedule else ("preview" if mode == "preview" else "cram"),
-            mode_label=label,
-        )
+    with ws.connect() as conn:
+        session = start_session(ws, conn, flt, plan, clock=now)
         if session.finished:
             for p in problems:
                 err_console().print(p, markup=False, soft_wrap=True)
-            if mode is None:
+            if plan.mode is None:
                 _nothing_due(ctx, flt)
             else:
-                console().print(f"No cards for {label.split(' · ')[0]} with these filters.", soft_wrap=True)
+                console().print(
+                    f"No cards for {plan.label.split(' · ')[0]} with these filters.", soft_wrap=True
+                )
             return
         if problems:
             # Shown on the first card, before any answer (the alternate screen would hide a print).
@@ -204,34 +156,17 @@ def review(
             )
 
         def resync(path: str) -> list[str]:
-            rep = sync_vault(
-                conn,
-                cfg.vault,
-                now(),
-                ignore=cfg.ignore,
-                only=[path],
-                highlight_cloze=cfg.parse.osr_highlight_cloze,
-            )
-            return [str(d) for d in rep.errors]
+            return [str(d) for d in resync_note(ws, conn, path)]
 
         with Terminal(console()) as term:
-            interrupted = run_screen(session, term, editor=editor, vault=cfg.vault, resync=resync)
+            interrupted = run_screen(session, term, editor=editor, vault=ws.config.vault, resync=resync)
         for notice in session.pop_notices():
             console().print(notice, markup=False, soft_wrap=True)
         for p in problems:
             err_console().print(p, markup=False, soft_wrap=True)
-        console().print(render_summary(session.summary(), now(), clock.tz))
+        console().print(render_summary(session.summary(), now(), ws.day_clock().tz))
     if interrupted:
         raise typer.Exit(130)
-
-
-def _weakest_notes(ctx: typer.Context, conn: sqlite3.Connection, n: int) -> list[int]:
-    """The note ids of the ``n`` weakest concepts, as `graph` ranks them."""
-    from ..insights.graph import concept_graph
-
-    cfg = state(ctx).config
-    g = concept_graph(conn, day_clock(ctx), now(), parameters=cfg.schedule.parameters)
-    return [w.note.id for w in g.weak[:n]]
 
 
 def _editor(ctx: typer.Context) -> str:
@@ -240,7 +175,7 @@ def _editor(ctx: typer.Context) -> str:
 
     from ..errors import ConfigError
 
-    cfg = state(ctx).config
+    cfg = workspace(ctx).config
     for source, value in (
         (f"review.editor in {cfg.config_path}", cfg.review.editor),
         ("$VISUAL", os.environ.get("VISUAL", "")),
@@ -258,13 +193,12 @@ def _editor(ctx: typer.Context) -> str:
 
 
 def _nothing_due(ctx: typer.Context, flt: CardFilter) -> None:
+    from ..app.study import due as due_now
     from ..core.fmt import format_when
-    from ..scheduling.queue import due_summary
 
-    clock = day_clock(ctx)
-    t = now()
-    with open_store(ctx) as conn:
-        summary = due_summary(conn, state(ctx).config.schedule, clock, t, flt)
+    ws = workspace(ctx)
+    summary = due_now(ws, flt)
+    t, clock = ws.now(), ws.day_clock()
     msg = "Nothing due now."
     if summary.next_due is not None:
         msg += f" Next card due {format_when(summary.next_due, t, clock.tz)}."
@@ -292,14 +226,12 @@ def due(
     Counts follow the review queue's rules (daily limits, siblings, buried and
     suspended cards). Does not sync the vault.
     """
-    from ..scheduling.queue import due_summary
+    from ..app.study import due as due_now
 
+    ws = workspace(ctx)
     flt = card_filter(ctx, domain, tag, note, deck)
-    clock = day_clock(ctx)
-    t = now()
-    with open_store(ctx, create=False) as conn:
-        check_filter(conn, flt)
-        summary = due_summary(conn, state(ctx).config.schedule, clock, t, flt)
+    summary = due_now(ws, flt)
+    t, clock = ws.now(), ws.day_clock()
     if as_json:
         emit_json(summary.as_json())
         return
@@ -332,26 +264,15 @@ def due(
             c.print("no cards are scheduled")
 
 
-def _change(ctx: typer.Context, ids: list[int], as_json: bool, verb: str, action: str) -> None:
-    from ..history import grading
+def _change(ctx: typer.Context, ids: list[int], as_json: bool, verb: str, action: Change) -> None:
+    from ..app.study import change
 
-    clock = day_clock(ctx)
-    t = now()
-    j = journal(ctx)
-    with open_store(ctx, create=False) as conn:
-        if action == "suspend":
-            grading.set_suspended(conn, ids, True, t, journal=j)
-        elif action == "unsuspend":
-            grading.set_suspended(conn, ids, False, t, journal=j)
-        elif action == "bury":
-            grading.bury(conn, ids, clock.day_end(clock.today(t)), t, journal=j)
-        else:
-            grading.reset(conn, ids, t, journal=j)
-        rows = grading.card_states(conn, ids)
+    rows = change(workspace(ctx), ids, action)
     if as_json:
         emit_json(rows)
     else:
-        console().print(f"{verb} {plural(len(ids), 'card')}: {', '.join(map(str, ids))}")
+        unique = list(dict.fromkeys(ids))
+        console().print(f"{verb} {plural(len(unique), 'card')}: {', '.join(map(str, unique))}")
 
 
 @app.command()

@@ -267,9 +267,7 @@ def is_yes_no(question: str) -> bool:
     if first in AUXILIARIES and text.endswith("?"):
         return True
     tail = _OR_TAIL_RE.search(text)
-    if tail and first in {"which", "whether"}:
-        return True
-    return False
+    return bool(tail and first in {"which", "whether"})
 
 
 def _deletions(source: str) -> list[tuple[int, str]]:

@@ -131,35 +131,3 @@ def discover(cwd: Path) -> Discovered:
 def vault_db_path(data_dir: Path, vault_id: str) -> Path:
     """The default database of a vault."""
     return data_dir / "vaults" / f"{vault_id}.db"
-
-
-def holds_vault(db: Path, vault: Path, vault_id: str) -> bool:
-    """Whether a database from before per-vault databases is this vault's: it names this vault,
-    or at least half of its notes are files of this vault."""
-    from ..store.db import peek_vault
-
-    named, paths = peek_vault(db)
-    if named is not None:
-        return named == vault_id
-    if not paths:
-        return False
-    found = sum(1 for p in paths if (vault / p).is_file())
-    return found * 2 >= len(paths)
-
-
-def adopt_legacy(legacy: Path, target: Path, vault: Path, vault_id: str) -> bool:
-    """Move the old shared database to this vault's path when it holds this vault. True if moved."""
-    if target.exists() or not legacy.is_file() or not holds_vault(legacy, vault, vault_id):
-        return False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    from ..store.db import checkpoint
-
-    # Fold the WAL into the main file first, so one rename moves everything.
-    if not checkpoint(legacy):
-        return False
-    os.replace(legacy, target)
-    for suffix in ("-wal", "-shm"):
-        side = legacy.with_name(legacy.name + suffix)
-        if side.exists():
-            side.unlink()
-    return True
