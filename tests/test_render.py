@@ -57,13 +57,23 @@ def test_cloze_answer_highlights_only_this_cards_deletion() -> None:
         (r"\mathrm{softmax}(x)_i", "softmax(x)ᵢ"),
         (r"\sum_{i=1}^{n} x_i", "∑ᵢ₌₁ⁿ xᵢ"),
         (r"x_{\text{max}}", "xₘₐₓ"),
+        # Common forms of the bundled notes (issue 23): transposes, accents, sizes, thousands.
+        (r"(AB)^\top", "(AB)ᵀ"),
+        (r"U \Sigma V^\top", "U Σ Vᵀ"),
+        (r"-\log p_y", "−log p_y"),  # no subscript y in Unicode: read as plain text
+        (r"W_{q}", "W_q"),
+        (r"e^{-t/S}", "e^(-t/S)"),
+        (r"\bar A_t", "Āₜ"),
+        (r"2^{16} = 65{,}536", "2¹⁶ = 65,536"),
+        (r"\theta \leftarrow \theta - \eta\big(x\big)", "θ ← θ − η(x)"),
+        (r"\hat\beta_{2,t}", "β̂_(2,t)"),  # never half raised
     ],
 )
 def test_math_converts_when_the_whole_formula_does(tex: str, expected: str) -> None:
     assert math_to_unicode(tex) == expected
 
 
-@pytest.mark.parametrize("tex", [r"W_{q}", r"e^{-t/S}", r"\begin{pmatrix} a \end{pmatrix}"])
+@pytest.mark.parametrize("tex", [r"\begin{pmatrix} a \end{pmatrix}", r"\overbrace{x}", r"x_{\ell+1}"])
 def test_math_that_does_not_convert_whole_is_left_as_written(tex: str) -> None:
     assert math_to_unicode(tex) is None
     card = terminal_card(f"It is ${tex}$ here", Console(width=80), 80)

@@ -7,6 +7,12 @@ prints it and exits non-zero, without a traceback.
 
 from __future__ import annotations
 
+HOW_TO_START = (
+    "start with `mlsys-srs init FOLDER` (a vault with the starter notes), or point --vault "
+    "(or MLSYS_SRS_VAULT) at your notes folder"
+)
+"""What every command says when there is no vault to work on."""
+
 
 class SrsError(Exception):
     """An expected failure, explained for the user."""

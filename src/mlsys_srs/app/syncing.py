@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.fmt import plural
+from ..errors import HOW_TO_START, VaultError
+from .starter import has_notes
 
 if TYPE_CHECKING:
     import sqlite3
@@ -39,6 +41,11 @@ def sync(ws: Workspace, *, yes: bool = False, write_ids: bool = False) -> SyncRe
 
     cfg = ws.config
     check_vault(cfg.vault)  # before any database file is made
+    if cfg.vault_id is None and cfg.db_explicit is False and not has_notes(cfg.vault):
+        # A first sync of a folder without notes is nearly always the wrong folder: write nothing.
+        raise VaultError(
+            f"{cfg.vault}: no Markdown notes in this folder; nothing was written. {HOW_TO_START}"
+        )
     with ws.writing(), ws.connect() as conn:
         t = ws.now()
         daily_backup(ws, conn, t)

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import DatabaseError, SrsError, VaultError
+from ..errors import HOW_TO_START, DatabaseError, SrsError, VaultError
 
 if TYPE_CHECKING:
     import sqlite3
@@ -143,12 +143,12 @@ class Workspace:
             return self._db
         vid = cfg.vault_id
         if vid is None:
+            if not cfg.vault.is_dir():
+                raise VaultError(f"{cfg.vault}: vault folder not found; {HOW_TO_START}")
             if not create:
                 raise DatabaseError(
                     f"{cfg.vault}: no review database for this vault yet (run `mlsys-srs sync` first)"
                 )
-            if not cfg.vault.is_dir():
-                raise VaultError(f"{cfg.vault}: vault folder not found (use --vault or set MLSYS_SRS_VAULT)")
             vid = ensure_vault_id(cfg.vault)
         path = vault_db_path(cfg.data_dir, vid)
         if not path.exists() and adopt_legacy(default_db_path(), path, cfg.vault, vid):

@@ -23,6 +23,7 @@ from .context import (
     emit_json,
     workspace,
 )
+from .output import records, styled
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -251,36 +252,52 @@ def render_stats(s: Stats, out: Console, limit: int = 10) -> None:
     out.print()
 
     c = s.counts
-    ct = _titled(out, f"Cards: {c.total:,}")
     names = ("new", "learning", "young", "mature", "suspended", "retired")
-    for name in names:
-        ct.add_column(name, justify="right")
-    ct.add_row(*(f"{getattr(c, name):,}" for name in names))
-    out.print(ct)
+    _bold(out, f"Cards: {c.total:,}")
+    out.print(
+        styled(
+            "  ",
+            *(
+                f"{name} {getattr(c, name):,}" + (" · " if k < len(names) - 1 else "")
+                for k, name in enumerate(names)
+            ),
+        ),
+        soft_wrap=True,
+    )
     out.print()
 
-    rt = _titled(out, "True retention (review-card answers not graded Again)")
-    rt.add_column("domain", overflow="fold")
-    for r in s.retention:
-        rt.add_column(f"{r.days} d", justify="right")
-    rt.add_row("all", *(_retention_cell(r) for r in s.retention), style="bold")
-    for d in s.domains:
-        if any(r.reviews for r in d.retention):
-            rt.add_row(d.domain, *(_retention_cell(r) for r in d.retention))
-    out.print(rt)
+    heads = ["domain", *(f"{r.days} d" for r in s.retention)]
+    rows = [["all", *(_retention_cell(r) for r in s.retention)]]
+    rows += [
+        [d.domain, *(_retention_cell(r) for r in d.retention)]
+        for d in s.domains
+        if any(r.reviews for r in d.retention)
+    ]
+    records(
+        out,
+        "True retention (review-card answers not graded Again)",
+        heads,
+        rows,
+        name=0,
+        right=range(1, len(heads)),
+        name_last=False,
+    )
     out.print()
 
     answers = sum(b.reviews for b in s.calibration)
     if answers:
-        ctab = _titled(out, f"Predicted recall vs passed ({answers:,} answers)")
-        for name in ("predicted", "answers", "passed"):
-            ctab.add_column(name, justify="right")
-        for b in s.calibration:
-            if b.reviews:
-                ctab.add_row(
-                    f"{b.low:.0%}-{b.high:.0%} (mean {_pct(b.predicted)})", f"{b.reviews:,}", _pct(b.actual)
-                )
-        out.print(ctab)
+        records(
+            out,
+            f"Predicted recall vs passed ({answers:,} answers)",
+            ["predicted", "answers", "passed"],
+            [
+                [f"{b.low:.0%}-{b.high:.0%} (mean {_pct(b.predicted)})", f"{b.reviews:,}", _pct(b.actual)]
+                for b in s.calibration
+                if b.reviews
+            ],
+            name=0,
+            right=(1, 2),
+        )
         rbw = s.retention_by_week
         weeks = [w for w in rbw.weeks if w.reviews][-8:] if rbw is not None else []
         if rbw is not None and weeks:
@@ -292,22 +309,26 @@ def render_stats(s: Stats, out: Console, limit: int = 10) -> None:
 
     weak = s.weak_domains
     if weak:
-        wt = _titled(out, f"Weak domains, weakest first (retention over {s.days} d)")
-        wt.add_column("domain", overflow="fold")
-        for name in ("score", "retention", "recall", "lapses", "overdue", "studied"):
-            wt.add_column(name, justify="right", no_wrap=True)
-        for d in weak:
-            w = d.weakness
-            wt.add_row(
-                d.domain,
-                _num(w.score, 3),
-                _retention_cell(w.retention),
-                _pct(w.retrievability),
-                _num(w.lapses_per_card),
-                f"{w.overdue:,}",
-                f"{w.studied:,}",
-            )
-        out.print(wt)
+        records(
+            out,
+            f"Weak domains, weakest first (retention over {s.days} d)",
+            ["domain", "score", "retention", "recall", "lapses", "overdue", "studied"],
+            [
+                [
+                    d.domain,
+                    _num(d.weakness.score, 3),
+                    _retention_cell(d.weakness.retention),
+                    _pct(d.weakness.retrievability),
+                    _num(d.weakness.lapses_per_card),
+                    f"{d.weakness.overdue:,}",
+                    f"{d.weakness.studied:,}",
+                ]
+                for d in weak
+            ],
+            name=0,
+            right=range(1, 7),
+            name_last=False,
+        )
         out.print(
             "score = 0.4 (1 - retention*) + 0.3 (1 - recall) + 0.2 L/(1+L) + 0.1 overdue\n"
             "recall: mean FSRS retrievability now; L: lapses per studied card;\n"
@@ -348,23 +369,30 @@ def render_graph(g: ConceptGraph, out: Console, limit: int) -> None:
     )
     out.print()
     if g.hubs:
-        t = _titled(out, "Hub concepts (most linked to)")
-        t.add_column("#", justify="right")
-        t.add_column("note", overflow="fold")
-        t.add_column("linked from", justify="right")
-        t.add_column("links", justify="right")
-        for i, h in enumerate(g.hubs[:limit], 1):
-            t.add_row(str(i), h.note.path, plural(h.linked_from, "note"), f"{h.links:,}")
-        out.print(t)
+        records(
+            out,
+            "Hub concepts (most linked to)",
+            ["#", "note", "linked from", "links"],
+            [
+                [str(i), h.note.path, plural(h.linked_from, "note"), f"{h.links:,}"]
+                for i, h in enumerate(g.hubs[:limit], 1)
+            ],
+            name=1,
+            right=(0, 2, 3),
+        )
         out.print()
     if g.dangling:
-        t = _titled(out, f"Dangling concepts: {len(g.dangling):,} (linked, not written)")
-        t.add_column("concept", overflow="fold")
-        t.add_column("notes", justify="right")
-        t.add_column("linked from", overflow="fold", ratio=1)
-        for d in g.dangling[:limit]:
-            t.add_row(d.target, str(d.notes), _more([f"{s.note}:{s.line}" for s in d.sources], 3))
-        out.print(t)
+        records(
+            out,
+            f"Dangling concepts: {len(g.dangling):,} (linked, not written)",
+            ["concept", "notes", "linked from"],
+            [
+                [d.target, str(d.notes), _more([f"{s.note}:{s.line}" for s in d.sources], 3)]
+                for d in g.dangling[:limit]
+            ],
+            name=0,
+            right=(1,),
+        )
         out.print()
     for title, notes in (
         ("Orphan notes (no links in or out)", g.orphans),
@@ -378,14 +406,14 @@ def render_graph(g: ConceptGraph, out: Console, limit: int) -> None:
                 out.print(f"  ... and {len(notes) - limit:,} more (--json lists them all)")
             out.print()
     if g.weak:
-        t = _titled(out, "Weak concepts (own cards + 0.5 x weakest prerequisite)")
-        t.add_column("#", justify="right")
-        t.add_column("note", overflow="fold", ratio=2)
-        t.add_column("score", justify="right")
-        t.add_column("why", overflow="fold", ratio=3)
-        for i, w in enumerate(g.weak[:limit], 1):
-            t.add_row(str(i), w.note.path, _num(w.score, 3), w.reason)
-        out.print(t)
+        records(
+            out,
+            "Weak concepts (own cards + 0.5 x weakest prerequisite)",
+            ["#", "note", "score", "why"],
+            [[str(i), w.note.path, _num(w.score, 3), w.reason] for i, w in enumerate(g.weak[:limit], 1)],
+            name=1,
+            right=(0, 2),
+        )
     early = sum(1 for n in g.nodes if n.studied and n.score is None)
     if early:
         if not g.weak:
@@ -407,19 +435,21 @@ def render_neighbourhood(nb: Neighbourhood, out: Console) -> None:
     out.print()
 
     def table(title: str, rows: tuple[Neighbour, ...], outgoing: bool) -> None:
-        t = _titled(out, f"{title}: {len(rows)}")
-        t.add_column("line", justify="right")
-        t.add_column("note", overflow="fold", ratio=1)
-        t.add_column("cards", justify="right")
-        t.add_column("retention", justify="right")
-        t.add_column("weakness", justify="right")
+        cells = []
         for n in rows:
             if n.note is None:
                 name = f"{n.target} (dangling)"
             else:
                 name = n.note.path + (f" # {n.heading}" if outgoing and n.heading else "")
-            t.add_row(str(n.line), name, str(n.cards), _retention_cell(n.retention), _num(n.weakness, 3))
-        out.print(t)
+            cells.append([str(n.line), name, str(n.cards), _retention_cell(n.retention), _num(n.weakness, 3)])
+        records(
+            out,
+            f"{title}: {len(rows)}",
+            ["line", "note", "cards", "retention", "weakness"],
+            cells,
+            name=1,
+            right=(0, 2, 3, 4),
+        )
         out.print()
 
     if nb.links_out:

@@ -21,6 +21,7 @@ from .context import (
     err_console,
     workspace,
 )
+from .output import fields, styled
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -226,19 +227,18 @@ def info(
     if as_json:
         emit_json(data)
         return
-    from rich.table import Table
-
-    t = Table(show_header=False, box=None, pad_edge=False)
-    t.add_column(style="bold")
-    t.add_column()
-    for key, value in data.items():
-        t.add_row(
-            key.replace("_", " "),
-            "none yet (the first sync makes it)"
-            if value is None and key in ("vault_id", "db")
-            else str(value),
-        )
-    console().print(t)
+    fields(
+        console(),
+        [
+            (
+                key.replace("_", " "),
+                "none yet (the first sync makes it)"
+                if value is None and key in ("vault_id", "db")
+                else str(value),
+            )
+            for key, value in data.items()
+        ],
+    )
 
 
 @app.command()
@@ -358,3 +358,76 @@ def card_table(rows: list[Any], recall: dict[int, float], width: int) -> Text:
         out.append(line.rstrip() + "\n")
     out.rstrip()
     return out
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="The new vault's folder (default: this folder).", show_default=False),
+    ] = None,
+    empty: Annotated[
+        bool,
+        typer.Option("--empty", help="One example note showing each card syntax, not the starter notes."),
+    ] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Bring a vault made by init up to this version's starter notes; your edits are kept.",
+        ),
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="With --update: show the changes only.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --update: do not ask.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was done as JSON.")] = False,
+) -> None:
+    """Make a vault: the starter knowledge base (1,700 cards on ML systems), or one example note.
+
+    The starter notes come with the package, in numbered domain folders with
+    an index note each, plus deck recipes in decks/ (interview-prep,
+    llm-systems, foundations). init never writes into a folder that already
+    holds notes. Then: cd FOLDER && mlsys-srs review.
+
+    --update merges a later version's starter notes into a vault made by
+    init: files you never changed take the new version, new files are
+    added, and a file you edited or deleted is left as it is. It lists the
+    changes and asks first (--dry-run only lists them).
+    """
+    from ..app.starter import Action, apply_update, init_vault, plan_update
+    from .context import confirm
+
+    target = (folder or Path.cwd()).expanduser()
+    if update:
+        report, changes = plan_update(target)
+        if not as_json:
+            labels: tuple[tuple[Action, str], ...] = (
+                ("add", "new"),
+                ("update", "updated"),
+                ("keep-edited", "kept (you edited it)"),
+            )
+            for action, label in labels:
+                for path in report.files.get(action, []):
+                    console().print(styled((f"{label:>22}", "bold"), "  ", path), soft_wrap=True)
+        if changes and not dry_run and (yes or as_json or confirm(f"Write {plural(len(changes), 'file')}?")):
+            apply_update(target, changes)
+        elif changes and not dry_run:
+            raise typer.Exit(1)
+        if as_json:
+            emit_json({**report.as_dict(), "written": not dry_run and bool(changes)})
+            return
+        verb = "would write" if dry_run else "wrote"
+        console().print(
+            f"{verb} {plural(report.count('add'), 'new file')} and {plural(report.count('update'), 'updated file')}; "
+            f"kept {plural(report.count('keep-edited'), 'file')} you edited",
+            soft_wrap=True,
+        )
+        return
+    report = init_vault(target, empty=empty)
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    what = "one example note" if empty else f"the starter notes ({plural(report.count('add'), 'file')})"
+    console().print(styled("made a vault in ", (str(target), "bold"), f" with {what}"), soft_wrap=True)
+    here = "" if folder is None else f"cd {target} && "
+    console().print(f"next: {here}mlsys-srs review", soft_wrap=True)

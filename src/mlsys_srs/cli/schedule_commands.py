@@ -20,6 +20,7 @@ from .context import (
     err_console,
     workspace,
 )
+from .output import fields, records, styled
 
 if TYPE_CHECKING:
     from ..scheduling.cardinfo import CardReport
@@ -55,52 +56,72 @@ def card(
 
 
 def _render_card(ctx: typer.Context, report: CardReport) -> None:
-    from rich.table import Table
-
     from ..core.fmt import format_interval, format_when, sparkline
+    from ..render.terminal import terminal_card
     from ..scheduling.memory import RATINGS
 
     ws = workspace(ctx)
     c, card, t = console(), report.card, ws.now()
     tz = ws.day_clock().tz
-    c.print(f"[bold]#{card.id}[/] [dim]{card.uid}[/]  {card.note}:{card.line}  [cyan]{card.domain}[/]")
-    c.print(f"[bold]Q:[/] {card.question}", soft_wrap=True)
-    c.print(f"[bold]A:[/] {card.answer}", soft_wrap=True)
-    flags = [f for f, on in (("suspended", card.suspended), ("retired", card.retired)) if on]
-    head = Table(show_header=False, box=None, pad_edge=False)
-    head.add_column(style="bold")
-    head.add_column()
-    head.add_row("state", card.state + (f" ({', '.join(flags)})" if flags else ""))
-    if card.stability is not None:
-        head.add_row("stability", f"{card.stability:.2f} days")
-    if card.difficulty is not None:
-        head.add_row("difficulty", f"{card.difficulty:.2f} (1-10)")
-    if report.retrievability is not None:
-        head.add_row("recall now", f"{report.retrievability:.1%}")
-    head.add_row("due", format_when(card.due, t, tz) if card.due else "new")
-    head.add_row("reviews", f"{card.reps} ({plural(card.lapses, 'lapse')})")
-    head.add_row(
-        "if graded now",
-        "  ".join(f"{r} {RATINGS[r]} {format_interval(d)}" for r, d in report.intervals.items()),
+    c.print(
+        styled(
+            (f"#{card.id}", "bold"),
+            " ",
+            (card.uid, "dim"),
+            "  ",
+            f"{card.note}:{card.line}",
+            "  ",
+            (card.domain, "cyan"),
+        ),
+        soft_wrap=True,
     )
-    c.print(head)
+    width = max(20, c.width - 3)
+    for label, text, cloze in (
+        ("Q:", card.question, None),
+        ("A:", card.source if card.kind == "cloze" else card.answer, card.cloze),
+    ):
+        lines = terminal_card(text, c, width, cloze=cloze).lines
+        for k, line in enumerate(lines or [styled()]):
+            c.print(styled((label if k == 0 else "  ", "bold"), " ") + line, soft_wrap=True)
+    flags = [f for f, on in (("suspended", card.suspended), ("retired", card.retired)) if on]
+    rows = [("state", card.state + (f" ({', '.join(flags)})" if flags else ""))]
+    if card.stability is not None:
+        rows.append(("stability", f"{card.stability:.2f} days"))
+    if card.difficulty is not None:
+        rows.append(("difficulty", f"{card.difficulty:.2f} (1-10)"))
+    if report.retrievability is not None:
+        rows.append(("recall now", f"{report.retrievability:.1%}"))
+    rows.append(("due", format_when(card.due, t, tz) if card.due else "new"))
+    rows.append(("reviews", f"{card.reps} ({plural(card.lapses, 'lapse')})"))
+    rows.append(
+        (
+            "if graded now",
+            "  ".join(f"{r} {RATINGS[r]} {format_interval(d)}" for r, d in report.intervals.items()),
+        )
+    )
+    fields(c, rows)
     if report.history:
-        hist = Table(box=None, pad_edge=False)
-        for col in ("time", "grade", "elapsed", "state", "stability"):
-            hist.add_column(col, justify="right" if col in ("elapsed", "stability") else "left")
-        for h in report.history:
-            hist.add_row(
-                h.at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                RATINGS.get(h.rating, str(h.rating)) + (" (cram)" if h.kind != "review" else ""),
-                "-" if h.elapsed_days is None else f"{h.elapsed_days}d",
-                f"{h.state_before} -> {h.state_after}",
-                "-" if h.stability_after is None else f"{h.stability_after:.2f}",
-            )
-        c.print(hist)
+        records(
+            c,
+            None,
+            ["time", "grade", "elapsed", "state", "stability"],
+            [
+                [
+                    h.at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                    RATINGS.get(h.rating, str(h.rating)) + (" (cram)" if h.kind != "review" else ""),
+                    "-" if h.elapsed_days is None else f"{h.elapsed_days}d",
+                    f"{h.state_before} -> {h.state_after}",
+                    "-" if h.stability_after is None else f"{h.stability_after:.2f}",
+                ]
+                for h in report.history
+            ],
+            name=0,
+            right=(2, 4),
+        )
     if report.curve:
         lo = math.floor(min(report.curve) * 10) / 10  # the bars span the part of 0-100% the curve uses
         c.print(f"recall  {sparkline(report.curve, lo, 1.0)}  0 to {report.curve_days} days after the last review "
-                f"({report.curve[0]:.0%} -> {report.curve[-1]:.0%})")  # fmt: skip
+                f"({report.curve[0]:.0%} -> {report.curve[-1]:.0%})", soft_wrap=False)  # fmt: skip
 
 
 @app.command()
@@ -179,7 +200,7 @@ def _render_fit(result: Fit, extra: dict[str, object], dry_run: bool) -> None:
     if result.adopt:
         c.print("parameters: " + ", ".join(f"{p:.4f}" for p in result.parameters), soft_wrap=True)
         if extra.get("config_written"):
-            c.print(f"written to {extra['config_written']} (\\[schedule] parameters)")
+            c.print(f"written to {extra['config_written']} ([schedule] parameters)", soft_wrap=True)
         elif dry_run:
             c.print("--dry-run: the config file was not changed")
     rs = extra.get("reschedule")

@@ -26,6 +26,7 @@ from .context import (
     now,
     workspace,
 )
+from .output import records, styled
 
 if TYPE_CHECKING:
     from ..app.study import Change
@@ -235,28 +236,32 @@ def due(
     if as_json:
         emit_json(summary.as_json())
         return
-    from rich.table import Table
 
     from ..core.fmt import format_when
 
     c = console()
     learning = f" ({summary.learning_today} learning)" if summary.learning_today else ""
     c.print(
-        f"[bold]{summary.due_now}[/] due now · [bold]{summary.due_today}[/] due today{learning} · "
-        f"[bold]{summary.new_available}[/] new"
-        + (f" ({summary.held_new} more over the daily limit)" if summary.held_new else ""),
-        highlight=False,
-        markup=True,
+        styled(
+            (str(summary.due_now), "bold"),
+            " due now · ",
+            (str(summary.due_today), "bold"),
+            f" due today{learning} · ",
+            (str(summary.new_available), "bold"),
+            " new" + (f" ({summary.held_new} more over the daily limit)" if summary.held_new else ""),
+        ),
+        soft_wrap=True,
     )
     if summary.domains:
-        t_ = Table(box=None, pad_edge=False, show_edge=False)
-        t_.add_column("domain")
-        t_.add_column("now", justify="right")
-        t_.add_column("today", justify="right")
-        t_.add_column("new", justify="right")
-        for d in summary.domains:
-            t_.add_row(d.domain, str(d.due_now), str(d.due_today), str(d.new))
-        c.print(t_)
+        records(
+            c,
+            None,
+            ["domain", "now", "today", "new"],
+            [[d.domain, str(d.due_now), str(d.due_today), str(d.new)] for d in summary.domains],
+            name=0,
+            right=(1, 2, 3),
+            name_last=False,
+        )
     if not (summary.due_now or summary.new_available):
         if summary.next_due is not None:
             c.print(f"next card due: {format_when(summary.next_due, t, clock.tz)}")

@@ -241,13 +241,41 @@ def build_parser(
 
 # Macros unicodeit maps wrongly or not at all (``\log`` became ``łog``): named functions and text.
 _FUNCTION_RE = re.compile(
-    r"\\(log|ln|exp|sin|cos|tan|max|min|arg|argmax|argmin|det|dim|lim|sup|inf|gcd|mod|softmax|Pr)(?![A-Za-z])"
+    r"\\(log|ln|exp|sin|cos|tan|sinh|cosh|tanh|max|min|arg|argmax|argmin|det|dim|lim|sup|inf|gcd|mod|softmax|Pr)(?![A-Za-z])"
 )
 _TEXT_RE = re.compile(r"\\(?:mathrm|text|operatorname|textrm|mathit|textit|mathbf|textbf)\{([^{}\\]*)\}")
 _SIMPLE_RE = re.compile(r"\\?[A-Za-z0-9.√]+(?:[_^](?:\{[^{}]*\}|[A-Za-z0-9]))*$")
 _FRAC_RE = re.compile(r"\\[dt]?frac\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
 _SQRT_RE = re.compile(r"\\sqrt\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
-_LEFTOVER_RE = re.compile(r"[\\{}^_]")
+_LEFTOVER_RE = re.compile(r"[\\{}]")
+_TRANSPOSE_RE = re.compile(r"\^\{?\\top\}?|\^\{?\\intercal\}?")
+_ACCENT_RE = re.compile(
+    r"\\(bar|hat|tilde|dot|vec|overline)\s*(?:\{([A-Za-z0-9\\]+)\}|(\\[A-Za-z]+|[A-Za-z0-9]))"
+)
+_ACCENTS = {
+    "bar": "\u0304",
+    "overline": "\u0304",
+    "hat": "\u0302",
+    "tilde": "\u0303",
+    "dot": "\u0307",
+    "vec": "\u20d7",
+}
+_SIZING_RE = re.compile(r"\\(?:big|Big|bigg|Bigg)[lr]?(?![A-Za-z])")
+_SCRIPT_RE = re.compile(r"([_^])(?:\{([^{}\\]+)\}|([A-Za-z0-9]))")
+_DELIMS_RE = re.compile(r"\\(?:left|right)(?![A-Za-z])")
+_BINOM_RE = re.compile(r"\\binom\{([^{}]*)\}\{([^{}]*)\}")
+_DIGIT_FRAC_RE = re.compile(r"\\[dt]?frac(\d)(\d)")
+
+
+@lru_cache(maxsize=256)
+def _has_script(char: str, mark: str) -> bool:
+    """Whether Unicode has a sub- (``_``) or superscript (``^``) form of ``char``, as unicodeit knows."""
+    import unicodeit
+
+    return char == " " or str(unicodeit.replace(f"{mark}{{{char}}}")) not in (
+        f"{mark}{{{char}}}",
+        f"{mark}{char}",
+    )
 
 
 def _group(inner: str) -> str:
@@ -279,14 +307,47 @@ def math_to_unicode(tex: str) -> str | None:
         if new == src:
             break
         src = new
-    src = src.replace("\\left", "").replace("\\right", "").replace("\\,", " ").replace("\\;", " ")
+    src = _DELIMS_RE.sub("", src).replace("\\,", " ").replace("\\;", " ").replace("\\ ", " ")
+    src = src.replace("{,}", ",").replace("\\|", "‖").replace("\\bmod", "mod").replace("\\!", "")
+    src = src.replace("\\lVert", "‖").replace("\\rVert", "‖")
+    src = _BINOM_RE.sub(lambda m: f"C({m.group(1)}, {m.group(2)})", src)
+    src = _DIGIT_FRAC_RE.sub(lambda m: f"{m.group(1)}/{m.group(2)}", src)
+    src = _SIZING_RE.sub("", src)
+    src = _TRANSPOSE_RE.sub("ᵀ", src)
+    accents: list[tuple[str, str]] = []
+
+    def accent(m: re.Match[str]) -> str:
+        # unicodeit has no combining accents: a placeholder letter now, the accent after it later.
+        accents.append((m.group(1), m.group(2) or m.group(3)))
+        return f"\ue000{len(accents) - 1}\ue001"
+
+    src = _ACCENT_RE.sub(accent, src)
+    plain: list[str] = []
+
+    def script(m: re.Match[str]) -> str:
+        # A script Unicode has every letter of stays for unicodeit (x², dₖ); any other reads as
+        # plain text (d_head, W_q, β_(2,t)), never half raised.
+        body = m.group(2) if m.group(2) is not None else m.group(3)
+        if "\ue000" in body or all(_has_script(c, m.group(1)) for c in body):
+            return m.group(0)
+        plain.append(m.group(1) + (body if body.isalnum() else f"({body})"))
+        return f"\ue002{len(plain) - 1}\ue003"
+
+    src = _SCRIPT_RE.sub(script, src)
     try:
         out = str(unicodeit.replace(src))
+        for k, (name, base) in enumerate(accents):
+            letter = str(unicodeit.replace(base))
+            out = out.replace(f"\ue000{k}\ue001", letter + _ACCENTS[name])
     except Exception:  # unicodeit is a third-party table walk: anything odd means "not converted"
         return None
-    if _LEFTOVER_RE.search(out):
+    for k, text in enumerate(plain):
+        out = out.replace(f"\ue002{k}\ue003", text)
+    if _LEFTOVER_RE.search(out) or "\ue000" in out or "\ue002" in out:
         return None
-    return out
+    import unicodedata
+
+    return unicodedata.normalize("NFC", out)
 
 
 # --- the terminal output --------------------------------------------------------------------
@@ -295,6 +356,8 @@ MATH_STYLE = "italic magenta"
 CODE_STYLE = "bold cyan"
 CLOZE_STYLE = "bold black on yellow"
 CROP_MARKER = "…"
+SOFT_BREAK = "\x1e"
+"""Where the note's text had a single line break (never in note text: ``clean`` shows controls)."""
 
 
 def clean(text: str) -> str:
@@ -311,9 +374,9 @@ class TerminalCard:
     images: list[str] = field(default_factory=list)
 
 
-@lru_cache(maxsize=2)
-def _terminal_parser(breaks: bool) -> MarkdownIt:
-    return build_parser(breaks=breaks, cloze=True)
+@lru_cache(maxsize=1)
+def _terminal_parser() -> MarkdownIt:
+    return build_parser(cloze=True)
 
 
 def terminal_card(
@@ -331,21 +394,38 @@ def terminal_card(
         console: The console whose wrapping and cell widths are used.
         width: The screen width available.
         cloze: The cloze number whose deletion is highlighted (others show as plain text).
-        breaks: Keep single line breaks, as Obsidian shows them.
+        breaks: Keep single line breaks, as Obsidian shows them (unless a line does not fit:
+            see ``_TerminalWriter._emit_wrapped``); off with Obsidian's "strict line breaks".
     """
-    tokens = _terminal_parser(breaks).parse(text, {})
-    out = _TerminalWriter(console, max(10, width), cloze)
+    tokens = _terminal_parser().parse(text, {})
+    out = _TerminalWriter(console, max(10, width), cloze, breaks)
     out.blocks(tokens)
     while out.lines and not out.lines[-1].plain.strip():
         out.lines.pop()
     return TerminalCard(out.lines, out.tags, out.images)
 
 
+def prefixed(prefix: str, line: Text) -> Text:
+    """``line`` after a dim ``prefix`` (a bullet, a quote bar, an indent): only the prefix is dim.
+
+    rich's ``Text.__add__`` gives the whole result the left side's base style, which drew every
+    card line faint; this keeps the line's own styles and the normal intensity of its text.
+    """
+    from rich.text import Text
+
+    out = Text()
+    if prefix:
+        out.append(prefix, style="dim")
+    out.append_text(line)
+    return out
+
+
 class _TerminalWriter:
-    def __init__(self, console: Console, width: int, cloze: int | None) -> None:
+    def __init__(self, console: Console, width: int, cloze: int | None, breaks: bool = True) -> None:
         self.console = console
         self.width = width
         self.cloze = cloze
+        self.breaks = breaks
         self.lines: list[Text] = []
         self.tags: list[str] = []
         self.images: list[str] = []
@@ -368,19 +448,36 @@ class _TerminalWriter:
             self.lines.append(Text("".join(p[1] for p in self.prefix).rstrip()))
 
     def _emit_wrapped(self, text: Text) -> None:
+        """A paragraph's lines, wrapped at word boundaries to the room left by the prefix.
+
+        The one wrapping rule of the terminal: the note's own line breaks (soft breaks) are kept
+        when ``breaks`` is on (Obsidian's default) and every line fits; a paragraph with a line
+        too wide is reflowed whole (its soft breaks become spaces), so a wrapped line never leaves
+        a fragment behind before the note's next line. A hard break always breaks. Only a single
+        word wider than the room is split.
+        """
         from rich.text import Text
 
         first, rest = self._take_prefix()
         room = max(4, self.width - len(rest))
-        for i, part in enumerate(text.split("\n", allow_blank=True)):
-            wrapped = part.wrap(self.console, room, overflow="fold") if part.plain else [Text("")]
-            for j, line in enumerate(wrapped):
-                pre = first if (i == 0 and j == 0) else rest
-                line.rstrip()
-                self.lines.append(Text(pre, style="dim") + line)
+        lines = text.split(SOFT_BREAK, allow_blank=True) if self.breaks else [text]
+        if not self.breaks or any(part.cell_len > room for part in lines):
+            joined = Text()
+            for k, part in enumerate(text.split(SOFT_BREAK, allow_blank=True)):
+                if k:
+                    joined.append(" ")
+                joined.append_text(part)
+            lines = [joined]
+        n = 0
+        for chunk in lines:
+            for part in chunk.split("\n", allow_blank=True):
+                wrapped = part.wrap(self.console, room, overflow="fold") if part.plain else [Text("")]
+                for line in wrapped:
+                    line.rstrip()
+                    self.lines.append(prefixed(first if n == 0 else rest, line))
+                    n += 1
 
     def _emit_code(self, code: str, lang: str) -> None:
-        from rich.text import Text
 
         first, rest = self._take_prefix()
         body = self._highlight(code.rstrip("\n"), lang)
@@ -390,7 +487,7 @@ class _TerminalWriter:
             if line.cell_len > room:
                 line.truncate(room - 1)
                 line.append(CROP_MARKER, style="bold yellow")
-            self.lines.append(Text((first if i == 0 else rest) + "  ", style="dim") + line)
+            self.lines.append(prefixed((first if i == 0 else rest) + "  ", line))
 
     def _highlight(self, code: str, lang: str) -> Text:
         from rich.text import Text
@@ -520,7 +617,9 @@ class _TerminalWriter:
             kind = t.type
             if kind == "text":
                 text.append(clean(t.content))
-            elif kind == "softbreak" or kind == "hardbreak":
+            elif kind == "softbreak":
+                text.append(SOFT_BREAK)
+            elif kind == "hardbreak":
                 text.append("\n")
             elif kind == "code_inline":
                 text.append(clean(t.content), style=CODE_STYLE)

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Group
 from rich.text import Text
 
-from ..core.fmt import format_duration, format_interval, format_when
+from ..core.fmt import format_duration, format_interval, format_when, plural
 from ..scheduling.memory import RATINGS
 from .session import Outcome, Phase, Session, Summary
 
@@ -151,8 +151,14 @@ class Frame:
     images: list[str]
 
 
-def layout(session: Session, notices: list[str], width: int, console: Console) -> Frame:
-    """The screen of the card on the session's screen at ``width`` columns (all lines, unscrolled)."""
+def layout(
+    session: Session, notices: list[str], width: int, console: Console, *, breaks: bool = True
+) -> Frame:
+    """The screen of the card on the session's screen at ``width`` columns (all lines, unscrolled).
+
+    ``breaks``: keep the notes' single line breaks (Obsidian's default; off with its "strict line
+    breaks" setting).
+    """
     from ..render.terminal import clean, terminal_card
 
     card, item = session.card, session.item
@@ -185,7 +191,7 @@ def layout(session: Session, notices: list[str], width: int, console: Console) -
     now = session.now()
     if item.reason:
         header.append(_fit(Text(f"↻ brought forward: {clean(item.reason)}", style="yellow"), width))
-    if item.kind == "learning" and item.due is not None and item.due > now:
+    if session.grades_schedule and item.kind == "learning" and item.due is not None and item.due > now:
         header.append(
             _fit(
                 Text(
@@ -203,7 +209,7 @@ def layout(session: Session, notices: list[str], width: int, console: Console) -
         return t
 
     body: list[Text] = [rule("question", "cyan")]
-    q = terminal_card(card.question, console, width)
+    q = terminal_card(card.question, console, width, breaks=breaks)
     body.extend(q.lines)
     tags = list(dict.fromkeys(q.tags))
     if tags:
@@ -215,9 +221,9 @@ def layout(session: Session, notices: list[str], width: int, console: Console) -
         answer_at = len(body)
         body.append(rule("answer", "green"))
         if card.kind == "cloze":
-            a = terminal_card(card.source, console, width, cloze=card.cloze)
+            a = terminal_card(card.source, console, width, cloze=card.cloze, breaks=breaks)
         else:
-            a = terminal_card(card.answer, console, width)
+            a = terminal_card(card.answer, console, width, breaks=breaks)
         body.extend(a.lines)
         more = [t for t in dict.fromkeys(a.tags) if t not in tags]
         if more:
@@ -313,8 +319,17 @@ def render_summary(summary: Summary, now: datetime, tz: tzinfo | None = None) ->
     t = Table(show_header=False, box=None, pad_edge=False)
     t.add_column(style="bold")
     t.add_column()
-    cards = f" ({summary.cards} cards)" if summary.cards != summary.reviews else ""
+    cards = f" ({plural(summary.cards, 'card')})" if summary.cards != summary.reviews else ""
     t.add_row("reviewed", f"{summary.reviews}{cards}")
+    if summary.reviews:
+        answers = Text()
+        for k, (rating, n) in enumerate(zip(RATINGS, summary.by_grade, strict=True)):
+            if k:
+                answers.append("  ")
+            answers.append(f"{RATINGS[rating]} {n}", style=GRADE_STYLES[rating] if n else "")
+        t.add_row("answers", answers)
+    if summary.new_learned:
+        t.add_row("new cards", f"{summary.new_learned} learned")
     t.add_row("time", format_duration(summary.time_ms))
     t.add_row(
         "again",
@@ -322,7 +337,7 @@ def render_summary(summary: Summary, now: datetime, tz: tzinfo | None = None) ->
     )
     t.add_row("due tomorrow", str(summary.due_tomorrow))
     if summary.streak is not None:
-        t.add_row("streak", f"{summary.streak} day{'s' if summary.streak != 1 else ''}")
+        t.add_row("streak", plural(summary.streak, "day"))
     if summary.learning_later and summary.next_learning is not None:
         t.add_row(
             "later today",
@@ -538,6 +553,9 @@ def run_screen(
     Returns:
         True when the session ended by Ctrl-C (the caller exits 130 after the summary).
     """
+    from ..vault.layout import strict_line_breaks
+
+    breaks = not strict_line_breaks(vault)
     scroll = 0
     notices: list[str] = []
     shown: tuple[int | None, Phase] | None = None
@@ -557,7 +575,7 @@ def run_screen(
                     continue
                 return False
             width, height = terminal.size()
-            frame = layout(session, notices, width, terminal.console)
+            frame = layout(session, notices, width, terminal.console, breaks=breaks)
             state = (session.card.id if session.card else None, session.phase)
             if state != shown:
                 # A new card starts at its top; a revealed answer is scrolled into view.

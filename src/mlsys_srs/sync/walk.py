@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ..core.fmt import display_path
-from ..errors import VaultError
+from ..errors import HOW_TO_START, VaultError
 from ..parse import Diagnostic, ParsedNote, parse_note
 
 Progress = Callable[[int, int], None]
@@ -43,9 +43,7 @@ def check_vault(vault: Path) -> None:
         VaultError: the vault does not exist or is not a folder.
     """
     if not vault.exists():
-        raise VaultError(
-            f"{display_path(vault)}: vault folder not found (use --vault or set MLSYS_SRS_VAULT)"
-        )
+        raise VaultError(f"{display_path(vault)}: vault folder not found; {HOW_TO_START}")
     if not vault.is_dir():
         raise VaultError(f"{display_path(vault)}: the vault must be a folder of Markdown notes")
 

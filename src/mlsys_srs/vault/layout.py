@@ -131,3 +131,17 @@ def discover(cwd: Path) -> Discovered:
 def vault_db_path(data_dir: Path, vault_id: str) -> Path:
     """The default database of a vault."""
     return data_dir / "vaults" / f"{vault_id}.db"
+
+
+def strict_line_breaks(vault: Path) -> bool:
+    """Obsidian's "strict line breaks" setting of the vault (off by default: a single newline breaks).
+
+    With it on, Obsidian joins a paragraph's lines; the terminal and the Anki export do the same.
+    """
+    import json
+
+    try:
+        settings = json.loads((vault / ".obsidian" / "app.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(settings, dict) and settings.get("strictLineBreaks") is True
