@@ -98,6 +98,8 @@ def records(
         if detail:
             pad = " " * min(8, 1 + sum(len(r[i]) + 2 for i in lead))
             # Prose: wrapped at words under the name, with the same indent.
-            for line in styled((detail, "dim")).wrap(out, max(20, out.width - len(pad))):
-                line.rstrip()
-                out.print(styled(pad) + line, soft_wrap=True)
+            for part in styled((detail, "dim")).wrap(out, max(20, out.width - len(pad))):
+                part.rstrip()
+                row = styled(pad)
+                row.append_text(part)
+                out.print(row, soft_wrap=True)
