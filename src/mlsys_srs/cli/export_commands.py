@@ -28,7 +28,8 @@ from .context import (
 )
 
 if TYPE_CHECKING:
-    from ..anki.export import AnkiExport, SchedulingOptions
+    from ..anki.export import AnkiExport
+    from ..anki.progress import SchedulingOptions
     from ..config import ScheduleConfig
 
 app = typer.Typer(
@@ -62,7 +63,7 @@ def default_output(deck: str | None, root_deck: str, vault: Path, recipe_dir: Pa
 
 def scheduling_options(schedule: ScheduleConfig) -> SchedulingOptions:
     """What the package needs from the scheduler settings to carry progress."""
-    from ..anki.export import SchedulingOptions
+    from ..anki.progress import SchedulingOptions
     from ..scheduling.memory import decay_of
 
     return SchedulingOptions(
@@ -173,7 +174,8 @@ def anki(
     FSRS memory states, with their review log. Tick "Import any learning
     progress" when importing, and switch on FSRS in Anki's deck options.
     """
-    from ..anki.export import check_output, export_anki
+    from ..anki.export import export_anki
+    from ..anki.package import check_output
 
     cfg = state(ctx).config
     flt = card_filter(ctx, domain, tag, note, deck)
