@@ -1,11 +1,14 @@
-"""Review logs: ours as Anki's ``revlog`` rows, and Anki's read back.
+"""Review logs: ours as Anki's ``revlog`` rows and as the fsrs-optimizer's CSV, and Anki's read back.
 
-``answer`` reads an answer of our review history once: when it was given (in
-milliseconds, Anki's revlog id), its rating, how long it took, and the state the
-card was in. ``anki_revlog_rows`` makes the rows of an exported package's
-``revlog`` table from it, with Anki's intervals (days after a review outcome,
-negative seconds for a (re)learning step), FSRS difficulty in ``factor``, and ids
-made unique.
+One builder, ``answer``, reads an answer of our review history once: when it was
+given (in milliseconds, Anki's revlog id), its rating, how long it took, and the
+state the card was in. Each format takes what it needs from it:
+
+- ``anki_revlog_rows``: the rows of an exported package's ``revlog`` table, with
+  Anki's intervals (days after a review outcome, negative seconds for a
+  (re)learning step), FSRS difficulty in ``factor``, and ids made unique;
+- ``revlog_rows``: ``export revlog``'s CSV in the fsrs-optimizer schema, whose
+  ``review_state`` is the card type before the answer (``CardState.anki_type``).
 
 The codes of the states come from ``core.states.CardState``. Coming back (``import
 anki``), ``revlog_kind`` says what an Anki row is, and ``revlog_event_id`` names
@@ -24,6 +27,8 @@ from ..core.states import CardState, state_of
 from ..store.db import dt_from_db
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from ..scheduling.days import DayClock
     from ..store.review_log import HistoryRow
     from .collection import Revlog
@@ -98,6 +103,35 @@ def anki_revlog_rows(
         kind = a.before.anki_revlog_type if a.before else 0
         out.append((rid, anki_card_id, -1, a.rating, ivl, last_ivl, factor, taken, kind))
         last_ivl = ivl
+    return out
+
+
+def revlog_card_id(uid: str) -> int:
+    """A card's number in an exported review log: from its uid, so the same on every device."""
+    return int(hashlib.blake2b(uid.encode(), digest_size=7).hexdigest(), 16)
+
+
+def revlog_rows(conn: sqlite3.Connection) -> list[tuple[int, int, int, int, int]]:
+    """The review log in the fsrs-optimizer schema: (card_id, review_time ms, rating, state before, duration ms).
+
+    Cram answers are left out: they do not change a schedule.
+    """
+    from ..store.events import all_reviews
+
+    out = []
+    for r in all_reviews(conn):
+        if r.kind != "review":
+            continue
+        a = answer(r.reviewed_at, r.rating, r.duration_ms, r.state_before)
+        out.append(
+            (
+                revlog_card_id(r.card_uid),
+                a.at_ms,
+                a.rating,
+                a.before.anki_type if a.before else 0,
+                a.duration_ms,
+            )
+        )
     return out
 
 

@@ -240,7 +240,7 @@ def revlog(
     import io
     import sys
 
-    from ..history.merge import revlog_rows
+    from ..anki.revlog import revlog_rows
 
     with open_store(ctx, create=False) as conn:
         rows = revlog_rows(conn)
