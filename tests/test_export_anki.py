@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlsys_srs.anki.export import anki_tag, deck_title, source_field
+from mlsys_srs.anki.labels import anki_tag, deck_title, source_field
 from mlsys_srs.render.html import MarkdownRenderer
 from mlsys_srs.render.media import MediaBundle
 from mlsys_srs.scheduling.days import DayClock
@@ -622,7 +622,7 @@ def _view(**changes: Any) -> Any:
 
 
 def test_relearning_card_due_on_a_later_day_goes_to_the_day_learning_queue() -> None:
-    from mlsys_srs.anki.export import SchedulingOptions, anki_card_row
+    from mlsys_srs.anki.progress import SchedulingOptions, anki_card_row
 
     clock = DayClock(LA, 4)
     now = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)  # 8 am in Los Angeles
@@ -647,7 +647,7 @@ def test_relearning_card_due_on_a_later_day_goes_to_the_day_learning_queue() -> 
 
 
 def test_revlog_rows_use_anki_intervals_and_unique_ids() -> None:
-    from mlsys_srs.anki.export import revlog_rows
+    from mlsys_srs.anki.revlog import anki_revlog_rows as revlog_rows
 
     clock = DayClock(LA, 4)
     t0 = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)

@@ -11,7 +11,10 @@ import genanki
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlsys_srs.anki.export import _AnkiNote, _models, _write_notes, guid_for
+from mlsys_srs.anki.collection import write_notes as _write_notes
+from mlsys_srs.anki.ids import guid_for
+from mlsys_srs.anki.notetypes import AnkiNote as _AnkiNote
+from mlsys_srs.anki.notetypes import note_types as _models
 
 TS = 1_790_000_000.5
 

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlsys_srs.anki.export import SchedulingOptions, export_anki
+from mlsys_srs.anki.export import export_anki
+from mlsys_srs.anki.progress import SchedulingOptions
 from mlsys_srs.scheduling.days import DayClock
 from mlsys_srs.store import open_db
 from mlsys_srs.store.filters import CardFilter

@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlsys_srs.anki import export as anki
-from mlsys_srs.anki.export import SchedulingOptions, export_anki
+from mlsys_srs.anki.export import export_anki
+from mlsys_srs.anki.progress import SchedulingOptions
 from mlsys_srs.core import workers
 from mlsys_srs.scheduling.days import DayClock
 from mlsys_srs.store import open_db

@@ -19,7 +19,8 @@ import pytest
 
 from mlsys_srs.anki.collection import AnkiImportError, Revlog, open_collection
 from mlsys_srs.anki.fields import card_lines, to_markdown
-from mlsys_srs.anki.importing import anki_block_id, revlog_kind
+from mlsys_srs.anki.ids import anki_block_id
+from mlsys_srs.anki.revlog import revlog_kind
 
 from .conftest import Cli
 

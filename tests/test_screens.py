@@ -11,6 +11,7 @@ shows as text, no word is split inside itself, and paths show whole. The review'
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import re
 import select
@@ -190,7 +191,7 @@ def split_words(lines: list[str], cols: int) -> list[str]:
     printed whole): that is not a split made by the program.
     """
     out = []
-    for a, b in zip(lines, lines[1:], strict=False):
+    for a, b in itertools.pairwise(lines):
         if len(a) >= cols:
             continue
         ma = re.search(r"([A-Za-z]+)$", a)

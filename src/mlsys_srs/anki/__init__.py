@@ -1,1 +1,11 @@
-"""anki."""
+"""Anki: our cards out as an ``.apkg`` package, and Anki collections in, with their review history.
+
+Export and import share the names our cards have in Anki (``ids``: note GUIDs, deck
+ids, the block id of a moved-in note) and the note types (``notetypes``).
+
+- ``export``: the build (cards -> notes, full or incremental, spread over the cores);
+  ``labels`` (deck names, tags, Source), ``progress`` (card columns), ``revlog``
+  (review logs, both ways), ``cache_plan`` (what to build again), ``package`` (the zip).
+- ``importing``: ``import anki``; ``fields`` turns Anki's field HTML into Markdown.
+- ``collection``: every SQL statement on Anki's schema, reading and writing.
+"""

@@ -1,7 +1,9 @@
-"""Reading an Anki collection: ``.apkg``, ``.colpkg`` or a profile's ``collection.anki2``.
+"""Every SQL statement on Anki's schema: reading a collection for an import, writing one for an export.
 
-Every SQL statement run on an Anki collection for an import is here; the rest
-of the import works on the plain values this module returns.
+The rest of the Anki package works on the plain values this module returns and
+hands it plain rows to write.
+
+Reading (``open_collection``): an ``.apkg``, ``.colpkg`` or a profile's ``collection.anki2``.
 
 - A package is a zip. Anki 2.1.50+ writes ``collection.anki21b`` (SQLite,
   zstd-compressed) beside a stub ``collection.anki2`` that only says to update
@@ -15,20 +17,36 @@ of the import works on the plain values this module returns.
 - Collections of schema 18 (Anki 2.1.28+) keep decks and note types in tables
   whose names use Anki's ``unicase`` collation, which plain SQLite must be
   given before it can read them; older ones keep them as JSON in ``col``.
+
+Writing (``CollectionWriter``): the schema-11 collection genanki writes, built in
+memory by a full export or changed in place in the export cache. Notes and cards
+go in as genanki's ``Package.write_to_db`` would write them (same ids from the
+same counter, same rows, same order), in two statements; the ``col`` row (decks,
+note types, scheduler settings, the collection's creation day) is written last
+and left alone when unchanged, so an export that changed nothing writes the same
+bytes. ``PreviousPackage`` reads back the notes of the package an export replaces.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import shutil
 import sqlite3
 import tempfile
+import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import SrsError
+from .ids import first_row_id
+
+if TYPE_CHECKING:
+    from .notetypes import AnkiNote
 
 ZSTD_HINT = "pip install 'mlsys-srs[anki]'"
 
@@ -334,3 +352,312 @@ def _read(conn: sqlite3.Connection, source: Path, media: MediaSource) -> Collect
         )
     ]
     return Collection(source, notetypes, notes, cards, revlog, media)
+
+
+# -- writing -------------------------------------------------------------------------------
+
+
+class OldNote(NamedTuple):
+    """A note of a collection, as far as a rebuilt note must equal it to be kept."""
+
+    guid: str
+    mid: int
+    fields: str
+    tags: str
+    """Its tags, sorted, one space apart."""
+    mod: int
+    cards: frozenset[tuple[int, int]]
+    """``(deck id, ordinal)`` of its cards."""
+
+
+def _genanki_collection(cur: sqlite3.Cursor, decks: Iterable[Any], timestamp: float) -> None:
+    """genanki's empty collection with ``decks`` (its note types are written with the header)."""
+    import genanki
+
+    with warnings.catch_warnings():
+        # Fields are HTML we produced; genanki's tag heuristics only add noise.
+        warnings.simplefilter("ignore")
+        genanki.Package(list(decks)).write_to_db(cur, timestamp, itertools.count())
+
+
+def write_notes(
+    cur: sqlite3.Cursor,
+    decks: Sequence[tuple[Any, Sequence[AnkiNote]]],
+    timestamp: float,
+    first_id: int | None = None,
+    *,
+    models_json: bool = True,
+) -> list[int]:
+    """Write the notes and cards and each model's JSON exactly as genanki's ``Package.write_to_db``
+    does (same ids from the same counter, same rows, same order), in two statements.
+
+    Args:
+        decks: Each genanki deck with its notes.
+        first_id: Where the ids count from (default: the timestamp in milliseconds, as genanki).
+        models_json: Also record the models in the ``col`` row (False: the caller writes them).
+
+    Returns:
+        The note ids, in the order of the notes.
+    """
+    ids = itertools.count(first_row_id(timestamp) if first_id is None else first_id)
+    nids: list[int] = []
+    mod = int(timestamp)
+    notes: list[tuple[Any, ...]] = []
+    cards: list[tuple[Any, ...]] = []
+    models: dict[int, Any] = {}
+    for deck, deck_list in decks:
+        for note in deck_list:
+            models[note.model.model_id] = (note.model, deck.deck_id)
+        for note in deck_list:
+            nid = next(ids)
+            nids.append(nid)
+            fields = note.fields
+            notes.append(
+                (
+                    nid,
+                    note.guid,
+                    note.model.model_id,
+                    mod if note.mod is None else note.mod,
+                    -1,
+                    " " + " ".join(note.tags) + " ",
+                    "\x1f".join(fields),
+                    fields[note.model.sort_field_index],
+                    0,
+                    0,
+                    "",
+                )
+            )
+            for o in note.ords:
+                cards.append((next(ids), nid, deck.deck_id, o, mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+    if models_json:
+        (stored_json,) = cur.execute("SELECT models FROM col").fetchone()
+        stored = json.loads(stored_json)
+        stored.update({str(mid): model.to_json(timestamp, did) for mid, (model, did) in models.items()})
+        cur.execute("UPDATE col SET models = ?", (json.dumps(stored),))
+    cur.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", notes)
+    cur.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
+    return nids
+
+
+class CollectionWriter:
+    """A collection an export writes: a new one in memory, or the export cache's changed in place.
+
+    A collection changed in place is written in one transaction, committed by ``commit``;
+    one closed before that is left as it was.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.cur = conn.cursor()
+
+    @classmethod
+    def new(cls, decks: Iterable[Any], timestamp: float) -> CollectionWriter:
+        """An empty collection in memory holding the genanki ``decks``."""
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            _genanki_collection(conn.cursor(), decks, timestamp)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn)
+
+    @classmethod
+    def open(cls, path: Path) -> CollectionWriter:
+        """The collection file at ``path``, to change in place (a cache: it is written without syncing,
+        since a torn file is never used)."""
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA synchronous = OFF")
+            conn.execute("BEGIN")
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn)
+
+    @contextlib.contextmanager
+    def indexes_dropped(self) -> Iterator[None]:
+        """Rows go in faster when the indexes the build does not read are built once, after them."""
+        indexes = self.cur.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            " AND name != 'ix_cards_nid'"  # (writing the scheduling looks cards up by note)
+        ).fetchall()
+        for name, _ in indexes:
+            self.cur.execute(f'DROP INDEX "{name}"')
+        yield
+        for _, sql in indexes:
+            self.cur.execute(sql)
+
+    def write_notes(
+        self, decks: Sequence[tuple[Any, Sequence[AnkiNote]]], timestamp: float, first_id: int
+    ) -> list[int]:
+        """Write notes and their cards with ids from ``first_id`` (``write_notes``; the note types are
+        recorded by ``write_header``); their ids, in order."""
+        return write_notes(self.cur, decks, timestamp, first_id, models_json=False)
+
+    def next_id(self) -> int:
+        """The first id above every note and card id of the collection."""
+        row = self.cur.execute(
+            "SELECT max(ifnull((SELECT max(id) FROM notes), 0), ifnull((SELECT max(id) FROM cards), 0))"
+        )
+        return int(row.fetchone()[0]) + 1
+
+    def revlog_ids(self) -> set[int]:
+        """The ids of the collection's review log."""
+        return {int(r) for (r,) in self.cur.execute("SELECT id FROM revlog")}
+
+    def card_slots(self, nids: Sequence[int]) -> list[tuple[int, str, int]]:
+        """``(card id, note GUID, ordinal)`` of the cards of the notes ``nids``."""
+        rows = self.cur.execute(
+            "SELECT cards.id, notes.guid, cards.ord FROM cards JOIN notes ON notes.id = cards.nid"
+            " WHERE notes.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(nids)),),
+        )
+        return [(int(cid), str(guid), int(ord_)) for cid, guid, ord_ in rows.fetchall()]
+
+    def set_progress(self, updates: Sequence[tuple[Any, ...]], revlog: Sequence[tuple[int, ...]]) -> None:
+        """Rewrite card rows with their progress and add review-log rows.
+
+        Args:
+            updates: ``(type, queue, due, ivl, factor, reps, lapses, left, data, mod, card id)``.
+            revlog: ``(id, cid, usn, ease, ivl, lastIvl, factor, time, type)``.
+        """
+        self.cur.executemany(
+            "UPDATE cards SET type = ?, queue = ?, due = ?, ivl = ?, factor = ?, reps = ?, lapses = ?,"
+            " left = ?, data = ?, mod = ? WHERE id = ?",
+            updates,
+        )
+        self.cur.executemany("INSERT INTO revlog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", revlog)
+
+    def old_notes(self, nids: Sequence[int]) -> dict[int, OldNote]:
+        """The collection's notes ``nids`` by id."""
+        ids = json.dumps(list(nids))
+        cards: dict[int, set[tuple[int, int]]] = {}
+        for nid, did, ord_ in self.cur.execute(
+            "SELECT nid, did, ord FROM cards WHERE nid IN (SELECT value FROM json_each(?))", (ids,)
+        ):
+            cards.setdefault(nid, set()).add((did, ord_))
+        return {
+            nid: OldNote(guid, mid, flds, " ".join(sorted(tags.split())), mod, frozenset(cards.get(nid, ())))
+            for nid, guid, mid, flds, tags, mod in self.cur.execute(
+                "SELECT id, guid, mid, flds, tags, mod FROM notes WHERE id IN (SELECT value FROM json_each(?))",
+                (ids,),
+            )
+        }
+
+    def delete_notes(self, nids: Sequence[int]) -> None:
+        """Remove notes, their cards and their cards' review log."""
+        ids = json.dumps(list(nids))
+        self.cur.execute(
+            "DELETE FROM revlog WHERE cid IN (SELECT id FROM cards WHERE nid IN (SELECT value FROM json_each(?)))",
+            (ids,),
+        )
+        self.cur.execute("DELETE FROM cards WHERE nid IN (SELECT value FROM json_each(?))", (ids,))
+        self.cur.execute("DELETE FROM notes WHERE id IN (SELECT value FROM json_each(?))", (ids,))
+
+    def write_header(
+        self,
+        decks: Iterable[Any],
+        model_decks: Mapping[int, tuple[Any, int]],
+        timestamp: float,
+        *,
+        created: int,
+        rollover: int,
+        models_mtime: int,
+    ) -> None:
+        """Write the ``col`` row: its decks, the note types (each with the deck it was last used in),
+        the scheduler settings and the collection's creation time.
+
+        Args:
+            created: When the collection's first day starts (Unix time); due days count from it.
+            rollover: The hour a review day starts.
+            models_mtime: The note types' modification time (Anki replaces a note type only
+                for a newer one).
+        """
+        fresh = sqlite3.connect(":memory:")
+        try:
+            _genanki_collection(fresh.cursor(), decks, timestamp)
+            row = fresh.execute("SELECT * FROM col").fetchone()
+            names = [d[0] for d in fresh.execute("SELECT * FROM col").description]
+        finally:
+            fresh.close()
+        col = dict(zip(names, row, strict=True))
+        conf = json.loads(col["conf"])
+        conf.update({"schedVer": 2, "rollover": rollover})
+        models = json.loads(col["models"])
+        models.update({str(mid): model.to_json(timestamp, did) for mid, (model, did) in model_decks.items()})
+        for model in models.values():
+            model["mod"] = models_mtime
+        col.update(
+            crt=created,
+            conf=json.dumps(conf, sort_keys=True),
+            models=json.dumps(models, sort_keys=True),
+        )
+        if self.cur.execute("SELECT * FROM col").fetchall() == [tuple(col.values())]:
+            return  # as it was: an export that changed nothing writes the same bytes
+        self.cur.execute("DELETE FROM col")
+        self.cur.execute(
+            f"INSERT INTO col ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", list(col.values())
+        )
+
+    def counts(self) -> tuple[int, int]:
+        """How many notes and cards the collection holds."""
+        notes, cards = self.cur.execute(
+            "SELECT (SELECT count(*) FROM notes), (SELECT count(*) FROM cards)"
+        ).fetchone()
+        return int(notes), int(cards)
+
+    def scheduling_counts(self) -> tuple[int, int]:
+        """Cards with progress and review-log rows in the collection."""
+        row = self.cur.execute(
+            "SELECT (SELECT count(*) FROM cards WHERE type != 0), (SELECT count(*) FROM revlog)"
+        )
+        scheduled, reviews = row.fetchone()
+        return int(scheduled), int(reviews)
+
+    def serialize(self) -> bytes:
+        """The collection file's bytes."""
+        return self.conn.serialize()
+
+    def commit(self) -> None:
+        """Commit a collection changed in place."""
+        self.cur.execute("COMMIT")
+
+    def close(self) -> None:
+        """Let the collection go (uncommitted changes are dropped)."""
+        self.conn.close()
+
+
+class PreviousPackage:
+    """The package already at a path, its notes looked up by GUID a batch at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.db: sqlite3.Connection | None = None
+        if not path.is_file():
+            return
+        try:
+            with zipfile.ZipFile(path) as z:
+                data = z.read("collection.anki2")
+            self.db = sqlite3.connect(":memory:")
+            self.db.deserialize(data)
+            self.db.execute("CREATE INDEX IF NOT EXISTS ix_guid ON notes (guid)")
+        except (OSError, KeyError, zipfile.BadZipFile, sqlite3.Error):
+            self.close()
+
+    def of(self, guids: Sequence[str]) -> dict[str, tuple[str, str, int]]:
+        """``guid -> (fields, tags, modification time)`` of those ``guids`` the package holds."""
+        if self.db is None:
+            return {}
+        try:
+            rows = self.db.execute(
+                "SELECT guid, flds, tags, mod FROM notes WHERE guid IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(guids)),),
+            ).fetchall()
+        except sqlite3.Error:
+            return {}
+        return {guid: (flds, " ".join(sorted(tags.split())), int(mod)) for guid, flds, tags, mod in rows}
+
+    def close(self) -> None:
+        """Let the package go."""
+        if self.db is not None:
+            self.db.close()
+            self.db = None

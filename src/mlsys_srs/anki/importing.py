@@ -2,20 +2,20 @@
 
 Each Anki note is one of three things:
 
-1. **Ours**: its GUID is one an export gives a card (``export.anki.note_guids``,
+1. **Ours**: its GUID is one an export gives a card (``anki.ids.note_guids``,
    computed for every card, retired ones too). Its cards are our cards.
 2. **Moved in before**: a card of the vault carries the block id derived from
-   its GUID (``anki_block_id``). Its cards are those cards.
+   its GUID (``anki.ids.anki_block_id``). Its cards are those cards.
 3. **New**: it becomes Markdown in the vault (``--into``, default
    ``anki-import/``), one note per Anki deck, each card ending in that block id,
    so the next import recognises it. Existing files are never overwritten.
    Notes of our own note types whose GUID matches no card (a package from
    another vault) are reported, not moved in.
 
-Then each matched card's review log becomes journal events: ``review`` for an
-answer, ``cram`` for an answer in a filtered deck that did not reschedule
-(revlog type 3), ``reset`` for Forget (ease 0, interval 0, factor 0); other
-manual entries (set due date, reschedule) are skipped. An event's id is derived
+Then each matched card's review log becomes journal events (``anki.revlog.revlog_kind``):
+``review`` for an answer, ``cram`` for an answer in a filtered deck that did not
+reschedule (revlog type 3), ``reset`` for Forget (ease 0, interval 0, factor 0);
+other manual entries (set due date, reschedule) are skipped. An event's id is derived
 from the revlog id and the card's GUID, so importing again adds nothing, and a
 revlog row that an export wrote from one of our reviews (same card, same
 millisecond, same rating) is recognised and not doubled. The touched cards are
@@ -32,12 +32,11 @@ import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from ..core.identity import event_id
 from ..core.workers import cyclic_gc_paused
 from ..errors import SrsError
 from ..history.journal import CardKey, Event
@@ -50,43 +49,19 @@ from ..store.filters import CardFilter
 from ..vault.writes import FileExists, create_file
 from .collection import Card, Collection, Note, Notetype, Revlog
 from .fields import card_lines, one_line, to_markdown
+from .ids import anki_block_id, note_guids
+from .notetypes import BASIC_MODEL_NAME, CLOZE_MODEL_NAME
+from .revlog import answered_at, revlog_event_id, revlog_kind
 
 if TYPE_CHECKING:
     from ..history.journal import Journal
     from ..scheduling.memory import CardScheduler
 
-BLOCK_PREFIX = "anki-"
 DEFAULT_INTO = "anki-import"
 MEDIA_FOLDER = "media"
 _UNSAFE_NAME_RE = re.compile(r'[\\/:*?"<>|#^\[\]\x00-\x1f]+')
 _OWN_MS_SLACK = 50
 """An export bumps a revlog id by a millisecond when two answers share one: allow a little."""
-
-
-def anki_block_id(guid: str) -> str:
-    """The block id a moved-in Anki note's cards carry: its GUID, spelt in hex (block ids allow only
-    letters, digits and ``-``), so every import recognises the note and an export gives it back to
-    Anki under its own GUID (``export.anki.guid_of_block``)."""
-    return BLOCK_PREFIX + guid.encode("utf-8").hex()
-
-
-def revlog_event_id(entry: Revlog, guid: str, ord_: int) -> str:
-    """A journal event id per Anki review: the same for the same answer, whatever collection holds it."""
-    key = f"anki-revlog\0{guid}\0{ord_}\0{entry.id}".encode()
-    return event_id(_revlog_time(entry), hashlib.blake2b(key, digest_size=10).digest())
-
-
-def _revlog_time(entry: Revlog) -> datetime:
-    return datetime.fromtimestamp(entry.id / 1000, UTC)
-
-
-def revlog_kind(entry: Revlog) -> str | None:
-    """``review``, ``cram``, ``reset`` (Forget) or None (a manual entry that is not history)."""
-    if entry.ease == 0:
-        return "reset" if entry.ivl == 0 and entry.factor == 0 else None
-    if entry.type in (4, 5) or not 1 <= entry.ease <= 4:
-        return None
-    return "cram" if entry.type == 3 else "review"
 
 
 @dataclass
@@ -324,7 +299,7 @@ def import_anki(
 
     Args:
         conn: The review database (synced with the vault).
-        coll: The collection, as ``anki_collection.open_collection`` read it.
+        coll: The collection, as ``anki.collection.open_collection`` read it.
         vault: The vault folder.
         now: The current time (UTC-aware): stamps the cards that a sync adds.
         scheduler: Replays each touched card's history.
@@ -335,23 +310,66 @@ def import_anki(
     Raises:
         SrsError: ``into`` leaves the vault, or a note or media file cannot be written.
     """
-    from ..sync import sync_vault
-    from .export import BASIC_MODEL_NAME, CLOZE_MODEL_NAME, note_guids
-
     into_path = PurePosixPath(into.replace("\\", "/").strip("/") or DEFAULT_INTO)
     if into_path.is_absolute() or ".." in into_path.parts or any(p.startswith(".") for p in into_path.parts):
         raise SrsError(f"{into}: --into must be a folder inside the vault (no '..', not hidden)")
     report = AnkiImportReport(str(coll.source), dry_run, notes=len(coll.notes))
-    views = list_cards(conn, CardFilter(include_retired=True))
-    ours = note_guids(views)
+    matched, new_notes = _sort_notes(conn, coll, report)
+    written = _write_notes(vault, str(into_path), coll, new_notes, report, dry_run)
+    if written and not dry_run:
+        from ..sync import sync_vault
+
+        sync = sync_vault(conn, vault, now, ignore=ignore, only=written, highlight_cloze=highlight_cloze)
+        report.diagnostics.extend(sync.diagnostics)
+        keyed = _keyed_cards(conn)
+        for note, nt, cards in new_notes:
+            _match_moved(note, nt, cards, keyed, matched, report)
+    report.cards_matched = len(matched)
+
+    revlog_by_card: dict[int, list[Revlog]] = {}
+    for r in coll.revlog:
+        revlog_by_card.setdefault(r.card, []).append(r)
+    fresh = _new_events(
+        conn, matched, revlog_by_card, journal.device if journal is not None else "local", report
+    )
+    if dry_run:
+        # The notes that would move in have no cards yet: count their history as it would arrive.
+        for _, _, cards in new_notes:
+            for card in cards:
+                for entry in revlog_by_card.get(card.id, ()):
+                    _count(report, revlog_kind(entry))
+    for e, _ in fresh:
+        _count(report, e.kind)
+    if dry_run or not fresh:
+        return report
+    touched = sorted({cid for _, cid in fresh})
+    with cyclic_gc_paused(), transaction(conn):
+        record(conn, journal, fresh)
+        report.cards_replayed = replay_cards(conn, touched, scheduler, leech_threshold, leech_action)
+    return report
+
+
+_Matched = tuple[Card, str, CardKey, int]
+"""An Anki card, its note's GUID, and our card's key and id."""
+
+
+def _keyed_cards(conn: sqlite3.Connection) -> dict[tuple[str, str, int], Any]:
+    """The vault's cards that carry a block id, by ``(block id, direction, cloze)``."""
+    return {(k.block_id, k.direction, k.cloze or 0): k for k in event_store.keyed_cards(conn) if k.block_id}
+
+
+def _sort_notes(
+    conn: sqlite3.Connection, coll: Collection, report: AnkiImportReport
+) -> tuple[list[_Matched], list[tuple[Note, Notetype, list[Card]]]]:
+    """The Anki cards that are ours or moved in before, matched to our cards, and the notes new to
+    the vault (with their cards), counted in ``report``."""
+    ours = note_guids(list_cards(conn, CardFilter(include_retired=True)))
     cards_by_note: dict[int, list[Card]] = {}
     for c in coll.cards:
         cards_by_note.setdefault(c.note, []).append(c)
-    keyed = {(k.block_id, k.direction, k.cloze or 0): k for k in event_store.keyed_cards(conn) if k.block_id}
+    keyed = _keyed_cards(conn)
     own_types = {BASIC_MODEL_NAME, CLOZE_MODEL_NAME}
-
-    # (anki card, guid, our card key and id); filled for ours and moved-in-before now, new ones after the sync
-    matched: list[tuple[Card, str, CardKey, int]] = []
+    matched: list[_Matched] = []
     new_notes: list[tuple[Note, Notetype, list[Card]]] = []
     for note in coll.notes:
         nt = coll.notetypes.get(note.notetype)
@@ -381,25 +399,21 @@ def import_anki(
             continue
         report.notes_new += 1
         new_notes.append((note, nt, cards))
+    return matched, new_notes
 
-    written = _write_notes(vault, str(into_path), coll, new_notes, report, dry_run)
-    if written and not dry_run:
-        sync = sync_vault(conn, vault, now, ignore=ignore, only=written, highlight_cloze=highlight_cloze)
-        report.diagnostics.extend(sync.diagnostics)
-        keyed = {
-            (k.block_id, k.direction, k.cloze or 0): k for k in event_store.keyed_cards(conn) if k.block_id
-        }
-        for note, nt, cards in new_notes:
-            _match_moved(note, nt, cards, keyed, matched, report)
-    report.cards_matched = len(matched)
 
-    revlog_by_card: dict[int, list[Revlog]] = {}
-    for r in coll.revlog:
-        revlog_by_card.setdefault(r.card, []).append(r)
+def _new_events(
+    conn: sqlite3.Connection,
+    matched: Sequence[_Matched],
+    revlog_by_card: dict[int, list[Revlog]],
+    device: str,
+    report: AnkiImportReport,
+) -> list[tuple[Event, int]]:
+    """The journal events (with our card's id) of the matched cards' review log that are new here:
+    not imported before, and not an answer an export of ours wrote."""
     own: dict[int, list[tuple[int, int]]] = {}
     for row in event_store.all_reviews(conn):
         own.setdefault(row.card_id, []).append((int(row.reviewed_at.timestamp() * 1000), row.rating))
-    device = journal.device if journal is not None else "local"
     candidates: list[tuple[Revlog, str, Card, CardKey, int, str]] = []
     for card, guid, key, card_id in matched:
         for entry in revlog_by_card.get(card.id, ()):
@@ -423,30 +437,18 @@ def import_anki(
         data: dict[str, Any] = {"source": "anki", "anki_revlog_id": entry.id}
         if kind != "reset":
             data.update({"rating": entry.ease, "ms": max(0, entry.time_ms)})
-        fresh.append((Event(eid, kind, _revlog_time(entry), device, key, data), card_id))
-    if dry_run:
-        # The notes that would move in have no cards yet: count their history as it would arrive.
-        for _, _, cards in new_notes:
-            for card in cards:
-                for entry in revlog_by_card.get(card.id, ()):
-                    kind = revlog_kind(entry)
-                    if kind is None:
-                        report.skipped_manual += 1
-                    else:
-                        report.reviews += kind == "review"
-                        report.cram += kind == "cram"
-                        report.resets += kind == "reset"
-    for e, _ in fresh:
-        report.reviews += e.kind == "review"
-        report.cram += e.kind == "cram"
-        report.resets += e.kind == "reset"
-    if dry_run or not fresh:
-        return report
-    touched = sorted({cid for _, cid in fresh})
-    with cyclic_gc_paused(), transaction(conn):
-        record(conn, journal, fresh)
-        report.cards_replayed = replay_cards(conn, touched, scheduler, leech_threshold, leech_action)
-    return report
+        fresh.append((Event(eid, kind, answered_at(entry), device, key, data), card_id))
+    return fresh
+
+
+def _count(report: AnkiImportReport, kind: str | None) -> None:
+    """Count an event of ``kind`` (None: a manual entry, skipped) in ``report``."""
+    if kind is None:
+        report.skipped_manual += 1
+    else:
+        report.reviews += kind == "review"
+        report.cram += kind == "cram"
+        report.resets += kind == "reset"
 
 
 def _match_moved(
@@ -454,9 +456,10 @@ def _match_moved(
     nt: Notetype,
     cards: Sequence[Card],
     keyed: dict[tuple[str, str, int], Any],
-    matched: list[tuple[Card, str, CardKey, int]],
+    matched: list[_Matched],
     report: AnkiImportReport,
 ) -> None:
+    """Match a moved-in note's cards to the vault's cards that carry its block id."""
     block = anki_block_id(note.guid)
     for c in cards:
         d = _direction(nt, c.ord)

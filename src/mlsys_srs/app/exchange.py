@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..anki.export import AnkiExport, SchedulingOptions
+    from ..anki.export import AnkiExport
     from ..anki.importing import AnkiImportReport
+    from ..anki.progress import SchedulingOptions
     from ..config import ScheduleConfig
     from ..importers.osr import OsrImportReport
     from ..store.filters import CardFilter
@@ -37,7 +38,7 @@ def default_output(deck: str | None, root_deck: str, vault: Path, recipe_dir: Pa
 
 def scheduling_options(schedule: ScheduleConfig) -> SchedulingOptions:
     """What the package needs from the scheduler settings to carry progress."""
-    from ..anki.export import SchedulingOptions
+    from ..anki.progress import SchedulingOptions
     from ..scheduling.memory import decay_of
 
     return SchedulingOptions(
@@ -67,7 +68,7 @@ def export_target(ws: Workspace, flt: CardFilter, out: Path | None) -> Path:
     Raises:
         SrsError: the target cannot be written (an existing file that is not a package, a folder).
     """
-    from ..anki.export import check_output
+    from ..anki.package import check_output
 
     cfg = ws.config
     recipe = flt.deck
@@ -115,7 +116,7 @@ def export_anki(
 
 def review_log(ws: Workspace) -> list[tuple[int, int, int, int, int]]:
     """The review log in the fsrs-optimizer schema (``export revlog``)."""
-    from ..history.merge import revlog_rows
+    from ..anki.revlog import revlog_rows
 
     with ws.connect(create=False) as conn:
         return revlog_rows(conn)

@@ -31,7 +31,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.states import state_of
 from ..core.workers import cyclic_gc_paused
 from ..scheduling.memory import CardSchedule, is_new_leech
 from ..store import cards as card_store
@@ -764,25 +763,3 @@ def compare_history(live: sqlite3.Connection, rebuilt: sqlite3.Connection) -> li
             if u != v:
                 out.append(Difference(f"{key[0]} ({key[1]})", f"{col}: live {u!r}, rebuilt {v!r}"))
     return out
-
-
-def revlog_card_id(uid: str) -> int:
-    """A card's number in an exported review log: from its uid, so the same on every device."""
-    import hashlib
-
-    return int(hashlib.blake2b(uid.encode(), digest_size=7).hexdigest(), 16)
-
-
-def revlog_rows(conn: sqlite3.Connection) -> list[tuple[int, int, int, int, int]]:
-    """The review log in the fsrs-optimizer schema: (card_id, review_time ms, rating, state before, duration ms)."""
-    return [
-        (
-            revlog_card_id(r.card_uid),
-            int(r.reviewed_at.timestamp() * 1000),
-            r.rating,
-            state.anki_type if (state := state_of(r.state_before)) else 0,
-            int(r.duration_ms or 0),
-        )
-        for r in event_store.all_reviews(conn)
-        if r.kind == "review"
-    ]
