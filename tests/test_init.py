@@ -162,3 +162,19 @@ def test_the_wheel_carries_the_starter_notes(tmp_path: Path) -> None:
     assert bundled <= names
     assert "mlsys_srs/starter/decks/interview-prep.toml" in names
     assert "mlsys_srs/app/example-note.md" in names
+
+
+def test_a_search_shows_its_best_screenful_and_says_how_many_more(tmp_path: Path) -> None:
+    notes = {
+        f"n{i:02d}.md": f"# N{i}\n\nQ: What is all-reduce step {i}?\nA: Step {i} of all-reduce.\n"
+        for i in range(40)
+    }
+    write_notes(tmp_path / "v", notes)
+    mlsys("--vault", str(tmp_path / "v"), "sync", "-q")
+    out = mlsys("--vault", str(tmp_path / "v"), "cards", "--search", "all-reduce")
+    assert "… and 20 more matches of 40" in out
+    assert out.count("all-reduce step") == 20
+    every = json.loads(mlsys("--vault", str(tmp_path / "v"), "cards", "--search", "all-reduce", "--json"))
+    assert len(every) == 40
+    few = mlsys("--vault", str(tmp_path / "v"), "cards", "--search", "all-reduce", "--limit", "50")
+    assert "more match" not in few

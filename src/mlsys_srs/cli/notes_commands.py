@@ -310,11 +310,29 @@ def cards(
         include_retired=retired,
         min_lapses=min_lapses,
     )
-    found = find_cards(ws, flt, search=search, max_recall=max_recall, limit=limit, with_recall=not as_json)
+    screenful = None
+    if search and limit is None and not as_json:
+        # A search shows its best screenful and says how many more matched.
+        height = console().height if console().is_terminal else 24
+        screenful = max(5, height - 4)
+    found = find_cards(
+        ws, flt, search=search, max_recall=max_recall, limit=limit or screenful, with_recall=not as_json
+    )
     rows, recall = found.rows, found.recall
     if as_json:
         emit_json(
             [{**r.as_json(), "recall": round(recall[r.id], 4) if r.id in recall else None} for r in rows]
+        )
+        return
+    if found.total is not None and found.total > len(rows):
+        console().print(card_table(rows, recall, console().width), soft_wrap=True)
+        more = found.total - len(rows)
+        console().print(
+            styled(
+                (f"… and {plural(more, 'more match', 'more matches')}", "bold"),
+                f" of {found.total} (--limit {found.total} shows them all; --json lists every match)",
+            ),
+            soft_wrap=True,
         )
         return
 

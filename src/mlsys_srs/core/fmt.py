@@ -39,9 +39,9 @@ def display_path(path: object) -> str:
     return inert(str(path))
 
 
-def plural(n: int, word: str) -> str:
-    """``1 card``, ``2 cards``."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 card``, ``2 cards`` (``many``: the plural when it is not ``word + "s"``: ``1 match``, ``2 matches``)."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
 def format_interval(delta: timedelta) -> str:
