@@ -172,3 +172,23 @@ def test_readme_links_the_reference_docs(doc: str) -> None:
     assert re.search(r"\]\(\.?/?" + re.escape(doc) + r"(?:#[^)]*)?\)", readme), (
         f"README.md does not link {doc}"
     )
+
+
+def _overview() -> str:
+    text = CLI_MD.read_text(encoding="utf-8")
+    return text[: text.index("Conventions shared by all commands")]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p, cmd in COMMANDS.items() if p and not getattr(cmd, "commands", None)]
+    + [p for p, cmd in COMMANDS.items() if len(p) == 1 and getattr(cmd, "invoke_without_command", False)],
+    ids=lambda p: " ".join(p),
+)
+def test_every_command_is_in_the_overview_table(path: tuple[str, ...]) -> None:
+    # The table at the top of docs/cli.md lists every command and sub-command (a group that runs
+    # on its own, like `backup`, is listed by its name).
+    name = " ".join(path)
+    if len(path) == 2 and path[0] == "backup":
+        name = "backup"
+    assert f"[`{name}`](#" in _overview(), f"docs/cli.md's command table does not list `{name}`"
