@@ -693,6 +693,18 @@ def _validate(data: Mapping[str, Any], path: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _inside(relative: str) -> bool:
+    """A vault-relative path that stays in the vault (no root, no ``..``, no ``~`` or variables)."""
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    if not relative or "~" in relative or "$" in relative or "\x00" in relative:
+        return False
+    for pure in (PurePosixPath(relative), PureWindowsPath(relative)):
+        if pure.is_absolute() or pure.anchor or ".." in pure.parts:
+            return False
+    return True
+
+
 VAULT_SECTIONS = ("schedule", "history", "parse", "check")
 """The sections a vault's shared ``config.toml`` may hold (they travel with the vault)."""
 
@@ -722,6 +734,10 @@ def load_config(
     data: dict[str, Any] = {}
     if config_path.is_dir():
         raise ConfigError(f"{config_path}: is a folder; --config (or {ENV_CONFIG}) names a TOML file")
+    if config_path.exists() and not config_path.is_file():
+        raise ConfigError(
+            f"{config_path}: not a regular file (a pipe?); --config (or {ENV_CONFIG}) names a TOML file"
+        )
     exists = config_path.is_file()
     if exists:
         try:
@@ -730,6 +746,8 @@ def load_config(
             raise ConfigError(f"{config_path}: invalid TOML: {exc}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{config_path}: cannot read the config file ({exc})") from None
+        except RecursionError:
+            raise ConfigError(f"{config_path}: nested too deeply to be a config file") from None
     values = _validate(data, config_path)
     top = values[""]
     base = config_path.parent
@@ -769,6 +787,12 @@ def load_config(
                     "[parse] and [check])"
                 )
         own = _validate(vault_data, vault_cfg_path)
+        journal_dir = own["history"].get("journal_dir")
+        if journal_dir is not None and not _inside(journal_dir):
+            # A shared file from whoever shares the vault must not send every device's journal elsewhere.
+            raise ConfigError(
+                f"{vault_cfg_path}: history.journal_dir must be a relative path inside the vault, not {journal_dir!r}"
+            )
         for section in VAULT_SECTIONS:
             values[section] = {**values[section], **own[section]}
         if vault_data.get("schedule"):

@@ -67,21 +67,29 @@ def snapshots(ws: Workspace) -> tuple[Path, list[Snapshot]]:
     return folder, list_snapshots(folder)
 
 
-def restore(ws: Workspace, name: str) -> Path:
+def restore(ws: Workspace, name: str, *, other_vault: bool = False) -> Path:
     """Put the snapshot ``name`` back as the database; the current file is snapshotted first.
+
+    A snapshot of another vault (it names its vault) is refused unless ``other_vault``.
 
     Returns:
         The snapshot file of the database as it was.
 
     Raises:
-        SrsError: no snapshot of that name.
+        SrsError: no snapshot of that name, or one of another vault.
     """
-    from ..store.backup import backup_database, restore_snapshot
+    from ..store.backup import backup_database, restore_snapshot, snapshot_vault
 
     folder, snaps = snapshots(ws)
     match = [s for s in snaps if s.name == name]
     if not match:
         raise SrsError(f"{folder}: no snapshot named {name} (`mlsys-srs backup` lists them)")
+    theirs, ours = snapshot_vault(match[0].path), ws.config.vault_id
+    if theirs is not None and ours is not None and theirs != ours and not other_vault:
+        raise SrsError(
+            f"{match[0].path}: a snapshot of another vault ({theirs}), not of this one ({ours}); "
+            "nothing was restored (--other-vault restores it anyway)"
+        )
     db = ws.database_path(create=False)
     with ws.connect(create=False) as conn:
         saved = backup_database(conn, folder, "before-restore", ws.now())

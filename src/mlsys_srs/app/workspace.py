@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import HOW_TO_START, DatabaseError, SrsError, VaultError
+from ..errors import HOW_TO_START, ConfigError, DatabaseError, SrsError, VaultError
 
 if TYPE_CHECKING:
     import sqlite3
@@ -151,16 +151,41 @@ class Workspace:
                 )
             vid = ensure_vault_id(cfg.vault)
         path = vault_db_path(cfg.data_dir, vid)
-        if not path.exists() and adopt_legacy(default_db_path(), path, cfg.vault, vid):
-            self.frontend.notice(f"adopted the existing review database for this vault: {path}")
+        if not path.exists():
+            alias = adopt_alias(cfg.data_dir, cfg.vault, vid)
+            if alias is not None:
+                self.frontend.notice(
+                    f"this vault was given two ids on two devices; {vid} is kept by both, and the database "
+                    f"this device kept under {alias} is adopted: {path}"
+                )
+            elif adopt_legacy(default_db_path(), path, cfg.vault, vid):
+                self.frontend.notice(f"adopted the existing review database for this vault: {path}")
         self._db = path
         return path
 
     def backup_folder(self) -> Path:
-        """Where this vault's database snapshots are kept."""
-        from ..store.backup import backup_folder
+        """Where this vault's database snapshots are kept: ``<data>/backups/<vault id>/``.
 
-        return backup_folder(self.config.data_dir, self.database_path(create=False))
+        Keyed by the vault's id, so two databases with the same file name never share a folder;
+        a database named with ``--db`` in a folder without an id keys by its file name. A folder
+        of snapshots kept before under the database's file name is adopted when they are this
+        vault's.
+        """
+        return self._backup_dir(self.database_path(create=False))
+
+    def _backup_dir(self, db: Path) -> Path:
+        from ..store.backup import adopt_backups, backup_folder
+        from ..vault.layout import read_vault_id
+
+        vid = self.config.vault_id or (
+            read_vault_id(self.config.vault) if self.config.vault.is_dir() else None
+        )
+        if vid is None:
+            return backup_folder(self.config.data_dir, db)
+        folder = self.config.data_dir / "backups" / vid
+        if db.stem != vid and not folder.exists():
+            adopt_backups(backup_folder(self.config.data_dir, db), folder, vid)
+        return folder
 
     @contextmanager
     def connect(self, *, create: bool = True) -> Iterator[sqlite3.Connection]:
@@ -169,11 +194,10 @@ class Workspace:
         ``create=False`` (read-only work) never makes a database file.
         """
         from ..store import open_db
-        from ..store.backup import backup_folder
 
         cfg = self.config
         path = self.database_path(create=create)
-        conn = open_db(path, self.now(), create=create, backup_dir=backup_folder(cfg.data_dir, path))
+        conn = open_db(path, self.now(), create=create, backup_dir=self._backup_dir(path))
         try:
             if cfg.vault_id is not None or not cfg.db_explicit:
                 self._remember_vault(conn)
@@ -212,10 +236,18 @@ class Workspace:
         """This device's review journal in the vault (None when ``[history] journal = false``)."""
         from ..history.journal import Journal, device_id
 
+        from ..vault.layout import inside_vault
+
         cfg = self.config
         if not cfg.history.journal:
             return None
-        return Journal(cfg.journal_folder, self.device or device_id(cfg.data_dir))
+        folder = cfg.journal_folder
+        if not inside_vault(cfg.vault, folder):
+            raise ConfigError(
+                f"{folder}: the journal folder leads outside the vault ({cfg.vault}); the journal lives in "
+                "the vault (check [history] journal_dir and any symlink on the way)"
+            )
+        return Journal(folder, self.device or device_id(cfg.data_dir))
 
     def relative(self, path: Path) -> str:
         """A path as the person knows it: relative to the vault when inside it."""
@@ -313,6 +345,29 @@ def holds_vault(db: Path, vault: Path, vault_id: str) -> bool:
         return False
     found = sum(1 for p in paths if (vault / p).is_file())
     return found * 2 >= len(paths)
+
+
+def adopt_alias(data_dir: Path, vault: Path, vault_id: str) -> str | None:
+    """Move the database this device kept under another of the vault's ids to ``vault_id``'s path.
+
+    Returns:
+        The alias whose database was adopted, or None.
+    """
+    from ..store.db import checkpoint
+    from ..vault.layout import read_vault_ids, vault_db_path
+
+    target = vault_db_path(data_dir, vault_id)
+    for alias in read_vault_ids(vault):
+        source = vault_db_path(data_dir, alias)
+        if alias == vault_id or not source.is_file() or target.exists():
+            continue
+        if not checkpoint(source):
+            continue
+        os.replace(source, target)
+        for suffix in ("-wal", "-shm"):
+            source.with_name(source.name + suffix).unlink(missing_ok=True)
+        return alias
+    return None
 
 
 def adopt_legacy(legacy: Path, target: Path, vault: Path, vault_id: str) -> bool:

@@ -108,11 +108,17 @@ def backup(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 def restore(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="A snapshot's file name, as `backup` lists it.")],
+    other_vault: Annotated[
+        bool, typer.Option("--other-vault", help="Restore it even if it is a snapshot of another vault.")
+    ] = False,
 ) -> None:
-    """Put a snapshot back as the database (the current file is snapshotted first)."""
+    """Put a snapshot back as the database (the current file is snapshotted first).
+
+    A snapshot names its vault: one of another vault is refused unless --other-vault.
+    """
     from ..app.upkeep import restore as put_back
 
-    saved = put_back(workspace(ctx), name)
+    saved = put_back(workspace(ctx), name, other_vault=other_vault)
     console().print(f"restored {name}; the database as it was is kept as {saved.name}", markup=False)
 
 

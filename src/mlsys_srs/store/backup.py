@@ -3,7 +3,7 @@
 A snapshot is taken before a migration and once a day by the commands that
 write; ``mlsys-srs backup`` lists them and ``backup restore NAME`` puts one
 back (after snapshotting the current file). Snapshots live outside the vault,
-in the user data folder, under the database's own name.
+in the user data folder, under the vault's id (``backups/<vault id>/``).
 """
 
 from __future__ import annotations
@@ -37,6 +37,32 @@ class Snapshot:
 def backup_folder(data_dir: Path, db: Path) -> Path:
     """Where the snapshots of ``db`` go: ``<data dir>/backups/<db file stem>/``."""
     return data_dir / "backups" / db.stem
+
+
+def adopt_backups(old: Path, new: Path, vault_id: str) -> bool:
+    """Move the snapshots kept under a database's file name to the vault's own folder, when the
+    newest of them is this vault's (a snapshot names its vault). True if moved."""
+    from .db import peek_vault
+
+    snaps = list_snapshots(old)
+    if not snaps or new.exists():
+        return False
+    named, _ = peek_vault(snaps[-1].path)
+    if named != vault_id:
+        return False
+    new.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        old.rename(new)
+    except OSError:
+        return False
+    return True
+
+
+def snapshot_vault(path: Path) -> str | None:
+    """The vault id a snapshot names (None for one taken before databases named their vault)."""
+    from .db import peek_vault
+
+    return peek_vault(path)[0]
 
 
 def backup_database(conn: sqlite3.Connection, dest_dir: Path, reason: str, now: datetime) -> Path:
