@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.instants import parse_instant
 from ..core.states import state_of
 from ..core.workers import cyclic_gc_paused
 from ..scheduling.memory import CardSchedule, is_new_leech
@@ -213,7 +214,10 @@ def replay_events(
             elif e.kind == "bury":
                 until = data.get("until")
                 s = CardSchedule(
-                    **{**s.__dict__, "buried_until": datetime.fromisoformat(until) if until else None}
+                    **{
+                        **s.__dict__,
+                        "buried_until": parse_instant(until, require_offset=True) if until else None,
+                    }
                 )
             elif e.kind == "import" and isinstance(data.get("state"), dict):
                 s = CardSchedule.from_raw({**CardSchedule().to_raw(), **data["state"]})

@@ -59,10 +59,11 @@ import sqlite3
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from ..config import ScheduleConfig
+from ..core.instants import parse_instant
 from ..scheduling.days import DayClock
 from ..scheduling.memory import ForgettingCurve
 from ..scheduling.queue import due_summary
@@ -489,17 +490,12 @@ def _add_card(acc: CardAcc, row: CardPass, now: datetime, today_start: str, curv
     if suspended or state == "new" or stability is None or last_review is None:
         return
     acc.studied += 1
-    acc.r_sum += curve.at(now, _parse(last_review), float(stability))
+    acc.r_sum += curve.at(now, parse_instant(last_review), float(stability))
     acc.lapses += int(lapses)
     if due is not None and due < today_start:
         acc.overdue += 1
     if state == "review" and last_review < today_start:
         acc.aged += 1
-
-
-def _parse(stamp: str) -> datetime:
-    dt = datetime.fromisoformat(stamp)
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def retention_groups(
@@ -576,7 +572,7 @@ def compute_stats(
     # Review instants, oldest first: today's figures, heatmap and streak.
     stamps = review_store.review_times(conn, flt)
     heat_first = today - timedelta(days=days - 1)
-    first = min(heat_first, clock.day_of(_parse(stamps[0]))) if stamps else heat_first
+    first = min(heat_first, clock.day_of(parse_instant(stamps[0]))) if stamps else heat_first
     index = DayIndex(clock, first, today)
     per_day = index.counts(stamps)
     offset = (heat_first - first).days
@@ -615,7 +611,7 @@ def compute_stats(
             young = (
                 due is None
                 or last_review is None
-                or _parse(due) - _parse(last_review) < timedelta(days=MATURE_DAYS)
+                or parse_instant(due) - parse_instant(last_review) < timedelta(days=MATURE_DAYS)
             )
             counts["young" if young else "mature"] += 1
         else:
@@ -743,7 +739,7 @@ def review_streak(
     """
     today = clock.today(now)
     first_stamp = review_store.first_review_time(conn, flt)
-    first = clock.day_of(_parse(first_stamp)) if first_stamp else today
+    first = clock.day_of(parse_instant(first_stamp)) if first_stamp else today
     index = DayIndex(clock, min(first, today), today)
     per_day = index.counts(review_store.review_times(conn, flt, since=index.bounds[0]))
     due_days = _due_days(conn, flt, index) if keep_streak_on_empty_days else None
@@ -998,7 +994,7 @@ def read_log(
     log = review_store.review_log(conn, flt)
     start = first
     if log:
-        start = min(first, clock.day_of(_parse(min(r.reviewed_at for r in log))))
+        start = min(first, clock.day_of(parse_instant(min(r.reviewed_at for r in log))))
     index = DayIndex(clock, start, today)
     shift = (first - start).days
     offsets = [index.index(r.reviewed_at) - shift for r in log]
@@ -1130,7 +1126,9 @@ def recall_figures(
         if r.prev_at >= since:
             elapsed = off - index.index(r.prev_at)
         else:
-            elapsed = (clock.day_of(_parse(r.reviewed_at)) - clock.day_of(_parse(r.prev_at))).days
+            elapsed = (
+                clock.day_of(parse_instant(r.reviewed_at)) - clock.day_of(parse_instant(r.prev_at))
+            ).days
         p = curve.retrievability(elapsed, r.prev_stability)
         b = min(int(p * n_bins), n_bins - 1)
         reviews[b] += 1
@@ -1194,7 +1192,7 @@ def card_recall(card: card_store.CardMemory, now: datetime, curve: ForgettingCur
     """A card's recall now (FSRS retrievability); None unless it is studied (see the definitions)."""
     if card.suspended or card.state == "new" or card.stability is None or card.last_review is None:
         return None
-    return curve.at(now, _parse(card.last_review), float(card.stability))
+    return curve.at(now, parse_instant(card.last_review), float(card.stability))
 
 
 def _bin(edges: Sequence[float], x: float) -> int:
