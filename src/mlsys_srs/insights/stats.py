@@ -1063,7 +1063,6 @@ def memorised(
     cards and cards never answered add nothing.
     """
     acc = [0.0] * days
-    power = -curve.decay
     for i, j in _card_runs(log):
         if log[i].card_id in retired:
             continue
@@ -1072,10 +1071,7 @@ def memorised(
         ]
         for n, (a, s) in enumerate(spans):
             b = spans[n + 1][0] if n + 1 < len(spans) else days
-            k = curve.factor / s
-            base = 1 - k * a  # 1 + k * (d - a), one multiply per day
-            for d in range(max(a, 0), min(b, days)):
-                acc[d] += (base + k * d) ** power
+            curve.add_daily(acc, a, s, max(a, 0), min(b, days))
     return acc
 
 
