@@ -524,19 +524,6 @@ def _duration_text(step: timedelta) -> str:
     return f"{secs}s"
 
 
-def docs_rows() -> list[str]:
-    """The rows of the settings table of docs/cli.md, one per registered key."""
-    return [f"| `{s.name}` | {default_text(s)} | {s.help} |" for s in SETTINGS]
-
-
-def register(*settings: Setting) -> None:
-    """Add keys to the registry (a feature's own section or keys)."""
-    for setting in settings:
-        if any(s.name == setting.name for s in SETTINGS):
-            raise ValueError(f"setting {setting.name} is registered twice")
-        SETTINGS.append(setting)
-
-
 def setting(name: str) -> Setting:
     """The registered setting called ``name`` (``schedule.new_per_day``)."""
     for s in SETTINGS:

@@ -1002,9 +1002,3 @@ def parse_note(text: str, path: str, *, highlight_cloze: bool = False) -> Parsed
         references and diagnostics. Never raises on any input text.
     """
     return _NoteParser(text, path, highlight_cloze).run()
-
-
-def iter_errors(notes: Iterable[ParsedNote]) -> Iterable[Diagnostic]:
-    """Every diagnostic of every note, in note order."""
-    for note in notes:
-        yield from note.diagnostics

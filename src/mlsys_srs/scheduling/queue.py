@@ -122,9 +122,6 @@ def interleave_by_domain(items: Sequence[QueueItem]) -> list[QueueItem]:
     return [it for row in zip_longest(*buckets.values()) for it in row if it is not None]
 
 
-NEW_ORDERS = ("learning", "interleave", "random")
-"""The orders new cards can come in (``[schedule] new_order``)."""
-
 _NUMBERED = re.compile(r"^(\d+)")
 
 

@@ -289,25 +289,6 @@ def set_schedule(conn: sqlite3.Connection, card_id: int, raw: dict[str, Any]) ->
     )
 
 
-def patch_schedule(conn: sqlite3.Connection, card_id: int, **values: Any) -> None:
-    """Set some scheduling columns of a card (datetimes stored as the store stores them).
-
-    For imports, tests and benchmarks that give cards a memory state directly.
-
-    Raises:
-        ValueError: a name is not a scheduling column.
-    """
-    unknown = set(values) - set(CARD_SCHEDULE_COLUMNS)
-    if unknown:
-        raise ValueError(f"not scheduling columns: {', '.join(sorted(unknown))}")
-    stored = {
-        k: dt_to_db(v) if isinstance(v, datetime) else int(v) if isinstance(v, bool) else v
-        for k, v in values.items()
-    }
-    assignments = ", ".join(f"{c} = ?" for c in stored)
-    conn.execute(f"UPDATE card SET {assignments} WHERE id = ?", (*stored.values(), card_id))
-
-
 def set_schedules(conn: sqlite3.Connection, rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
     """Write the scheduling columns of many cards (``(card id, as schedule_of returns them)``)."""
     assignments = ", ".join(f"{c} = ?" for c in CARD_SCHEDULE_COLUMNS)
@@ -616,17 +597,6 @@ def next_due_after(
     return dt_from_db(row[0]), dt_from_db(row[1])
 
 
-def due_by(conn: sqlite3.Connection, until: datetime, flt: CardFilter | None = None) -> int:
-    """Active, unsuspended scheduled cards due before ``until`` (e.g. the end of tomorrow)."""
-    where, params = (flt or CardFilter()).where()
-    row = conn.execute(
-        f"SELECT count(*) FROM card JOIN note ON note.id = card.note_id WHERE {where} AND card.retired = 0"
-        " AND card.suspended = 0 AND card.state != 'new' AND card.due < ?",
-        [*params, dt_to_db(until)],
-    ).fetchone()
-    return int(row[0])
-
-
 # -- the statistics' view of cards ----------------------------------------------------
 
 
@@ -789,14 +759,6 @@ _INSERT_CARD_WITH_ID = (
     f"updated_at, uid) VALUES (?,{','.join('?' * len(CARD_TEXT_COLUMNS))},'new',0,0,0,0,?,?,?)"
 )
 _MAX_ROWID = 2**63 - 1
-
-
-def insert_card(conn: sqlite3.Connection, text: Sequence[Any], stamp: str | None, uid: str) -> int:
-    """Add a new card (``text`` in ``CARD_TEXT_COLUMNS`` order) with its ``uid``; return its id."""
-    cur = conn.execute(_INSERT_CARD, (*text, stamp, stamp, uid))
-    if cur.lastrowid is None:
-        raise RuntimeError("INSERT returned no row id")
-    return cur.lastrowid
 
 
 def insert_cards(
