@@ -15,7 +15,7 @@ import pytest
 from mlsys_srs.config import ScheduleConfig
 from mlsys_srs.core.fmt import format_interval
 from mlsys_srs.history.grading import grade_card, undo_review
-from mlsys_srs.insights.stats import review_streak
+from mlsys_srs.insights.streaks import review_streak
 from mlsys_srs.scheduling.days import DayClock
 from mlsys_srs.scheduling.memory import (
     CardSchedule,

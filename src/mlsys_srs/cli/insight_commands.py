@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from ..insights.graph import ConceptGraph, Neighbour, Neighbourhood
-    from ..insights.stats import Forecast, Heatmap, Retention, Stats
+    from ..insights.stats import Forecast, Heatmap, Stats
+    from ..insights.weakness import Retention
     from ..store.cards import CardRef
 
 SHADES = ("·", "░", "▒", "▓", "█")

@@ -172,7 +172,7 @@ def review(
             }[mode] + (
                 " · rescheduling" if reschedule else " · schedule unchanged" if mode != "preview" else ""
             )
-        from ..insights.stats import review_streak
+        from ..insights.streaks import review_streak
 
         keep = cfg.stats.keep_streak_on_empty_days
         session = Session(

@@ -30,8 +30,9 @@ from ..scheduling.memory import ForgettingCurve
 from ..store import cards as card_store
 from ..store.db import dt_to_db
 from ..store.filters import CardFilter
+from .charts import card_recall
 from .graph import concept_graph
-from .stats import card_recall, compute_stats
+from .stats import compute_stats
 
 WEAK_SHOWN = 15
 """Weak concepts listed on the page (as many as ``graph`` shows)."""
