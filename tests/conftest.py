@@ -18,7 +18,8 @@ from mlsys_srs import cli
 from mlsys_srs.cli import context
 from mlsys_srs.core.identity import event_id
 from mlsys_srs.store import dt_to_db
-from mlsys_srs.store.cards import retire_cards, schedule_of, set_schedule
+from mlsys_srs.store.card_sync import retire_cards
+from mlsys_srs.store.cards import schedule_of, set_schedule
 from mlsys_srs.store.review_log import insert_review
 
 REPO = Path(__file__).resolve().parent.parent

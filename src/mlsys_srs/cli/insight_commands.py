@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from ..insights.graph import ConceptGraph, Neighbour, Neighbourhood
     from ..insights.stats import Forecast, Heatmap, Stats
     from ..insights.weakness import Retention
-    from ..store.cards import CardRef
+    from ..store.card_stats import CardRef
 
 SHADES = ("·", "░", "▒", "▓", "█")
 """Heatmap cells by level (none, then quarters of the busiest day); readable without colour."""

@@ -19,7 +19,7 @@ from typing import Any
 from ..core.instants import parse_instant
 from ..scheduling.days import DayClock
 from ..scheduling.memory import ForgettingCurve
-from ..store import cards as card_store
+from ..store import card_stats as stats_store
 from ..store import review_log as review_store
 from ..store.filters import CardFilter
 from .day_index import DayIndex
@@ -231,7 +231,7 @@ def chart_figures(
         memorised=tuple(memorised(log, offsets, days, curve, retired)),
         time_ms=tuple(time_ms),
         answer_buttons=tuple((s, (c[0], c[1], c[2], c[3])) for s, c in buttons.items()),
-        distributions=distributions(card_store.card_memory(conn, (flt or CardFilter()).scope()), now, curve),
+        distributions=distributions(stats_store.card_memory(conn, (flt or CardFilter()).scope()), now, curve),
         answered={
             view.first + timedelta(days=off): tuple(sorted(ids)) for off, ids in sorted(answered.items())
         },
@@ -360,7 +360,7 @@ def recall_figures(
 
 
 def distributions(
-    cards: Iterable[card_store.CardMemory], now: datetime, curve: ForgettingCurve
+    cards: Iterable[stats_store.CardMemory], now: datetime, curve: ForgettingCurve
 ) -> Distributions:
     """Histograms of stability (days), difficulty and recall now over the studied cards."""
     stability = [0] * (len(STABILITY_EDGES) - 1)
@@ -384,7 +384,7 @@ def distributions(
     )
 
 
-def card_recall(card: card_store.CardMemory, now: datetime, curve: ForgettingCurve) -> float | None:
+def card_recall(card: stats_store.CardMemory, now: datetime, curve: ForgettingCurve) -> float | None:
     """A card's recall now (FSRS retrievability); None unless it is studied (see the definitions)."""
     if card.suspended or card.state == "new" or card.stability is None or card.last_review is None:
         return None

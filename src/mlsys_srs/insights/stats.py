@@ -42,9 +42,9 @@ from ..core.instants import parse_instant
 from ..scheduling.days import DayClock
 from ..scheduling.memory import ForgettingCurve
 from ..scheduling.queue import due_summary
-from ..store import cards as card_store
+from ..store import card_stats as stats_store
 from ..store import review_log as review_store
-from ..store.cards import CardRef
+from ..store.card_stats import CardRef
 from ..store.db import dt_to_db
 from ..store.filters import CardFilter
 from .charts import CalibrationBin, Charts, RetentionByWeek, chart_figures, read_log, recall_figures
@@ -391,7 +391,7 @@ def _tally_cards(
     today_start = forecast_index.bounds[0]
     tally = _CardTally()
     counts = tally.counts
-    for row in card_store.card_pass(conn, (flt or CardFilter()).scope()):
+    for row in stats_store.card_pass(conn, (flt or CardFilter()).scope()):
         domain, state, due, last_review = row.domain, row.state, row.due, row.last_review
         suspended, retired = row.suspended, row.retired
         if retired:
@@ -498,4 +498,4 @@ def _lapse_lists(
     conn: sqlite3.Connection, flt: CardFilter | None
 ) -> tuple[tuple[CardRef, ...], tuple[CardRef, ...]]:
     active = replace((flt or CardFilter()).scope(), include_retired=False)
-    return tuple(card_store.leeches(conn, active)), tuple(card_store.most_lapsed(conn, active, TOP_LAPSED))
+    return tuple(stats_store.leeches(conn, active)), tuple(stats_store.most_lapsed(conn, active, TOP_LAPSED))

@@ -41,9 +41,9 @@ from typing import Any, TypeVar
 from ..core.instants import parse_instant
 from ..scheduling.days import DayClock
 from ..scheduling.memory import ForgettingCurve
-from ..store import cards as card_store
+from ..store import card_stats as stats_store
 from ..store import review_log as review_store
-from ..store.cards import CardPass
+from ..store.card_stats import CardPass
 from ..store.db import dt_to_db
 from ..store.filters import CardFilter
 
@@ -203,7 +203,7 @@ def card_groups(
     """Per-group weakness inputs over active cards; ``key`` maps a ``CardPass`` row to a group."""
     today_start = str(dt_to_db(clock.day_start(clock.today(now))))
     groups: dict[K, CardAcc] = {}
-    for row in card_store.card_pass(conn, (flt or CardFilter()).scope(), active_only=True):
+    for row in stats_store.card_pass(conn, (flt or CardFilter()).scope(), active_only=True):
         k = key(row)
         acc = groups.get(k)
         if acc is None:

@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 from ..history.grading import bury, grade_card, restore_card, set_suspended, snapshot_card, undo_review
 from ..scheduling.memory import RATINGS, CardSchedule, CardScheduler, ForgettingCurve
 from ..scheduling.queue import Group, Queue, QueueItem, prerequisite_candidates
-from ..store.cards import due_between, load_card
+from ..store.candidates import due_between
+from ..store.cards import load_card
 
 if TYPE_CHECKING:
     from ..config import ReviewConfig, ScheduleConfig

@@ -35,7 +35,7 @@ from itertools import zip_longest
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..store import cards as card_store
+from ..store import candidates as candidate_store
 from ..store import notes as note_store
 from ..store import review_log as review_store
 from ..store.db import dt_to_db
@@ -243,7 +243,7 @@ def build_queue(
 
     Args:
         candidates: Active, unsuspended, unburied cards that are new or due before
-            ``day_end`` (``card_store.queue_candidates``).
+            ``day_end`` (``candidate_store.queue_candidates``).
         now: The current time (orders reviews by retrievability).
         day_end: The end of today.
         reviewed_groups: Sibling groups of cards reviewed earlier today.
@@ -377,7 +377,7 @@ def todays_queue(
     if cfg.reviews_per_day > 0:
         reviews_left = max(0, cfg.reviews_per_day - review_store.cards_answered_since(conn, start, "review"))
     lazy = cfg.new_order == "learning"
-    candidates = [QueueItem(*c) for c in card_store.queue_candidates(conn, now, end, flt, new=not lazy)]
+    candidates = [QueueItem(*c) for c in candidate_store.queue_candidates(conn, now, end, flt, new=not lazy)]
     return build_queue(
         candidates,
         now=now,
@@ -401,7 +401,7 @@ def _new_in_learning_order(conn: sqlite3.Connection, now: datetime, flt: CardFil
     The ranks come from every present note (so which cards are due today never
     changes a folder's index note) and the index notes' links.
     """
-    counts = card_store.new_card_notes(conn, now, flt)
+    counts = candidate_store.new_card_notes(conn, now, flt)
     paths = note_store.present_note_paths(conn)
     ranks = learning_ranks(paths.values(), lambda indexes: note_store.resolved_note_links(conn, indexes))
 
@@ -415,13 +415,13 @@ def _new_in_learning_order(conn: sqlite3.Connection, now: datetime, flt: CardFil
             j = i + 1
             while j < len(order) and rank is not None and ranks.get(paths.get(order[j], "")) == rank:
                 j += 1
-            for c in card_store.new_candidates(conn, now, order[i:j], flt):
+            for c in candidate_store.new_candidates(conn, now, order[i:j], flt):
                 yield QueueItem(*c)
             i = j
 
     def in_groups(groups: set[Group]) -> int:
         notes = [nid for nid in {g[0] for g in groups} if nid in counts]
-        return sum(1 for g in card_store.new_candidate_groups(conn, now, notes, flt) if g in groups)
+        return sum(1 for g in candidate_store.new_candidate_groups(conn, now, notes, flt) if g in groups)
 
     return NewCards(total=sum(counts.values()), ordered=ordered(), in_groups=in_groups)
 
@@ -434,7 +434,7 @@ def prerequisite_candidates(
     A link from note A to note B makes B's cards prerequisites of A's; a lapse
     on an A card may bring B's soon-due cards forward.
     """
-    return [QueueItem(*c) for c in card_store.linked_due_candidates(conn, note_id, now, start, until)]
+    return [QueueItem(*c) for c in candidate_store.linked_due_candidates(conn, note_id, now, start, until)]
 
 
 @dataclass(frozen=True)
@@ -511,7 +511,7 @@ def due_summary(
             due_now += 1
     later = [it.due for it in queue.learning if it.due is not None and it.due > now]
     end = clock.day_end(today)
-    next_learning, next_review = card_store.next_due_after(conn, now, end, flt)
+    next_learning, next_review = candidate_store.next_due_after(conn, now, end, flt)
     if queue.held_new or queue.held_siblings or queue.held_reviews:
         # Held-back cards become available when the next day starts.
         later.append(end)
@@ -570,7 +570,7 @@ def study_queue(
         kwargs["note_ids"] = list(note_ids or ())
     elif mode == "preview":
         kwargs["new_only"] = True
-    items = [QueueItem(*c) for c in card_store.study_candidates(conn, now, flt, **kwargs)]
+    items = [QueueItem(*c) for c in candidate_store.study_candidates(conn, now, flt, **kwargs)]
     curve = ForgettingCurve.from_parameters(cfg.parameters)
     far = datetime.max.replace(tzinfo=now.tzinfo)
     studied = [it for it in items if it.state != "new"]
