@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..parse import Diagnostic, parse_note
-from ..parse.parser import QUOTE_PREFIX_RE
+from ..parse.lines import QUOTE_PREFIX_RE
 from ..parse.text import split_lines
 from ..store import card_sync as sync_store
 from ..store.card_sync import IdlessCard
