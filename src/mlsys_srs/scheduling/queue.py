@@ -260,6 +260,56 @@ def build_queue(
         new_cards: The new cards, ordered and fetched on demand, in place of those among
             ``candidates`` (which then must hold none); ``new_order`` is theirs.
     """
+    learning, reviews, new = _order_candidates(
+        candidates, now, day_end, curve, new_order=new_order, note_ranks=note_ranks, seed=seed
+    )
+    # Learning cards are always shown (their steps are in progress); they and
+    # cards reviewed today claim their sibling groups first.
+    taken = set(reviewed_groups)
+    taken.update(it.group for it in learning)
+    if total_limit is not None:
+        room = max(0, total_limit - len(learning))
+        reviews_left = room if reviews_left is None else min(reviews_left, room)
+    reviews, held_siblings, held_reviews = _take_reviews(reviews, taken, reviews_left, bury_review_siblings)
+
+    if new_cards is not None:
+        if new:
+            raise ValueError("new cards come either among the candidates or as new_cards")
+        new_order_list: Iterable[QueueItem] = new_cards.ordered
+    else:
+        new_order_list = interleave_by_domain(new) if new_order == "interleave" else new
+    if total_limit is not None:
+        room = max(0, total_limit - len(learning) - len(reviews))
+        new_left = room if new_left is None else min(new_left, room)
+    chosen, held_new, held_new_siblings = _take_new(
+        new_order_list, taken, new_left, bury_new_siblings, new_cards
+    )
+    main = (
+        *interleave_by_domain(reviews),
+        *(interleave_by_domain(chosen) if new_order == "interleave" else chosen),
+    )
+    return Queue(
+        learning=tuple(learning),
+        main=main,
+        groups=frozenset(taken),
+        held_new=held_new,
+        held_reviews=held_reviews,
+        held_siblings=held_siblings + held_new_siblings,
+    )
+
+
+def _order_candidates(
+    candidates: Iterable[QueueItem],
+    now: datetime,
+    day_end: datetime,
+    curve: ForgettingCurve | None,
+    *,
+    new_order: str,
+    note_ranks: Mapping[str, LearningRank] | None,
+    seed: int,
+) -> tuple[list[QueueItem], list[QueueItem], list[QueueItem]]:
+    """The candidates due today as learning cards (by due time), reviews (lowest recall first) and
+    new cards (in ``new_order``); a scheduled card due after ``day_end`` is left out."""
     learning: list[QueueItem] = []
     reviews: list[QueueItem] = []
     new: list[QueueItem] = []
@@ -279,47 +329,46 @@ def build_queue(
         new.sort(key=lambda it: (it.domain, it.path, it.line, it.id))
         if new_order == "random":
             random.Random(seed).shuffle(new)
+    return learning, reviews, new
 
-    # Learning cards are always shown (their steps are in progress); they and
-    # cards reviewed today claim their sibling groups first.
-    taken = set(reviewed_groups)
-    taken.update(it.group for it in learning)
+
+def _take_reviews(
+    reviews: list[QueueItem], taken: set[Group], reviews_left: int | None, bury_siblings: bool
+) -> tuple[list[QueueItem], int, int]:
+    """The reviews shown today, in order: each claims its sibling group in ``taken`` (a review of a
+    group already taken is held back, when ``bury_siblings``), then at most ``reviews_left``
+    (None: all). Returns them, the siblings held back and the reviews held back by the limit."""
     held_siblings = 0
-
-    def claim(items: list[QueueItem]) -> list[QueueItem]:
-        nonlocal held_siblings
-        out = []
-        for it in items:
-            if it.group in taken and bury_review_siblings:
-                held_siblings += 1
-                continue
-            taken.add(it.group)
-            out.append(it)
-        return out
-
-    reviews = claim(reviews)
+    claimed = []
+    for it in reviews:
+        if it.group in taken and bury_siblings:
+            held_siblings += 1
+            continue
+        taken.add(it.group)
+        claimed.append(it)
     held_reviews = 0
-    if total_limit is not None:
-        room = max(0, total_limit - len(learning))
-        reviews_left = room if reviews_left is None else min(reviews_left, room)
-    if reviews_left is not None and len(reviews) > reviews_left:
-        held_reviews = len(reviews) - max(0, reviews_left)
-        reviews = reviews[: max(0, reviews_left)]
+    if reviews_left is not None and len(claimed) > reviews_left:
+        held_reviews = len(claimed) - max(0, reviews_left)
+        claimed = claimed[: max(0, reviews_left)]
+    return claimed, held_siblings, held_reviews
 
-    if new_cards is not None:
-        if new:
-            raise ValueError("new cards come either among the candidates or as new_cards")
-        new_order_list: Iterable[QueueItem] = new_cards.ordered
-    else:
-        new_order_list = interleave_by_domain(new) if new_order == "interleave" else new
-    if total_limit is not None:
-        room = max(0, total_limit - len(learning) - len(reviews))
-        new_left = room if new_left is None else min(new_left, room)
+
+def _take_new(
+    ordered: Iterable[QueueItem],
+    taken: set[Group],
+    new_left: int | None,
+    bury_siblings: bool,
+    new_cards: NewCards | None,
+) -> tuple[list[QueueItem], int, int]:
+    """The new cards introduced today, in order, each claiming its sibling group in ``taken``: at most
+    ``new_left`` (None: all), none of a group already taken when ``bury_siblings``. Returns them,
+    the new cards held back by the limit and the siblings held back. With ``new_cards``,
+    ``ordered`` is read only as far as needed and the rest is counted."""
     chosen: list[QueueItem] = []
-    held_new = 0
+    held_new = held_siblings = 0
     seen_new = 0
-    for it in new_order_list:
-        if it.group in taken and bury_new_siblings:
+    for it in ordered:
+        if it.group in taken and bury_siblings:
             held_siblings += 1
             seen_new += 1
             continue
@@ -335,21 +384,10 @@ def build_queue(
         # Every card seen so far is chosen or a held sibling: in a taken group. Of the
         # rest, those in a taken group are held siblings, the others wait for the limit.
         rest = new_cards.total - seen_new
-        rest_taken = new_cards.in_groups(taken) - seen_new if bury_new_siblings and rest else 0
+        rest_taken = new_cards.in_groups(taken) - seen_new if bury_siblings and rest else 0
         held_siblings += rest_taken
         held_new = rest - rest_taken
-    main = (
-        *interleave_by_domain(reviews),
-        *(interleave_by_domain(chosen) if new_order == "interleave" else chosen),
-    )
-    return Queue(
-        learning=tuple(learning),
-        main=main,
-        groups=frozenset(taken),
-        held_new=held_new,
-        held_reviews=held_reviews,
-        held_siblings=held_siblings,
-    )
+    return chosen, held_new, held_siblings
 
 
 def todays_queue(
