@@ -266,10 +266,7 @@ def is_yes_no(question: str) -> bool:
     first = words[0].lower()
     if first in AUXILIARIES and text.endswith("?"):
         return True
-    tail = _OR_TAIL_RE.search(text)
-    if tail and first in {"which", "whether"}:
-        return True
-    return False
+    return first in {"which", "whether"} and _OR_TAIL_RE.search(text) is not None
 
 
 def _deletions(source: str) -> list[tuple[int, str]]:
