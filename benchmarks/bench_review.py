@@ -35,7 +35,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from history import CARDS_PER_BLOCK  # noqa: E402
+from history import CARDS_PER_BLOCK, patch_schedule  # noqa: E402
 from synth import make_vault  # noqa: E402
 
 NOW = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
@@ -45,7 +45,6 @@ def give_history(db: Path, seed: int, reviews_per_card: int = 5) -> dict[str, in
     """Turn most cards into scheduled cards and add past review rows; return counts by state."""
     from mlsys_srs.core.identity import event_id
     from mlsys_srs.store import open_db, transaction
-    from mlsys_srs.store.cards import patch_schedule
     from mlsys_srs.store.review_log import insert_review
 
     rng = random.Random(seed)
@@ -140,10 +139,10 @@ def ms(xs: list[float]) -> str:
 
 
 def bench_session(db: Path, answers: int, seed: int) -> None:
-    from rich.console import Console
+    from rich.console import Console, Group
 
     from mlsys_srs.config import ReviewConfig, ScheduleConfig
-    from mlsys_srs.review.screen import render_card
+    from mlsys_srs.review.screen import layout
     from mlsys_srs.review.session import Session
     from mlsys_srs.scheduling.days import DayClock
     from mlsys_srs.scheduling.queue import todays_queue
@@ -185,7 +184,8 @@ def bench_session(db: Path, answers: int, seed: int) -> None:
         session.key(str(rng.choice((1, 2, 3, 3, 3, 4))))
         grade_t.append(time.perf_counter() - a)
         a = time.perf_counter()
-        out.print(render_card(session))
+        frame = layout(session, [], 100, Console(width=100))
+        out.print(Group(*frame.header, *frame.body, *frame.footer))
         render_t.append(time.perf_counter() - a)
         out.file = io.StringIO()
     a = time.perf_counter()

@@ -16,13 +16,27 @@ from typing import Any
 NOW = datetime(2026, 11, 22, 17, 0, tzinfo=UTC)
 
 
+def patch_schedule(conn: Any, card_id: int, **values: Any) -> None:
+    """Set some scheduling columns of a card (datetimes stored as the store stores them)."""
+    from mlsys_srs.store import dt_to_db
+    from mlsys_srs.store.cards import schedule_of, set_schedule
+
+    raw = schedule_of(conn, card_id)
+    unknown = set(values) - set(raw)
+    if unknown:
+        raise ValueError(f"not scheduling columns: {', '.join(sorted(unknown))}")
+    for k, v in values.items():
+        raw[k] = dt_to_db(v) if isinstance(v, datetime) else int(v) if isinstance(v, bool) else v
+    set_schedule(conn, card_id, raw)
+
+
 def simulate(db: Path, reviews: int, days: int, seed: int, leech_threshold: int = 8) -> int:
     """Write about ``reviews`` review rows over the ``days`` days before ``NOW``; return how many."""
     import fsrs
 
     from mlsys_srs.core.identity import event_id
     from mlsys_srs.store import open_db, transaction
-    from mlsys_srs.store.cards import add_tag, patch_schedule
+    from mlsys_srs.store.cards import add_tag
     from mlsys_srs.store.review_log import insert_review
 
     rng = random.Random(seed)

@@ -18,7 +18,8 @@ from mlsys_srs import cli
 from mlsys_srs.cli import context
 from mlsys_srs.core.identity import event_id
 from mlsys_srs.store import dt_to_db
-from mlsys_srs.store.cards import patch_schedule, retire_cards
+from mlsys_srs.store.card_sync import retire_cards
+from mlsys_srs.store.cards import schedule_of, set_schedule
 from mlsys_srs.store.review_log import insert_review
 
 REPO = Path(__file__).resolve().parent.parent
@@ -100,6 +101,22 @@ def notes(vault: Path) -> Callable[[dict[str, str]], None]:
 
 
 # -- building data through the store ---------------------------------------------------
+
+
+def patch_schedule(conn: sqlite3.Connection, card_id: int, **values: Any) -> None:
+    """Set some scheduling columns of a card (datetimes stored as the store stores them), through
+    the store's ``schedule_of`` and ``set_schedule``.
+
+    Raises:
+        ValueError: a name is not a scheduling column.
+    """
+    raw = schedule_of(conn, card_id)
+    unknown = set(values) - set(raw)
+    if unknown:
+        raise ValueError(f"not scheduling columns: {', '.join(sorted(unknown))}")
+    for k, v in values.items():
+        raw[k] = dt_to_db(v) if isinstance(v, datetime) else int(v) if isinstance(v, bool) else v
+    set_schedule(conn, card_id, raw)
 
 
 def set_card(conn: sqlite3.Connection, card_id: int, **cols: Any) -> None:

@@ -14,7 +14,7 @@ from mlsys_srs.store import open_db
 from mlsys_srs.store.cards import list_cards
 from mlsys_srs.store.filters import CardFilter
 from mlsys_srs.sync import read_vault, sync_vault
-from mlsys_srs.vault.decks import deck_dirs, find_deck, list_decks
+from mlsys_srs.vault.decks import DeckRecipe, deck_dirs, find_deck, read_deck
 
 REPO = Path(__file__).resolve().parent.parent
 NOTES = REPO / "notes"
@@ -188,6 +188,17 @@ def test_each_domain_has_an_index_note_linking_its_notes(synced: sqlite3.Connect
         }
         members = {f"{folder.name}/{p.name}" for p in folder.glob("*.md")} - {moc}
         assert members <= linked, members - linked
+
+
+def list_decks(dirs: list[Path]) -> list[DeckRecipe]:
+    """Every readable recipe, first found wins for a name."""
+    seen: dict[str, DeckRecipe] = {}
+    for d in dirs:
+        if d.is_dir():
+            for p in sorted(d.glob("*.toml")):
+                if p.stem not in seen:
+                    seen[p.stem] = read_deck(p)
+    return list(seen.values())
 
 
 def test_deck_recipes(synced: sqlite3.Connection) -> None:

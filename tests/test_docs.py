@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,38 @@ def test_config_keys_are_found() -> None:
     assert {"vault", "db", "ignore", "schedule.new_per_day", "export.root_deck"} <= set(keys)
 
 
-@pytest.mark.parametrize("row", config_module.docs_rows(), ids=_config_keys())
+def _default_text(s: config_module.Setting) -> str:
+    """A setting's default as docs/cli.md shows it (TOML, in backticks, or a description)."""
+    d = s.default
+    if s.kind == "path" and s.key == "db":
+        return str(d)
+    if s.kind == "bool":
+        text = "true" if d else "false"
+    elif s.kind == "durations":
+        text = "[" + ", ".join(f'"{_duration_text(x)}"' for x in d) + "]"
+    elif s.kind in ("globs", "floats"):
+        text = "[" + ", ".join(f'"{x}"' if isinstance(x, str) else str(x) for x in d) + "]"
+    elif s.kind == "str":
+        text = f'"{d}"'
+    else:
+        text = str(d)
+    return f"`{text}`"
+
+
+def _duration_text(step: timedelta) -> str:
+    secs = int(step.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs % size == 0:
+            return f"{secs // size}{unit}"
+    return f"{secs}s"
+
+
+def _docs_rows() -> list[str]:
+    """The rows of the settings table of docs/cli.md, one per registered key."""
+    return [f"| `{s.name}` | {_default_text(s)} | {s.help} |" for s in config_module.SETTINGS]
+
+
+@pytest.mark.parametrize("row", _docs_rows(), ids=_config_keys())
 def test_config_table_row_matches_the_registry(row: str) -> None:
     # The row's default and help are the registry's, word for word.
     assert row in _configuration_section().splitlines(), f"docs/cli.md, Configuration, lacks the row {row}"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from mlsys_srs.config import ConfigError, ScheduleConfig, load_config
 from mlsys_srs.scheduling.days import DayClock
 from mlsys_srs.scheduling.queue import QueueItem, build_queue, learning_ranks, todays_queue
-from mlsys_srs.store import cards as card_store
+from mlsys_srs.store import candidates as candidate_store
 from mlsys_srs.store import notes as note_store
 from mlsys_srs.store import open_db
 from mlsys_srs.store import review_log as review_store
@@ -178,7 +178,7 @@ def test_new_cards_on_demand_equal_one_full_sort(
     start, end = CLOCK.day_start(today), CLOCK.day_end(today)
     paths = [r[0] for r in conn.execute("SELECT path FROM note WHERE present = 1")]
     eager = build_queue(
-        [QueueItem(*c) for c in card_store.queue_candidates(conn, NOW, end)],
+        [QueueItem(*c) for c in candidate_store.queue_candidates(conn, NOW, end)],
         now=NOW,
         day_end=end,
         reviewed_groups=review_store.reviewed_groups(conn, start),

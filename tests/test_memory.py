@@ -245,6 +245,15 @@ def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
     c.close()
 
 
+def previews(session: Session, now: datetime) -> dict[int, CardSchedule]:
+    """What each grade at ``now`` would store for the card on the session's screen."""
+    c = session.card
+    assert c is not None
+    schedule = CardSchedule(c.state, c.step, c.stability, c.difficulty, c.due, c.last_review, c.reps,
+                            c.lapses, c.suspended, c.buried_until)  # fmt: skip
+    return session.scheduler.preview(c.uid, schedule, now)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     start=starts,
@@ -282,7 +291,7 @@ def test_session_grades_match_their_previews_and_py_fsrs(
         clock_now.t = t + think  # the grade comes later than the reveal
         if CLOCK.day_of(clock_now.t) != CLOCK.day_of(t):
             clock_now.t = t
-        shown = session.previews(clock_now.t)[rating]
+        shown = previews(session, clock_now.t)[rating]
         label = session.intervals()[rating]  # what the screen draws now
         session.grade(rating)
         stored = load_card(conn, card_id)

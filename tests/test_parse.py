@@ -381,3 +381,14 @@ def test_a_cloze_number_whose_deletions_are_all_empty_makes_no_card() -> None:
     note = parse_note("A {{c1::}} and {{c2::full}}.\n\n{{}}\n", "p.md")
     assert [(c.cloze, c.question) for c in note.cards] == [(2, "A  and [...].")]
     assert [d.message for d in note.diagnostics] == ["empty cloze deletion: it makes no card"] * 2
+
+
+def test_a_cloze_paragraph_is_a_value_with_problems_at_offsets() -> None:
+    from mlsys_srs.parse.clozes import read_cloze_paragraph
+
+    text = "The {{c2::sun}} is a {{star::kind}}. {{"
+    p = read_cloze_paragraph(text, text)
+    # Unnumbered deletions count on from the highest explicit number.
+    assert p.cards == ((2, "The [...] is a star. {{"), (3, "The sun is a [kind]. {{"))
+    assert p.source == "The {{c2::sun}} is a {{c3::star::kind}}. {{"
+    assert [(q.offset, q.message) for q in p.problems] == [(37, "unclosed '{{' in a cloze paragraph")]

@@ -272,10 +272,10 @@ def test_card_screen_shows_context_question_then_grades(tmp_path: Path, vault: P
     import io
     from datetime import UTC, datetime
 
-    from rich.console import Console
+    from rich.console import Console, Group
 
     from mlsys_srs.config import ReviewConfig, ScheduleConfig
-    from mlsys_srs.review.screen import render_card
+    from mlsys_srs.review.screen import layout
     from mlsys_srs.review.session import Session
     from mlsys_srs.scheduling.days import DayClock
     from mlsys_srs.scheduling.queue import todays_queue
@@ -301,7 +301,8 @@ def test_card_screen_shows_context_question_then_grades(tmp_path: Path, vault: P
 
     def screen() -> str:
         out = Console(file=io.StringIO(), width=100, color_system=None)
-        out.print(render_card(s))
+        frame = layout(s, [], 100, Console(width=100))  # the whole screen, unscrolled
+        out.print(Group(*frame.header, *frame.body, *frame.footer))
         return out.file.getvalue()  # type: ignore[attr-defined]
 
     question = screen()

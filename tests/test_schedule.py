@@ -15,7 +15,7 @@ import pytest
 from mlsys_srs.config import ScheduleConfig
 from mlsys_srs.core.fmt import format_interval
 from mlsys_srs.history.grading import grade_card, undo_review
-from mlsys_srs.insights.stats import review_streak
+from mlsys_srs.insights.streaks import review_streak
 from mlsys_srs.scheduling.days import DayClock
 from mlsys_srs.scheduling.memory import (
     CardSchedule,
@@ -168,6 +168,32 @@ def test_one_decay_rule_for_every_parameter_set() -> None:
         ForgettingCurve.from_parameters(DEFAULT_PARAMETERS[:19]),
     )
     assert slow.retrievability(20, 10.0) != fast.retrievability(20, 10.0)
+
+
+@pytest.mark.parametrize("n_weights", [0, 17, 19, 21])
+def test_the_curve_is_py_fsrs_own_to_the_last_bit(n_weights: int) -> None:
+    # The replay's fast path takes recall from ForgettingCurve where py-fsrs computes it itself.
+    import fsrs
+    from fsrs.scheduler import DEFAULT_PARAMETERS
+
+    from mlsys_srs.scheduling.memory import full_parameters
+
+    params = full_parameters(DEFAULT_PARAMETERS[:n_weights])
+    sched = fsrs.Scheduler(parameters=params) if params else fsrs.Scheduler()
+    curve = ForgettingCurve.from_parameters(params)
+    assert (curve.decay, curve.factor) == (-sched._DECAY, sched._FACTOR)
+    for stability, days in ((0.3, 1), (2.5, 4), (40.0, 33), (900.0, 365)):
+        expected = (1 + sched._FACTOR * days / stability) ** sched._DECAY
+        assert curve.retrievability(days, stability) == expected
+
+
+def test_daily_recall_is_the_curve_day_by_day() -> None:
+    curve = ForgettingCurve.from_parameters(())
+    totals = [0.0] * 10
+    curve.add_daily(totals, 2, 3.5, 4, 9)
+    assert totals[:4] == [0.0] * 4 and totals[9] == 0.0
+    for d in range(4, 9):
+        assert totals[d] == pytest.approx(curve.retrievability(d - 2, 3.5), rel=1e-14)
 
 
 # -- queue building (pure) ---------------------------------------------------------------------

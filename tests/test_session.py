@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mlsys_srs.config import ReviewConfig, ScheduleConfig
-from mlsys_srs.insights.stats import review_streak
+from mlsys_srs.insights.streaks import review_streak
 from mlsys_srs.review.session import Outcome, Phase, Session
 from mlsys_srs.scheduling.days import DayClock
 from mlsys_srs.scheduling.queue import todays_queue

@@ -13,14 +13,9 @@ import pytest
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
 from mlsys_srs.config import ScheduleConfig
-from mlsys_srs.insights.stats import (
-    Retention,
-    Stats,
-    compute_stats,
-    compute_streak,
-    retention_windows,
-    weakness_score,
-)
+from mlsys_srs.insights.stats import Stats, compute_stats
+from mlsys_srs.insights.streaks import compute_streak
+from mlsys_srs.insights.weakness import Retention, retention_windows, weakness_score
 from mlsys_srs.scheduling.memory import ForgettingCurve
 from mlsys_srs.store.filters import CardFilter
 

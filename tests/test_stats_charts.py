@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mlsys_srs.insights.stats import Charts, compute_stats
+from mlsys_srs.insights.charts import Charts
+from mlsys_srs.insights.stats import compute_stats
 from mlsys_srs.scheduling.memory import ForgettingCurve
 
 from .stats_history import CLOCK, History, inline_cards, local

@@ -56,6 +56,23 @@ def test_fresh_database_matches_the_models(tmp_path: Path) -> None:
     assert describe(migrated) == describe(from_models)
 
 
+def test_the_generated_ddl_builds_the_models_tables(tmp_path: Path) -> None:
+    from mlsys_srs.store.ddl import DDL
+
+    generated = tmp_path / "generated.db"
+    conn = sqlite3.connect(generated)
+    for statements in DDL.values():
+        for statement in statements:
+            conn.execute(statement)
+            conn.execute(statement)  # idempotent: IF NOT EXISTS
+    conn.close()
+    from_models = tmp_path / "models.db"
+    engine = create_engine(f"sqlite:///{from_models}")
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    assert describe(generated) == describe(from_models)
+
+
 def test_migrations_are_recorded_and_run_once(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
     conn = open_db(path, NOW)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import mlsys_srs
-from mlsys_srs.store.schema import TABLES
+from mlsys_srs.store.schema import CARD_COLUMNS, CARD_SCHEDULE_COLUMNS, CARD_TEXT_COLUMNS, TABLES
 
 PACKAGE = Path(mlsys_srs.__file__).parent
 MODULES = sorted(
@@ -68,6 +68,21 @@ def test_column_lists_equal_the_schema_of_record() -> None:
     for name, columns in TABLES.items():
         table = SQLModel.metadata.tables[name]
         assert tuple(c.name for c in table.columns) == columns, name
+
+
+def test_the_generated_ddl_is_current() -> None:
+    # store/ddl.py is the runtime's copy of the models: `python -m mlsys_srs.store.models --ddl` writes it.
+    from mlsys_srs.store.models import DDL_MODULE, ddl_module_text
+
+    assert DDL_MODULE.read_text(encoding="utf-8") == ddl_module_text(), (
+        "store/ddl.py is out of date: run python -m mlsys_srs.store.models --ddl"
+    )
+
+
+@pytest.mark.parametrize("run", [CARD_TEXT_COLUMNS, CARD_SCHEDULE_COLUMNS], ids=["text", "schedule"])
+def test_named_card_columns_are_a_run_of_the_card_table(run: tuple[str, ...]) -> None:
+    start = CARD_COLUMNS.index(run[0])
+    assert CARD_COLUMNS[start : start + len(run)] == run
 
 
 def test_card_syntax_regexes_live_in_parse_only() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mlsys_srs.store import card_sync as sync_store
 from mlsys_srs.store import cards as card_store
 from mlsys_srs.store import open_db
 from mlsys_srs.sync import sync_vault, write_block_ids
@@ -344,8 +345,8 @@ def test_bulk_writes_equal_row_by_row_writes(tmp_path: Path, monkeypatch: pytest
     dumps = []
     for bulk in (True, False):
         limit = 1 if bulk else 10**9
-        monkeypatch.setattr(card_store, "_BULK_FTS", limit)
-        monkeypatch.setattr(card_store, "_BULK_INDEX", limit)
+        monkeypatch.setattr(sync_store, "_BULK_FTS", limit)
+        monkeypatch.setattr(sync_store, "_BULK_INDEX", limit)
         v = Vault(tmp_path / f"vault-{bulk}", tmp_path / f"srs-{bulk}.db")
         v.root.mkdir()
         _bulk_vault(v.root, range(0, 12))

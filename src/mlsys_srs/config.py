@@ -548,46 +548,7 @@ SETTINGS: list[Setting] = [
         ),
     ),
 ]
-"""Every key of the config file. A feature adds its keys here (``register``); docs/cli.md lists them all."""
-
-
-def default_text(s: Setting) -> str:
-    """A setting's default as docs/cli.md shows it (TOML, in backticks, or a description)."""
-    d = s.default
-    if s.kind == "path" and s.key == "db":
-        return str(d)
-    if s.kind == "bool":
-        text = "true" if d else "false"
-    elif s.kind == "durations":
-        text = "[" + ", ".join(f'"{_duration_text(x)}"' for x in d) + "]"
-    elif s.kind in ("globs", "floats"):
-        text = "[" + ", ".join(f'"{x}"' if isinstance(x, str) else str(x) for x in d) + "]"
-    elif s.kind == "str":
-        text = f'"{d}"'
-    else:
-        text = str(d)
-    return f"`{text}`"
-
-
-def _duration_text(step: timedelta) -> str:
-    secs = int(step.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if secs % size == 0:
-            return f"{secs // size}{unit}"
-    return f"{secs}s"
-
-
-def docs_rows() -> list[str]:
-    """The rows of the settings table of docs/cli.md, one per registered key."""
-    return [f"| `{s.name}` | {default_text(s)} | {s.help} |" for s in SETTINGS]
-
-
-def register(*settings: Setting) -> None:
-    """Add keys to the registry (a feature's own section or keys)."""
-    for setting in settings:
-        if any(s.name == setting.name for s in SETTINGS):
-            raise ValueError(f"setting {setting.name} is registered twice")
-        SETTINGS.append(setting)
+"""Every key of the config file; docs/cli.md lists them all (a test checks it)."""
 
 
 def setting(name: str) -> Setting:

@@ -167,7 +167,7 @@ def start_session(
 
     ``clock`` is the front end's clock, read by the session at each answer.
     """
-    from ..insights.stats import review_streak
+    from ..insights.streaks import review_streak
     from ..review.session import Session
     from ..scheduling.queue import study_queue, todays_queue
     from .workspace import check_filter

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ..history.journal import Journal
     from ..scheduling.days import DayClock
     from ..scheduling.memory import CardScheduler
-    from ..store.cards import CardRef as CardRef
+    from ..store.card_stats import CardRef as CardRef
     from ..store.filters import CardFilter as CardFilter
     from ..sync import Progress as Progress
     from ..sync import SyncReport as SyncReport
@@ -235,7 +235,6 @@ class Workspace:
     def journal(self) -> Journal | None:
         """This device's review journal in the vault (None when ``[history] journal = false``)."""
         from ..history.journal import Journal, device_id
-
         from ..vault.layout import inside_vault
 
         cfg = self.config

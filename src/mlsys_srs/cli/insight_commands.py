@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
     from ..app.workspace import CardRef
     from ..insights.graph import ConceptGraph, Neighbour, Neighbourhood
-    from ..insights.stats import Forecast, Heatmap, Retention, Stats
+    from ..insights.stats import Forecast, Heatmap, Stats
+    from ..insights.weakness import Retention
 
 SHADES = ("·", "░", "▒", "▓", "█")
 """Heatmap cells by level (none, then quarters of the busiest day); readable without colour."""

@@ -35,14 +35,6 @@ def event_id(at: datetime, entropy: bytes | None = None) -> str:
     return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
 
 
-def event_time_ms(eid: str) -> int:
-    """The millisecond timestamp inside a ULID."""
-    value = 0
-    for ch in eid.upper():
-        value = (value << 5) | _CROCKFORD.index(ch)
-    return value >> 80
-
-
 def card_uid(path: str, fingerprint: str, block_id: str | None, direction: str, cloze: int | None) -> str:
     """The uid a card gets when it is first seen (16 hex digits)."""
     if block_id:

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..core.instants import parse_instant
 from ..errors import SrsError
 
 FORMAT_VERSION = 1
@@ -138,14 +139,12 @@ class Event:
             raise ValueError(f"unknown event kind {kind!r}")
         if not isinstance(eid, str) or not eid or not isinstance(at, str) or not isinstance(dev, str):
             raise ValueError("id, at or dev missing")
-        when = datetime.fromisoformat(at)
-        if when.tzinfo is None:
-            raise ValueError("at has no UTC offset")
+        when = parse_instant(at, require_offset=True, what="at")
         card = obj.get("card")
         if not isinstance(card, dict):
             raise ValueError("card missing")
         data = {k: v for k, v in obj.items() if k not in ("v", "id", "kind", "at", "dev", "card")}
-        return cls(eid, kind, when.astimezone(UTC), dev, CardKey.from_json(card), data)
+        return cls(eid, kind, when, dev, CardKey.from_json(card), data)
 
 
 # -- this device --------------------------------------------------------------------

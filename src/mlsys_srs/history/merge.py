@@ -31,8 +31,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.instants import parse_instant
 from ..core.workers import cyclic_gc_paused
 from ..scheduling.memory import CardSchedule, is_new_leech
+from ..store import card_sync as sync_store
 from ..store import cards as card_store
 from ..store import events as event_store
 from ..store.cards import LEECH_TAG, CardView
@@ -212,7 +214,10 @@ def replay_events(
             elif e.kind == "bury":
                 until = data.get("until")
                 s = CardSchedule(
-                    **{**s.__dict__, "buried_until": datetime.fromisoformat(until) if until else None}
+                    **{
+                        **s.__dict__,
+                        "buried_until": parse_instant(until, require_offset=True) if until else None,
+                    }
                 )
             elif e.kind == "import" and isinstance(data.get("state"), dict):
                 s = CardSchedule.from_raw({**CardSchedule().to_raw(), **data["state"]})
@@ -470,7 +475,7 @@ def _apply_purges(
         gone.append(card.id)
         matcher.forget(card)
     if gone:
-        card_store.delete_cards(conn, gone)
+        sync_store.delete_cards(conn, gone)
     if marks:
         record(conn, journal, marks)
 
@@ -658,7 +663,7 @@ def purge_retired(
     them too and no merge brings them back. Returns the cards (``dry_run``: those it would delete)."""
     from ..core.identity import event_id
 
-    ids = card_store.retired_before(conn, now - older_than)
+    ids = sync_store.retired_before(conn, now - older_than)
     views = [v for v in (card_store.load_card(conn, i) for i in ids) if v is not None]
     if dry_run or not views:
         return views
@@ -667,7 +672,7 @@ def purge_retired(
         (Event(event_id(now), "purge", now, device, key_of(v), {}), None) for v in views
     ]
     with transaction(conn):
-        card_store.delete_cards(conn, [v.id for v in views])
+        sync_store.delete_cards(conn, [v.id for v in views])
         record(conn, journal, events)
     return views
 

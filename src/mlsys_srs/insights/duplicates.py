@@ -40,8 +40,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from ..parse.clozes import CLOZE_RE, EXPLICIT_CLOZE_RE
 from ..parse.model import Diagnostic, ParsedCard, ParsedNote
-from ..parse.parser import CLOZE_RE, EXPLICIT_CLOZE_RE
 from ..parse.text import MDLINK_RE, TAG_RE, WIKILINK_RE
 
 __all__ = [

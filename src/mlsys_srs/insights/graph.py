@@ -16,7 +16,7 @@ note to itself is ignored.
 
       concept weakness = own weakness + 0.5 * weakest prerequisite's own weakness
 
-  where *own weakness* is the weakness score of ``stats.py`` over the note's
+  where *own weakness* is the weakness score of ``weakness.py`` over the note's
   own cards and the prerequisites are the notes it links to that have
   studied cards. One hop only, so every score is explained by the note and
   one neighbour. Only notes with studied cards are ranked.
@@ -36,7 +36,7 @@ from ..scheduling.memory import ForgettingCurve
 from ..store import links as link_store
 from ..store import notes as note_store
 from ..store.links import GraphLink
-from .stats import CardAcc, Retention, Weakness, card_groups, retention_groups
+from .weakness import CardAcc, Retention, Weakness, card_groups, retention_groups
 
 PREREQUISITE_WEIGHT = 0.5
 """Share of the weakest prerequisite's weakness added to a concept's own."""

@@ -27,11 +27,12 @@ from ..config import ScheduleConfig
 from ..errors import SrsError
 from ..scheduling.days import DayClock
 from ..scheduling.memory import ForgettingCurve
-from ..store import cards as card_store
+from ..store import card_stats as stats_store
 from ..store.db import dt_to_db
 from ..store.filters import CardFilter
+from .charts import card_recall
 from .graph import concept_graph
-from .stats import card_recall, compute_stats
+from .stats import compute_stats
 
 WEAK_SHOWN = 15
 """Weak concepts listed on the page (as many as ``graph`` shows)."""
@@ -84,7 +85,7 @@ def report_data(
     )
     graph = concept_graph(conn, clock, now, days=days, parameters=parameters)
     curve = ForgettingCurve.from_parameters(parameters)
-    cards = card_store.card_memory(conn, f.scope())
+    cards = stats_store.card_memory(conn, f.scope())
 
     graph_json = graph.as_json()
     if _filtered(f):

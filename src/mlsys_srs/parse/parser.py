@@ -1,287 +1,66 @@
 """The note parser: Markdown text in; cards, links, tags and diagnostics out.
 
-This is the only place that knows card syntax (see docs/format.md). It is a pure
-function of ``(text, path)``: no file system, no clock, no database.
+This package is the only place that knows card syntax (see docs/format.md). The
+parse is a pure function of ``(text, path)``: no file system, no clock, no database.
 
-The parser works line by line. A first pass classifies every line (frontmatter,
-blank, text, heading, fenced code, math, comment, rule, indented code) and
-builds a *scan* copy of each line in which inline code spans and comments are
+The parser works line by line. A first pass (``lines.py``) classifies every line
+(frontmatter, blank, text, heading, fenced code, math, comment, rule, indented code)
+and builds a *scan* copy of each line in which inline code spans and comments are
 blanked out. Card syntaxes are then recognised on the scan copy, so nothing in
 code or comments ever starts a card, while card text is cut from the original
-lines, so a card keeps its Markdown exactly as written.
+lines, so a card keeps its Markdown exactly as written. Cloze paragraphs are read by
+``clozes.py``.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
+from .clozes import ClozeProblem, blank_spans, cloze_spans, highlight_spans, read_cloze_paragraph
+from .lines import (
+    BLANK,
+    FENCE,
+    HEADING,
+    HEADING_RE,
+    LIST_CHARS,
+    MATH,
+    QUOTE_PREFIX_RE,
+    QUOTE_RE,
+    TEXT,
+    classify_lines,
+    strip_schedule_comments,
+)
 from .model import CardKind, Diagnostic, Direction, Link, ParsedCard, ParsedNote, Severity, Syntax
+from .paths import domain_of, path_stem
 from .text import (
     BLOCK_ID_RE,
-    blank,
     find_links,
     find_tags,
     fingerprint,
     is_concept,
     is_media,
-    mask_inline_code,
     normalize_tag,
     split_lines,
     strip_block_id,
 )
 
-BLANK, TEXT, HEADING, FENCE, MATH, COMMENT, RULE, ICODE, FRONT = range(9)
-
-# No two quantifiers here can match the same characters (each ">" group starts with
-# ">"), so a long line of spaces or ">" is matched in linear time.
-FENCE_OPEN_RE = re.compile(r"^[ \t]*(?:>[ \t]*)*(`{3,}|~{3,})(.*)$")
-# The heading text keeps its trailing whitespace here; ``_heading`` strips it (a lazy
-# ``(.*?)[ \t]*$`` would rescan a run of spaces once per character).
-HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*))?$")
-RULE_RE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
-LIST_RE = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$)")
-QUOTE_RE = re.compile(r"^[ \t]*>")
 Q_RE = re.compile(r"^ {0,3}Q:")
 A_RE = re.compile(r"^ {0,3}A:")
 C_RE = re.compile(r"^ {0,3}C:")
 CALLOUT_RE = re.compile(r"^[ \t]*>[ \t]*\[!(question|faq|help)\]([-+]?)[ \t]*(.*)$", re.IGNORECASE)
-QUOTE_PREFIX_RE = re.compile(r"^[ \t]*(?:>[ \t]?)+")
 LIST_PREFIX_RE = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?")
 INLINE_SEP_RE = re.compile(r"(?<=\s)(:{2,3})(?=\s)")
 INLINE_SEP_TIGHT_RE = re.compile(r"(?<!:)(:{2,3})(?!:)")
-# The cloze syntax as a regex, for callers outside the parser; the parser itself finds
-# clozes with ``cloze_spans`` (same spans, linear time on "{{{{..." without "}}").
-CLOZE_RE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-EXPLICIT_CLOZE_RE = re.compile(r"^c(\d+)::(.*)$", re.DOTALL)
-NUMBER_PREFIX_RE = re.compile(r"^\d+[-_. ]*")
 # In a #flashcards note, "::" inside these is not a card separator. Link text and
 # destinations hold no bracket/parenthesis and a URL starts only at the start of its
 # scheme, so each start position scans a disjoint stretch: linear on any line.
 TIGHT_MASK_RE = re.compile(r"\[\[[^\[\]]*\]\]|\]\([^()]*\)|(?<![A-Za-z0-9+.-])[A-Za-z0-9+.-]+://\S*")
-SR_COMMENT_RE = re.compile(r"[ \t]*<!--SR:[^>\n]*?-->")
-"""obsidian-spaced-repetition's schedule comment: never part of a card's text."""
-MAX_CLOZE = 999  # cloze numbers are 1..MAX_CLOZE (the database stores 64-bit integers)
-# A cloze paragraph makes one card per number, each a copy of the paragraph: past
-# this many characters of card text, the remaining numbers make no cards.
-CLOZE_TEXT_BUDGET = 4_000_000
 UNCLOSED_FENCE = "unclosed code fence: the rest of the note is treated as code, cards after it are ignored"
 
 
-def cloze_spans(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of every ``{{...}}`` in ``text``, braces included, left to right.
-
-    The same spans as the regex ``\\{\\{(.*?)\\}\\}`` (a ``{{`` closes at the first
-    ``}}`` after it), found with ``str.find``: once a ``{{`` has no ``}}`` after it,
-    no later one has either, so the scan stops; linear on ``{{{{...``.
-    """
-    out: list[tuple[int, int]] = []
-    pos = 0
-    while True:
-        a = text.find("{{", pos)
-        if a < 0:
-            return out
-        b = text.find("}}", a + 2)
-        if b < 0:
-            return out
-        out.append((a, b + 2))
-        pos = b + 2
-
-
-def highlight_spans(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of every ``==...==`` on one line (obsidian-spaced-repetition's highlight
-    cloze), markers included, left to right; linear: each search starts past the last."""
-    out: list[tuple[int, int]] = []
-    pos = 0
-    while True:
-        a = text.find("==", pos)
-        if a < 0:
-            return out
-        b = text.find("==", a + 2)
-        if b < 0:
-            return out
-        nl = text.find("\n", a + 2, b)
-        if nl >= 0:
-            pos = nl + 1
-            continue
-        if b == a + 2 or text[a + 2 : b].strip() == "":
-            pos = a + 2
-            continue
-        out.append((a, b + 2))
-        pos = b + 2
-
-
-def strip_schedule_comments(line: str) -> str:
-    """A line without obsidian-spaced-repetition's ``<!--SR:...-->`` comments (a line that is only
-    such a comment is kept: it is a comment line, which ends a paragraph as before)."""
-    stripped = SR_COMMENT_RE.sub("", line)
-    return stripped.rstrip() if stripped.strip() else line
-
-
-def _blank_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
-    out: list[str] = []
-    pos = 0
-    for a, b in sorted(spans):
-        if b <= pos:
-            continue
-        a = max(a, pos)
-        out.append(text[pos:a])
-        out.append(blank(text[a:b]))
-        pos = b
-    out.append(text[pos:])
-    return "".join(out)
-
-
-@dataclass
-class _Lines:
-    """The classified lines of one note."""
-
-    orig: list[str]
-    scan: list[str]
-    kind: list[int]
-    block_close: dict[int, int]  # opening line of a fence/math block -> its last line
-    open_fence: int | None = None  # opening line of a code fence that never closes
-
-
-def _mask_comments(line: str, state: str | None) -> tuple[str, str | None]:
-    """Blank HTML and Obsidian comments; ``state`` carries an open comment across lines."""
-    if state is None and "<!--" not in line and "%%" not in line:
-        return line, None
-    out = []
-    i = 0
-    n = len(line)
-    # The next "<!--" and "%%" at or after i, found again only once i has passed them
-    # (-1: none left), so a line of many comments is scanned a bounded number of times.
-    h = o = -2
-    while i < n:
-        if state is None:
-            if h != -1 and h < i:
-                h = line.find("<!--", i)
-            if o != -1 and o < i:
-                o = line.find("%%", i)
-            starts = [p for p in (h, o) if p >= 0]
-            if not starts:
-                out.append(line[i:])
-                break
-            p = min(starts)
-            out.append(line[i:p])
-            state = "-->" if p == h else "%%"
-            opener = 4 if state == "-->" else 2
-            out.append(" " * opener)
-            i = p + opener
-        else:
-            p = line.find(state, i)
-            if p < 0:
-                out.append(" " * (n - i))
-                break
-            out.append(" " * (p - i + len(state)))
-            i = p + len(state)
-            state = None
-    return "".join(out), state
-
-
 _NEWLINE_RE = re.compile("\n")
-# A line that _classify's rules can only make TEXT (ending any list) with its scan copy equal to
-# it: no leading space or heading, rule or list character, and no character that starts code,
-# a fence, math or a comment (a superset of those: such lines take the full path).
-_PLAIN_RE = re.compile(r"[^\s#*_+\-0-9`~$<%][^`~$<%]*\Z")
-_RULE_CHARS = frozenset("-*_")
-_LIST_CHARS = frozenset("-*+0123456789")
-
-
-def _classify(lines: list[str], body_start: int) -> _Lines:
-    n = len(lines)
-    kind = [BLANK] * n
-    scan = [""] * n
-    block_close: dict[int, int] = {}
-    for i in range(body_start):
-        kind[i] = FRONT
-    last_text = n - 1
-    while last_text > 0 and not lines[last_text].strip():
-        last_text -= 1
-    fence: tuple[str, int, int] | None = None  # (char, length, opening line)
-    math_open: int | None = None
-    comment: str | None = None
-    in_list = False
-    prev = BLANK
-    for i in range(body_start, n):
-        line = lines[i]
-        if fence is not None:
-            kind[i] = FENCE
-            m = FENCE_OPEN_RE.match(line)
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= fence[1] and not m.group(2).strip():
-                block_close[fence[2]] = i
-                fence = None
-            continue
-        if math_open is not None:
-            kind[i] = MATH
-            if "$$" in line:
-                block_close[math_open] = i
-                math_open = None
-            continue
-        if comment is None and _PLAIN_RE.match(line):
-            # Most lines: prose that starts no block, holds no code, comment or math.
-            kind[i] = prev = TEXT
-            in_list = False
-            scan[i] = line
-            continue
-        was_in_comment = comment is not None
-        masked = mask_inline_code(line) if comment is None and "`" in line else line
-        if comment is not None or "<!--" in masked or "%%" in masked:
-            s, comment = _mask_comments(masked, comment)
-        else:
-            s = masked
-        if not s or s.isspace():
-            if line.strip() and (was_in_comment or s != masked):
-                kind[i] = COMMENT
-            else:
-                kind[i] = BLANK
-            prev = kind[i]
-            continue
-        if not was_in_comment:
-            # Each regex below runs only when the characters it needs are on the line.
-            m = FENCE_OPEN_RE.match(s) if ("```" in s or "~~~" in s) else None
-            if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
-                kind[i] = FENCE
-                fence = (m.group(1)[0], len(m.group(1)), i)
-                block_close[i] = max(i, last_text)  # until closed: an unclosed block ends at the last text
-                prev = FENCE
-                continue
-            stripped = QUOTE_PREFIX_RE.sub("", s).lstrip() if "$$" in s else ""
-            if stripped.startswith("$$"):
-                kind[i] = MATH
-                block_close[i] = i
-                if "$$" not in stripped[2:]:
-                    math_open = i
-                    block_close[i] = max(i, last_text)
-                prev = MATH
-                continue
-        if (line.startswith("    ") or line.startswith("\t")) and (
-            prev == ICODE or (prev != TEXT and not in_list)
-        ):
-            kind[i] = ICODE
-            prev = ICODE
-            continue
-        first = s.lstrip(" \t")[:1]
-        if first == "#" and HEADING_RE.match(s):
-            kind[i] = HEADING
-            in_list = False
-        elif first in _RULE_CHARS and RULE_RE.match(s):
-            kind[i] = RULE
-            in_list = False
-        else:
-            kind[i] = TEXT
-            if first in _LIST_CHARS and LIST_RE.match(s):
-                in_list = True
-            elif not s[:1].isspace():
-                in_list = False
-        scan[i] = s
-        prev = kind[i]
-    return _Lines(lines, scan, kind, block_close, fence[2] if fence is not None else None)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -293,52 +72,6 @@ def _as_list(value: Any) -> list[str]:
     if isinstance(value, (list, tuple, set)):
         return [str(v).strip() for v in value if v is not None and str(v).strip()]
     return [str(value)]
-
-
-def domain_of(path: str, frontmatter_domain: str | None = None) -> str:
-    """A note's domain: frontmatter ``domain``, else its first folder, else ``general``.
-
-    A leading number prefix (``04-``) is removed either way, and the result is
-    lower-case with spaces as hyphens.
-    """
-    raw = frontmatter_domain
-    if not raw:
-        parts = _path_parts(path)
-        raw = parts[0] if len(parts) > 1 else "general"
-    name = NUMBER_PREFIX_RE.sub("", str(raw).strip()) or str(raw).strip()
-    name = _SPACE_RUN_RE.sub("-", name.strip().lower())
-    return name or "general"
-
-
-_SPACE_RUN_RE = re.compile(r"\s+")
-
-
-def _plain_path(path: str) -> bool:
-    """Whether ``path`` is relative with no empty, ``.`` or trailing component (as the walk gives)."""
-    return bool(
-        path
-        and path != "."
-        and "//" not in path
-        and path[0] != "/"
-        and path[-1] != "/"
-        and "/./" not in path
-        and not path.startswith("./")
-        and not path.endswith("/.")
-    )
-
-
-def _path_parts(path: str) -> tuple[str, ...]:
-    """``PurePosixPath(path).parts``, without building the path for a plain one."""
-    return tuple(path.split("/")) if _plain_path(path) else PurePosixPath(path).parts
-
-
-def _stem(path: str) -> str:
-    """``PurePosixPath(path).stem``, without building the path for a plain one."""
-    if not _plain_path(path):
-        return PurePosixPath(path).stem
-    name = path.rpartition("/")[2]
-    i = name.rfind(".")
-    return name[:i] if 0 < i < len(name) - 1 else name
 
 
 def _strip_prefix(line: str, regex: re.Pattern[str]) -> str:
@@ -377,7 +110,7 @@ class _NoteParser:
         fm = read_frontmatter(text, path)
         self.diagnostics.extend(fm.diagnostics)
         self.meta = fm.data
-        self.L = _classify(lines, fm.body_start)
+        self.L = classify_lines(lines, fm.body_start)
         if self.L.open_fence is not None:
             self.diag(self.L.open_fence, UNCLOSED_FENCE, "unclosed-fence", "warning")
         self.n = len(lines)
@@ -545,7 +278,7 @@ class _NoteParser:
 
         title = self.meta.get("title")
         title = str(title).strip() if title is not None and str(title).strip() else None
-        stem = _stem(self.path)
+        stem = path_stem(self.path)
         title = title or self.first_h1 or stem
         note_tags = list(fm_tags)
         links: list[Link] = []
@@ -782,7 +515,7 @@ class _NoteParser:
         question = line[: m.start()]
         if ">" in question:
             question = QUOTE_PREFIX_RE.sub("", question, count=1)
-        if question.lstrip(" \t")[:1] in _LIST_CHARS:
+        if question.lstrip(" \t")[:1] in LIST_CHARS:
             question = _strip_prefix(question, LIST_PREFIX_RE)
         question = question.strip()
         answer = line[m.end() :].strip()
@@ -827,6 +560,7 @@ class _NoteParser:
         )
 
     def _cloze(self, start: int, end: int, explicit: bool) -> None:
+        """The cards of the cloze paragraph ``start..end`` (``explicit``: it opens with ``C:``)."""
         L = self.L
         block_id, last_line = self._take_block_id(end)
         orig_lines = [*L.orig[start:end], last_line]
@@ -845,120 +579,26 @@ class _NoteParser:
         text, scan = text[lead:].rstrip(), scan[lead:][: len(text[lead:].rstrip())]
         newlines = [m.start() for m in _NEWLINE_RE.finditer(text)] if "\n" in text else []
 
-        def line_of(offset: int) -> int:
-            return base + bisect_right(newlines, offset - 1)
+        def line_of(problem: ClozeProblem) -> int:
+            if problem.offset is None:
+                return start
+            return base + bisect_right(newlines, problem.offset - 1)
 
-        pieces: list[tuple[str, str, int | None, str | None]] = []  # (kind, text, number, hint)
-        pos = 0
-        explicit_numbers: list[int] = []
-        spans = [(a, b, False) for a, b in cloze_spans(scan)]
-        if self.highlight_cloze:
-            covered = _blank_spans(scan, ((a, b) for a, b, _ in spans))
-            spans = sorted([*spans, *((a, b, True) for a, b in highlight_spans(covered))])
-        for c_start, c_end, highlight in spans:
-            content = text[c_start + 2 : c_end - 2]
-            pieces.append(("text", text[pos:c_start], None, None))
-            pos = c_end
-            if highlight:
-                pieces.append(("cloze", content, None, None))
-                continue
-            em = EXPLICIT_CLOZE_RE.match(content)
-            if em:
-                digits = em.group(1).lstrip("0") or "0"
-                # Compare lengths first: int() of thousands of digits is slow or refused.
-                number: int | None = int(digits) if len(digits) <= len(str(MAX_CLOZE)) else None
-                body = em.group(2)
-                if number is None or number > MAX_CLOZE:
-                    shown = digits if len(digits) <= 24 else digits[:20] + "..."
-                    self.diag(
-                        line_of(c_start),
-                        f"cloze number c{shown} is out of range (1-{MAX_CLOZE}): this deletion makes no card",
-                        "cloze-number",
-                    )
-                    pieces.append(("text", body.partition("::")[0], None, None))
-                    continue
-                if number == 0:
-                    self.diag(
-                        line_of(c_start),
-                        "cloze numbers start at 1: c0 is not a valid number",
-                        "cloze-number",
-                        "warning",
-                    )
-                explicit_numbers.append(number)
-            else:
-                number = None
-                body = content
-            answer_text, sep, hint = body.partition("::")
-            if not answer_text.strip():
-                self.diag(line_of(c_start), "empty cloze deletion: it makes no card")
-                answer_text = ""
-            pieces.append(("cloze", answer_text, number, hint if sep else None))
-        rest = scan[pos:]
-        pieces.append(("text", text[pos:], None, None))
-        if "{{" in rest:
-            self.diag(line_of(pos + rest.index("{{")), "unclosed '{{' in a cloze paragraph")
-        deletions = [p for p in pieces if p[0] == "cloze"]
-        if not deletions:
+        paragraph = read_cloze_paragraph(text, scan, highlight=self.highlight_cloze)
+        for problem in paragraph.problems:
+            self.diag(line_of(problem), problem.message, problem.code, problem.severity)
+        if not paragraph.deletions:
             if explicit:
                 self.diag(start, "C: card has no {{cloze}} deletion")
             return
-        next_number = max(explicit_numbers, default=0)
-        numbered: list[tuple[str, str, int | None, str | None]] = []
-        too_many = False
-        for kind, body, number, hint in pieces:
-            if kind == "cloze" and number is None:
-                if next_number >= MAX_CLOZE:
-                    too_many = True
-                    numbered.append(("text", body, None, None))
-                    continue
-                next_number += 1
-                number = next_number
-            numbered.append((kind, body, number, hint))
-        if too_many:
-            self.diag(
-                start,
-                f"more than {MAX_CLOZE} cloze numbers in one paragraph: deletions past c{MAX_CLOZE} make no card",
-                "cloze-number",
-            )
-        source = "".join(
-            body
-            if kind == "text"
-            else "{{c" + f"{number or 0}::{body}" + (f"::{hint}" if hint is not None else "") + "}}"
-            for kind, body, number, hint in numbered
-        )
-        full = "".join(body for _, body, _, _ in numbered).strip()
-        numbers = sorted({n for k, _, n, _ in numbered if k == "cloze" and n is not None})
-        # Each card copies the paragraph: cap the total so that one huge paragraph
-        # full of deletions cannot make the parse quadratic in its size.
-        affordable = max(1, CLOZE_TEXT_BUDGET // max(1, len(text)))
-        if len(numbers) > affordable:
-            self.diag(
-                start,
-                f"cloze paragraph too large: only the first {affordable} of its {len(numbers)} "
-                "cloze cards are made",
-                "cloze-number",
-            )
-            numbers = numbers[:affordable]
-        bodies = [body for _, body, _, _ in numbered]
-        where: dict[int, list[int]] = {}
-        for idx, (kind, _, n, _) in enumerate(numbered):
-            if kind == "cloze" and n is not None:
-                where.setdefault(n, []).append(idx)
-        for number in numbers:
-            if not any(bodies[idx].strip() for idx in where[number]):
-                continue  # nothing to recall (the empty deletion has its diagnostic)
-            parts = bodies.copy()
-            for idx in where[number]:
-                hint = numbered[idx][3]
-                parts[idx] = f"[{hint}]" if hint else "[...]"
-            question = "".join(parts).strip()
+        for number, question in paragraph.cards:
             self._add(
                 syntax="cloze",
                 kind="cloze",
                 cloze=number,
                 question=question,
-                answer=full,
-                source=source.strip(),
+                answer=paragraph.answer,
+                source=paragraph.source,
                 start=start,
                 end=end,
                 block_id=block_id,
@@ -967,8 +607,8 @@ class _NoteParser:
 
 def _tight_scan(s: str) -> str:
     """A scan line with what a tight separator never splits blanked: clozes, wiki links, link targets, URLs."""
-    s = _blank_spans(s, cloze_spans(s))
-    return _blank_spans(s, (m.span() for m in TIGHT_MASK_RE.finditer(s)))
+    s = blank_spans(s, cloze_spans(s))
+    return blank_spans(s, (m.span() for m in TIGHT_MASK_RE.finditer(s)))
 
 
 _CODE_PATH_RE = re.compile(r"^[A-Za-z_]\w*(?:::~?[A-Za-z_]\w*)+(?P<tail>[(<\[].*)?[.,;:!?)]?$")
@@ -1002,9 +642,3 @@ def parse_note(text: str, path: str, *, highlight_cloze: bool = False) -> Parsed
         references and diagnostics. Never raises on any input text.
     """
     return _NoteParser(text, path, highlight_cloze).run()
-
-
-def iter_errors(notes: Iterable[ParsedNote]) -> Iterable[Diagnostic]:
-    """Every diagnostic of every note, in note order."""
-    for note in notes:
-        yield from note.diagnostics

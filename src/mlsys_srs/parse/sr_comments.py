@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from .lines import SR_COMMENT_RE
 from .meta import read_frontmatter
 from .model import ParsedCard, ParsedNote
-from .parser import SR_COMMENT_RE
 from .text import split_lines
 
 _ENTRY_RE = re.compile(r"!?(\d{4}-\d{2}-\d{2}),(\d+),(\d+)")

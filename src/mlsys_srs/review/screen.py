@@ -261,14 +261,6 @@ def layout(
     return Frame(header, body, footer, answer_at, images)
 
 
-def render_card(session: Session, notices: list[str] | None = None, width: int = 100) -> RenderableType:
-    """The whole screen of the card on screen, unscrolled (for tests and non-interactive output)."""
-    from rich.console import Console
-
-    frame = layout(session, notices or [], width, Console(width=width))
-    return Group(*frame.header, *frame.body, *frame.footer)
-
-
 def viewport(frame: Frame, height: int, scroll: int, width: int) -> tuple[list[Text], int]:
     """The lines to draw at ``height`` rows with the body scrolled by ``scroll`` lines.
 

@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 from ..history.grading import bury, grade_card, restore_card, set_suspended, snapshot_card, undo_review
 from ..scheduling.memory import RATINGS, CardSchedule, CardScheduler, ForgettingCurve
 from ..scheduling.queue import Group, Queue, QueueItem, prerequisite_candidates
-from ..store.cards import due_between, load_card
+from ..store.candidates import due_between
+from ..store.cards import load_card
 
 if TYPE_CHECKING:
     from ..config import ReviewConfig, ScheduleConfig
@@ -290,12 +291,6 @@ class Session:
             return {}
         return self.scheduler.intervals(self.card.uid, _schedule_of(self.card), self._now())
 
-    def previews(self, now: datetime) -> dict[int, CardSchedule]:
-        """What each grade at ``now`` would store for the card on screen (empty: no card)."""
-        if self.card is None:
-            return {}
-        return self.scheduler.preview(self.card.uid, _schedule_of(self.card), now)
-
     def notify(self, message: str) -> None:
         """Queue a message for the screen (e.g. the editor could not be started)."""
         self._notices.append(message)
@@ -304,11 +299,6 @@ class Session:
         """Messages to show once (leech, undo, removed card, new day), oldest first."""
         out, self._notices = self._notices, []
         return out
-
-    @property
-    def can_undo(self) -> bool:
-        """There is an action of this session to undo."""
-        return bool(self._undo)
 
     # -- keys -------------------------------------------------------------------------------
 

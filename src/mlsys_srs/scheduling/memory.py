@@ -125,6 +125,18 @@ class ForgettingCurve:
             return self.retrievability(review_days_between(clock, last_review, now), stability)
         return self.retrievability(max(0, (now - last_review).days), stability)
 
+    def add_daily(self, totals: list[float], reviewed: int, stability: float, start: int, stop: int) -> None:
+        """Add to ``totals[d]``, for each day ``d`` in ``start..stop-1``, the retrievability
+        ``d - reviewed`` days after a review on day ``reviewed`` left ``stability`` (> 0).
+
+        The curve of ``retrievability`` for a span of days, one multiply and one power per day.
+        """
+        k = self.factor / stability
+        base = 1 - k * reviewed  # 1 + k * (d - reviewed)
+        power = -self.decay
+        for d in range(start, stop):
+            totals[d] += (base + k * d) ** power
+
 
 @dataclass(frozen=True)
 class CardSchedule:
@@ -244,8 +256,6 @@ _FSRS_INTERNALS = (
     "_next_stability",
     "_next_difficulty",
     "_next_interval",
-    "_FACTOR",
-    "_DECAY",
 )
 """The py-fsrs scheduler's own formulas ``CardScheduler.replay_grade`` calls (py-fsrs 6)."""
 
@@ -288,6 +298,8 @@ class CardScheduler:
             self._initial_difficulty = {
                 int(r): f._initial_difficulty(rating=r, clamp=True) for r in fsrs.Rating
             }
+        # py-fsrs's own curve: the same decay and factor, computed the same way (a test checks it).
+        self._curve = ForgettingCurve.from_parameters(self.parameters)
         self._relearning_steps = tuple(self.fsrs.relearning_steps)
         self._day_memo: tuple[datetime, date] | None = None
         self._day_starts: dict[date, datetime] = {}
@@ -451,7 +463,7 @@ class CardScheduler:
             new_stability = f._short_term_stability(stability=stability, rating=rating)
         else:
             # py-fsrs's ``get_card_retrievability`` on this timeline (0 without a last review).
-            r: float = 0 if since is None else (1 + f._FACTOR * max(0, since) / stability) ** f._DECAY
+            r: float = 0 if since is None else self._curve.retrievability(since, stability)
             new_stability = f._next_stability(
                 difficulty=difficulty, stability=stability, retrievability=r, rating=rating
             )

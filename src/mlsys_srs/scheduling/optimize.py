@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from ..core.instants import parse_instant
 from ..errors import SrsError
 from .days import DayClock
 from .memory import ForgettingCurve
@@ -147,8 +148,7 @@ def _time(text: str) -> datetime:
     text = text.strip()
     if text.lstrip("-").isdigit():
         return datetime.fromtimestamp(int(text) / 1000, UTC)
-    dt = datetime.fromisoformat(text)
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return parse_instant(text)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from itertools import zip_longest
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..store import cards as card_store
+from ..store import candidates as candidate_store
 from ..store import notes as note_store
 from ..store import review_log as review_store
 from ..store.db import dt_to_db
@@ -121,9 +121,6 @@ def interleave_by_domain(items: Sequence[QueueItem]) -> list[QueueItem]:
         return list(items)
     return [it for row in zip_longest(*buckets.values()) for it in row if it is not None]
 
-
-NEW_ORDERS = ("learning", "interleave", "random")
-"""The orders new cards can come in (``[schedule] new_order``)."""
 
 _NUMBERED = re.compile(r"^(\d+)")
 
@@ -246,7 +243,7 @@ def build_queue(
 
     Args:
         candidates: Active, unsuspended, unburied cards that are new or due before
-            ``day_end`` (``card_store.queue_candidates``).
+            ``day_end`` (``candidate_store.queue_candidates``).
         now: The current time (orders reviews by retrievability).
         day_end: The end of today.
         reviewed_groups: Sibling groups of cards reviewed earlier today.
@@ -263,6 +260,56 @@ def build_queue(
         new_cards: The new cards, ordered and fetched on demand, in place of those among
             ``candidates`` (which then must hold none); ``new_order`` is theirs.
     """
+    learning, reviews, new = _order_candidates(
+        candidates, now, day_end, curve, new_order=new_order, note_ranks=note_ranks, seed=seed
+    )
+    # Learning cards are always shown (their steps are in progress); they and
+    # cards reviewed today claim their sibling groups first.
+    taken = set(reviewed_groups)
+    taken.update(it.group for it in learning)
+    if total_limit is not None:
+        room = max(0, total_limit - len(learning))
+        reviews_left = room if reviews_left is None else min(reviews_left, room)
+    reviews, held_siblings, held_reviews = _take_reviews(reviews, taken, reviews_left, bury_review_siblings)
+
+    if new_cards is not None:
+        if new:
+            raise ValueError("new cards come either among the candidates or as new_cards")
+        new_order_list: Iterable[QueueItem] = new_cards.ordered
+    else:
+        new_order_list = interleave_by_domain(new) if new_order == "interleave" else new
+    if total_limit is not None:
+        room = max(0, total_limit - len(learning) - len(reviews))
+        new_left = room if new_left is None else min(new_left, room)
+    chosen, held_new, held_new_siblings = _take_new(
+        new_order_list, taken, new_left, bury_new_siblings, new_cards
+    )
+    main = (
+        *interleave_by_domain(reviews),
+        *(interleave_by_domain(chosen) if new_order == "interleave" else chosen),
+    )
+    return Queue(
+        learning=tuple(learning),
+        main=main,
+        groups=frozenset(taken),
+        held_new=held_new,
+        held_reviews=held_reviews,
+        held_siblings=held_siblings + held_new_siblings,
+    )
+
+
+def _order_candidates(
+    candidates: Iterable[QueueItem],
+    now: datetime,
+    day_end: datetime,
+    curve: ForgettingCurve | None,
+    *,
+    new_order: str,
+    note_ranks: Mapping[str, LearningRank] | None,
+    seed: int,
+) -> tuple[list[QueueItem], list[QueueItem], list[QueueItem]]:
+    """The candidates due today as learning cards (by due time), reviews (lowest recall first) and
+    new cards (in ``new_order``); a scheduled card due after ``day_end`` is left out."""
     learning: list[QueueItem] = []
     reviews: list[QueueItem] = []
     new: list[QueueItem] = []
@@ -282,47 +329,46 @@ def build_queue(
         new.sort(key=lambda it: (it.domain, it.path, it.line, it.id))
         if new_order == "random":
             random.Random(seed).shuffle(new)
+    return learning, reviews, new
 
-    # Learning cards are always shown (their steps are in progress); they and
-    # cards reviewed today claim their sibling groups first.
-    taken = set(reviewed_groups)
-    taken.update(it.group for it in learning)
+
+def _take_reviews(
+    reviews: list[QueueItem], taken: set[Group], reviews_left: int | None, bury_siblings: bool
+) -> tuple[list[QueueItem], int, int]:
+    """The reviews shown today, in order: each claims its sibling group in ``taken`` (a review of a
+    group already taken is held back, when ``bury_siblings``), then at most ``reviews_left``
+    (None: all). Returns them, the siblings held back and the reviews held back by the limit."""
     held_siblings = 0
-
-    def claim(items: list[QueueItem]) -> list[QueueItem]:
-        nonlocal held_siblings
-        out = []
-        for it in items:
-            if it.group in taken and bury_review_siblings:
-                held_siblings += 1
-                continue
-            taken.add(it.group)
-            out.append(it)
-        return out
-
-    reviews = claim(reviews)
+    claimed = []
+    for it in reviews:
+        if it.group in taken and bury_siblings:
+            held_siblings += 1
+            continue
+        taken.add(it.group)
+        claimed.append(it)
     held_reviews = 0
-    if total_limit is not None:
-        room = max(0, total_limit - len(learning))
-        reviews_left = room if reviews_left is None else min(reviews_left, room)
-    if reviews_left is not None and len(reviews) > reviews_left:
-        held_reviews = len(reviews) - max(0, reviews_left)
-        reviews = reviews[: max(0, reviews_left)]
+    if reviews_left is not None and len(claimed) > reviews_left:
+        held_reviews = len(claimed) - max(0, reviews_left)
+        claimed = claimed[: max(0, reviews_left)]
+    return claimed, held_siblings, held_reviews
 
-    if new_cards is not None:
-        if new:
-            raise ValueError("new cards come either among the candidates or as new_cards")
-        new_order_list: Iterable[QueueItem] = new_cards.ordered
-    else:
-        new_order_list = interleave_by_domain(new) if new_order == "interleave" else new
-    if total_limit is not None:
-        room = max(0, total_limit - len(learning) - len(reviews))
-        new_left = room if new_left is None else min(new_left, room)
+
+def _take_new(
+    ordered: Iterable[QueueItem],
+    taken: set[Group],
+    new_left: int | None,
+    bury_siblings: bool,
+    new_cards: NewCards | None,
+) -> tuple[list[QueueItem], int, int]:
+    """The new cards introduced today, in order, each claiming its sibling group in ``taken``: at most
+    ``new_left`` (None: all), none of a group already taken when ``bury_siblings``. Returns them,
+    the new cards held back by the limit and the siblings held back. With ``new_cards``,
+    ``ordered`` is read only as far as needed and the rest is counted."""
     chosen: list[QueueItem] = []
-    held_new = 0
+    held_new = held_siblings = 0
     seen_new = 0
-    for it in new_order_list:
-        if it.group in taken and bury_new_siblings:
+    for it in ordered:
+        if it.group in taken and bury_siblings:
             held_siblings += 1
             seen_new += 1
             continue
@@ -338,21 +384,10 @@ def build_queue(
         # Every card seen so far is chosen or a held sibling: in a taken group. Of the
         # rest, those in a taken group are held siblings, the others wait for the limit.
         rest = new_cards.total - seen_new
-        rest_taken = new_cards.in_groups(taken) - seen_new if bury_new_siblings and rest else 0
+        rest_taken = new_cards.in_groups(taken) - seen_new if bury_siblings and rest else 0
         held_siblings += rest_taken
         held_new = rest - rest_taken
-    main = (
-        *interleave_by_domain(reviews),
-        *(interleave_by_domain(chosen) if new_order == "interleave" else chosen),
-    )
-    return Queue(
-        learning=tuple(learning),
-        main=main,
-        groups=frozenset(taken),
-        held_new=held_new,
-        held_reviews=held_reviews,
-        held_siblings=held_siblings,
-    )
+    return chosen, held_new, held_siblings
 
 
 def todays_queue(
@@ -380,7 +415,7 @@ def todays_queue(
     if cfg.reviews_per_day > 0:
         reviews_left = max(0, cfg.reviews_per_day - review_store.cards_answered_since(conn, start, "review"))
     lazy = cfg.new_order == "learning"
-    candidates = [QueueItem(*c) for c in card_store.queue_candidates(conn, now, end, flt, new=not lazy)]
+    candidates = [QueueItem(*c) for c in candidate_store.queue_candidates(conn, now, end, flt, new=not lazy)]
     return build_queue(
         candidates,
         now=now,
@@ -404,7 +439,7 @@ def _new_in_learning_order(conn: sqlite3.Connection, now: datetime, flt: CardFil
     The ranks come from every present note (so which cards are due today never
     changes a folder's index note) and the index notes' links.
     """
-    counts = card_store.new_card_notes(conn, now, flt)
+    counts = candidate_store.new_card_notes(conn, now, flt)
     paths = note_store.present_note_paths(conn)
     ranks = learning_ranks(paths.values(), lambda indexes: note_store.resolved_note_links(conn, indexes))
 
@@ -418,13 +453,13 @@ def _new_in_learning_order(conn: sqlite3.Connection, now: datetime, flt: CardFil
             j = i + 1
             while j < len(order) and rank is not None and ranks.get(paths.get(order[j], "")) == rank:
                 j += 1
-            for c in card_store.new_candidates(conn, now, order[i:j], flt):
+            for c in candidate_store.new_candidates(conn, now, order[i:j], flt):
                 yield QueueItem(*c)
             i = j
 
     def in_groups(groups: set[Group]) -> int:
         notes = [nid for nid in {g[0] for g in groups} if nid in counts]
-        return sum(1 for g in card_store.new_candidate_groups(conn, now, notes, flt) if g in groups)
+        return sum(1 for g in candidate_store.new_candidate_groups(conn, now, notes, flt) if g in groups)
 
     return NewCards(total=sum(counts.values()), ordered=ordered(), in_groups=in_groups)
 
@@ -437,7 +472,7 @@ def prerequisite_candidates(
     A link from note A to note B makes B's cards prerequisites of A's; a lapse
     on an A card may bring B's soon-due cards forward.
     """
-    return [QueueItem(*c) for c in card_store.linked_due_candidates(conn, note_id, now, start, until)]
+    return [QueueItem(*c) for c in candidate_store.linked_due_candidates(conn, note_id, now, start, until)]
 
 
 @dataclass(frozen=True)
@@ -514,7 +549,7 @@ def due_summary(
             due_now += 1
     later = [it.due for it in queue.learning if it.due is not None and it.due > now]
     end = clock.day_end(today)
-    next_learning, next_review = card_store.next_due_after(conn, now, end, flt)
+    next_learning, next_review = candidate_store.next_due_after(conn, now, end, flt)
     if queue.held_new or queue.held_siblings or queue.held_reviews:
         # Held-back cards become available when the next day starts.
         later.append(end)
@@ -573,7 +608,7 @@ def study_queue(
         kwargs["note_ids"] = list(note_ids or ())
     elif mode == "preview":
         kwargs["new_only"] = True
-    items = [QueueItem(*c) for c in card_store.study_candidates(conn, now, flt, **kwargs)]
+    items = [QueueItem(*c) for c in candidate_store.study_candidates(conn, now, flt, **kwargs)]
     curve = ForgettingCurve.from_parameters(cfg.parameters)
     far = datetime.max.replace(tzinfo=now.tzinfo)
     studied = [it for it in items if it.state != "new"]

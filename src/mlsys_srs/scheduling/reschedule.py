@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 from pathlib import Path
@@ -114,8 +114,3 @@ def workload(dues: Sequence[datetime | None], clock: DayClock, now: datetime) ->
         sum(1 for d in dues if d is not None and d < end7),
         sum(1 for d in dues if d is not None and d < end30),
     )
-
-
-def with_parameters(scheduler: CardScheduler, parameters: Sequence[float]) -> CardScheduler:
-    """The same scheduler with other FSRS weights."""
-    return CardScheduler(replace(scheduler.cfg, parameters=tuple(parameters)), scheduler.clock)

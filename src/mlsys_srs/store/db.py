@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import overload
 
+from ..core.instants import parse_instant
 from ..errors import DatabaseError
 from .migrations import MIGRATIONS, applied, migrate
 from .schema import TABLES
@@ -47,12 +48,7 @@ def dt_to_db(value: datetime | None) -> str | None:
 
 def dt_from_db(value: str | None) -> datetime | None:
     """A stored datetime back as a UTC-aware datetime (tzinfo exactly ``UTC``)."""
-    if value is None:
-        return None
-    dt = datetime.fromisoformat(value)
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    return None if value is None else parse_instant(value)
 
 
 def _configure(conn: sqlite3.Connection) -> None:

@@ -143,11 +143,6 @@ def attach_events(conn: sqlite3.Connection, pairs: Iterable[tuple[int, str]]) ->
     conn.executemany("UPDATE event SET card_id = ? WHERE id = ?", list(pairs))
 
 
-def event_count(conn: sqlite3.Connection) -> int:
-    """How many events the database holds."""
-    return int(conn.execute("SELECT count(*) FROM event").fetchone()[0])
-
-
 def all_events(conn: sqlite3.Connection) -> list[EventRow]:
     """Every stored event in time order."""
     return [_row(r) for r in conn.execute(f"SELECT {cols(EVENT_COLUMNS)} FROM event ORDER BY at, id")]

@@ -10,6 +10,8 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from .ddl import DDL
+
 M001_INITIAL = """
 CREATE TABLE note (
     id INTEGER NOT NULL PRIMARY KEY,
@@ -239,10 +241,7 @@ def migrate(conn: sqlite3.Connection, now: datetime) -> list[str]:
         stamp = now.astimezone(UTC).isoformat(timespec="microseconds")
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migration ("
-                "name VARCHAR NOT NULL PRIMARY KEY, applied_at VARCHAR NOT NULL)"
-            )
+            conn.execute(DDL["schema_migration"][0])  # the record of migrations, as the model says
             if conn.execute("SELECT 1 FROM schema_migration WHERE name = ?", (name,)).fetchone():
                 conn.execute("COMMIT")
                 continue

@@ -1,10 +1,14 @@
-"""The schema of record, as SQLModel tables.
+"""The schema of record, as SQLModel tables, and the generator of the runtime's copy of it.
 
 Migrations (``migrations.py``) create exactly these tables; a test checks that a
 freshly migrated database equals ``SQLModel.metadata``. Runtime code talks to
 SQLite through ``sqlite3`` (see ``db.py``) because importing SQLModel costs
 more (0.35 s) than the whole start-up budget of ``due`` and a warm ``sync``;
-these models stay the single description of what the tables hold.
+these models stay the single description of what the tables hold. The runtime
+reads them from ``ddl.py`` (each table's columns and CREATE statements), which
+``python -m mlsys_srs.store.models --ddl`` writes from these models; a test checks
+that it is current. After changing a model: regenerate ``ddl.py`` and append a
+migration.
 
 Datetimes are stored as ISO 8601 text in UTC with an explicit ``+00:00``
 offset, so they sort as text and round-trip as aware datetimes.
@@ -13,8 +17,11 @@ offset, so they sort as text and round-trip as aware datetimes.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, String
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -196,3 +203,80 @@ class RenderCache(SQLModel, table=True):
     __tablename__ = "render_cache"
     key: str = Field(primary_key=True)
     html: str
+
+
+# -- the runtime's copy: store/ddl.py, generated from these models -----------------------------------
+
+DDL_MODULE = Path(__file__).with_name("ddl.py")
+"""The generated module the runtime reads the schema from (``python -m mlsys_srs.store.models --ddl``)."""
+
+_DDL_HEADER = '''"""The schema of record (``models.py``) as the runtime reads it: GENERATED, do not edit.
+
+Written by ``python -m mlsys_srs.store.models --ddl`` from the SQLModel tables; a test
+regenerates it and compares. Runtime code reads the schema from here, not from the models,
+because importing SQLModel costs more (0.35 s) than the start-up budget of ``due``.
+Migrations (``migrations.py``) are history and stay as they shipped; a test checks that they
+build exactly these tables.
+"""
+
+from __future__ import annotations
+'''
+
+
+def _sql(statement: CreateTable | CreateIndex) -> str:
+    """A compiled statement as SQLite text, one column or constraint a line, no trailing blanks."""
+    text = str(statement.compile(dialect=sqlite.dialect())).strip()
+    return "\n".join(line.rstrip() for line in text.replace("\t", "    ").splitlines())
+
+
+def _literal(text: str) -> str:
+    """``text`` as a Python string literal the way ruff formats one (double quotes when it can)."""
+    return f'"{text}"' if '"' not in text and "\\" not in text else repr(text)
+
+
+def ddl_module_text() -> str:
+    """The text of ``ddl.py``: each table's columns and its CREATE statements (idempotent: ``IF NOT
+    EXISTS``), tables in the models' order, indexes by name."""
+    tables = list(SQLModel.metadata.tables.values())
+    out = [_DDL_HEADER, "COLUMNS: dict[str, tuple[str, ...]] = {"]
+    for table in tables:
+        out.append(f"    {_literal(table.name)}: (")
+        out.extend(f"        {_literal(c.name)}," for c in table.columns)
+        out.append("    ),")
+    out += ["}", '"""Each table\'s columns, in schema order."""', "", "DDL: dict[str, tuple[str, ...]] = {"]
+    for table in tables:
+        out.append(f"    {_literal(table.name)}: (")
+        out.append(f'        """{_sql(CreateTable(table, if_not_exists=True))}""",')
+        for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
+            out.append(f"        {_literal(_sql(CreateIndex(index, if_not_exists=True)))},")
+        out.append("    ),")
+    out += [
+        "}",
+        '"""Each table\'s CREATE TABLE statement, then its indexes\', as SQLAlchemy writes them for SQLite."""',
+    ]
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``--ddl``: write ``ddl.py`` from the models; ``--check``: exit 1 if it is out of date."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m mlsys_srs.store.models", description=main.__doc__)
+    what = ap.add_mutually_exclusive_group(required=True)
+    what.add_argument("--ddl", action="store_true", help=f"write {DDL_MODULE}")
+    what.add_argument("--check", action="store_true", help=f"exit 1 if {DDL_MODULE} is out of date")
+    args = ap.parse_args(argv)
+    text = ddl_module_text()
+    if args.check:
+        current = DDL_MODULE.read_text(encoding="utf-8") if DDL_MODULE.exists() else ""
+        if current != text:
+            print(f"{DDL_MODULE} is out of date: run python -m mlsys_srs.store.models --ddl")
+            return 1
+        return 0
+    DDL_MODULE.write_text(text, encoding="utf-8")
+    print(f"wrote {DDL_MODULE}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

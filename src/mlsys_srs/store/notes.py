@@ -51,18 +51,6 @@ def update_file_stats(conn: sqlite3.Connection, stats: Sequence[tuple[int, int, 
     conn.executemany("UPDATE note SET size = ?, mtime_ns = ? WHERE id = ?", stats)
 
 
-def insert_note(conn: sqlite3.Connection, values: Sequence[object]) -> int:
-    """Add a note (``values`` in ``NOTE_WRITE_COLUMNS`` order); return its id."""
-    cur = conn.execute(
-        f"INSERT INTO note ({cols(NOTE_WRITE_COLUMNS)}, present) "
-        f"VALUES ({','.join('?' * len(NOTE_WRITE_COLUMNS))}, 1)",
-        tuple(values),
-    )
-    if cur.lastrowid is None:
-        raise RuntimeError("INSERT returned no row id")
-    return cur.lastrowid
-
-
 def insert_notes(conn: sqlite3.Connection, rows: Sequence[Sequence[object]]) -> list[int]:
     """Add notes (each in ``NOTE_WRITE_COLUMNS`` order) in one statement; return their ids in order."""
     if not rows:

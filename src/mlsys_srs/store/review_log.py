@@ -281,30 +281,6 @@ def card_reviews(conn: sqlite3.Connection, card_id: int) -> list[CardReview]:
     ]
 
 
-class MemoryReview(NamedTuple):
-    """A scheduling review with what the log knows of the memory state it left."""
-
-    card_id: int
-    reviewed_at: str
-    rating: int
-    state_before: str
-    stability_after: float | None
-
-
-def memory_reviews(conn: sqlite3.Connection, flt: CardFilter | None) -> list[MemoryReview]:
-    """Scheduling reviews (kind ``review``) of ``flt``'s cards, by card then time."""
-    cond, params = of_cards(flt)
-    return [
-        MemoryReview(*r)
-        for r in conn.execute(
-            "SELECT review.card_id, review.reviewed_at, review.rating, review.state_before, review.stability_after"
-            f" FROM review WHERE review.kind = 'review' AND {cond}"
-            " ORDER BY review.card_id, review.reviewed_at, review.id",
-            params,
-        )
-    ]
-
-
 class RecallCheck(NamedTuple):
     """A scheduling answer to a card in the ``review`` state, with the answer before it (calibration)."""
 

@@ -76,13 +76,3 @@ def write_schedules(conn: sqlite3.Connection, rows: Sequence[tuple[int, dict[str
         f"UPDATE card SET {assignments} WHERE id = ?",
         [(*(raw[c] for c in CARD_SCHEDULE_COLUMNS), cid) for cid, raw in rows],
     )
-
-
-def scheduled_dues(conn: sqlite3.Connection) -> list[str]:
-    """Due times (as stored) of active, unsuspended cards that have a schedule."""
-    return [
-        r[0]
-        for r in conn.execute(
-            "SELECT due FROM card WHERE retired = 0 AND suspended = 0 AND state != 'new' AND due IS NOT NULL"
-        )
-    ]

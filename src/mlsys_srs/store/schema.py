@@ -1,28 +1,19 @@
-"""Column lists of each table, written once, for the ``sqlite3`` code of ``store/``.
+"""Column lists for the ``sqlite3`` code of ``store/``: each table's, and named runs of the card's.
 
 The SQLModel models (``models.py``) are the schema of record; runtime code does
-not import them (SQLModel alone costs more than the start-up budget of ``due``).
-These tuples are the one place the runtime names a table's columns; a test
-checks that they equal the models' columns, in order.
+not import them (SQLModel alone costs more than the start-up budget of ``due``) but
+reads each table's columns from ``ddl.py``, generated from the models. The runs of
+card columns that mean something (what a sync writes, what a grade changes) are
+named here; a test checks that each is a run of the model's columns, in order.
 """
 
 from __future__ import annotations
 
-NOTE_COLUMNS = (
-    "id",
-    "path",
-    "title",
-    "domain",
-    "tags",
-    "aliases",
-    "srs",
-    "size",
-    "mtime_ns",
-    "content_hash",
-    "present",
-    "diagnostics",
-    "synced_at",
-)
+from .ddl import COLUMNS
+
+NOTE_COLUMNS = COLUMNS["note"]
+
+CARD_COLUMNS = COLUMNS["card"]
 
 CARD_TEXT_COLUMNS = (
     "note_id",
@@ -39,7 +30,7 @@ CARD_TEXT_COLUMNS = (
     "block_id",
     "fingerprint",
 )
-"""What a sync writes from the parsed card: its place, text and identity."""
+"""What a sync writes from the parsed card: its place, text and identity (a run of ``CARD_COLUMNS``)."""
 
 CARD_SCHEDULE_COLUMNS = (
     "state",
@@ -53,44 +44,20 @@ CARD_SCHEDULE_COLUMNS = (
     "suspended",
     "buried_until",
 )
-"""The card columns a review, bury or suspend may change; ``review.before`` snapshots them."""
+"""The card columns a review, bury or suspend may change; ``review.before`` snapshots them (a run of
+``CARD_COLUMNS``)."""
 
-CARD_COLUMNS = (
-    "id",
-    *CARD_TEXT_COLUMNS,
-    *CARD_SCHEDULE_COLUMNS,
-    "retired",
-    "retired_at",
-    "created_at",
-    "updated_at",
-    "uid",
-)
+CARD_TAG_COLUMNS = COLUMNS["card_tag"]
 
-CARD_TAG_COLUMNS = ("card_id", "tag")
+LINK_COLUMNS = COLUMNS["link"]
 
-LINK_COLUMNS = ("id", "note_id", "card_id", "line", "target", "heading", "block", "display", "target_note_id")
+REVIEW_COLUMNS = COLUMNS["review"]
 
-REVIEW_COLUMNS = (
-    "id",
-    "card_id",
-    "rating",
-    "reviewed_at",
-    "duration_ms",
-    "state_before",
-    "state_after",
-    "stability_after",
-    "difficulty_after",
-    "due_after",
-    "before",
-    "uid",
-    "kind",
-)
+EVENT_COLUMNS = COLUMNS["event"]
 
-EVENT_COLUMNS = ("id", "device", "kind", "at", "card_uid", "card_key", "data", "card_id")
+JOURNAL_FILE_COLUMNS = COLUMNS["journal_file"]
 
-JOURNAL_FILE_COLUMNS = ("path", "device", "size", "mtime_ns", "head", "consumed")
-
-META_COLUMNS = ("key", "value")
+META_COLUMNS = COLUMNS["meta"]
 
 TABLES = {
     "note": NOTE_COLUMNS,
@@ -102,7 +69,7 @@ TABLES = {
     "journal_file": JOURNAL_FILE_COLUMNS,
     "meta": META_COLUMNS,
 }
-"""Every table of the review store and its columns, in schema order."""
+"""Every table of the review store that ``check_schema`` requires, and its columns, in schema order."""
 
 
 def cols(columns: tuple[str, ...], table: str | None = None) -> str:

@@ -31,10 +31,11 @@ from ..core.identity import card_uid, salted
 from ..core.workers import cyclic_gc_paused
 from ..errors import SrsError
 from ..parse import Diagnostic, ParsedCard, ParsedNote
+from ..store import card_sync as sync_store
 from ..store import cards as card_store
 from ..store import links as link_store
 from ..store import notes as note_store
-from ..store.cards import StoredCard
+from ..store.card_sync import StoredCard
 from ..store.db import dt_to_db, transaction
 from ..store.events import get_meta, set_meta
 from ..store.notes import NoteRow
@@ -418,7 +419,7 @@ def _cards_phase(
 ) -> tuple[list[tuple[int, ParsedCard]], list[int], set[int]]:
     """Match, add, update, revive and retire cards; returns the parsed cards, their card ids and the
     ids of the cards added."""
-    pool = card_store.card_pool(conn, [ch.note_id for ch in changed] + [r.id for r in gone])
+    pool = sync_store.card_pool(conn, [ch.note_id for ch in changed] + [r.id for r in gone])
     parsed: list[tuple[int, ParsedCard]] = [
         (ch.note_id, card) for ch in changed if ch.note_id is not None for card in ch.note.cards
     ]
@@ -426,7 +427,7 @@ def _cards_phase(
     block_ids = sorted({c.block_id for _, c in parsed if c.block_id})
     taken_elsewhere = {
         block_key(bid, direction, cloze)
-        for cid, bid, direction, cloze in (card_store.active_block_ids(conn, block_ids) if block_ids else [])
+        for cid, bid, direction, cloze in (sync_store.active_block_ids(conn, block_ids) if block_ids else [])
         if cid not in pool_ids
     }
     matched, dups = match_cards(parsed, pool, taken_elsewhere)
@@ -469,14 +470,14 @@ def _cards_phase(
             report.cards_changed += 1
         else:
             report.cards_unchanged += 1
-        card_store.update_card_text(conn, s.id, text, text_changed or moved or s.retired, stamp)
-    new_ids = card_store.insert_cards(conn, [(t, u) for _, t, u in fresh], stamp)
+        sync_store.update_card_text(conn, s.id, text, text_changed or moved or s.retired, stamp)
+    new_ids = sync_store.insert_cards(conn, [(t, u) for _, t, u in fresh], stamp)
     for (pos, _, _), cid in zip(fresh, new_ids, strict=True):
         card_ids[pos] = cid
 
     used = {s.id for s in matched.values()}
     to_retire = [s.id for s in pool if not s.retired and s.id not in used]
-    card_store.retire_cards(conn, to_retire, stamp)
+    sync_store.retire_cards(conn, to_retire, stamp)
     report.cards_retired = len(to_retire)
     # A note gone from one path whose cards now live at another was moved (and edited), not deleted.
     report.notes_moved = report.notes_renamed + len(moved_from)
@@ -506,7 +507,7 @@ def _new_uids(
     }
     if not wanted:
         return {}
-    taken = card_store.uids_taken(conn, sorted(set(wanted.values())))
+    taken = sync_store.uids_taken(conn, sorted(set(wanted.values())))
     out: dict[int, str] = {}
     for i, uid in sorted(wanted.items()):
         n = 0
@@ -514,7 +515,7 @@ def _new_uids(
             n += 1
             if n == 1:
                 # Salted alternatives may be taken too: look them up in bulk once.
-                taken |= card_store.uids_taken(conn, [salted(uid, k) for k in range(1, 64)])
+                taken |= sync_store.uids_taken(conn, [salted(uid, k) for k in range(1, 64)])
         out[i] = salted(uid, n)
         taken.add(out[i])
     return out
@@ -528,7 +529,7 @@ def _tags_and_links_phase(
     new_card_ids: set[int],
     note_set_changed: bool,
 ) -> None:
-    card_store.replace_tags(
+    sync_store.replace_tags(
         conn, [(cid, card.tags) for cid, (_, card) in zip(card_ids, parsed, strict=True)], new_card_ids
     )
     # Links are written resolved; other notes' links are resolved again when the set of notes changed.

@@ -9,10 +9,10 @@ from datetime import datetime
 from pathlib import Path
 
 from ..parse import Diagnostic, parse_note
-from ..parse.parser import QUOTE_PREFIX_RE
+from ..parse.lines import QUOTE_PREFIX_RE
 from ..parse.text import split_lines
-from ..store import cards as card_store
-from ..store.cards import IdlessCard
+from ..store import card_sync as sync_store
+from ..store.card_sync import IdlessCard
 from ..store.db import transaction
 from ..vault.writes import DiskFull, NoteChanged, NoteWriteError, ReadOnlyNote, rewrite_note
 from .walk import content_hash
@@ -44,8 +44,8 @@ def write_block_ids(
         The number of ids written and diagnostics for refused notes.
     """
     diags: list[Diagnostic] = []
-    rows = card_store.cards_without_block_ids(conn)
-    taken = card_store.block_ids_in_use(conn)
+    rows = sync_store.cards_without_block_ids(conn)
+    taken = sync_store.block_ids_in_use(conn)
     by_note: dict[str, list[IdlessCard]] = {}
     for r in rows:
         by_note.setdefault(r.path, []).append(r)
@@ -130,7 +130,7 @@ def write_block_ids(
             continue
     if assignments:
         with transaction(conn):
-            card_store.set_block_ids(conn, assignments)
+            sync_store.set_block_ids(conn, assignments)
     return written, diags
 
 

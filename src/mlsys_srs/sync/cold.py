@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.identity import card_uid, salted
 from ..core.workers import fork_map, shares
 from ..parse import Diagnostic, parse_note
-from ..store import cards as card_store
+from ..store import card_sync as sync_store
 from ..store import links as link_store
 from ..store import notes as note_store
 from .match import block_key
@@ -137,13 +137,13 @@ def cold_sync(
     taken: set[str] = set()  # uids given so far (the database had none)
     links: list[tuple[int, int | None, int, str, str | None, str | None, str | None, str, bool]] = []
     done = 0
-    first_card = next_card = card_store.next_card_id(conn)
+    first_card = next_card = sync_store.next_card_id(conn)
     next_note = note_store.next_note_id(conn)
     job = _ColdJob(files, highlight_cloze, stamp)
     # The parser imports its YAML reader on first use: once here, not once in every worker.
     from ..parse import meta  # noqa: F401
 
-    with card_store.bulk_cards(conn, first_card, indexes=True, tables=("card", "card_tag", "link")):
+    with sync_store.bulk_cards(conn, first_card, indexes=True, tables=("card", "card_tag", "link")):
         parts = fork_map(_read_share, job, shares(len(files), SHARE), workers=workers_for(len(files)))
         for share in parts:
             read_diags += share.read_diags
@@ -187,8 +187,8 @@ def cold_sync(
                     cards[k] = (*row[:-1], given)
                     uid = given
                 taken.add(uid)
-            card_store.insert_card_rows(conn, cards, id_offset=next_card, note_offset=next_note)
-            card_store.insert_card_tags(conn, share.tags, id_offset=next_card)
+            sync_store.insert_card_rows(conn, cards, id_offset=next_card, note_offset=next_note)
+            sync_store.insert_card_tags(conn, share.tags, id_offset=next_card)
             for rel_note, card_at, line, target, heading, block, display, md in share.links:
                 links.append(
                     (

@@ -13,7 +13,7 @@ from __future__ import annotations
 from difflib import SequenceMatcher
 
 from ..parse import ParsedCard
-from ..store.cards import StoredCard
+from ..store.card_sync import StoredCard
 
 SIMILARITY = 0.6
 """Least similarity (0-1) of question or answer for an edited card to keep its identity."""

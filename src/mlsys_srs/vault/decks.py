@@ -100,14 +100,3 @@ def find_deck(name: str, dirs: list[Path]) -> DeckRecipe:
     available = sorted({p.stem for d in dirs if d.is_dir() for p in d.glob("*.toml")})
     hint = f"; available: {', '.join(available)}" if available else ""
     raise DeckError(f"no deck recipe {name!r} in {', '.join(str(d) for d in dirs)}{hint}")
-
-
-def list_decks(dirs: list[Path]) -> list[DeckRecipe]:
-    """Every readable recipe, first found wins for a name."""
-    seen: dict[str, DeckRecipe] = {}
-    for d in dirs:
-        if d.is_dir():
-            for p in sorted(d.glob("*.toml")):
-                if p.stem not in seen:
-                    seen[p.stem] = read_deck(p)
-    return list(seen.values())

@@ -1,0 +1,38 @@
+"""Review days as boundaries in stored-text form (``DayIndex``): bucketing stored instants by day.
+
+The statistics, streaks and chart figures count answers per review day of a ``DayClock``;
+they do it by bisecting stored instants (ISO 8601 UTC text, which sorts as time) against
+the day starts, without converting each instant to local time.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from ..scheduling.days import DayClock
+from ..store.db import dt_to_db
+
+
+class DayIndex:
+    """Review days ``first``..``last`` as boundaries in stored-text form, for bisecting.
+
+    Stored instants are ISO 8601 UTC text of one fixed format, so they sort as
+    text; bisecting them against day starts buckets thousands of instants by
+    review day without converting each one to local time.
+    """
+
+    def __init__(self, clock: DayClock, first: date, last: date) -> None:
+        self.first = first
+        self.n = max(0, (last - first).days + 1)
+        self.bounds = [str(dt_to_db(clock.day_start(first + timedelta(days=i)))) for i in range(self.n + 1)]
+
+    def index(self, stamp: str) -> int:
+        """Day offset of a stored instant: -1 before ``first``, ``n`` after ``last``."""
+        return bisect_right(self.bounds, stamp) - 1
+
+    def counts(self, sorted_stamps: Sequence[str]) -> list[int]:
+        """Instants per day, for stamps sorted ascending."""
+        cuts = [bisect_left(sorted_stamps, b) for b in self.bounds]
+        return [cuts[i + 1] - cuts[i] for i in range(self.n)]
