@@ -48,7 +48,9 @@ def write_other_device(vault: Path, work: Path, events: int, seed: int) -> int:
     for n in range(events):
         card = cards[rng.randrange(len(cards))]
         t += timedelta(seconds=rng.randint(20, 600))
-        batch.append(Event(event_id(t), "review", t, "phone", key_of(card), {"rating": rng.choice((1, 3, 3, 3, 4))}))
+        batch.append(
+            Event(event_id(t), "review", t, "phone", key_of(card), {"rating": rng.choice((1, 3, 3, 3, 4))})
+        )
         if len(batch) == 5000 or n == events - 1:
             journal.append(batch)
             batch = []

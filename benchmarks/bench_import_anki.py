@@ -104,10 +104,14 @@ def main() -> None:
             }
             cmd = [str(script), "--vault", str(vault), "import", "anki", str(package), "--json"]
             a = time.perf_counter()
-            first = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)
+            first = json.loads(
+                subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+            )
             firsts.append(time.perf_counter() - a)
             a = time.perf_counter()
-            second = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)
+            second = json.loads(
+                subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+            )
             seconds.append(time.perf_counter() - a)
             assert second["events"] == {"reviews": 0, "cram": 0, "resets": 0}, second["events"]
             assert not first["unmatched"], first["unmatched"][:3]

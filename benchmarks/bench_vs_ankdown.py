@@ -75,11 +75,15 @@ def main() -> None:
             **os.environ,
             "MLSYS_SRS_CONFIG": str(work / "none.toml"),
             "XDG_DATA_HOME": str(work / "data"),
-            "XDG_CACHE_HOME": str(work / "cache"),  # each run writes its own export cache, as a first export does
+            "XDG_CACHE_HOME": str(
+                work / "cache"
+            ),  # each run writes its own export cache, as a first export does
         }
         ours, theirs = [], []
         for i in range(a.repeat):
-            theirs.append(timed([str(venv / "bin" / "ankdown"), "-r", str(plain), "-p", str(work / f"a{i}.apkg")], env))
+            theirs.append(
+                timed([str(venv / "bin" / "ankdown"), "-r", str(plain), "-p", str(work / f"a{i}.apkg")], env)
+            )
             db = work / f"db{i}.sqlite"
             ours.append(
                 timed(
@@ -91,7 +95,9 @@ def main() -> None:
                 )
             )
         o, t = statistics.median(ours), statistics.median(theirs)
-        print(f"{a.notes} notes, {cards} Q/A cards for ankdown (mlsys-srs also reads the clozes), {a.repeat} runs")
+        print(
+            f"{a.notes} notes, {cards} Q/A cards for ankdown (mlsys-srs also reads the clozes), {a.repeat} runs"
+        )
         print(f"ankdown 0.7.1:                          {t:.2f} s")
         print(f"mlsys-srs export anki, empty database:  {o:.2f} s")
         print(f"ratio mlsys-srs / ankdown:              {o / t:.2f} (target <= 1.0)")

@@ -135,19 +135,19 @@ def test_a_torn_last_line_waits_until_it_is_complete(tmp_path: Path) -> None:
         Event("01B", "review", T0 + timedelta(minutes=1), "laptop", key(), {"rating": 1}).to_line().encode()
     )
     j.path.write_bytes(whole + second[:20])  # a crash, or a sync tool, mid-write
-    first = read_new(j.path, None)
+    first = read_new(j.path, None, now=T0)
     assert [e.id for e in first.events] == ["01A"] and first.problems == []
     j.path.write_bytes(whole + second)
-    again = read_new(j.path, first.cursor)
+    again = read_new(j.path, first.cursor, now=T0)
     assert [e.id for e in again.events] == ["01B"]
-    assert read_new(j.path, again.cursor).unchanged
+    assert read_new(j.path, again.cursor, now=T0).unchanged
 
 
 def test_appending_after_a_torn_line_does_not_glue_onto_it(tmp_path: Path) -> None:
     j = Journal(tmp_path, "laptop")
     j.path.write_bytes(b'{"half a line')
     j.append([Event("01C", "undo", T0, "laptop", key(), {"target": "01A"})])
-    res = read_new(j.path, None)
+    res = read_new(j.path, None, now=T0)
     assert [e.id for e in res.events] == ["01C"]
     assert res.problems and res.problems[0][0] == 1  # the torn line, named by its line number
 
@@ -155,10 +155,10 @@ def test_appending_after_a_torn_line_does_not_glue_onto_it(tmp_path: Path) -> No
 def test_a_replaced_file_is_read_again_from_the_start(tmp_path: Path) -> None:
     j = Journal(tmp_path, "laptop")
     j.append([Event("01A", "review", T0, "laptop", key(), {"rating": 3})])
-    first = read_new(j.path, None)
+    first = read_new(j.path, None, now=T0)
     # Another copy of the journal replaces this one (shorter, different first bytes).
     j.path.write_text(Event("01Z", "reset", T0, "laptop", key("u2"), {}).to_line())
-    res = read_new(j.path, first.cursor)
+    res = read_new(j.path, first.cursor, now=T0)
     assert [e.id for e in res.events] == ["01Z"]
     assert Cursor() != res.cursor
 
@@ -527,8 +527,8 @@ def test_merging_journals_in_any_order_gives_the_same_history(
         for dev in devices:
             shutil.rmtree(journals, ignore_errors=True)
             Journal(journals, dev).append(by_device[dev])
-            merge_journals(db, journals, lambda: make_scheduler(sched), leech_threshold=8)
-        merge_journals(db, journals, lambda: make_scheduler(sched), leech_threshold=8)  # idempotent
+            merge_journals(db, journals, lambda: make_scheduler(sched), leech_threshold=8, now=T0)
+        merge_journals(db, journals, lambda: make_scheduler(sched), leech_threshold=8, now=T0)  # idempotent
         results.append(
             (
                 sorted(db.execute("SELECT uid, rating, reviewed_at FROM review").fetchall()),
@@ -545,7 +545,7 @@ def test_a_replay_shared_out_over_the_cores_equals_one_on_this_core(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import mlsys_srs.core.workers as workers_module
-    import mlsys_srs.history.merge as history_module
+    import mlsys_srs.history.replay as history_module
     import mlsys_srs.sync.parallel as parallel
     from mlsys_srs.config import ScheduleConfig
     from mlsys_srs.core.identity import event_id
@@ -578,7 +578,13 @@ def test_a_replay_shared_out_over_the_cores_equals_one_on_this_core(
                 for h in range(60)
             ]
             Journal(journals, "phone").append(events)
-        merge_journals(db, journals, lambda: make_scheduler(ScheduleConfig()), leech_threshold=8)
+        merge_journals(
+            db,
+            journals,
+            lambda: make_scheduler(ScheduleConfig()),
+            leech_threshold=8,
+            now=T0 + timedelta(days=3),
+        )
         results.append(
             (
                 sorted(db.execute("SELECT uid, rating, reviewed_at, stability_after FROM review").fetchall()),
@@ -622,7 +628,7 @@ def test_a_card_keeps_its_uid_when_the_same_merge_brings_history_under_it(tmp_pa
               {"rating": 3}),
     ]  # fmt: skip
     Journal(journals, "phone").append(events)
-    report = merge_journals(db, journals, lambda: make_scheduler(ScheduleConfig()), leech_threshold=8)
+    report = merge_journals(db, journals, lambda: make_scheduler(ScheduleConfig()), leech_threshold=8, now=T0)
     assert report.events_new == 3 and report.events_pending == 0 and report.cards_replayed == 2
     uids = dict(db.execute("SELECT id, uid FROM card WHERE id IN (?, ?)", (first.id, second.id)).fetchall())
     assert uids == {first.id: first.uid, second.id: "elsewhere-2"}

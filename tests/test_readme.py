@@ -114,7 +114,7 @@ def test_the_two_quick_start_commands_work_in_order_on_a_copy(tmp_path: Path) ->
     # copy's venv reuses this interpreter's packages, so the test costs seconds, not an install.
     copy = tmp_path / "clone"
     files = subprocess.run(
-        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split()
     if not files:
         pytest.skip("not a git checkout")

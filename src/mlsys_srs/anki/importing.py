@@ -40,7 +40,8 @@ from urllib.parse import unquote
 from ..core.workers import cyclic_gc_paused
 from ..errors import SrsError
 from ..history.journal import CardKey, Event
-from ..history.merge import key_of, record, replay_cards
+from ..history.merge import key_of, record
+from ..history.replay import replay_cards
 from ..parse import Diagnostic, parse_note
 from ..store import events as event_store
 from ..store.cards import list_cards

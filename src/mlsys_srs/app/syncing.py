@@ -131,6 +131,8 @@ def merge_history(ws: Workspace, conn: sqlite3.Connection, t: datetime) -> dict[
         leech_action=cfg.schedule.leech_action,
         rel=ws.relative,
         journal=j,
+        now=t,
+        max_answer_ms=cfg.review.max_answer_seconds * 1000,
     )
     for problem in merged.problems:
         ws.frontend.notice(problem)

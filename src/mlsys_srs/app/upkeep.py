@@ -56,7 +56,23 @@ def info(ws: Workspace) -> dict[str, Any]:
         with ws.connect(create=False) as conn:
             data["schema_version"] = schema_version(conn)
             data.update(counts(conn))
+            data.update(journal_health(conn))
     return data
+
+
+def journal_health(conn: Any) -> dict[str, Any]:
+    """Quarantined journal lines (their count and the first ones, ``path:line: reason``) and the
+    events that wait (dated ahead, or from a newer version), as ``info`` and ``rebuild --check`` list them."""
+    from ..store.events import journal_problems, waiting_counts
+
+    total, shown = journal_problems(conn, limit=20)
+    waiting = waiting_counts(conn)
+    return {
+        "journal_quarantined": total,
+        "journal_quarantined_lines": [f"{path}:{line}: {reason}" for path, line, reason in shown],
+        "journal_waiting_future": waiting.get("future", 0),
+        "journal_waiting_newer": waiting.get("newer", 0),
+    }
 
 
 def snapshots(ws: Workspace) -> tuple[Path, list[Snapshot]]:
@@ -105,6 +121,8 @@ class RebuildResult:
     merged: MergeReport
     differences: list[Difference]
     checked: bool
+    journal: dict[str, Any]
+    """The rebuilt database's quarantined and waiting journal lines (``journal_health``)."""
 
 
 def rebuild(ws: Workspace, *, check: bool) -> RebuildResult:
@@ -128,6 +146,7 @@ def rebuild(ws: Workspace, *, check: bool) -> RebuildResult:
         )
     t = ws.now()
     live_path = ws.database_path(create=False)
+    health: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="mlsys-srs-rebuild-", dir=live_path.parent) as tmp:
         new_path = Path(tmp) / "rebuilt.db"
         with ws.connect(create=False) as live:
@@ -152,8 +171,11 @@ def rebuild(ws: Workspace, *, check: bool) -> RebuildResult:
                     leech_threshold=cfg.schedule.leech_threshold,
                     leech_action=cfg.schedule.leech_action,
                     rel=ws.relative,
+                    now=t,
+                    max_answer_ms=cfg.review.max_answer_seconds * 1000,
                 )
                 diffs = compare_history(live, conn) if check else []
+                health = journal_health(conn)
             finally:
                 conn.close()
         if not check:
@@ -161,7 +183,7 @@ def rebuild(ws: Workspace, *, check: bool) -> RebuildResult:
             os.replace(new_path, live_path)
             for suffix in ("-wal", "-shm"):
                 live_path.with_name(live_path.name + suffix).unlink(missing_ok=True)
-    return RebuildResult(live_path, merged, diffs, check)
+    return RebuildResult(live_path, merged, diffs, check, health)
 
 
 def purge(ws: Workspace, older_than: timedelta, *, dry_run: bool, yes: bool) -> list[PurgedCard] | None:

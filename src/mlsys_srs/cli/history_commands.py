@@ -143,10 +143,18 @@ def rebuild(
     merged, diffs = result.merged, result.differences
     if check:
         if as_json:
-            emit_json({"differences": [str(d) for d in diffs], "journal": merged.as_dict()})
+            emit_json({"differences": [str(d) for d in diffs], "journal": merged.as_dict(), **result.journal})
         else:
             for d in diffs[:200]:
                 console().print(str(d), markup=False, soft_wrap=True)
+            for line in result.journal["journal_quarantined_lines"]:
+                console().print(f"{line} (quarantined: never applied)", markup=False, soft_wrap=True)
+            if result.journal["journal_quarantined"]:
+                console().print(
+                    f"{plural(result.journal['journal_quarantined'], 'journal line')} quarantined; "
+                    "fix or delete them in the journal file named",
+                    soft_wrap=True,
+                )
             verdict = "no difference" if not diffs else plural(len(diffs), "difference")
             console().print(f"rebuild --check: {verdict} from {result.database}", markup=False)
         if diffs:

@@ -100,7 +100,7 @@ def render_sync_report(report: SyncReport) -> None:
     """The human summary of a sync."""
     c = console()
     parts = [
-        f"{report.notes_seen} notes ({report.notes_parsed} parsed)",
+        f"{plural(report.notes_seen, 'note')} ({report.notes_parsed} parsed)",
         f"{report.cards_added} added",
         f"{report.cards_changed} changed",
         f"{report.cards_moved} moved",
@@ -108,11 +108,11 @@ def render_sync_report(report: SyncReport) -> None:
         f"{report.cards_revived} revived",
     ]
     if report.notes_moved:
-        parts.append(f"{report.notes_moved} note{'s' if report.notes_moved != 1 else ''} moved")
+        parts.append(f"{plural(report.notes_moved, 'note')} moved")
     if report.notes_deleted:
-        parts.append(f"{report.notes_deleted} note{'s' if report.notes_deleted != 1 else ''} deleted")
+        parts.append(f"{plural(report.notes_deleted, 'note')} deleted")
     if report.ids_written:
-        parts.append(f"{report.ids_written} block ids written")
+        parts.append(f"{plural(report.ids_written, 'block id')} written")
     c.print("synced: " + ", ".join(parts))
     if report.diagnostics:
         print_diagnostics(report.diagnostics, limit=50)
@@ -237,8 +237,11 @@ def info(
                 else str(value),
             )
             for key, value in data.items()
+            if key != "journal_quarantined_lines"
         ],
     )
+    for line in data.get("journal_quarantined_lines", []):
+        console().print(styled("  ", (line, "yellow"), " (quarantined: never applied)"), soft_wrap=True)
 
 
 @app.command()

@@ -18,8 +18,10 @@ A line is one event::
      "rating": 3, "ms": 8000}
 
 A last line without its newline (a crash mid-write, or a file synced while
-being written) is ignored until it is complete. This module does file I/O and
-JSON; it knows nothing of the database.
+being written) is ignored until it is complete. Every line read is checked
+strictly (``history.events``): a line that is not a valid event is quarantined,
+never applied and never fatal. This module does file I/O and JSON; it knows
+nothing of the database.
 """
 
 from __future__ import annotations
@@ -32,10 +34,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.instants import parse_instant
 from ..errors import SrsError
+
+if TYPE_CHECKING:
+    from .reader import Waiting
 
 FORMAT_VERSION = 1
 EVENT_KINDS = frozenset(
@@ -231,7 +236,12 @@ class Journal:
 
 @dataclass(frozen=True)
 class Cursor:
-    """How far a journal file has been read."""
+    """How far a journal file has been read.
+
+    ``head`` fingerprints the file's first bytes and the bytes just before ``consumed`` (so a file
+    that was replaced or edited before that point, not only appended to, is read again) and
+    counts the lines read (``head;tail;lines``).
+    """
 
     size: int = 0
     mtime_ns: int = 0
@@ -246,55 +256,113 @@ class ReadResult:
     events: list[Event]
     cursor: Cursor
     problems: list[tuple[int, str]]
-    """``(line, message)`` of lines that are complete but not valid events (skipped)."""
+    """``(line, reason)`` of complete lines that are not valid events (quarantined: never applied);
+    the first ``PROBLEMS_NAMED`` of them, ``problem_count`` counts all."""
     unchanged: bool = False
+    waiting: list[tuple[int, Waiting]] = field(default_factory=list)
+    """``(line, event)`` of valid lines that cannot be applied yet (dated ahead, or a newer version's)."""
+    reread: bool = False
+    """The file was read again from its start (replaced or edited): its old problems are stale."""
+    problem_count: int = 0
 
 
-def _head(data: bytes) -> str:
-    """``<length>:<hash>`` of a file's first bytes (at most ``HEAD_BYTES``)."""
-    n = min(len(data), HEAD_BYTES)
-    return f"{n}:{hashlib.blake2b(data[:n], digest_size=8).hexdigest()}"
+PROBLEMS_NAMED = 1000
+"""Quarantined lines of one read kept by line and reason; more are only counted (bounded memory)."""
 
 
-def read_new(path: Path, cursor: Cursor | None) -> ReadResult:
-    """The complete events appended to ``path`` since ``cursor``.
+def _fingerprint(data: bytes) -> str:
+    return f"{len(data)}:{hashlib.blake2b(data, digest_size=8).hexdigest()}"
 
-    A file that is smaller than what was read, or whose first bytes changed,
-    was replaced: it is read again from the start (merging is idempotent).
+
+def _marks(fh: Any, consumed: int) -> str:
+    """``head;tail``: the fingerprints of the first and of the last ``HEAD_BYTES`` read."""
+    fh.seek(0)
+    head = fh.read(min(consumed, HEAD_BYTES))
+    start = max(0, consumed - HEAD_BYTES)
+    fh.seek(start)
+    tail = fh.read(consumed - start)
+    return f"{_fingerprint(head)};{_fingerprint(tail)}"
+
+
+def read_new(path: Path, cursor: Cursor | None, *, now: datetime, max_answer_ms: int = 60_000) -> ReadResult:
+    """The complete lines appended to ``path`` since ``cursor``, each checked (``events.read_line``).
+
+    A file smaller than what was read, or whose first bytes or last bytes read changed, was
+    replaced or edited: it is read again from the start (merging is idempotent). A last line
+    without its newline is not complete yet: it is left for the next read, never quarantined.
+    Lines are streamed, so a journal of a million lines is read in bounded memory.
 
     Raises:
         OSError: the file cannot be read.
     """
+    from .reader import MAX_LINE, Quarantined, read_line
+
     st = path.stat()
     if cursor is not None and st.st_size == cursor.size and st.st_mtime_ns == cursor.mtime_ns:
         return ReadResult([], cursor, [], unchanged=True)
-    with open(path, "rb") as fh:
-        first = fh.read(HEAD_BYTES)
-        start = 0
-        if cursor is not None and cursor.consumed <= st.st_size and ":" in cursor.head:
-            # Same file, appended to: its first bytes (as many as were read before) are unchanged.
-            n = int(cursor.head.split(":", 1)[0])
-            if _head(first[:n]) == cursor.head:
-                start = cursor.consumed
-        fh.seek(start)
-        data = fh.read()
-    end = data.rfind(b"\n") + 1  # a last line without its newline is not complete yet
     events: list[Event] = []
     problems: list[tuple[int, str]] = []
-    for n_line, raw in enumerate(data[:end].split(b"\n")[:-1], 1):
-        if not raw.strip():
-            continue
-        try:
-            events.append(Event.from_line(raw.decode("utf-8")))
-        except (ValueError, UnicodeDecodeError) as exc:
-            problems.append((n_line, str(exc)))
-    if problems and start:
-        # Rare: count the lines read before, so the message names the file's own line.
-        with open(path, "rb") as fh:
-            before = fh.read(start).count(b"\n")
-        problems = [(n + before, msg) for n, msg in problems]
-    consumed = start + end
-    return ReadResult(events, Cursor(st.st_size, st.st_mtime_ns, _head(first[:consumed]), consumed), problems)
+    waiting: list[tuple[int, Waiting]] = []
+    count = 0
+
+    def bad(n: int, reason: str) -> None:
+        nonlocal count
+        count += 1
+        if len(problems) < PROBLEMS_NAMED:
+            problems.append((n, reason))
+
+    with open(path, "rb") as fh:
+        start = line_no = 0
+        if cursor is not None and 0 < cursor.consumed <= st.st_size and cursor.head.count(";") == 2:
+            marks, _, lines = cursor.head.rpartition(";")
+            if _marks(fh, cursor.consumed) == marks and lines.isdigit():
+                start, line_no = cursor.consumed, int(lines)
+        fh.seek(start)
+        consumed = start
+        while True:
+            raw = fh.readline(MAX_LINE + 1)
+            if not raw:
+                break
+            if not raw.endswith(b"\n"):
+                if len(raw) <= MAX_LINE:
+                    break  # a torn last line: wait for the rest of it
+                # Over-long: skip to its end, and report it once it is complete.
+                skipped = len(raw)
+                while raw and not raw.endswith(b"\n"):
+                    raw = fh.readline(1 << 20)
+                    skipped += len(raw)
+                if not raw:
+                    break
+                line_no += 1
+                consumed += skipped
+                bad(line_no, f"longer than {MAX_LINE // 1024} KB")
+                continue
+            line_no += 1
+            consumed += len(raw)
+            body = raw.strip()
+            if not body:
+                continue
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                bad(line_no, "not UTF-8")
+                continue
+            got = read_line(text, now=now, max_answer_ms=max_answer_ms)
+            if isinstance(got, Event):
+                events.append(got)
+            elif isinstance(got, Quarantined):
+                bad(line_no, got.reason)
+            else:
+                waiting.append((line_no, got))
+        marks = f"{_marks(fh, consumed)};{line_no}"  # the lines read, so a later line is named by number
+    return ReadResult(
+        events,
+        Cursor(st.st_size, st.st_mtime_ns, marks, consumed),
+        problems,
+        waiting=waiting,
+        reread=start == 0,
+        problem_count=count,
+    )
 
 
 def journal_files(folder: Path) -> list[tuple[str, Path]]:

@@ -25,22 +25,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.instants import parse_instant
 from ..core.workers import cyclic_gc_paused
-from ..scheduling.memory import CardSchedule, is_new_leech
 from ..store import card_sync as sync_store
 from ..store import cards as card_store
 from ..store import events as event_store
-from ..store.cards import LEECH_TAG, CardView
-from ..store.db import dt_from_db, dt_to_db, page_cache, transaction
-from ..store.events import EventRow, EventValues, KeyedCard, ReplayEvent, ReviewValues
+from ..store.cards import CardView
+from ..store.db import dt_to_db, page_cache, transaction
+from ..store.events import EventRow, EventValues, KeyedCard, ReplayEvent
 from .journal import CardKey, Cursor, Event, Journal, journal_files, read_new
+from .replay import replay_cards
 
 if TYPE_CHECKING:
     from ..scheduling.memory import CardScheduler
@@ -135,233 +134,6 @@ def record(
 # -- replay -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Replayed:
-    """A card's state and review rows after its history."""
-
-    schedule: CardSchedule
-    reviews: list[ReviewValues]
-    """The card's review rows as ``event_store.add_reviews`` writes them."""
-    leech: bool
-
-
-def replay_events(
-    events: Sequence[ReplayEvent],
-    scheduler: CardScheduler,
-    *,
-    card_id: int,
-    uid: str,
-    leech_threshold: int,
-    leech_action: str = "suspend",
-    start: CardSchedule | None = None,
-) -> Replayed:
-    """Fold a card's events (any order: they are taken by time, then id) into its schedule and
-    review rows; pure.
-
-    Undone reviews are left out; a reset makes the card new (its suspension
-    kept); cram answers are logged without changing the schedule.
-    """
-    parsed = [(e, _event_data(e.data)) for e in sorted(events, key=lambda e: (e.at, e.id))]
-    undone = {data.get("target") for e, data in parsed if e.kind == "undo"}
-    s = start or CardSchedule()
-    raw: dict[str, Any] | None = None
-    """``s.to_raw()`` when it is known already (after a review: the next one's ``before``)."""
-    rows: list[ReviewValues] = []
-    leech = False
-    for e, data in parsed:
-        if e.id in undone:
-            continue
-        if e.kind == "review":
-            before = s
-            rating = int(data.get("rating", 0))
-            if rating not in (1, 2, 3, 4):
-                continue
-            at = dt_from_db(e.at)
-            assert at is not None
-            # The same grade as a live answer (review days, fuzz seeded by the uid and the review count).
-            after = scheduler.replay_grade(uid, before, rating, at)
-            if is_new_leech(before.lapses, after.lapses, leech_threshold):
-                if leech_action != "tag":
-                    after = CardSchedule(**{**after.__dict__, "suspended": True})
-                leech = True
-            stamp, due = e.at, dt_to_db(after.due)  # an event's ``at`` is stored as ``dt_to_db`` writes it
-            rows.append(_review_row(card_id, e.id, stamp, data, rating, before, raw, after, due, "review"))
-            s = after
-            raw = {
-                "state": after.state,
-                "step": after.step,
-                "stability": after.stability,
-                "difficulty": after.difficulty,
-                "due": due,
-                "last_review": stamp,
-                "reps": after.reps,
-                "lapses": after.lapses,
-                "suspended": int(after.suspended),
-                "buried_until": dt_to_db(after.buried_until),
-            }
-        elif e.kind == "cram":
-            rating = int(data.get("rating", 0))
-            if rating in (1, 2, 3, 4):
-                rows.append(
-                    _review_row(card_id, e.id, e.at, data, rating, s, raw, s, dt_to_db(s.due), "cram")
-                )
-        else:
-            raw = None
-            if e.kind == "reset":
-                s = CardSchedule(suspended=s.suspended)
-            elif e.kind in ("suspend", "unsuspend"):
-                s = CardSchedule(**{**s.__dict__, "suspended": e.kind == "suspend"})
-            elif e.kind == "bury":
-                until = data.get("until")
-                s = CardSchedule(
-                    **{
-                        **s.__dict__,
-                        "buried_until": parse_instant(until, require_offset=True) if until else None,
-                    }
-                )
-            elif e.kind == "import" and isinstance(data.get("state"), dict):
-                s = CardSchedule.from_raw({**CardSchedule().to_raw(), **data["state"]})
-    return Replayed(s, rows, leech)
-
-
-_DATA: dict[str, dict[str, Any]] = {}
-
-
-def _event_data(text: str) -> dict[str, Any]:
-    """An event's data (JSON text) as a dict, remembered by text: most reviews carry the same few
-    (``{"rating": 3}``). Shared between events: read, never change it."""
-    data = _DATA.get(text)
-    if data is None:
-        data = json.loads(text)
-        if len(_DATA) < 10_000:
-            _DATA[text] = data
-    return data
-
-
-def _review_row(
-    card_id: int,
-    event_id: str,
-    stamp: str,
-    data: dict[str, Any],
-    rating: int,
-    before: CardSchedule,
-    before_raw: dict[str, Any] | None,
-    after: CardSchedule,
-    due_after: str | None,
-    kind: str,
-) -> ReviewValues:
-    """A review row; ``before_raw`` is ``before.to_raw()`` if known, ``due_after`` ``after.due`` as stored."""
-    ms = data.get("ms")
-    return (
-        card_id,
-        rating,
-        stamp,
-        int(ms) if isinstance(ms, int | float) else None,
-        before.state,
-        after.state,
-        after.stability,
-        after.difficulty,
-        due_after,
-        json.dumps(before.to_raw() if before_raw is None else before_raw),
-        event_id,
-        kind,
-    )
-
-
-def replay_cards(
-    conn: sqlite3.Connection,
-    card_ids: Sequence[int],
-    scheduler: CardScheduler,
-    leech_threshold: int,
-    leech_action: str = "suspend",
-    events: Mapping[int, Sequence[ReplayEvent]] | None = None,
-) -> int:
-    """Recompute the schedule and review rows of cards from their stored events (caller's transaction).
-
-    ``events``: the cards' events by card, when the caller has them already (else they are read).
-    A card whose history has no events keeps its state. Returns the number of cards replayed.
-    """
-    by_card = event_store.replay_events_of_cards(conn, card_ids) if events is None else events
-    uids = card_store.uids_of(conn, list(by_card))
-    work = [(cid, uids[cid], by_card[cid]) for cid in sorted(by_card) if by_card[cid]]
-    event_store.delete_reviews(conn, [cid for cid, _, _ in work])
-    n = 0
-
-    def store(replayed: list[_Result]) -> None:
-        nonlocal n
-        for cid, _, _, leech in replayed:
-            if leech:
-                card_store.add_tag(conn, cid, LEECH_TAG)
-        card_store.set_schedules(conn, [(cid, raw) for cid, raw, _, _ in replayed])
-        event_store.add_reviews(conn, [row for _, _, rows, _ in replayed for row in rows])
-        n += len(replayed)
-
-    _replay_many(work, scheduler, leech_threshold, leech_action, store)
-    return n
-
-
-PARALLEL_REPLAY_MIN = 4000
-"""Cards to replay before forked workers are worth their start-up and pickling (a big merge,
-an import or a rebuild; below it, or on one core, this process replays alone)."""
-
-OWN_SHARE = 0.9
-"""This process's share of a replay spread over the cores, relative to a worker's: it also stores
-its cards' results while the workers finish theirs (and they send theirs over)."""
-
-_Result = tuple[int, dict[str, Any], list[ReviewValues], bool]
-"""A replayed card as it travels back from a worker: plain data (id, schedule columns, review rows, leech)."""
-
-
-@dataclass(frozen=True)
-class _ReplayJob:
-    """What the workers of a replay read (inherited when they are forked)."""
-
-    work: Sequence[tuple[int, str, Sequence[ReplayEvent]]]
-    scheduler: CardScheduler
-    threshold: int
-    action: str
-
-
-def _replay_share(job: _ReplayJob, a: int, b: int) -> list[_Result]:
-    out: list[_Result] = []
-    for cid, uid, events in job.work[a:b]:
-        r = replay_events(
-            events,
-            job.scheduler,
-            card_id=cid,
-            uid=uid,
-            leech_threshold=job.threshold,
-            leech_action=job.action,
-        )
-        out.append((cid, r.schedule.to_raw(), r.reviews, r.leech))
-    return out
-
-
-def _replay_many(
-    work: Sequence[tuple[int, str, Sequence[ReplayEvent]]],
-    scheduler: CardScheduler,
-    threshold: int,
-    action: str,
-    store: Callable[[list[_Result]], object],
-) -> None:
-    """Replay each ``(card id, uid, events)`` and hand the results to ``store``, share by share in
-    the order of ``work``. Many cards are shared out over the cores (forked workers inherit the
-    events; only the results come back); this process replays and stores its own first share while
-    they work on theirs."""
-    from ..core.workers import fork_map, fork_workers, shares
-
-    n = len(work)
-    workers = fork_workers() if n >= PARALLEL_REPLAY_MIN else 1
-    job = _ReplayJob(work, scheduler, threshold, action)
-    if workers == 1:
-        store(_replay_share(job, 0, n))
-        return
-    own = round(n * OWN_SHARE / (OWN_SHARE + workers - 1))
-    bounds = [(0, own), *shares(n, -(-(n - own) // (workers - 1)), start=own)]
-    for part in fork_map(_replay_share, job, bounds, workers=workers - 1, here_first=True, ahead=len(bounds)):
-        store(part)
-
-
 # -- merging journals -----------------------------------------------------------------------
 
 
@@ -375,6 +147,8 @@ class MergeReport:
     events_pending: int = 0
     cards_replayed: int = 0
     problems: list[str] = field(default_factory=list)
+    quarantined: int = 0
+    """Journal lines found invalid by this merge (each also named in ``problems``, up to a bound)."""
 
     def as_dict(self) -> dict[str, object]:
         """Plain data for ``--json``."""
@@ -384,6 +158,7 @@ class MergeReport:
             "events_new": self.events_new,
             "events_pending": self.events_pending,
             "cards_replayed": self.cards_replayed,
+            "quarantined": self.quarantined,
             "problems": list(self.problems),
         }
 
@@ -534,6 +309,10 @@ MERGE_CACHE_KIB = 64 * 1024
 four indexes, each checking its card) without spilling pages to the WAL before the commit."""
 
 
+PROBLEMS_SHOWN = 20
+"""Quarantined lines named one by one in a merge's report; the rest are counted."""
+
+
 def merge_journals(
     conn: sqlite3.Connection,
     folder: Path,
@@ -543,39 +322,63 @@ def merge_journals(
     leech_action: str = "suspend",
     rel: Callable[[Path], str] = str,
     journal: Journal | None = None,
+    now: datetime,
+    max_answer_ms: int = 60_000,
 ) -> MergeReport:
     """Bring in every journal event this database does not hold, then replay the cards they touch.
 
-    Reads only what is new since the last merge (a file that shrank or was
-    replaced is read again). Idempotent: merging twice changes nothing.
-    ``journal``: this device's, to record that it kept a card another device
-    purged (None: record nothing, as a rebuild).
+    Reads only what is new since the last merge (a file that shrank, was replaced or was edited
+    is read again). Idempotent: merging twice changes nothing. Every line is checked strictly
+    (``history.reader``): a line that is not a valid event is quarantined (recorded, reported
+    once as ``path:line: reason``, never applied); a valid one dated more than a day ahead of
+    ``now`` waits for its day, and one of a newer version waits for an upgrade (one warning).
+    ``journal``: this device's, to record that it kept a card another device purged (None:
+    record nothing, as a rebuild).
     """
+    from .reader import Quarantined, Waiting, read_line
+
     report = MergeReport()
     fresh: list[Event] = []
     cursors: list[tuple[str, str, Cursor]] = []
+    quarantined: list[tuple[str, list[tuple[int, str]], bool, int]] = []
+    waiting: list[tuple[str, list[tuple[int, str, str, str | None, str]]]] = []
     with cyclic_gc_paused():
         for device, path in journal_files(folder):
             report.files += 1
             key = rel(path)
             known = event_store.journal_cursor(conn, key)
             try:
-                res = read_new(path, Cursor(*known) if known else None)
+                res = read_new(path, Cursor(*known) if known else None, now=now, max_answer_ms=max_answer_ms)
             except OSError as exc:
                 report.problems.append(f"{key}: cannot read the journal ({exc.strerror})")
                 continue
             if res.unchanged:
                 continue
             report.events_read += len(res.events)
-            for line, msg in res.problems:
-                report.problems.append(f"{key}:{line}: not a journal event ({msg}); skipped")
+            quarantined.append((key, res.problems, res.reread, res.problem_count))
+            waiting.append((key, [(n, w.id, w.reason, dt_to_db(w.due), w.text) for n, w in res.waiting]))
             fresh += res.events
             cursors.append((key, device, res.cursor))
+        # Lines that waited: those whose day has come, or that this version now knows.
+        ready: list[str] = []
+        for eid, _path, _line, _reason, text in event_store.waiting_events(conn):
+            got = read_line(text, now=now, max_answer_ms=max_answer_ms)
+            if isinstance(got, Event):
+                fresh.append(got)
+                ready.append(eid)
+            elif isinstance(got, Quarantined):
+                ready.append(eid)
+            elif isinstance(got, Waiting):
+                continue
         pending = event_store.pending_events(conn)
-        if not fresh and not cursors and not pending:
+        if not fresh and not cursors and not pending and not ready:
             return report
         with page_cache(conn, MERGE_CACHE_KIB), transaction(conn):
-            history = _merge(conn, fresh, pending, cursors, report, journal)
+            for key, device, c in cursors:
+                event_store.set_journal_cursor(conn, key, device, c.size, c.mtime_ns, c.head, c.consumed)
+            _record_lines(conn, quarantined, waiting, report)
+            event_store.drop_waiting(conn, ready)
+            history = _merge(conn, fresh, pending, report, journal)
             if history:
                 report.cards_replayed = replay_cards(
                     conn, sorted(history), scheduler_factory(), leech_threshold, leech_action, history
@@ -583,11 +386,52 @@ def merge_journals(
     return report
 
 
+def _record_lines(
+    conn: sqlite3.Connection,
+    quarantined: Sequence[tuple[str, list[tuple[int, str]], bool, int]],
+    waiting: Sequence[tuple[str, list[tuple[int, str, str, str | None, str]]]],
+    report: MergeReport,
+) -> None:
+    """Store the quarantined and waiting lines read, and report what is new, once and bounded."""
+    new_problems: list[tuple[str, int, str]] = []
+    unnamed = 0
+    files: set[str] = set()
+    for key, problems, reread, count in quarantined:
+        fresh = event_store.add_journal_problems(conn, key, problems, reread=reread, count=count)
+        new_problems += [(key, n, r) for n, r in fresh]
+        extra = max(0, count - len(problems))
+        if fresh or extra:
+            files.add(key)
+        unnamed += extra
+    for key, n, reason in new_problems[:PROBLEMS_SHOWN]:
+        report.problems.append(f"{key}:{n}: not a valid journal event ({reason}); quarantined, never applied")
+    more = len(new_problems) - PROBLEMS_SHOWN + unnamed
+    if more > 0:
+        report.problems.append(
+            f"... and {more:,} more quarantined lines in "
+            f"{len(files)} journal file{'s' if len(files) != 1 else ''} (`mlsys-srs info` lists them)"
+        )
+    report.quarantined = len(new_problems) + unnamed
+    added: dict[str, int] = {}
+    for key, lines in waiting:
+        if lines:
+            n = event_store.add_waiting(conn, key, lines)
+            for _, _, reason, _, _ in lines[:n] if n else []:
+                added[reason] = added.get(reason, 0) + 1
+    if added.get("newer"):
+        report.problems.append(
+            f"{added['newer']:,} journal events from a newer version of mlsys-srs wait: upgrade to apply them"
+        )
+    if added.get("future"):
+        report.problems.append(
+            f"{added['future']:,} journal events dated more than a day ahead of this clock wait for their day"
+        )
+
+
 def _merge(
     conn: sqlite3.Connection,
     fresh: Sequence[Event],
     pending: Sequence[EventRow],
-    cursors: Sequence[tuple[str, str, Cursor]],
     report: MergeReport,
     journal: Journal | None,
 ) -> dict[int, list[ReplayEvent]]:
@@ -599,8 +443,6 @@ def _merge(
     purges and matching read those from the store; every other new event is stored once matched,
     with its card (matching knows them as ``unstored_uids``).
     """
-    for key, device, c in cursors:
-        event_store.set_journal_cursor(conn, key, device, c.size, c.mtime_ns, c.head, c.consumed)
     # Two files can hold one event (a copied journal): keep the first.
     unique: dict[str, Event] = {}
     for e in fresh:

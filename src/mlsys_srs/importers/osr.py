@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from ..core.identity import event_id
 from ..errors import SrsError
 from ..history.journal import Event
-from ..history.merge import key_of, record, replay_cards
+from ..history.merge import key_of, record
+from ..history.replay import replay_cards
 from ..parse import Diagnostic, parse_note
 from ..parse.sr_comments import OsrSchedule, card_schedules, strip_schedule_comments_from
 from ..store import events as event_store
@@ -168,7 +169,9 @@ def import_osr(
                 report.already += 1
                 continue
             basis = f"osr\0{view.uid}\0{schedule.due}\0{schedule.interval}\0{schedule.ease}".encode()
-            at = clock.day_start(schedule.due - timedelta(days=max(schedule.interval, 1)))
+            # The event stands at OSR's last review; one OSR dates ahead of now (an edited comment) is an
+            # import made now, so a merge or a rebuild applies it at once, as this import does.
+            at = min(clock.day_start(schedule.due - timedelta(days=max(schedule.interval, 1))), now)
             eid = event_id(at, hashlib.blake2b(basis, digest_size=10).digest())
             state = seed_state(schedule, clock, scheduler.parameters, view.suspended)
             events.append(

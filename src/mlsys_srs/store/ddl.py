@@ -107,6 +107,20 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "mtime_ns",
         "head",
         "consumed",
+        "problems",
+    ),
+    "journal_problem": (
+        "path",
+        "line",
+        "reason",
+    ),
+    "waiting_event": (
+        "id",
+        "path",
+        "line",
+        "reason",
+        "due",
+        "text",
     ),
     "meta": (
         "key",
@@ -262,7 +276,27 @@ DDL: dict[str, tuple[str, ...]] = {
     mtime_ns INTEGER NOT NULL,
     head VARCHAR NOT NULL,
     consumed INTEGER NOT NULL,
+    problems INTEGER DEFAULT '0' NOT NULL,
     PRIMARY KEY (path)
+)""",
+    ),
+    "journal_problem": (
+        """CREATE TABLE IF NOT EXISTS journal_problem (
+    path VARCHAR NOT NULL,
+    line INTEGER NOT NULL,
+    reason VARCHAR NOT NULL,
+    PRIMARY KEY (path, line)
+)""",
+    ),
+    "waiting_event": (
+        """CREATE TABLE IF NOT EXISTS waiting_event (
+    id VARCHAR NOT NULL,
+    path VARCHAR NOT NULL,
+    line INTEGER NOT NULL,
+    reason VARCHAR NOT NULL,
+    due VARCHAR,
+    text VARCHAR NOT NULL,
+    PRIMARY KEY (id)
 )""",
     ),
     "meta": (

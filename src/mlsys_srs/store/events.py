@@ -270,6 +270,79 @@ def set_journal_cursor(
     )
 
 
+PROBLEMS_KEPT = 1000
+"""Quarantined lines listed per journal file; the rest are counted (``journal_file.problems``)."""
+
+
+def add_journal_problems(
+    conn: sqlite3.Connection,
+    path: str,
+    problems: Sequence[tuple[int, str]],
+    *,
+    reread: bool,
+    count: int | None = None,
+) -> list[tuple[int, str]]:
+    """Record a file's quarantined lines (``reread``: the file was read from its start, so the
+    old ones are dropped first; ``count``: how many there were, when only the first are named).
+    Returns the named lines not recorded before (to report once)."""
+    if reread:
+        conn.execute("DELETE FROM journal_problem WHERE path = ?", (path,))
+        conn.execute("UPDATE journal_file SET problems = 0 WHERE path = ?", (path,))
+    if not problems:
+        return []
+    known = {int(r[0]) for r in conn.execute("SELECT line FROM journal_problem WHERE path = ?", (path,))}
+    new = [(line, reason) for line, reason in problems if line not in known]
+    room = max(0, PROBLEMS_KEPT - len(known))
+    conn.executemany(
+        "INSERT OR IGNORE INTO journal_problem (path, line, reason) VALUES (?, ?, ?)",
+        [(path, line, reason[:500]) for line, reason in new[:room]],
+    )
+    extra = max(0, (count or 0) - len(problems))
+    conn.execute("UPDATE journal_file SET problems = problems + ? WHERE path = ?", (len(new) + extra, path))
+    return new
+
+
+def journal_problems(conn: sqlite3.Connection, limit: int = 50) -> tuple[int, list[tuple[str, int, str]]]:
+    """How many journal lines are quarantined in all, and the first ``limit`` as ``(path, line, reason)``."""
+    total = conn.execute("SELECT coalesce(sum(problems), 0) FROM journal_file").fetchone()[0]
+    rows = conn.execute(
+        "SELECT path, line, reason FROM journal_problem ORDER BY path, line LIMIT ?", (limit,)
+    ).fetchall()
+    return int(total), [(str(p), int(n), str(r)) for p, n, r in rows]
+
+
+def add_waiting(
+    conn: sqlite3.Connection, path: str, waiting: Sequence[tuple[int, str, str, str | None, str]]
+) -> int:
+    """Keep lines that wait: ``(line, id, reason, due, text)``. Returns how many were not kept before."""
+    before = conn.total_changes
+    conn.executemany(
+        "INSERT OR IGNORE INTO waiting_event (id, path, line, reason, due, text) VALUES (?, ?, ?, ?, ?, ?)",
+        [(eid, path, line, reason, due, text) for line, eid, reason, due, text in waiting],
+    )
+    return conn.total_changes - before
+
+
+def waiting_events(conn: sqlite3.Connection) -> list[tuple[str, str, int, str, str]]:
+    """Every waiting line: ``(id, path, line, reason, text)``."""
+    return [
+        (str(a), str(b), int(c), str(d), str(e))
+        for a, b, c, d, e in conn.execute("SELECT id, path, line, reason, text FROM waiting_event")
+    ]
+
+
+def drop_waiting(conn: sqlite3.Connection, ids: Sequence[str]) -> None:
+    """Forget waiting lines (applied now, or quarantined after all)."""
+    conn.executemany("DELETE FROM waiting_event WHERE id = ?", [(i,) for i in ids])
+
+
+def waiting_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Waiting lines by reason (``future``, ``newer``)."""
+    return {
+        str(r): int(n) for r, n in conn.execute("SELECT reason, count(*) FROM waiting_event GROUP BY reason")
+    }
+
+
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
     """A ``meta`` value."""
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -190,6 +190,30 @@ its options (export/html.py ``MarkdownRenderer.cache_key``): a re-export renders
 A cache: deleting its rows loses nothing."""
 
 
+M006_JOURNAL_QUARANTINE = """
+ALTER TABLE journal_file ADD COLUMN problems INTEGER DEFAULT '0' NOT NULL;
+CREATE TABLE journal_problem (
+    path VARCHAR NOT NULL,
+    line INTEGER NOT NULL,
+    reason VARCHAR NOT NULL,
+    PRIMARY KEY (path, line)
+);
+CREATE TABLE waiting_event (
+    id VARCHAR NOT NULL,
+    path VARCHAR NOT NULL,
+    line INTEGER NOT NULL,
+    reason VARCHAR NOT NULL,
+    due VARCHAR,
+    text VARCHAR NOT NULL,
+    PRIMARY KEY (id)
+);
+UPDATE journal_file SET head = ''
+"""
+"""The strict journal reader (issue 24): lines that are not valid events are quarantined and listed
+(``journal_problem``); valid ones that cannot be applied yet wait (``waiting_event``: dated ahead,
+or a newer version's). Every journal is read once more from its start, by the new rules."""
+
+
 def _statements(statements: tuple[str, ...]) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
         for statement in statements:
@@ -213,6 +237,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m003_review_days", _script(M003_REVIEW_DAYS)),
     ("m004_card_search", _statements(M_CARD_SEARCH)),
     ("m005_render_cache", _script(M005_RENDER_CACHE)),
+    ("m006_journal_quarantine", _script(M006_JOURNAL_QUARANTINE)),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -187,6 +187,34 @@ class JournalFile(SQLModel, table=True):
     mtime_ns: int
     head: str
     consumed: int
+    problems: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Lines of the file quarantined (not valid events), counted since it was last read whole."""
+
+
+class JournalProblem(SQLModel, table=True):
+    """A journal line that is not a valid event: quarantined (never applied), listed until it is fixed.
+
+    At most ``store.events.PROBLEMS_KEPT`` lines are kept per file; ``journal_file.problems``
+    counts them all.
+    """
+
+    __tablename__ = "journal_problem"
+    path: str = Field(primary_key=True)
+    line: int = Field(primary_key=True)
+    reason: str
+
+
+class WaitingEvent(SQLModel, table=True):
+    """A valid journal line not applied yet: dated ahead of this device's clock (applied on its day),
+    or written by a newer version (applied once this one knows its kind)."""
+
+    __tablename__ = "waiting_event"
+    id: str = Field(primary_key=True)
+    path: str
+    line: int
+    reason: str
+    due: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    text: str
 
 
 class Meta(SQLModel, table=True):

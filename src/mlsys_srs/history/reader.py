@@ -1,0 +1,258 @@
+"""Journal lines read strictly: each one becomes a typed, bounded event, waits, or is quarantined.
+
+A journal line comes from another device, another version or a file-sync tool: nothing in it
+is trusted. ``read_line`` gives one of three answers:
+
+- an ``Event`` whose every field was checked: a known kind and version; an id, device and card
+  key of bounded length with no control characters; an instant in a sane window (not before
+  2000, not more than a day ahead of this device's clock); a rating of 1 to 4; a finite answer
+  time, capped as the review screen caps it; a bury's ``until`` and an import's state checked
+  the same way;
+- ``Waiting``: a valid line this device cannot apply yet, either dated in the future (it is
+  applied on its day) or written by a newer version (a kind or format version this one does
+  not know: it is applied after an upgrade);
+- ``Quarantined``: a line that is not a valid event, with the reason, never applied and never
+  fatal.
+
+Each kind's own fields are checked by one function of ``KIND_FIELDS``; a kind added later
+(workload events) adds its own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..core.instants import parse_instant
+from .journal import FORMAT_VERSION, CardKey, Event
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""No event is older than this: an earlier date is a damaged line (and would make every chart span millennia)."""
+AHEAD = timedelta(days=1)
+"""An event at most this far ahead of this device's clock is applied (clocks disagree); later ones wait."""
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""A date past this is damaged, not merely early."""
+MAX_LINE = 256 * 1024
+"""Bytes of one journal line; a real one is well under 4 KB."""
+MAX_ANSWER_MS = 24 * 3600 * 1000
+"""Answer times above this are damaged; valid ones are then capped by the reader's own setting."""
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+_UID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_BLOCK_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A valid line that cannot be applied yet: ``reason`` is ``future`` or ``newer``."""
+
+    id: str
+    reason: str
+    due: datetime | None
+    """When it can be applied (a future event: a day before its time); None for a newer version's."""
+    text: str
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A line that is not a valid event, and why."""
+
+    reason: str
+
+
+class _Bad(ValueError):
+    """A field fails its check (the message names it)."""
+
+
+def _reject_constant(name: str) -> float:
+    raise _Bad(f"{name} is not a number JSON allows")
+
+
+def _text(
+    obj: dict[str, Any],
+    key: str,
+    limit: int,
+    *,
+    required: bool = True,
+    pattern: re.Pattern[str] | None = None,
+) -> str | None:
+    value = obj.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise _Bad(f"{key} missing or not text")
+    if len(value) > limit:
+        raise _Bad(f"{key} is longer than {limit} characters")
+    if pattern is not None and not pattern.match(value):
+        raise _Bad(f"{key} {value[:40]!r} has characters an id cannot have")
+    if pattern is None and _CONTROL_RE.search(value):
+        raise _Bad(f"{key} holds control characters")
+    return value
+
+
+def _instant(value: Any, what: str) -> datetime:
+    if not isinstance(value, str) or len(value) > 64:
+        raise _Bad(f"{what} is not a time")
+    try:
+        when = parse_instant(value, require_offset=True, what=what)
+    except (ValueError, OverflowError) as exc:
+        raise _Bad(f"{what}: {exc}") from None
+    if not EARLIEST <= when < LATEST:
+        raise _Bad(f"{what} {value} is outside 2000-2199")
+    return when
+
+
+def _rating(data: dict[str, Any]) -> None:
+    r = data.get("rating")
+    if isinstance(r, bool) or not isinstance(r, int) or not 1 <= r <= 4:
+        raise _Bad(f"rating {r!r} is not 1, 2, 3 or 4")
+
+
+def _answer(data: dict[str, Any]) -> None:
+    _rating(data)
+    if "ms" in data and data["ms"] is not None:
+        ms = data["ms"]
+        if isinstance(ms, bool) or not isinstance(ms, int | float) or not math.isfinite(ms) or ms < 0:
+            raise _Bad(f"ms {ms!r} is not an answer time")
+        if ms > MAX_ANSWER_MS:
+            raise _Bad(f"ms {ms!r} is longer than a day")
+    if "first" in data and not isinstance(data["first"], bool):
+        raise _Bad("first is not true or false")
+
+
+def _undo(data: dict[str, Any]) -> None:
+    _text(data, "target", 64, pattern=_ID_RE)
+
+
+def _bury(data: dict[str, Any]) -> None:
+    until = data.get("until")
+    if until is not None:
+        _instant(until, "until")
+
+
+def _plain(data: dict[str, Any]) -> None:
+    """suspend, unsuspend, reset, purge: a ``kept`` mark at most."""
+    if "kept" in data:
+        _text(data, "kept", 64, pattern=_ID_RE)
+
+
+_STATES = ("new", "learning", "review", "relearning")
+
+
+def _import(data: dict[str, Any]) -> None:
+    state = data.get("state")
+    if state is None:
+        return
+    if not isinstance(state, dict):
+        raise _Bad("state is not an object")
+    if state.get("state") not in _STATES:
+        raise _Bad(f"state.state {state.get('state')!r} is not a card state")
+    for key in ("due", "last_review"):
+        if state.get(key) is not None:
+            _instant(state[key], f"state.{key}")
+    for key, low, high in (("stability", 0.0, 1e6), ("difficulty", 1.0, 10.0)):
+        v = state.get(key)
+        if v is not None and (
+            isinstance(v, bool)
+            or not isinstance(v, int | float)
+            or not math.isfinite(v)
+            or not low <= v <= high
+        ):
+            raise _Bad(f"state.{key} {v!r} is out of range")
+    for key in ("reps", "lapses", "step"):
+        v = state.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 1_000_000):
+            raise _Bad(f"state.{key} {v!r} is out of range")
+
+
+KIND_FIELDS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "review": _answer,
+    "cram": _answer,
+    "undo": _undo,
+    "bury": _bury,
+    "suspend": _plain,
+    "unsuspend": _plain,
+    "reset": _plain,
+    "purge": _plain,
+    "import": _import,
+}
+"""Each kind this version knows, with the check of its own fields."""
+
+
+def _card(value: Any) -> CardKey:
+    if not isinstance(value, dict):
+        raise _Bad("card missing")
+    uid = _text(value, "uid", 64, pattern=_UID_RE)
+    assert uid is not None
+    block = value.get("block")
+    if block is not None and (not isinstance(block, str) or not _BLOCK_RE.match(block)):
+        raise _Bad("card.block is not a block id")
+    direction = value.get("dir") or "forward"
+    if direction not in ("forward", "reverse"):
+        raise _Bad(f"card.dir {direction!r} is not forward or reverse")
+    cloze = value.get("cloze")
+    if cloze is not None and (isinstance(cloze, bool) or not isinstance(cloze, int) or not 1 <= cloze <= 999):
+        raise _Bad(f"card.cloze {cloze!r} is not 1 to 999")
+    fields = {"path": 4096, "fp": 128, "q": 16384}
+    out: dict[str, str] = {}
+    for key, limit in fields.items():
+        v = value.get(key)
+        if v is None or v == "":
+            out[key] = ""
+            continue
+        if not isinstance(v, str) or len(v) > limit:
+            raise _Bad(f"card.{key} is not text of at most {limit} characters")
+        if key != "q" and _CONTROL_RE.search(v):
+            raise _Bad(f"card.{key} holds control characters")
+        out[key] = v
+    return CardKey(uid, block or None, direction, cloze, out["path"], out["fp"], out["q"])
+
+
+def read_line(text: str, *, now: datetime, max_answer_ms: int) -> Event | Waiting | Quarantined:
+    """One journal line, checked: an event to apply, one that waits, or the reason it is refused.
+
+    Args:
+        text: The line, without its newline.
+        now: This device's clock (UTC-aware): later events wait until a day before their time.
+        max_answer_ms: Answer times are capped at this (the review screen's own cap).
+    """
+    if len(text) > MAX_LINE:
+        return Quarantined(f"longer than {MAX_LINE // 1024} KB")
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except _Bad as exc:
+        return Quarantined(str(exc))
+    except (ValueError, RecursionError):
+        return Quarantined("not JSON")
+    if not isinstance(obj, dict):
+        return Quarantined("not a JSON object")
+    try:
+        eid = _text(obj, "id", 64, pattern=_ID_RE)
+        device = _text(obj, "dev", 64, pattern=_ID_RE)
+        kind = obj.get("kind")
+        if not isinstance(kind, str) or not _KIND_RE.match(kind):
+            raise _Bad("kind missing or not a name")
+        at = _instant(obj.get("at"), "at")
+        card = _card(obj.get("card"))
+        version = obj.get("v", 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise _Bad(f"v {version!r} is not a format version")
+        assert eid is not None and device is not None
+        if version > FORMAT_VERSION or kind not in KIND_FIELDS:
+            return Waiting(eid, "newer", None, text)
+        data = {k: v for k, v in obj.items() if k not in ("v", "id", "kind", "at", "dev", "card")}
+        KIND_FIELDS[kind](data)
+    except _Bad as exc:
+        return Quarantined(str(exc))
+    if at > now + AHEAD:
+        return Waiting(eid, "future", at - AHEAD, text)
+    if kind in ("review", "cram") and isinstance(data.get("ms"), int | float) and data["ms"] > max_answer_ms:
+        data["ms"] = max_answer_ms  # as the review screen logs a long answer
+    return Event(eid, kind, at, device, card, data)
