@@ -412,7 +412,7 @@
   async function ping() {
     try {
       const res = await fetch('api/ping', { cache: 'no-store', credentials: 'same-origin' });
-      if (res.ok) await reconnect();
+      if (res.ok) await act(reconnect)();
     } catch (e) { /* still offline */ }
   }
 
@@ -507,14 +507,22 @@
   }
 
   // -- input ---------------------------------------------------------------------------------------
-  $('show').addEventListener('click', (e) => { e.currentTarget.blur(); reveal(); });
-  $('next').addEventListener('click', (e) => { e.currentTarget.blur(); next(); });
+  // Actions run one after another, in the order given (keys pressed quickly are not lost).
+  let chain = Promise.resolve();
+  const act = (fn) => (...args) => { chain = chain.then(() => fn(...args)).catch((e) => error(String(e))); return chain; };
+  const doReveal = act(reveal);
+  const doGrade = act(grade);
+  const doUndo = act(undo);
+  const doSetAside = act(setAside);
+  const doNext = act(next);
+  $('show').addEventListener('click', (e) => { e.currentTarget.blur(); doReveal(); });
+  $('next').addEventListener('click', (e) => { e.currentTarget.blur(); doNext(); });
   for (const b of document.querySelectorAll('button.grade')) {
-    b.addEventListener('click', (e) => { e.currentTarget.blur(); grade(Number(b.dataset.rating)); });
+    b.addEventListener('click', (e) => { e.currentTarget.blur(); doGrade(Number(b.dataset.rating)); });
   }
-  $('undo').addEventListener('click', (e) => { e.currentTarget.blur(); undo(); });
-  $('bury').addEventListener('click', (e) => { e.currentTarget.blur(); setAside('bury'); });
-  $('suspend').addEventListener('click', (e) => { e.currentTarget.blur(); setAside('suspend'); });
+  $('undo').addEventListener('click', (e) => { e.currentTarget.blur(); doUndo(); });
+  $('bury').addEventListener('click', (e) => { e.currentTarget.blur(); doSetAside('bury'); });
+  $('suspend').addEventListener('click', (e) => { e.currentTarget.blur(); doSetAside('suspend'); });
 
   document.addEventListener('keydown', (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
@@ -522,12 +530,12 @@
     if (k === ' ' || k === 'Enter') {
       if (e.target instanceof HTMLAnchorElement) return;
       e.preventDefault();
-      if (phase === 'question') reveal(); else if (mode === 'preview') next();
+      if (phase === 'question') doReveal(); else if (mode === 'preview') doNext();
     } else if (k.length === 1 && '1234'.includes(k)) {
-      e.preventDefault(); grade(Number(k));
-    } else if (k === 'u') { e.preventDefault(); undo(); }
-    else if (k === 'b') { e.preventDefault(); setAside('bury'); }
-    else if (k === 's') { e.preventDefault(); setAside('suspend'); }
+      e.preventDefault(); doGrade(Number(k));
+    } else if (k === 'u') { e.preventDefault(); doUndo(); }
+    else if (k === 'b') { e.preventDefault(); doSetAside('bury'); }
+    else if (k === 's') { e.preventDefault(); doSetAside('suspend'); }
   });
 
   // Touch: a tap on the card shows the answer; on the answer, a swipe right is Good, left Again.
@@ -544,15 +552,15 @@
     touch = null;
     if (e.target instanceof Element && e.target.closest('a')) return;
     if (Math.abs(dx) < 12 && Math.abs(dy) < 12) {
-      if (phase === 'question') { e.preventDefault(); reveal(); }
+      if (phase === 'question') { e.preventDefault(); doReveal(); }
       return;
     }
     if (phase === 'answer' && mode !== 'preview' && Math.abs(dx) > 80 && Math.abs(dy) < 0.6 * Math.abs(dx)) {
-      grade(dx > 0 ? 3 : 1);
+      doGrade(dx > 0 ? 3 : 1);
     }
   });
   cardEl.addEventListener('click', (e) => {
-    if (phase === 'question' && !(e.target instanceof Element && e.target.closest('a'))) reveal();
+    if (phase === 'question' && !(e.target instanceof Element && e.target.closest('a'))) doReveal();
   });
 
   window.addEventListener('online', () => { if (!online) ping(); });
@@ -560,5 +568,5 @@
   if ('serviceWorker' in navigator && window.isSecureContext) {
     navigator.serviceWorker.register('sw.js', { scope: './' }).catch(() => {});
   }
-  start();
+  act(start)();
 })();
