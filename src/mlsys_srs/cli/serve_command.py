@@ -60,7 +60,7 @@ def serve(
     reschedule=1, new=N, limit=N, domain=, tag=, note=, deck= (as `review`'s
     options). The page keeps answering the cards it fetched ahead when the
     connection drops and sends the answers when it is back. Needs the optional
-    packages: pip install 'mlsys-srs[web]'.
+    packages: pip install 'mlsys-srs\\[web]'.
     """
     from ..errors import SrsError
 
