@@ -287,3 +287,25 @@ def test_lan_mode_page_needs_the_token(browser: Any, tmp_path: Path) -> None:
         context.close()
     finally:
         s.stop()
+
+
+def test_the_end_of_session_summary(browser: Any, tmp_path: Path) -> None:
+    vault = tmp_path / "vault"
+    write_notes(vault, {"two.md": "# Two\n\nQ: first?\nA: 1\n\nQ: second?\nA: 2\n"})
+    s = serve(vault, tmp_path / "srs.db")
+    try:
+        context, page = _page(browser, s, PHONE)
+        for done in ("1 done", "2 done"):  # Easy takes both out of learning: the session ends
+            page.get_by_role("button", name="Show answer").tap()
+            page.get_by_role("button", name="Easy", exact=True).tap()
+            page.wait_for_function(
+                f"() => document.querySelector('#progress').textContent.startsWith('{done}')"
+            )
+        page.get_by_role("heading", name="Session done").wait_for()
+        summary = page.locator("#summary").inner_text().replace("\t", "\n")
+        assert "reviewed\n2" in summary and "Again 0" in summary and "Easy 2" in summary
+        assert "new cards learned\n2" in summary
+        _shot(page, "phone-summary")
+        context.close()
+    finally:
+        s.stop()
