@@ -16,7 +16,8 @@ PACKAGE = Path(mlsys_srs.__file__).parent
 
 LAYERS: list[set[str]] = [
     {"__main__"},
-    {"cli", "web"},
+    {"cli"},
+    {"web"},  # a front end too; the CLI's `serve` command starts it
     {"app"},
     {"review", "insights", "anki", "importers"},
     {"render"},

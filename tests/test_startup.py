@@ -27,6 +27,11 @@ HEAVY = {
     "sqlalchemy",
     "frontmatter",  # reading notes: none of these commands parse notes
     "pydantic",  # typer's option checks (cli._plain_coercion does the plain ones)
+    "starlette",  # the web review (serve)
+    "uvicorn",
+    "anyio",
+    "segno",
+    "latex2mathml",
 }
 
 

@@ -24,6 +24,7 @@ from . import insight_commands as stats
 from . import notes_commands as notes
 from . import report_command as report
 from . import schedule_commands as schedule
+from . import serve_command as serve
 from . import study_commands as review
 from .context import State, err_console
 
@@ -253,7 +254,7 @@ def main_options(
     ctx.obj = State(vault=vault, db=db, config_path=config)
 
 
-for _group in (notes.app, review.app, schedule.app, stats.app, history.app, report.app):
+for _group in (notes.app, review.app, schedule.app, stats.app, history.app, report.app, serve.app):
     app.add_typer(_group)
 app.add_typer(export.app, name="export")
 app.add_typer(imports.app, name="import")

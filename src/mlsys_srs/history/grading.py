@@ -53,13 +53,15 @@ def grade_card(
     journal: Journal | None = None,
     kind: str = "review",
     leech_action: str = "suspend",
+    answer_id: str | None = None,
 ) -> GradeResult:
     """Grade a card and commit the review row and the card's new state in one transaction.
 
     The review row's ``before`` holds the card's scheduling columns exactly as
     they were, so ``undo_review`` can put them back. A lapse that makes the
     card a leech tags it ``leech`` and, with ``leech_action="suspend"``, suspends
-    it, in the same transaction.
+    it, in the same transaction. ``answer_id``: the answer's own event id (the web page
+    makes its answers' ids, so that an answer sent twice is taken once); default a new one.
 
     Raises:
         CardNotFound: no such card.
@@ -95,7 +97,7 @@ def grade_card(
             difficulty_after=after.difficulty,
             due_after=after.due,
             before=snapshot,
-            uid=(eid := event_id(now)),
+            uid=(eid := answer_id or event_id(now)),
             kind=kind,
         )
         card_store.set_schedule(conn, card_id, after.to_raw())

@@ -37,6 +37,9 @@ from .terminal import build_parser, wikilink_text
 ImageResolver = Callable[[str, str, int], "str | None"]
 """``(target, note path, line) -> Anki media file name``, or None when refused or missing."""
 
+MathRenderer = Callable[[str, bool], str]
+"""``(TeX, display) -> HTML`` of a formula (the web page's MathML; Anki gets MathJax delimiters)."""
+
 _SIZE_RE = re.compile(r"^(\d+)(?:x(\d+))?$")
 # One line without these characters and without a block marker at its start is
 # rendered by markdown-it as its escaped self: the renderer skips the parser for it.
@@ -166,16 +169,44 @@ def highlight_code(code: str, lang: str, attrs: str = "") -> str:
     return protect_cloze(highlight(code, lexer, _formatter()))
 
 
+def _unwrap(html: str) -> str:
+    """A single paragraph without its ``<p>``."""
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        return html[3:-4]
+    return html
+
+
+def _cloze_open(renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    marked = tokens[idx].meta.get("n") == env.get("cloze")
+    env.setdefault("open_clozes", []).append(marked)
+    return '<mark class="cloze">' if marked else ""
+
+
+def _cloze_close(renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    opened = env.get("open_clozes") or [False]
+    return "</mark>" if opened.pop() else ""
+
+
 class MarkdownRenderer:
     """Renders card Markdown to Anki field HTML. One instance serves a whole export."""
 
-    def __init__(self, resolve_image: ImageResolver | None = None, *, breaks: bool = False) -> None:
+    def __init__(
+        self,
+        resolve_image: ImageResolver | None = None,
+        *,
+        breaks: bool = False,
+        math: MathRenderer | None = None,
+        cloze: bool = False,
+    ) -> None:
         """Set up the parser and its rules.
 
         Args:
             resolve_image: Names the media file for an image reference (None: images show as text).
             breaks: Show single line breaks as breaks, as Obsidian does unless its
                 "strict line breaks" setting is on; CommonMark joins the lines.
+            math: Renders formulas (None: the TeX between MathJax delimiters, for Anki).
+            cloze: Read ``{{cN::...}}`` as deletions, the one ``render(cloze=N)`` names marked
+                ``<mark class="cloze">`` (the web page; Anki renders clozes itself).
         """
         self._resolve_image = resolve_image
         self._images = 0  # image references met so far (their HTML depends on files: never cached)
@@ -191,11 +222,22 @@ class MarkdownRenderer:
         self._key_prefix = (
             f"{RENDER_VERSION}\x1f{markdown_it.__version__}\x1f{pygments.__version__}\x1fbreaks={breaks}\x1f"
         )
-        md = build_parser(breaks=breaks, highlight=highlight_code)
+        if math is not None or cloze:
+            self._key_prefix += f"math={math is not None}\x1fcloze={cloze}\x1f"
+        md = build_parser(breaks=breaks, highlight=highlight_code, cloze=cloze)
         md.core.ruler.after("inline", "unlink_relative", _unlink_relative)
         md.add_render_rule("math_inline", lambda s, tokens, idx, o, e: f"\\({_tex(tokens[idx].content)}\\)")
         md.add_render_rule("math_display", lambda s, tokens, idx, o, e: f"\\[{_tex(tokens[idx].content)}\\]")
         md.add_render_rule("math_block", lambda s, tokens, idx, o, e: f"\\[{_tex(tokens[idx].content)}\\]\n")
+        if math is not None:
+            md.add_render_rule("math_inline", lambda s, tokens, idx, o, e: math(tokens[idx].content, False))
+            md.add_render_rule("math_display", lambda s, tokens, idx, o, e: math(tokens[idx].content, True))
+            md.add_render_rule(
+                "math_block", lambda s, tokens, idx, o, e: math(tokens[idx].content, True) + "\n"
+            )
+        if cloze:
+            md.add_render_rule("cloze_open", _cloze_open)
+            md.add_render_rule("cloze_close", _cloze_close)
         md.add_render_rule(
             "code_inline",
             lambda s, tokens, idx, o, e: f"<code>{protect_cloze(escapeHtml(tokens[idx].content))}</code>",
@@ -219,15 +261,19 @@ class MarkdownRenderer:
         """Image references rendered so far (a text that shows images is never cached)."""
         return self._images
 
-    def render(self, text: str, *, note: str = "", line: int = 0) -> str:
+    def render(self, text: str, *, note: str = "", line: int = 0, cloze: int | None = None) -> str:
         """One card side as HTML; a single paragraph comes without its ``<p>``.
 
         Args:
             text: The Markdown as written in the note.
             note: The note's vault-relative path (images resolve from its folder).
             line: The card's line, for diagnostics about its images.
+            cloze: The deletion to mark (a renderer made with ``cloze=True``; never cached).
         """
         stripped = text.strip()
+        if cloze is not None:
+            html = str(self._md.render(stripped, {"note": note, "line": line, "cloze": cloze})).strip()
+            return _unwrap(html)
         if self.is_plain(stripped):
             return escapeHtml(stripped)
         linked = _plain_with_wikilinks(stripped)
@@ -243,9 +289,7 @@ class MarkdownRenderer:
         if fenced is not None:
             html = fenced
         else:
-            html = str(self._md.render(stripped, {"note": note, "line": line})).strip()
-            if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
-                html = html[3:-4]
+            html = _unwrap(str(self._md.render(stripped, {"note": note, "line": line})).strip())
         if self._images == images:
             self.cache[key] = self.fresh[key] = html
         return html

@@ -300,6 +300,20 @@ class Session:
         out, self._notices = self._notices, []
         return out
 
+    def upcoming(self, limit: int) -> list[QueueItem]:
+        """The cards after the one on screen, in the order they would come if no answer changed it
+        (learning steps not due yet, and prerequisites an Again would bring forward, are left
+        out): what a web page fetches ahead to keep answering offline."""
+        s = self._state
+        now = self._now()
+        due = [it for it in s.learning if it.due is not None and it.due <= now]
+        return [*due, *s.front, *self._main[s.cursor : s.cursor + limit], *s.tail][:limit]
+
+    @property
+    def can_undo(self) -> bool:
+        """There is an action of this session to undo."""
+        return bool(self._undo)
+
     # -- keys -------------------------------------------------------------------------------
 
     def key(self, k: str) -> Outcome:
@@ -338,10 +352,11 @@ class Session:
         self.phase = Phase.ANSWER
         return True
 
-    def grade(self, rating: int) -> None:
+    def grade(self, rating: int, *, answer_id: str | None = None) -> None:
         """Grade the card on screen (1 Again, 2 Hard, 3 Good, 4 Easy) and show the next one.
 
         The review row and the card's new state are committed before this returns.
+        ``answer_id``: the answer's own event id (``grading.grade_card``).
         """
         if rating not in RATINGS:
             raise ValueError(f"rating must be 1-4, not {rating!r}")
@@ -361,6 +376,7 @@ class Session:
             journal=self.journal,
             leech_action=self.schedule.leech_action,
             kind="cram" if self.mode == "cram" else "review",
+            answer_id=answer_id,
         )
         before = self._state
         self._undo.append(_Action("grade", before, item.id, review_id=result.review_id))

@@ -206,6 +206,16 @@ ReviewValues = tuple[
 ``before`` as JSON text)."""
 
 
+def reviews_without_events(conn: sqlite3.Connection, card_id: int) -> int:
+    """How many of a card's review rows have no stored event (history from before the journal):
+    a card with any cannot be replayed from its events without losing them."""
+    row = conn.execute(
+        "SELECT count(*) FROM review WHERE card_id = ? AND uid NOT IN (SELECT id FROM event WHERE card_id = ?)",
+        (card_id, card_id),
+    ).fetchone()
+    return int(row[0])
+
+
 def delete_reviews(conn: sqlite3.Connection, card_ids: Sequence[int]) -> None:
     """Delete every review row of the cards."""
     conn.execute(
