@@ -304,6 +304,8 @@ def test_the_old_shared_database_is_adopted_by_its_vault(tmp_path: Path) -> None
     r = CliRunner().invoke(cli.app, ["--vault", str(dev.vault), "--db", str(legacy), "sync"], env=dev.env(T0))
     assert r.exit_code == 0, r.output
     shutil.rmtree(dev.vault / ".mlsys-srs", ignore_errors=True)  # as it was before vault ids existed
+    with sqlite3.connect(legacy) as old:  # a database of then named no vault
+        old.execute("DELETE FROM meta WHERE key = 'vault_id'")
     out = dev.json("sync", at=T0)
     assert out["cards"]["added"] == 0  # type: ignore[index]
     assert not legacy.exists() and dev.db.exists()

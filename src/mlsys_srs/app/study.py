@@ -247,6 +247,11 @@ def change(ws: Workspace, ids: list[int], action: Change) -> list[dict[str, Any]
     from ..history import grading
 
     unique = list(dict.fromkeys(ids))
+    from ..errors import CardNotFound
+
+    too_big = [i for i in unique if not 0 < i < 2**63]
+    if too_big:
+        raise CardNotFound(f"no card with id {str(too_big[0])[:40]}")
     day = ws.day_clock()
     t = ws.now()
     j = ws.journal()

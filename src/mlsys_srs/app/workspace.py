@@ -97,7 +97,11 @@ class Workspace:
 
         if device and not valid_device(device):
             raise SrsError(f"device id {device!r}: a device id is letters, digits, '.', '_' and '-'")
+        from ..scheduling.parameters import check_parameters
+
         cfg = load_config(vault=vault, db=db, config_path=config_path)
+        # One rule for every command: a bad parameter set stops `due` and `stats` as it stops `grade`.
+        check_parameters(cfg.schedule.parameters, cfg.schedule.origin)
         ws = cls(cfg, clock, frontend or Frontend(), device or None)
         if cfg.vault_reason not in ("option", "environment", "config", "./notes"):
             ws.frontend.notice(f"vault: {cfg.vault} (found {cfg.vault_reason})")
@@ -138,6 +142,13 @@ class Workspace:
 
         cfg = self.config
         if cfg.db_explicit:
+            if create and cfg.vault_id is None and cfg.vault.is_dir():
+                # The vault still gets its id: its backups and journal are keyed by it.
+                from dataclasses import replace
+
+                from ..vault.layout import ensure_vault_id
+
+                self.config = replace(cfg, vault_id=ensure_vault_id(cfg.vault))
             return cfg.db
         if self._db is not None:
             return self._db

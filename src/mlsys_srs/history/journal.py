@@ -209,15 +209,15 @@ class Journal:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            # Never through a symlink: a link planted in the vault must not send lines elsewhere.
+            fd = os.open(
+                self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644
+            )
             try:
                 # A torn last line (a crash mid-write) would glue onto this one: start on a new line.
                 size = os.fstat(fd).st_size
-                if size:
-                    with open(self.path, "rb") as fh:
-                        fh.seek(size - 1)
-                        if fh.read(1) != b"\n":
-                            data = b"\n" + data
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data
                 view = memoryview(data)
                 while view:
                     n = os.write(fd, view)
@@ -226,8 +226,15 @@ class Journal:
             finally:
                 os.close(fd)
         except OSError as exc:
+            import errno
+
+            why = (
+                "a symlink; the journal is written only to a real file"
+                if exc.errno == errno.ELOOP
+                else exc.strerror
+            )
             raise JournalError(
-                f"{self.path}: cannot write the review journal ({exc.strerror}); nothing was recorded"
+                f"{self.path}: cannot write the review journal ({why}); nothing was recorded"
             ) from None
 
 

@@ -79,14 +79,15 @@ def find_card(conn: sqlite3.Connection, ref: str) -> CardView:
     """
     view = load_card_ref(conn, ref)
     if view is None:
-        raise CardNotFound(f"no card with id or uid {ref!r}")
+        shown = ref if len(ref) <= 40 else ref[:40] + "…"
+        raise CardNotFound(f"no card with id or uid {shown!r}")
     return view
 
 
 def load_card_ref(conn: sqlite3.Connection, ref: str) -> CardView | None:
     """``find_card`` without the error."""
     ref = ref.strip()
-    if ref.isdigit():
+    if ref.isdigit() and len(ref) <= 18:  # a row id fits in 64 bits; a longer number names no card
         view = card_store.load_card(conn, int(ref))
         if view is not None:
             return view
