@@ -249,11 +249,12 @@ class Weakness:
 
 @dataclass(frozen=True)
 class DomainStats:
-    """One domain: retention over each window and its weakness."""
+    """One domain: retention over each window, its weakness and its cards by state (retired left out)."""
 
     domain: str
     retention: tuple[Retention, ...]
     weakness: Weakness
+    counts: CardCounts = CardCounts()
 
 
 @dataclass(frozen=True)
@@ -337,6 +338,14 @@ class Stats:
                     "domain": d.domain,
                     "retention": [_retention_json(r) for r in d.retention],
                     "weakness": d.weakness.as_json(),
+                    "counts": {
+                        "new": d.counts.new,
+                        "learning": d.counts.learning,
+                        "young": d.counts.young,
+                        "mature": d.counts.mature,
+                        "suspended": d.counts.suspended,
+                        "total": d.counts.total,
+                    },
                 }
                 for d in self.domains
             ],
@@ -595,6 +604,7 @@ def compute_stats(
     overdue = 0
     forecast_by_domain: dict[str, list[int]] = {}
     domains: dict[str, CardAcc] = {}
+    domain_counts: dict[str, dict[str, int]] = {}
     for row in card_store.card_pass(conn, (flt or CardFilter()).scope()):
         domain, state, due, last_review = row.domain, row.state, row.due, row.last_review
         suspended, retired = row.suspended, row.retired
@@ -606,20 +616,27 @@ def compute_stats(
             acc = domains[domain] = CardAcc()
         _add_card(acc, row, now, today_start, curve)
         if suspended:
-            counts["suspended"] += 1
-            continue
-        if state == "new":
-            counts["new"] += 1
-            continue
-        if state == "review":
+            bucket = "suspended"
+        elif state == "new":
+            bucket = "new"
+        elif state == "review":
             young = (
                 due is None
                 or last_review is None
                 or _parse(due) - _parse(last_review) < timedelta(days=MATURE_DAYS)
             )
-            counts["young" if young else "mature"] += 1
+            bucket = "young" if young else "mature"
         else:
-            counts["learning"] += 1
+            bucket = "learning"
+        counts[bucket] += 1
+        in_domain = domain_counts.get(domain)
+        if in_domain is None:
+            in_domain = domain_counts[domain] = dict.fromkeys(
+                ("new", "learning", "young", "mature", "suspended"), 0
+            )
+        in_domain[bucket] += 1
+        if bucket in ("suspended", "new"):
+            continue
         if due is None:
             continue
         if due < today_start:
@@ -663,6 +680,7 @@ def compute_stats(
             domain=d,
             retention=by_domain.get(d, empty),
             weakness=domains.get(d, CardAcc()).weakness(by_domain.get(d, empty)[-1]),
+            counts=CardCounts(**domain_counts.get(d, {})),
         )
         for d in sorted(set(domains) | set(by_domain))
     )
