@@ -61,10 +61,16 @@ def neighbourhood(ws: Workspace, note: str, *, days: int) -> Neighbourhood:
 
 
 def report(ws: Workspace, flt: CardFilter, out: Path, *, days: int) -> int:
-    """Write the progress report page to ``out``; its size in bytes."""
-    from ..insights.report import render_html, report_data
+    """Write the progress report page to ``out``; its size in bytes.
+
+    Raises:
+        ReportDependencyMissing: a package of the ``report`` extra is not installed
+            (checked before the database is opened).
+    """
+    from ..insights.report import render_html, report_data, require_packages
     from .workspace import check_filter
 
+    require_packages()
     cfg = ws.config
     with ws.connect() as conn:
         check_filter(conn, flt)

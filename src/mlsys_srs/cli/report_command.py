@@ -52,9 +52,11 @@ def report(
     the 30-day forecast by domain, true retention per week against your
     desired retention, calibration (predicted against actual recall), cards
     memorised over time, the spread of stability, difficulty and recall,
-    answer buttons, time per day, weak domains and concepts, and the concept
-    map (click a note for its cards). The numbers are those of `stats --json`
-    and `graph --json`. Needs the optional packages: pip install 'mlsys-srs[report]'.
+    answer buttons, time per day, progress by domain (cards by state), weak
+    domains and concepts, the leeches, and the concept map (each domain an
+    island, the most linked notes named; click a note for its cards). The
+    numbers are those of `stats --json` and `graph --json`. Needs the optional
+    packages plotly, networkx and numpy: pip install 'mlsys-srs[report]'.
     """
     from ..app.insight import report as write_report
 

@@ -1,10 +1,12 @@
-"""Where each note sits on the concept map: one force-directed cluster per domain.
+"""Where each note sits on the concept map: one force-directed disc per domain, the discs apart.
 
 Each domain's notes are laid out by networkx's spring layout (Fruchterman-Reingold)
 over the links between them, seeded, so a report of the same vault always draws
-the same map. The clusters sit on a ring in domain order (numbered folders keep
-their learning order), each as large as the square root of its note count, so
-links across domains cross the ring and links inside one stay inside its cluster.
+the same map, and scaled into a disc whose radius grows with the square root of
+the domain's note count (equal area per note). The discs sit on a ring in domain
+order (numbered folders keep their learning order) with a clear gap between
+neighbours, so each domain reads as one island; the page draws links inside a
+domain note to note and links across domains as one chord per pair of domains.
 """
 
 from __future__ import annotations
@@ -12,23 +14,33 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-CLUSTER_GAP = 0.6
-"""Space between neighbouring clusters, in units of a one-note cluster's radius."""
+GAP_SHARE = 0.7
+"""Gap between neighbouring discs, as a share of the mean disc radius (at least ``MIN_GAP``)."""
+
+MIN_GAP = 1.0
+"""The smallest gap between discs, in units of a one-note disc's radius."""
+
+FILL = 0.9
+"""Notes stay inside this share of their disc's radius, so a node's marker stays inside the disc."""
 
 SEED = 7
 
 
 def concept_layout(
     nodes: Sequence[tuple[str, str]], edges: Sequence[tuple[str, str, int]]
-) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
-    """Positions of notes and the centres of their domains.
+) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float, float]]]:
+    """Positions of notes and the disc of each domain.
 
     Args:
         nodes: ``(note path, domain)`` of every note.
         edges: ``(source path, target path, links)`` between notes.
 
     Returns:
-        ``{path: (x, y)}`` and ``{domain: (x, y)}``, rounded to 4 places.
+        ``{path: (x, y)}`` and ``{domain: (x, y, radius)}``, rounded to 4 places.
+        Every note lies inside its domain's disc; no two discs touch.
+
+    Raises:
+        ImportError: networkx (or numpy, which its layout needs) is not installed.
     """
     import networkx as nx
 
@@ -52,22 +64,51 @@ def concept_layout(
                 w = g.get_edge_data(a, b, {"weight": 0})["weight"]
                 g.add_edge(a, b, weight=w + links)
         pos = nx.spring_layout(g, seed=SEED, method="force", iterations=60 if len(paths) < 400 else 30)
-        r = radius[domain]
+        # Centre the cluster and scale its farthest note onto the disc's inner rim.
+        mx = sum(float(x) for x, _ in pos.values()) / len(pos)
+        my = sum(float(y) for _, y in pos.values()) / len(pos)
+        far = max(math.hypot(float(x) - mx, float(y) - my) for x, y in pos.values()) or 1.0
+        scale = FILL * radius[domain] / far
         for path, (x, y) in pos.items():
-            out[path] = (round(cx + r * float(x), 4), round(cy + r * float(y), 4))
-    return out, {d: (round(x, 4), round(y, 4)) for d, (x, y) in centres.items()}
+            out[path] = (
+                round(cx + scale * (float(x) - mx), 4),
+                round(cy + scale * (float(y) - my), 4),
+            )
+    discs = {d: (round(x, 4), round(y, 4), round(radius[d], 4)) for d, (x, y) in centres.items()}
+    return out, discs
 
 
 def _ring(domains: Sequence[str], radius: dict[str, float]) -> dict[str, tuple[float, float]]:
-    """Cluster centres on a circle whose circumference fits every cluster's diameter and a gap."""
+    """Disc centres on a circle whose circumference fits every disc's diameter and a gap.
+
+    The ring grows until every two discs are at least their radii plus the gap apart.
+    """
     if len(domains) == 1:
         return {domains[0]: (0.0, 0.0)}
-    arcs = [2 * radius[d] + CLUSTER_GAP for d in domains]
-    ring = max(sum(arcs) / (2 * math.pi), max(radius.values()) * 1.2)
+    gap = max(MIN_GAP, GAP_SHARE * sum(radius.values()) / len(radius))
+    # Arcs of length r_a + r_b + gap give chords a little shorter: grow the ring until all fit.
+    ring = max(sum(2 * radius[d] + gap for d in domains) / (2 * math.pi), max(radius.values()) + gap)
+    while True:
+        out = _place(domains, radius, gap, ring)
+        if all(
+            math.dist(out[a], out[b]) >= radius[a] + radius[b] + gap
+            for i, a in enumerate(domains)
+            for b in domains[i + 1 :]
+        ):
+            return out
+        ring *= 1.02
+
+
+def _place(
+    domains: Sequence[str], radius: dict[str, float], gap: float, ring: float
+) -> dict[str, tuple[float, float]]:
+    """Centres round a circle of radius ``ring``, each domain's share of angle its diameter plus the gap."""
+    arcs = [2 * radius[d] + gap for d in domains]
+    total = sum(arcs)
     out: dict[str, tuple[float, float]] = {}
     angle = math.pi / 2
     for d, arc in zip(domains, arcs, strict=True):
-        half = arc / ring / 2
+        half = math.pi * arc / total
         angle -= half
         out[d] = (ring * math.cos(angle), ring * math.sin(angle))
         angle -= half

@@ -37,6 +37,9 @@ from .stats import compute_stats
 WEAK_SHOWN = 15
 """Weak concepts listed on the page (as many as ``graph`` shows)."""
 
+REPORT_PACKAGES = ("plotly", "networkx", "numpy")
+"""What the ``report`` extra installs: Plotly's JavaScript, and networkx with numpy for the map's layout."""
+
 QUESTION_CHARS = 300
 """A card's question on the page is cut to this many characters (the map's lists stay light)."""
 
@@ -65,10 +68,11 @@ def report_data(
     links among them), ``cards`` (``[id, note
     index, question, state, recall now or null]``; the note index points into
     ``graph.nodes``), ``answered`` (card ids answered on each day of the
-    heatmap), ``layout`` (``[x, y]`` per node) and ``centres`` (per domain).
+    heatmap), ``layout`` (``[x, y]`` per node) and ``centres`` (each domain's disc
+    on the map: ``domain``, ``x``, ``y``, ``r``).
 
     Raises:
-        ReportDependencyMissing: networkx is not installed.
+        ReportDependencyMissing: networkx or numpy is not installed.
     """
     f = flt or CardFilter()
     sched = schedule or ScheduleConfig()
@@ -97,12 +101,12 @@ def report_data(
     from .map_layout import concept_layout
 
     try:
-        positions, centres = concept_layout(
+        positions, discs = concept_layout(
             [(n["path"], n["domain"]) for n in graph_json["nodes"]],
             [(e["source"], e["target"], e["links"]) for e in graph_json["edges"]],
         )
-    except ImportError:
-        raise _missing() from None
+    except ImportError as exc:
+        raise _missing([exc.name or "networkx"]) from None
 
     charts = stats.charts
     return {
@@ -128,7 +132,7 @@ def report_data(
         ],
         "answered": {d.isoformat(): list(ids) for d, ids in charts.answered.items()} if charts else {},
         "layout": [list(positions[n["path"]]) for n in graph_json["nodes"]],
-        "centres": [{"domain": d, "x": x, "y": y} for d, (x, y) in sorted(centres.items())],
+        "centres": [{"domain": d, "x": x, "y": y, "r": r} for d, (x, y, r) in sorted(discs.items())],
     }
 
 
@@ -161,10 +165,28 @@ def _cut(text: str) -> str:
     return text if len(text) <= QUESTION_CHARS else text[: QUESTION_CHARS - 1] + "…"
 
 
-def _missing() -> ReportDependencyMissing:
+def require_packages() -> None:
+    """Check that every package the report needs is installed, without importing any.
+
+    Raises:
+        ReportDependencyMissing: one or more are missing; the message names each of
+            them and the one ``pip install`` line that adds them.
+    """
+    from importlib.util import find_spec
+
+    missing = [name for name in REPORT_PACKAGES if find_spec(name) is None]
+    if missing:
+        raise _missing(missing)
+
+
+def _missing(names: Sequence[str]) -> ReportDependencyMissing:
+    """The one-line error for missing packages: which, and the pip command that installs them."""
+    names = list(dict.fromkeys(n.split(".")[0] for n in names))
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    are = "is" if len(names) == 1 else "are"
     return ReportDependencyMissing(
-        "the report needs the optional packages of the extra named report: "
-        "pip install plotly networkx (or install mlsys-srs with its report extra)"
+        f"the report needs {listed}, which {are} not installed: pip install {' '.join(names)} "
+        "(or pip install 'mlsys-srs[report]')"
     )
 
 
@@ -194,7 +216,7 @@ def plotly_js() -> str:
         path = Path(folder) / "package_data" / "plotly.min.js"
         if path.is_file():
             return path.read_text(encoding="utf-8")
-    raise _missing()
+    raise _missing(["plotly"])
 
 
 def render_html(data: dict[str, Any], *, title: str = "mlsys-srs progress") -> str:
@@ -202,7 +224,8 @@ def render_html(data: dict[str, Any], *, title: str = "mlsys-srs progress") -> s
     assets = resources.files(__package__).joinpath("page")
     template = assets.joinpath("page.html").read_text(encoding="utf-8")
     style = assets.joinpath("page.css").read_text(encoding="utf-8")
-    script = assets.joinpath("page.js").read_text(encoding="utf-8")
+    # map.js defines the concept map's factory; page.js draws everything, the map with it.
+    script = "\n".join(assets.joinpath(name).read_text(encoding="utf-8") for name in ("map.js", "page.js"))
     parts = {
         "{{TITLE}}": _html_escape(title),
         "{{STYLE}}": style,

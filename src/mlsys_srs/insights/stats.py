@@ -153,11 +153,12 @@ class CardCounts:
 
 @dataclass(frozen=True)
 class DomainStats:
-    """One domain: retention over each window and its weakness."""
+    """One domain: retention over each window, its weakness and its cards by state (retired left out)."""
 
     domain: str
     retention: tuple[Retention, ...]
     weakness: Weakness
+    counts: CardCounts = CardCounts()
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,14 @@ class Stats:
                     "domain": d.domain,
                     "retention": [retention_json(r) for r in d.retention],
                     "weakness": d.weakness.as_json(),
+                    "counts": {
+                        "new": d.counts.new,
+                        "learning": d.counts.learning,
+                        "young": d.counts.young,
+                        "mature": d.counts.mature,
+                        "suspended": d.counts.suspended,
+                        "total": d.counts.total,
+                    },
                 }
                 for d in self.domains
             ],
@@ -312,7 +321,9 @@ def compute_stats(
     windows = retention_windows(days)
     index, heatmap, streak = _review_days(conn, flt, clock, today, days, keep_streak_on_empty_days)
     tally = _tally_cards(conn, flt, clock, now, curve)
-    overall, domain_stats = _retention_by_domain(conn, flt, clock, now, windows, tally.domains)
+    overall, domain_stats = _retention_by_domain(
+        conn, flt, clock, now, windows, tally.domains, tally.domain_counts
+    )
     leeches, most_lapsed = _lapse_lists(conn, flt)
     calibration, by_week = recall_figures(
         conn, clock, now, flt=flt, days=days, desired=schedule.desired_retention, parameters=parameters
@@ -371,6 +382,8 @@ class _CardTally:
     due_by_domain: dict[str, list[int]] = field(default_factory=dict)
     overdue: int = 0
     domains: dict[str, CardAcc] = field(default_factory=dict)
+    domain_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Each domain's cards by state (retired left out), for the report's per-domain progress."""
 
     def forecast(self, today: date) -> Forecast:
         """The forecast from ``today`` on."""
@@ -402,20 +415,27 @@ def _tally_cards(
             acc = tally.domains[domain] = CardAcc()
         add_card(acc, row, now, today_start, curve)
         if suspended:
-            counts["suspended"] += 1
-            continue
-        if state == "new":
-            counts["new"] += 1
-            continue
-        if state == "review":
+            bucket = "suspended"
+        elif state == "new":
+            bucket = "new"
+        elif state == "review":
             young = (
                 due is None
                 or last_review is None
                 or parse_instant(due) - parse_instant(last_review) < timedelta(days=MATURE_DAYS)
             )
-            counts["young" if young else "mature"] += 1
+            bucket = "young" if young else "mature"
         else:
-            counts["learning"] += 1
+            bucket = "learning"
+        counts[bucket] += 1
+        in_domain = tally.domain_counts.get(domain)
+        if in_domain is None:
+            in_domain = tally.domain_counts[domain] = dict.fromkeys(
+                ("new", "learning", "young", "mature", "suspended"), 0
+            )
+        in_domain[bucket] += 1
+        if bucket in ("suspended", "new"):
+            continue
         if due is None:
             continue
         if due < today_start:
@@ -460,6 +480,7 @@ def _retention_by_domain(
     now: datetime,
     windows: Sequence[int],
     domains: dict[str, CardAcc],
+    domain_counts: dict[str, dict[str, int]] | None = None,
 ) -> tuple[tuple[Retention, ...], tuple[DomainStats, ...]]:
     """True retention over each window, overall and per domain, and each domain's weakness."""
     by_domain = retention_groups(conn, flt, clock, now, windows, "note.domain")
@@ -478,6 +499,7 @@ def _retention_by_domain(
             domain=d,
             retention=by_domain.get(d, empty),
             weakness=domains.get(d, CardAcc()).weakness(by_domain.get(d, empty)[-1]),
+            counts=CardCounts(**(domain_counts or {}).get(d, {})),
         )
         for d in sorted(set(domains) | set(by_domain))
     )

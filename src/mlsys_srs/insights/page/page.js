@@ -1,23 +1,27 @@
 // The report page: draws the embedded data (stats --json, graph --json, cards) with Plotly.
 // Note text is shown with textContent, or HTML-escaped in chart labels; never as markup.
+// Every chart with more than one coloured series gets a key under it (ours, not Plotly's
+// legend, so it wraps on a phone and never covers the plot); Plotly's mode bar is off,
+// so nothing floats over the data.
 (function () {
   "use strict";
 
   var D = JSON.parse(document.getElementById("report-data").textContent);
   var S = D.stats;
   var G = D.graph;
-  var CONFIG = {
-    displaylogo: false,
-    responsive: true,
-    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
-  };
+  var CONFIG = { displayModeBar: false, displaylogo: false, responsive: true };
   var FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif", size: 12 };
   var GRADES = ["again", "hard", "good", "easy"];
   var GRADE_COLOURS = { again: "#d62828", hard: "#f4a261", good: "#2a9d5b", easy: "#2f6fde" };
+  var STATES = ["new", "learning", "young", "mature", "suspended"];
+  var STATE_COLOURS = {
+    new: "#a9c7ee", learning: "#f4a261", young: "#95d5b2", mature: "#2a9d5b", suspended: "#6c757d",
+  };
   var PALETTE = [
     "#2f6fde", "#e76f51", "#2a9d5b", "#9b5de5", "#f4a261", "#00a6a6", "#d62828",
     "#6c757d", "#c9a227", "#ef476f", "#118ab2", "#8338ec", "#06d6a0", "#8d6e63",
   ];
+  var HEAT = [[0, "#ebedf0"], [0.0001, "#c6e48b"], [0.35, "#7bc96f"], [0.7, "#239a3b"], [1, "#196127"]];
   var drawing = [];
 
   // -- helpers ------------------------------------------------------------------
@@ -31,6 +35,11 @@
     if (text !== undefined && text !== null) e.textContent = String(text);
     if (cls) e.className = cls;
     return e;
+  }
+  function count(n, noun, plural) {
+    // "1 day", "2 days": every count the page writes next to a noun goes through here.
+    var word = Number(n) === 1 ? noun : (plural || noun + "s");
+    return Number(n).toLocaleString("en-US") + " " + word;
   }
   function pct(x, digits) {
     return x === null || x === undefined ? "–" : (100 * x).toFixed(digits === undefined ? 0 : digits) + " %";
@@ -52,26 +61,74 @@
     var i = DOMAINS.indexOf(name);
     return PALETTE[(i < 0 ? 0 : i) % PALETTE.length];
   }
+  function darker(hex, share) {
+    // Text in a domain's colour, dark enough to read on white.
+    var c = [1, 3, 5].map(function (i) { return Math.round(parseInt(hex.slice(i, i + 2), 16) * (1 - share)); });
+    return "rgb(" + c.join(",") + ")";
+  }
+  function translucent(hex, alpha) {
+    var c = [1, 3, 5].map(function (i) { return parseInt(hex.slice(i, i + 2), 16); });
+    return "rgba(" + c.join(",") + "," + alpha + ")";
+  }
   function empty(id, message) {
     var box = document.getElementById(id);
     box.classList.add("empty");
     box.textContent = message;
   }
+  function axis(extra) {
+    var a = { automargin: true };
+    for (var k in extra) a[k] = extra[k];
+    return a;
+  }
   function layout(extra) {
     var base = {
       font: FONT,
-      margin: { l: 48, r: 12, t: 10, b: 40 },
+      margin: { l: 8, r: 16, t: 14, b: 8 },
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "rgba(0,0,0,0)",
-      legend: { orientation: "h", y: -0.2 },
+      showlegend: false,
       hoverlabel: { namelength: -1 },
     };
     for (var k in extra) base[k] = extra[k];
+    ["xaxis", "yaxis"].forEach(function (a) { base[a] = axis(base[a] || {}); });
     return base;
   }
   function plot(id, traces, lay) {
-    drawing.push(Plotly.newPlot(id, traces, layout(lay || {}), CONFIG));
+    var done = Plotly.newPlot(id, traces, layout(lay || {}), CONFIG);
+    drawing.push(done);
     return document.getElementById(id);
+  }
+  function key(chartId, entries, toggles) {
+    // One entry per series, in trace order: a swatch of the series' colour and its name.
+    // With toggles, an entry is a button that shows or hides its series.
+    var ul = el("ul", null, "key");
+    ul.dataset.keyFor = chartId;
+    entries.forEach(function (e, i) {
+      var li = el("li");
+      var sw = el("span", null, "sw" + (e.line ? " line" : ""));
+      if (e.line) sw.style.borderTop = "3px " + (e.dash ? "dashed " : "solid ") + e.colour;
+      else sw.style.background = e.colour;
+      var label = el("span", e.name, "name");
+      if (toggles) {
+        var b = el("button");
+        b.type = "button";
+        b.setAttribute("aria-pressed", e.visible === false ? "false" : "true");
+        b.appendChild(sw);
+        b.appendChild(label);
+        b.addEventListener("click", function () {
+          var on = b.getAttribute("aria-pressed") !== "true";
+          b.setAttribute("aria-pressed", on ? "true" : "false");
+          Plotly.restyle(chartId, { visible: on ? true : "legendonly" }, [i]);
+        });
+        li.appendChild(b);
+      } else {
+        li.appendChild(sw);
+        li.appendChild(label);
+      }
+      ul.appendChild(li);
+    });
+    document.getElementById(chartId).after(ul);
+    return ul;
   }
   function weaknessColour(score) {
     if (score === null || score === undefined) return "#b8bec9";
@@ -96,20 +153,30 @@
     });
     target.appendChild(ul);
   }
-  function table(target, head, rows, numeric) {
-    var t = el("table");
+  function table(target, head, rows, numeric, foot, stack) {
+    // With ``stack`` (a list of column indices shown full width), a narrow screen shows each
+    // row as a block: those cells on lines of their own, the others as "label value".
+    var t = el("table", null, stack ? "stack" : "");
     var tr = el("tr");
     head.forEach(function (h, i) { tr.appendChild(el("th", h, numeric[i] ? "num" : "")); });
     var thead = el("thead");
     thead.appendChild(tr);
     t.appendChild(thead);
-    var tbody = el("tbody");
-    rows.forEach(function (r) {
-      var row = el("tr");
-      r.forEach(function (c, i) { row.appendChild(el("td", c, numeric[i] ? "num" : "")); });
-      tbody.appendChild(row);
-    });
-    t.appendChild(tbody);
+    function body(tag, list) {
+      var part = el(tag);
+      list.forEach(function (r) {
+        var row = el("tr");
+        r.forEach(function (c, i) {
+          var td = el("td", c, (numeric[i] ? "num" : "") + (stack && stack.indexOf(i) >= 0 ? " full" : ""));
+          td.dataset.label = head[i];
+          row.appendChild(td);
+        });
+        part.appendChild(row);
+      });
+      t.appendChild(part);
+    }
+    body("tbody", rows);
+    if (foot) body("tfoot", foot);
     target.replaceChildren(t);
   }
 
@@ -137,16 +204,16 @@
     if (sc.notes.length) parts.push("notes " + sc.notes.join(", "));
     document.getElementById("scope").textContent =
       (parts.length ? "Cards of " + parts.join("; ") : "All cards") +
-      " · last " + S.days + " days · generated " + D.generated.replace("T", " ").slice(0, 16) + " UTC";
+      " · last " + count(S.days, "day") + " · generated " + D.generated.replace("T", " ").slice(0, 16) + " UTC";
     var r30 = S.retention.filter(function (r) { return r.days === 30; })[0] || S.retention[S.retention.length - 1];
     var tiles = [
       ["cards", S.counts.total - S.counts.retired],
       ["studied", S.distributions ? S.distributions.studied : "–"],
       ["left today", S.today.left],
-      ["current streak", S.streak.current + (S.streak.current === 1 ? " day" : " days")],
-      ["longest streak", S.streak.longest + (S.streak.longest === 1 ? " day" : " days")],
-      ["reviews, " + S.days + " days", S.heatmap.total],
-      ["retention, " + (r30 ? r30.days : 30) + " days", r30 ? pct(r30.rate, 1) : "–"],
+      ["current streak", count(S.streak.current, "day")],
+      ["longest streak", count(S.streak.longest, "day")],
+      ["reviews, " + count(S.days, "day"), S.heatmap.total],
+      ["retention, " + count(r30 ? r30.days : 30, "day"), r30 ? pct(r30.rate, 1) : "–"],
       ["memorised now", S.memorised ? Math.round(S.memorised.cards[S.memorised.cards.length - 1]) : "–"],
     ];
     var box = document.getElementById("tiles");
@@ -166,9 +233,9 @@
   function heatmap() {
     var h = S.heatmap;
     document.getElementById("streak-line").textContent =
-      "Current streak " + S.streak.current + " days, longest " + S.streak.longest + " days" +
+      "Current streak " + count(S.streak.current, "day") + ", longest " + count(S.streak.longest, "day") +
       (S.streak.longest_end ? " (ended " + S.streak.longest_end + ")" : "") +
-      " · " + h.total + " reviews on " + h.days_studied + " days.";
+      " · " + count(h.total, "review") + " on " + count(h.days_studied, "day") + ".";
     if (!h.total) {
       empty("chart-heatmap", "No reviews yet: run `mlsys-srs review` and your days will fill in here.");
       return;
@@ -177,32 +244,46 @@
     var offset = (first.getUTCDay() + 6) % 7; // Monday first
     var n = Math.round((new Date(h.last + "T00:00:00Z") - first) / 86400000) + 1;
     var weeks = Math.ceil((n + offset) / 7);
-    var z = [], text = [], x = [];
-    for (var wd = 0; wd < 7; wd++) { z.push(new Array(weeks).fill(null)); text.push(new Array(weeks).fill("")); }
+    var z = [], text = [], said = [], x = [];
+    for (var wd = 0; wd < 7; wd++) {
+      z.push(new Array(weeks).fill(null));
+      text.push(new Array(weeks).fill(""));
+      said.push(new Array(weeks).fill(""));
+    }
     for (var w = 0; w < weeks; w++) x.push(addDays(h.first, w * 7 - offset));
+    var most = 0;
     for (var i = 0; i < n; i++) {
       var day = addDays(h.first, i);
       var cell = i + offset;
       var c = h.days[day] || 0;
+      most = Math.max(most, c);
       z[cell % 7][Math.floor(cell / 7)] = c;
       text[cell % 7][Math.floor(cell / 7)] = day;
+      said[cell % 7][Math.floor(cell / 7)] = count(c, "review");
     }
     var node = plot(
       "chart-heatmap",
       [{
         type: "heatmap", z: z, x: x, y: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], text: text,
-        xgap: 2, ygap: 2, hoverongaps: false,
-        colorscale: [[0, "#ebedf0"], [0.0001, "#c6e48b"], [0.35, "#7bc96f"], [0.7, "#239a3b"], [1, "#196127"]],
-        showscale: false,
-        hovertemplate: "%{text}: %{z} reviews<extra></extra>",
+        customdata: said, xgap: 2, ygap: 2, hoverongaps: false, zmin: 0, zmax: Math.max(most, 1),
+        colorscale: HEAT, showscale: false, hovertemplate: "%{text}: %{customdata}<extra></extra>",
       }],
-      { margin: { l: 36, r: 8, t: 6, b: 28 }, yaxis: { autorange: "reversed", fixedrange: true },
+      { margin: { l: 8, r: 8, t: 6, b: 8 }, yaxis: { autorange: "reversed", fixedrange: true },
         xaxis: { type: "date", tickformat: "%b", fixedrange: true } }
     );
     node.on("plotly_click", function (ev) {
       var p = ev.points[0];
       if (p && p.text) showDay(p.text);
     });
+    // The colour key: none, one, and the most answers in a day.
+    var box = document.getElementById("heatmap-key");
+    box.replaceChildren();
+    var none = el("span", null, "sw");
+    none.style.background = HEAT[0][1];
+    var ramp = el("span", null, "ramp");
+    ramp.style.background = "linear-gradient(90deg, " + HEAT.slice(1).map(function (s) { return s[1]; }).join(", ") + ")";
+    box.append(none, el("span", "none", "muted"), el("span", "1", "muted"), ramp,
+      el("span", count(most, "review") + " a day", "muted"));
   }
 
   function showDay(day) {
@@ -213,9 +294,9 @@
       var note = c[1] !== null && c[1] !== undefined ? NOTE_OF[c[1]].path : "";
       return { text: c[2], meta: note + " · recall now " + pct(c[4]) };
     });
-    var count = (S.heatmap.days[day] || 0);
-    cardList(document.getElementById("day-cards"), day + ": " + count + " answers, " + ids.length + " cards", rows,
-      ids.length ? null : "Nothing answered on this day.");
+    var answers = (S.heatmap.days[day] || 0);
+    cardList(document.getElementById("day-cards"), day + ": " + count(answers, "answer") + ", " + count(ids.length, "card"),
+      rows, ids.length ? null : "Nothing answered on this day.");
   }
 
   // -- forecast -----------------------------------------------------------------
@@ -223,8 +304,8 @@
   function forecast() {
     var f = S.forecast;
     document.getElementById("backlog-line").textContent =
-      "Today's backlog: " + f.overdue + " overdue card" + (f.overdue === 1 ? "" : "s") +
-      " (counted in today's bar) · " + S.today.left + " left to review today.";
+      "Today's backlog: " + count(f.overdue, "overdue card") + " (counted in today's bar) · " +
+      S.today.left + " left to review today.";
     var days = f.days.map(function (d) { return d.day; });
     if (!sum(f.days.map(function (d) { return d.due; }))) {
       empty("chart-forecast", "Nothing falls due in the next 30 days. New cards start with `mlsys-srs review`.");
@@ -237,8 +318,71 @@
       };
     });
     plot("chart-forecast", traces, {
-      barmode: "stack", xaxis: { type: "date" }, yaxis: { title: { text: "cards due" } }, showlegend: false,
+      // Each date starts at its tick, so today's, at the y axis, clears the axis's "0".
+      barmode: "stack", xaxis: { type: "date", ticklabelposition: "outside right" },
+      yaxis: { title: { text: "cards due" } },
     });
+    key("chart-forecast", f.domains.map(function (d) {
+      return { name: d.domain, colour: domainColour(d.domain) };
+    }), true);
+  }
+
+  // -- progress by domain -------------------------------------------------------------
+
+  function progress() {
+    var rows = S.domains.filter(function (d) { return d.counts && d.counts.total > 0; });
+    if (!rows.length) {
+      empty("chart-progress", "No cards yet: point --vault at your notes and run `mlsys-srs sync`.");
+      document.getElementById("progress-table").replaceChildren();
+      return;
+    }
+    // The table first: the chart takes the width the table leaves it.
+    var all = {};
+    STATES.concat(["total"]).forEach(function (s) { all[s] = sum(rows.map(function (d) { return d.counts[s]; })); });
+    function line(name, c) {
+      return [name].concat(STATES.map(function (s) { return c[s]; }), [c.total]);
+    }
+    table(document.getElementById("progress-table"), ["domain"].concat(STATES, ["total"]),
+      rows.map(function (d) { return line(d.domain, d.counts); }), [0, 1, 1, 1, 1, 1, 1],
+      [line("all domains", all)], [0]);
+    var names = rows.map(function (d) { return d.domain; });
+    var box = document.getElementById("chart-progress");
+    box.style.height = Math.max(200, 40 + 26 * rows.length) + "px";
+    var traces = STATES.map(function (s) {
+      return {
+        type: "bar", orientation: "h", name: s, y: names.map(esc), x: rows.map(function (d) { return d.counts[s]; }),
+        marker: { color: STATE_COLOURS[s] },
+        customdata: rows.map(function (d) { return count(d.counts[s], "card"); }),
+        hovertemplate: "%{y}: %{customdata} " + s + "<extra></extra>",
+      };
+    });
+    plot("chart-progress", traces, {
+      barmode: "stack", xaxis: { title: { text: "cards" } }, yaxis: { autorange: "reversed", type: "category" },
+    });
+    key("chart-progress", STATES.map(function (s) { return { name: s, colour: STATE_COLOURS[s] }; }), true);
+  }
+
+  // -- leeches ----------------------------------------------------------------------
+
+  function leeches() {
+    var ls = S.leeches || [];
+    document.getElementById("leech-line").textContent = ls.length
+      ? count(ls.length, "card") + " suspended as " + (ls.length === 1 ? "a leech" : "leeches") +
+        " (tagged leech after too many lapses). Rewrite or split them, then `mlsys-srs unsuspend ID`."
+      : "No leeches: no card has been suspended for lapsing too often.";
+    function rows(list) {
+      return list.map(function (c) { return ["#" + c.id, c.note + ":" + c.line, c.question, c.lapses]; });
+    }
+    var head = ["card", "note:line", "question", "lapses"];
+    var box = document.getElementById("leeches");
+    if (ls.length) table(box, head, rows(ls), [1, 0, 0, 1], null, [1, 2]);
+    else box.replaceChildren();
+    // The cards with the most lapses that are not leeches yet: the next ones to fix.
+    var ml = (S.most_lapsed || []).filter(function (c) { return !c.suspended; });
+    box = document.getElementById("most-lapsed");
+    if (ml.length) table(box, head, rows(ml), [1, 0, 0, 1], null, [1, 2]);
+    else box.replaceChildren(el("p", (S.most_lapsed || []).length
+      ? "The cards with the most lapses are all leeches (above)." : "No card has lapsed yet.", "muted"));
   }
 
   // -- retention per week ----------------------------------------------------------
@@ -249,30 +393,35 @@
       empty("chart-retention", "Review for a week to see retention: it counts answers to cards you have already learned.");
       return;
     }
+    var entries = [];
     function trace(weeks, name, main) {
       var pts = weeks.filter(function (w) { return w.reviews > 0; });
+      var colour = main ? "#1d2330" : domainColour(name);
+      entries.push({ name: name, colour: colour, line: true, visible: main });
       return {
         type: "scatter", mode: "lines+markers", name: esc(name),
         x: pts.map(function (w) { return w.end; }),
         y: pts.map(function (w) { return w.rate; }),
-        customdata: pts.map(function (w) { return [w.start, w.reviews, w.passed]; }),
+        customdata: pts.map(function (w) { return [w.start, count(w.reviews, "answer")]; }),
         visible: main ? true : "legendonly",
-        line: { width: main ? 3 : 1.5, color: main ? "#1d2330" : domainColour(name) },
+        line: { width: main ? 3 : 1.5, color: colour },
         marker: { size: main ? 6 : 4 },
-        hovertemplate: "%{customdata[0]} to %{x}: %{y:.1%} of %{customdata[1]} answers<extra>" + esc(name) + "</extra>",
+        hovertemplate: "%{customdata[0]} to %{x}: %{y:.1%} of %{customdata[1]}<extra>" + esc(name) + "</extra>",
       };
     }
     var traces = [trace(r.weeks, "all domains", true)];
     r.domains.forEach(function (d) { traces.push(trace(d.weeks, d.domain, false)); });
     var x0 = r.weeks[0].start, x1 = r.weeks[r.weeks.length - 1].end;
+    var desired = "desired " + pct(r.desired);
     traces.push({
-      type: "scatter", mode: "lines", name: "desired " + pct(r.desired), x: [x0, x1], y: [r.desired, r.desired],
+      type: "scatter", mode: "lines", name: desired, x: [x0, x1], y: [r.desired, r.desired],
       line: { dash: "dash", color: "#2f6fde" }, hoverinfo: "name",
     });
+    entries.push({ name: desired, colour: "#2f6fde", line: true, dash: true });
     plot("chart-retention", traces, {
-      xaxis: { type: "date" }, yaxis: { tickformat: ".0%", rangemode: "tozero" },
-      legend: { orientation: "h", y: -0.25, font: { size: 10 } }, margin: { l: 48, r: 12, t: 10, b: 10 },
+      xaxis: { type: "date" }, yaxis: { tickformat: ".0%", range: [0, 1.05] },
     });
+    key("chart-retention", entries, true);
   }
 
   // -- calibration ----------------------------------------------------------------
@@ -285,21 +434,29 @@
     }
     var max = Math.max.apply(null, bins.map(function (b) { return b.reviews; }));
     plot("chart-calibration", [
-      { type: "scatter", mode: "lines", x: [0, 1], y: [0, 1], name: "perfect", line: { dash: "dot", color: "#9aa3b2" }, hoverinfo: "skip" },
+      { type: "scatter", mode: "lines", x: [0, 1], y: [0, 1], name: "perfect calibration", line: { dash: "dot", color: "#9aa3b2" }, hoverinfo: "skip" },
       {
-        type: "scatter", mode: "lines+markers+text", name: "actual",
+        type: "scatter", mode: "lines+markers", name: "actual pass rate", cliponaxis: false,
         x: bins.map(function (b) { return b.predicted; }), y: bins.map(function (b) { return b.actual; }),
-        text: bins.map(function (b) { return String(b.reviews); }), textposition: "top left",
-        customdata: bins.map(function (b) { return [b.low, b.high, b.reviews, b.passed]; }),
+        customdata: bins.map(function (b) { return [b.low, b.high, count(b.reviews, "answer")]; }),
+        line: { color: "#2f6fde" },
         marker: { size: bins.map(function (b) { return 6 + 18 * Math.sqrt(b.reviews / max); }), color: "#2f6fde" },
         hovertemplate: "predicted %{customdata[0]:.0%}–%{customdata[1]:.0%} (mean %{x:.1%}): " +
-          "%{y:.1%} passed of %{customdata[2]} answers<extra></extra>",
+          "%{y:.1%} passed of %{customdata[2]}<extra></extra>",
       },
     ], {
-      showlegend: false,
-      xaxis: { title: { text: "predicted recall" }, tickformat: ".0%", range: [0, 1.02] },
+      // The corner's 0 % is the y axis's: the x axis labels 20 % up, so the two never collide.
+      xaxis: { title: { text: "predicted recall" }, tickformat: ".0%", range: [0, 1.02], tickvals: [0.2, 0.4, 0.6, 0.8, 1] },
       yaxis: { title: { text: "pass rate" }, tickformat: ".0%", range: [0, 1.05] },
     });
+    key("chart-calibration", [
+      { name: "perfect calibration", colour: "#9aa3b2", line: true, dash: true },
+      { name: "actual pass rate", colour: "#2f6fde", line: true },
+    ], true);
+    table(document.getElementById("calibration-table"), ["predicted", "mean", "pass rate", "answers"],
+      bins.map(function (b) {
+        return [Math.round(100 * b.low) + "–" + Math.round(100 * b.high) + " %", pct(b.predicted, 1), pct(b.actual, 1), b.reviews];
+      }), [0, 1, 1, 1]);
   }
 
   // -- memorised ------------------------------------------------------------------
@@ -313,13 +470,14 @@
     var x = m.cards.map(function (_, i) { return addDays(m.first, i); });
     plot("chart-memorised", [{
       type: "scatter", mode: "lines", x: x, y: m.cards, fill: "tozeroy", line: { color: "#2a9d5b" },
-      hovertemplate: "%{x}: %{y:,.0f} cards<extra></extra>",
+      customdata: m.cards.map(function (c) { return count(Math.round(c), "card"); }),
+      hovertemplate: "%{x}: %{customdata}<extra></extra>",
     }], { xaxis: { type: "date" }, yaxis: { title: { text: "cards" }, rangemode: "tozero" } });
   }
 
   // -- distributions ----------------------------------------------------------------
 
-  function histogram(id, h, label, colour, title) {
+  function histogram(id, h, label, colour, title, unit) {
     var d = S.distributions;
     if (!d || !d.studied) {
       empty(id, "No studied cards yet: review some to see their " + title + ".");
@@ -329,18 +487,23 @@
     for (var i = 0; i < h.counts.length; i++) names.push(label(h.edges[i], h.edges[i + 1]));
     plot(id, [{
       type: "bar", x: names, y: h.counts, marker: { color: colour },
-      hovertemplate: "%{x}: %{y} cards<extra></extra>",
-    }], { xaxis: { type: "category" }, yaxis: { title: { text: "cards" } }, margin: { l: 48, r: 8, t: 6, b: 48 } });
+      customdata: h.counts.map(function (c) { return count(c, "card"); }),
+      hovertemplate: "%{x}" + unit + ": %{customdata}<extra></extra>",
+    }], {
+      // Upright labels when they fit, else on end: never at a slant, so no label overhangs its neighbour.
+      xaxis: { type: "category", title: { text: title + (unit ? "," + unit : "") }, autotickangles: [0, 90] },
+      yaxis: { title: { text: "cards" } },
+    });
   }
   function distributions() {
     var d = S.distributions || { stability_days: {}, difficulty: {}, recall: {} };
     histogram("chart-stability", d.stability_days, function (a, b) {
-      return b === null ? "≥ " + a + " d" : a + "–" + b + " d";
-    }, "#2f6fde", "stability");
-    histogram("chart-difficulty", d.difficulty, function (a, b) { return a + "–" + b; }, "#e76f51", "difficulty");
+      return b === null ? "≥ " + a : a + "–" + b;
+    }, "#2f6fde", "stability", " days");
+    histogram("chart-difficulty", d.difficulty, function (a, b) { return a + "–" + b; }, "#e76f51", "difficulty", "");
     histogram("chart-recall", d.recall, function (a, b) {
-      return Math.round(100 * a) + "–" + Math.round(100 * b) + " %";
-    }, "#2a9d5b", "recall");
+      return Math.round(100 * a) + "–" + Math.round(100 * b);
+    }, "#2a9d5b", "recall now", " %");
   }
 
   // -- answer buttons and time ------------------------------------------------------
@@ -353,9 +516,10 @@
       return;
     }
     var states = ab.map(function (s) { return s.state; });
-    var traces = GRADES.map(function (g) {
+    var names = GRADES.map(function (g) { return g.charAt(0).toUpperCase() + g.slice(1); });
+    var traces = GRADES.map(function (g, i) {
       return {
-        type: "bar", name: g.charAt(0).toUpperCase() + g.slice(1), x: states,
+        type: "bar", name: names[i], x: states,
         y: ab.map(function (s) { return s[g]; }), marker: { color: GRADE_COLOURS[g] },
         customdata: ab.map(function (s) {
           var n = s.again + s.hard + s.good + s.easy;
@@ -365,6 +529,7 @@
       };
     });
     plot("chart-buttons", traces, { barmode: "group", yaxis: { title: { text: "answers" } } });
+    key("chart-buttons", GRADES.map(function (g, i) { return { name: names[i], colour: GRADE_COLOURS[g] }; }), true);
   }
 
   function timePerDay() {
@@ -406,80 +571,21 @@
     }
   }
 
-  // -- concept map --------------------------------------------------------------------
+  // -- concept map (map.js) ----------------------------------------------------------
 
+  var conceptMapView = window.mlsysConceptMap({
+    D: D, G: G, FONT: FONT, CONFIG: CONFIG, drawing: drawing, NOTE_OF: NOTE_OF, CARDS_OF_NOTE: CARDS_OF_NOTE,
+    esc: esc, el: el, count: count, pct: pct, num: num, table: table, empty: empty, cardList: cardList,
+    domainColour: domainColour, darker: darker, translucent: translucent, weaknessColour: weaknessColour,
+  });
   function conceptMap() {
-    var nodes = G.nodes;
-    document.getElementById("map-line").textContent =
-      nodes.length + " notes, " + G.links + " links, " + G.dangling.length + " dangling concepts. " +
-      "Notes cluster by domain; lines are [[links]].";
-    var dbox = document.getElementById("dangling");
-    if (!G.dangling.length) {
-      dbox.replaceChildren(el("p", "None: every link points to a note.", "muted"));
-    } else {
-      table(dbox, ["concept", "notes", "linked from"], G.dangling.slice(0, 50).map(function (d) {
-        var src = d.sources.slice(0, 4).map(function (s) { return s.note + ":" + s.line; }).join(", ");
-        return [d.target, d.notes, src + (d.sources.length > 4 ? ", …" : "")];
-      }), [0, 1, 0]);
-    }
-    if (!nodes.length) {
-      empty("concept-map", "No notes yet: point --vault at your notes and run `mlsys-srs sync`.");
-      return;
-    }
-    var ex = [], ey = [];
-    G.edges.forEach(function (e) {
-      var a = D.layout[e[0]], b = D.layout[e[1]];
-      if (!a || !b) return;
-      ex.push(a[0], b[0], null);
-      ey.push(a[1], b[1], null);
-    });
-    var nodeTrace = {
-      type: "scatter", mode: "markers", name: "notes",
-      x: D.layout.map(function (p) { return p[0]; }), y: D.layout.map(function (p) { return p[1]; }),
-      customdata: nodes.map(function (n, i) { return i; }),
-      text: nodes.map(function (n) {
-        return esc(n.title) + "<br>" + esc(n.domain) + " · " + n.cards + " cards · recall " + pct(n.recall) +
-          " · weakness " + num(n.score !== null ? n.score : n.own_score, 2);
-      }),
-      hovertemplate: "%{text}<extra></extra>",
-      marker: {
-        size: nodes.map(function (n) { return 5 + 2.2 * Math.sqrt(n.cards); }),
-        color: nodes.map(function (n) { return weaknessColour(n.score !== null ? n.score : n.own_score); }),
-        line: { width: 1, color: nodes.map(function (n) { return domainColour(n.domain); }) },
-      },
-    };
-    var labels = D.centres.map(function (c) {
-      return { x: c.x, y: c.y, text: "<b>" + esc(c.domain) + "</b>", showarrow: false, opacity: 0.75,
-        font: { size: 11, color: domainColour(c.domain) }, bgcolor: "rgba(255,255,255,0.6)" };
-    });
-    var node = plot("concept-map", [
-      { type: "scatter", mode: "lines", x: ex, y: ey, line: { width: 0.6, color: "rgba(120,130,150,0.35)" }, hoverinfo: "skip", name: "links" },
-      nodeTrace,
-    ], {
-      showlegend: false, hovermode: "closest", dragmode: "pan", margin: { l: 4, r: 4, t: 4, b: 4 },
-      xaxis: { visible: false, scaleanchor: "y" }, yaxis: { visible: false }, annotations: labels,
-    });
-    node.on("plotly_click", function (ev) {
-      var p = ev.points.filter(function (q) { return q.curveNumber === 1; })[0];
-      if (p) showNote(p.customdata);
-    });
-  }
-
-  function showNote(i) {
-    var n = NOTE_OF[i];
-    var cards = CARDS_OF_NOTE[i].slice().sort(function (a, b) {
-      return (a[4] === null ? 2 : a[4]) - (b[4] === null ? 2 : b[4]);
-    });
-    cardList(document.getElementById("note-cards"), n.title, cards.map(function (c) {
-      return { text: c[2], meta: c[3] + " · recall now " + pct(c[4]) };
-    }), n.path + " · " + n.domain + " · " + n.cards + " cards · weakness " + num(n.score !== null ? n.score : n.own_score, 3) +
-      (cards.length ? "" : " · no cards"));
+    conceptMapView.draw();
   }
 
   // -- draw -------------------------------------------------------------------------
 
-  var steps = [header, heatmap, forecast, memorised, retention, calibration, distributions, buttons, timePerDay,
-    weakTables, conceptMap];
+  var steps = [header, heatmap, forecast, memorised, progress, retention, calibration, distributions, buttons,
+    timePerDay, weakTables, leeches, conceptMap];
   steps.forEach(function (step) {
     try {
       step();
@@ -490,5 +596,9 @@
   Promise.all(drawing).then(function () {
     document.body.dataset.ready = "1";
   });
-  window.mlsysReport = { showDay: showDay, showNote: showNote };
+  window.mlsysReport = {
+    showDay: showDay,
+    showNote: conceptMapView.showNote,
+    mapLabels: conceptMapView.labels,
+  };
 })();
