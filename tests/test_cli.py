@@ -242,7 +242,13 @@ def test_a_first_sync_without_history_marks_the_journal_seeded(
     conn = sqlite3.connect(db_path)
     assert conn.execute("SELECT value FROM meta WHERE key = 'journal_seeded'").fetchone() is not None
     assert conn.execute("SELECT count(*) FROM event").fetchone()[0] == 0
-    assert not [p for p in vault.rglob("*") if p.is_file() and p.suffix != ".md"]
+    # No journal line is written (the vault's id is: its backups and journal are keyed by it).
+    assert not list(vault.rglob("*.jsonl"))
+    assert {p.name for p in vault.rglob("*") if p.is_file() and p.suffix != ".md"} <= {
+        "vault.toml",
+        ".gitignore",
+        ".gitattributes",
+    }
 
 
 def test_history_from_before_the_journal_is_seeded_once(

@@ -151,7 +151,11 @@ def export_anki(
         obsidian = (vault / ".obsidian").is_dir()
         vault_name = vault.resolve().name if obsidian else None
         media = MediaBundle(vault)
-        renderer = MarkdownRenderer(media.add, breaks=obsidian and not strict_line_breaks(vault))
+        from ..render.embeds import NoteLibrary
+
+        renderer = MarkdownRenderer(
+            media.add, breaks=obsidian and not strict_line_breaks(vault), library=NoteLibrary(vault)
+        )
         root = root_deck.strip() or "MLSys"
         today = clock.today(now)
         options = _options_key(conn, flt, renderer, root, vault_name, scheduling, today, clock)

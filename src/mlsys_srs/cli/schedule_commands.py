@@ -75,12 +75,17 @@ def _render_card(ctx: typer.Context, report: CardReport) -> None:
         ),
         soft_wrap=True,
     )
+    from ..render.embeds import NoteLibrary, prepare
+    from ..vault.layout import strict_line_breaks
+
+    library = NoteLibrary(ws.config.vault) if ws.config.vault.is_dir() else None
+    breaks = not strict_line_breaks(ws.config.vault)
     width = max(20, c.width - 3)
     for label, text, cloze in (
         ("Q:", card.question, None),
         ("A:", card.source if card.kind == "cloze" else card.answer, card.cloze),
     ):
-        lines = terminal_card(text, c, width, cloze=cloze).lines
+        lines = terminal_card(prepare(text, card.note, library), c, width, cloze=cloze, breaks=breaks).lines
         for k, line in enumerate(lines or [styled()]):
             c.print(styled((label if k == 0 else "  ", "bold"), " ") + line, soft_wrap=True)
     flags = [f for f, on in (("suspended", card.suspended), ("retired", card.retired)) if on]

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from markdown_it.common.utils import escapeHtml
@@ -33,6 +33,9 @@ from markdown_it.token import Token
 
 from ..parse.text import URL_SCHEME_RE, WIKILINK_RE
 from .terminal import build_parser, wikilink_text
+
+if TYPE_CHECKING:
+    from .embeds import NoteLibrary
 
 ImageResolver = Callable[[str, str, int], "str | None"]
 """``(target, note path, line) -> Anki media file name``, or None when refused or missing."""
@@ -43,11 +46,11 @@ MathRenderer = Callable[[str, bool], str]
 _SIZE_RE = re.compile(r"^(\d+)(?:x(\d+))?$")
 # One line without these characters and without a block marker at its start is
 # rendered by markdown-it as its escaped self: the renderer skips the parser for it.
-_MARKUP_RE = re.compile(r"[\\`*_\[\]<>&$!~#\n\r\t\x00]")
+_MARKUP_RE = re.compile(r"[\\`*_\[\]<>&$!~#\n\r\t\x00]|==")
 _BLOCK_START_RE = re.compile(r"^(?:[-+*#>=|]|\d+[.)])")
 
 # Inside a wikilink of a plain line: what the fast path leaves to markdown-it.
-_INNER_MARKUP_RE = re.compile(r"[\\`*_\[\]<>&$!~\n\r\t\x00]")
+_INNER_MARKUP_RE = re.compile(r"[\\`*_\[\]<>&$!~\n\r\t\x00]|==")
 
 
 def _plain_with_wikilinks(stripped: str) -> str | None:
@@ -104,7 +107,7 @@ def _plain_then_fence(stripped: str) -> str | None:
     return f"<p>{escapeHtml(head)}</p>\n{block}" if head else block
 
 
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"  # 2: ==highlight== is <mark>
 """Part of every render-cache key: bump it whenever this module or render.py changes the HTML
 a text renders to (the library versions and the renderer's options are in the key already)."""
 
@@ -197,6 +200,7 @@ class MarkdownRenderer:
         breaks: bool = False,
         math: MathRenderer | None = None,
         cloze: bool = False,
+        library: NoteLibrary | None = None,
     ) -> None:
         """Set up the parser and its rules.
 
@@ -207,8 +211,11 @@ class MarkdownRenderer:
             math: Renders formulas (None: the TeX between MathJax delimiters, for Anki).
             cloze: Read ``{{cN::...}}`` as deletions, the one ``render(cloze=N)`` names marked
                 ``<mark class="cloze">`` (the web page; Anki renders clozes itself).
+            library: The vault's notes, to show embedded notes, sections and blocks and the
+                card's footnotes (``render.embeds``); None shows them as written.
         """
         self._resolve_image = resolve_image
+        self._library = library
         self._images = 0  # image references met so far (their HTML depends on files: never cached)
         self.cache: dict[str, str] = {}
         """Rendered HTML by ``cache_key``: read before rendering, filled by it."""
@@ -270,6 +277,10 @@ class MarkdownRenderer:
             line: The card's line, for diagnostics about its images.
             cloze: The deletion to mark (a renderer made with ``cloze=True``; never cached).
         """
+        if self._library is not None and note:
+            from .embeds import prepare
+
+            text = prepare(text, note, self._library)
         stripped = text.strip()
         if cloze is not None:
             html = str(self._md.render(stripped, {"note": note, "line": line, "cloze": cloze})).strip()

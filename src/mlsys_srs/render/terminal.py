@@ -211,6 +211,32 @@ def _cloze(state: StateInline, silent: bool) -> bool:
     return True
 
 
+def _mark(state: StateInline, silent: bool) -> bool:
+    """Obsidian's highlight ``==text==`` as ``mark_open``, the text, ``mark_close`` (HTML ``<mark>``)."""
+    src, pos, end = state.src, state.pos, state.posMax
+    if not src.startswith("==", pos) or src.startswith("===", pos):
+        return False
+    start = pos + 2
+    if start >= end or src[start].isspace():
+        return False
+    close = src.find("==", start, end)
+    while close > 0 and (src[close - 1].isspace() or src.startswith("===", close)):
+        close = src.find("==", close + 2, end)
+    if close < 0 or close == start or "\n" in src[start:close]:
+        return False
+    if not silent:
+        token = state.push("mark_open", "mark", 1)
+        token.markup = "=="
+        old_pos, old_max = state.pos, state.posMax
+        state.pos, state.posMax = start, close
+        state.md.inline.tokenize(state)
+        state.pos, state.posMax = old_pos, old_max
+        token = state.push("mark_close", "mark", -1)
+        token.markup = "=="
+    state.pos = close + 2
+    return True
+
+
 def build_parser(
     *, breaks: bool = False, highlight: Callable[[str, str, str], str] | None = None, cloze: bool = False
 ) -> MarkdownIt:
@@ -229,6 +255,7 @@ def build_parser(
     md.inline.ruler.before("escape", "math_inline", _math_inline)
     md.inline.ruler.before("link", "wikilink", _wikilink)
     md.inline.ruler.before("escape", "tag", _tag)
+    md.inline.ruler.before("emphasis", "mark", _mark)
     if cloze:
         md.inline.ruler.before("escape", "cloze", _cloze)
     md.block.ruler.before(
@@ -355,6 +382,8 @@ def math_to_unicode(tex: str) -> str | None:
 MATH_STYLE = "italic magenta"
 CODE_STYLE = "bold cyan"
 CLOZE_STYLE = "bold black on yellow"
+HIGHLIGHT_STYLE = "reverse"
+"""``==text==``: shown highlighted, as Obsidian shows it (distinct from the cloze on screen)."""
 CROP_MARKER = "…"
 SOFT_BREAK = "\x1e"
 """Where the note's text had a single line break (never in note text: ``clean`` shows controls)."""
@@ -643,6 +672,7 @@ class _TerminalWriter:
                     "em_open": "italic",
                     "s_open": "strike",
                     "link_open": "underline",
+                    "mark_open": HIGHLIGHT_STYLE,
                     "cloze_open": CLOZE_STYLE if t.meta.get("n") == self.cloze else "",
                 }.get(kind, "")
                 styles.append(style)

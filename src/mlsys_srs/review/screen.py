@@ -45,6 +45,8 @@ from .session import Outcome, Phase, Session, Summary
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
+    from ..render.embeds import NoteLibrary
+
 GRADE_STYLES = {1: "bold red", 2: "bold yellow", 3: "bold green", 4: "bold blue"}
 
 EDITOR_TEMPLATES: dict[str, str] = {
@@ -152,7 +154,13 @@ class Frame:
 
 
 def layout(
-    session: Session, notices: list[str], width: int, console: Console, *, breaks: bool = True
+    session: Session,
+    notices: list[str],
+    width: int,
+    console: Console,
+    *,
+    breaks: bool = True,
+    library: NoteLibrary | None = None,
 ) -> Frame:
     """The screen of the card on the session's screen at ``width`` columns (all lines, unscrolled).
 
@@ -209,7 +217,9 @@ def layout(
         return t
 
     body: list[Text] = [rule("question", "cyan")]
-    q = terminal_card(card.question, console, width, breaks=breaks)
+    from ..render.embeds import prepare
+
+    q = terminal_card(prepare(card.question, card.note, library), console, width, breaks=breaks)
     body.extend(q.lines)
     tags = list(dict.fromkeys(q.tags))
     if tags:
@@ -221,9 +231,11 @@ def layout(
         answer_at = len(body)
         body.append(rule("answer", "green"))
         if card.kind == "cloze":
-            a = terminal_card(card.source, console, width, cloze=card.cloze, breaks=breaks)
+            a = terminal_card(
+                prepare(card.source, card.note, library), console, width, cloze=card.cloze, breaks=breaks
+            )
         else:
-            a = terminal_card(card.answer, console, width, breaks=breaks)
+            a = terminal_card(prepare(card.answer, card.note, library), console, width, breaks=breaks)
         body.extend(a.lines)
         more = [t for t in dict.fromkeys(a.tags) if t not in tags]
         if more:
@@ -545,9 +557,11 @@ def run_screen(
     Returns:
         True when the session ended by Ctrl-C (the caller exits 130 after the summary).
     """
+    from ..render.embeds import NoteLibrary
     from ..vault.layout import strict_line_breaks
 
     breaks = not strict_line_breaks(vault)
+    library = NoteLibrary(vault)
     scroll = 0
     notices: list[str] = []
     shown: tuple[int | None, Phase] | None = None
@@ -567,7 +581,7 @@ def run_screen(
                     continue
                 return False
             width, height = terminal.size()
-            frame = layout(session, notices, width, terminal.console, breaks=breaks)
+            frame = layout(session, notices, width, terminal.console, breaks=breaks, library=library)
             state = (session.card.id if session.card else None, session.phase)
             if state != shown:
                 # A new card starts at its top; a revealed answer is scrolled into view.

@@ -37,14 +37,20 @@ class CardPages:
     """Renders cards for the page; one per server (it remembers the media files it named)."""
 
     def __init__(self, vault: Path) -> None:
+        from ..render.embeds import NoteLibrary
         from ..render.html import MarkdownRenderer
         from ..render.mathml import tex_to_mathml
         from ..render.media import MediaBundle
+        from ..vault.layout import strict_line_breaks
 
         self.media = MediaBundle(vault)
-        # Line breaks kept, as Obsidian (and the review screen) shows them.
-        self._basic = MarkdownRenderer(self._image, breaks=True, math=tex_to_mathml)
-        self._cloze = MarkdownRenderer(self._image, breaks=True, math=tex_to_mathml, cloze=True)
+        library = NoteLibrary(vault)
+        # Line breaks kept as Obsidian (and the review screen) shows them, unless its "strict line breaks".
+        breaks = not strict_line_breaks(vault)
+        self._basic = MarkdownRenderer(self._image, breaks=breaks, math=tex_to_mathml, library=library)
+        self._cloze = MarkdownRenderer(
+            self._image, breaks=breaks, math=tex_to_mathml, cloze=True, library=library
+        )
 
     def _image(self, ref: str, note: str, line: int) -> str | None:
         name = self.media.add(ref, note, line)
