@@ -36,6 +36,12 @@ class DeckRecipe:
     path: Path
 
 
+class UnknownDeck(DeckError):
+    """``--deck NAME`` names no recipe: a usage error (exit 2), with the closest names."""
+
+    exit_code = 2
+
+
 def deck_dirs(vault: Path, cwd: Path, config_dir: Path) -> list[Path]:
     """Where recipes are looked for: ./decks, the vault's sibling decks/, the config folder."""
     out: list[Path] = []
@@ -99,4 +105,4 @@ def find_deck(name: str, dirs: list[Path]) -> DeckRecipe:
             return read_deck(candidate)
     available = sorted({p.stem for d in dirs if d.is_dir() for p in d.glob("*.toml")})
     hint = f"; available: {', '.join(available)}" if available else ""
-    raise DeckError(f"no deck recipe {name!r} in {', '.join(str(d) for d in dirs)}{hint}")
+    raise UnknownDeck(f"no deck recipe {name!r} in {', '.join(str(d) for d in dirs)}{hint}")
