@@ -178,3 +178,22 @@ def test_a_search_shows_its_best_screenful_and_says_how_many_more(tmp_path: Path
     assert len(every) == 40
     few = mlsys("--vault", str(tmp_path / "v"), "cards", "--search", "all-reduce", "--limit", "50")
     assert "more match" not in few
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (("cards", "--state", "reveiw"), "did you mean review"),
+        (("cards", "--deck", "interveiw-prep"), "interview-prep"),
+        (("due", "--domain", "gpu-sytems"), "did you mean gpu-systems"),
+        (("grade", "1", "goood"), "use 1-4 or again, hard, good, easy"),
+    ],
+)
+def test_an_invalid_option_value_exits_2_with_a_suggestion(
+    tmp_path: Path, args: tuple[str, ...], hint: str
+) -> None:
+    target = tmp_path / "v"
+    mlsys("init", str(target))
+    mlsys("--vault", str(target), "sync", "-q")
+    out = mlsys("--vault", str(target), *args, code=2)
+    assert hint in " ".join(out.split()), out
