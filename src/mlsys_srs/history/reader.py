@@ -75,6 +75,10 @@ def _reject_constant(name: str) -> float:
     raise _Bad(f"{name} is not a number JSON allows")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+"""One decoder (``json.loads`` with an option builds a new one per call): NaN and Infinity refused."""
+
+
 def _text(
     obj: dict[str, Any],
     key: str,
@@ -107,6 +111,21 @@ def _instant(value: Any, what: str) -> datetime:
     if not EARLIEST <= when < LATEST:
         raise _Bad(f"{what} {value} is outside 2000-2199")
     return when
+
+
+_SEEN_IDS: dict[str, bool] = {}
+"""Devices (and other short ids) already checked."""
+
+
+def _short_id(obj: dict[str, Any], key: str) -> str:
+    value = obj.get(key)
+    if type(value) is str and _SEEN_IDS.get(value):
+        return value
+    checked = _text(obj, key, 64, pattern=_ID_RE)
+    assert checked is not None
+    if key == "dev" and len(_SEEN_IDS) < 10_000:
+        _SEEN_IDS[checked] = True
+    return checked
 
 
 def _rating(data: dict[str, Any]) -> None:
@@ -186,9 +205,21 @@ KIND_FIELDS: dict[str, Callable[[dict[str, Any]], None]] = {
 """Each kind this version knows, with the check of its own fields."""
 
 
+_CARDS: dict[tuple[Any, ...], CardKey] = {}
+"""Card keys already checked, by their fields: a journal names the same cards again and again."""
+
+
 def _card(value: Any) -> CardKey:
     if not isinstance(value, dict):
         raise _Bad("card missing")
+    get = value.get
+    key = (get("uid"), get("block"), get("dir"), get("cloze"), get("path"), get("fp"), get("q"))
+    try:
+        known = _CARDS.get(key)
+    except TypeError:  # a list or an object where text belongs: checked (and refused) below
+        known = None
+    if known is not None:
+        return known
     uid = _text(value, "uid", 64, pattern=_UID_RE)
     assert uid is not None
     block = value.get("block")
@@ -202,17 +233,20 @@ def _card(value: Any) -> CardKey:
         raise _Bad(f"card.cloze {cloze!r} is not 1 to 999")
     fields = {"path": 4096, "fp": 128, "q": 16384}
     out: dict[str, str] = {}
-    for key, limit in fields.items():
-        v = value.get(key)
+    for name, limit in fields.items():
+        v = value.get(name)
         if v is None or v == "":
-            out[key] = ""
+            out[name] = ""
             continue
         if not isinstance(v, str) or len(v) > limit:
-            raise _Bad(f"card.{key} is not text of at most {limit} characters")
-        if key != "q" and _CONTROL_RE.search(v):
-            raise _Bad(f"card.{key} holds control characters")
-        out[key] = v
-    return CardKey(uid, block or None, direction, cloze, out["path"], out["fp"], out["q"])
+            raise _Bad(f"card.{name} is not text of at most {limit} characters")
+        if name != "q" and _CONTROL_RE.search(v):
+            raise _Bad(f"card.{name} holds control characters")
+        out[name] = v
+    card = CardKey(uid, block or None, direction, cloze, out["path"], out["fp"], out["q"])
+    if len(_CARDS) < 100_000:
+        _CARDS[key] = card
+    return card
 
 
 def read_line(text: str, *, now: datetime, max_answer_ms: int) -> Event | Waiting | Quarantined:
@@ -226,7 +260,7 @@ def read_line(text: str, *, now: datetime, max_answer_ms: int) -> Event | Waitin
     if len(text) > MAX_LINE:
         return Quarantined(f"longer than {MAX_LINE // 1024} KB")
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = _DECODER.decode(text)
     except _Bad as exc:
         return Quarantined(str(exc))
     except (ValueError, RecursionError):
@@ -235,7 +269,7 @@ def read_line(text: str, *, now: datetime, max_answer_ms: int) -> Event | Waitin
         return Quarantined("not a JSON object")
     try:
         eid = _text(obj, "id", 64, pattern=_ID_RE)
-        device = _text(obj, "dev", 64, pattern=_ID_RE)
+        device = _short_id(obj, "dev")
         kind = obj.get("kind")
         if not isinstance(kind, str) or not _KIND_RE.match(kind):
             raise _Bad("kind missing or not a name")
@@ -247,7 +281,9 @@ def read_line(text: str, *, now: datetime, max_answer_ms: int) -> Event | Waitin
         assert eid is not None and device is not None
         if version > FORMAT_VERSION or kind not in KIND_FIELDS:
             return Waiting(eid, "newer", None, text)
-        data = {k: v for k, v in obj.items() if k not in ("v", "id", "kind", "at", "dev", "card")}
+        for k in ("v", "id", "kind", "at", "dev", "card"):
+            obj.pop(k, None)
+        data = obj  # the kind's own fields
         KIND_FIELDS[kind](data)
     except _Bad as exc:
         return Quarantined(str(exc))
