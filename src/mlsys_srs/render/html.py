@@ -12,7 +12,9 @@ vault needs:
 - wikilinks ``[[Target|alias]]`` shown as their text, links to other notes
   shown as their text (Anki cannot follow them);
 - images (``![[x.png]]``, ``![](x.png)``) handed to a resolver that bundles
-  the file and names it, so the field refers to Anki's flat media folder.
+  the file and names it, so the field refers to Anki's flat media folder;
+- card-line ``#tags`` at the end of a line left out: they are the card's tags in
+  Anki, never text of a field (a ``#tag`` inside a sentence stays, as text).
 
 The renderer never touches files itself: image resolution is the caller's.
 """
@@ -101,7 +103,7 @@ def _plain_then_fence(stripped: str) -> str | None:
     return f"<p>{escapeHtml(head)}</p>\n{block}" if head else block
 
 
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"
 """Part of every render-cache key: bump it whenever this module or render.py changes the HTML
 a text renders to (the library versions and the renderer's options are in the key already)."""
 
@@ -113,6 +115,39 @@ def protect_cloze(html: str) -> str:
 
 def _tex(content: str) -> str:
     return escape(content, quote=False)
+
+
+def _is_blank(t: Token) -> bool:
+    return t.type == "text" and not t.content.strip()
+
+
+def _drop_line_tags(state: StateCore) -> None:
+    """Leave out the ``#tags`` that end a line (with the blanks before them): they are card tags."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children or not any(t.type == "tag" for t in block.children):
+            continue
+        kept: list[Token] = []
+        line: list[Token] = []
+        for t in [*block.children, None]:
+            if t is not None and t.type not in ("softbreak", "hardbreak"):
+                line.append(t)
+                continue
+            end = len(line)
+            while end and (line[end - 1].type == "tag" or _is_blank(line[end - 1])):
+                end -= 1
+            if any(x.type == "tag" for x in line[end:]):
+                line = line[:end]
+                if line and line[-1].type == "text":
+                    line[-1].content = line[-1].content.rstrip()
+                if not line:  # a line of tags only: it goes with its break
+                    continue
+            kept.extend(line)
+            if t is not None:
+                kept.append(t)
+            line = []
+        while kept and kept[-1].type in ("softbreak", "hardbreak"):
+            kept.pop()
+        block.children = kept
 
 
 def _unlink_relative(state: StateCore) -> None:
@@ -193,6 +228,7 @@ class MarkdownRenderer:
         )
         md = build_parser(breaks=breaks, highlight=highlight_code)
         md.core.ruler.after("inline", "unlink_relative", _unlink_relative)
+        md.core.ruler.after("unlink_relative", "drop_line_tags", _drop_line_tags)
         md.add_render_rule("math_inline", lambda s, tokens, idx, o, e: f"\\({_tex(tokens[idx].content)}\\)")
         md.add_render_rule("math_display", lambda s, tokens, idx, o, e: f"\\[{_tex(tokens[idx].content)}\\]")
         md.add_render_rule("math_block", lambda s, tokens, idx, o, e: f"\\[{_tex(tokens[idx].content)}\\]\n")
