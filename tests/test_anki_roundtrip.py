@@ -8,9 +8,10 @@ scheduler is asked for its queue.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +167,176 @@ def test_anki_takes_the_bundled_notes_in_learning_order(
     named = {key: card.id for key, card in note_guids(list_cards(conn, CardFilter())).items()}
     conn.close()
     assert [named[(c.note().guid, c.ord)] for c in got] == expected
+
+
+# --- notes that moved in go home -------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"an image's bytes"
+
+
+def build_collection(col: Any) -> None:
+    """A collection as a person keeps it: Basic, Basic (and reversed card), Cloze with an extra,
+    a note type of its own with a third field, HTML, an image, code, MathJax, literal brackets
+    and asterisks, tags, nested decks."""
+    basic = col.models.by_name("Basic")
+    reverse = col.models.by_name("Basic (and reversed card)")
+    cloze = col.models.by_name("Cloze")
+    own = col.models.copy(basic, add=False)
+    own["name"] = "Vocabulary"
+    col.models.add_field(own, col.models.new_field("Example"))
+    col.models.add(own)
+    gpu, verbs = col.decks.id("GPU"), col.decks.id("Languages::Spanish::Verbs")
+    col.media.write_data("warp.png", PNG)
+
+    def add(model: Any, deck: int, tags: list[str], **fields: str) -> None:
+        note = col.new_note(model)
+        for name, value in fields.items():
+            note[name] = value
+        note.tags = tags
+        col.add_note(note, deck)
+
+    add(basic, gpu, ["cuda", "hardware::gpu"], Front='How many threads in a <b>warp</b>?<br><img src="warp.png">',
+        Back="<div>32</div><div>since \\(2^5 = 32\\)</div>")  # fmt: skip
+    add(basic, gpu, [], Front="Print the warp size", Back='<pre><code>printf("%d", warpSize);</code></pre>')
+    add(
+        basic,
+        gpu,
+        ["syntax"],
+        Front="What does [[x]] mean in a wiki?",
+        Back="A link; *x* is emphasis in Markdown",
+    )
+    add(reverse, verbs, ["verbs"], Front="hablar", Back="to <i>speak</i>")
+    add(reverse, verbs, [], Front="comer", Back="to eat")
+    add(cloze, gpu, ["gpu"], Text="Volta has {{c1::80}} SMs and {{c2::HBM2::memory}}.",
+        **{"Back Extra": "V100, <b>2017</b>"})  # fmt: skip
+    add(own, verbs, [], Front="ir", Back="to go", Example="<i>Voy</i> a casa.")
+
+
+def counts(col: Any) -> dict[str, int]:
+    return {
+        "notes": col.note_count(),
+        "cards": col.card_count(),
+        "note types": len(col.models.all_names_and_ids()),
+        "decks": len(col.decks.all_names_and_ids()),
+    }
+
+
+def fields_of(col: Any) -> dict[str, tuple[str, list[str], list[str]]]:
+    """GUID -> (note type, fields, tags) of every note."""
+    out = {}
+    for nid in col.find_notes(""):
+        note = col.get_note(nid)
+        out[note.guid] = (note.note_type()["name"], list(note.fields), sorted(note.tags))
+    return out
+
+
+def same_html(a: str, b: str) -> bool:
+    """Two fields show the same: the same text, line by line (blanks collapsed), images and code."""
+    from bs4 import BeautifulSoup
+
+    def shown(html: str) -> list[str]:
+        soup = BeautifulSoup(html.replace("\n", " "), "html.parser")
+        for img in soup.find_all("img"):
+            img.replace_with(f"[image {img.get('src')}]")
+        for br in soup.find_all("br"):
+            br.replace_with("\n")
+        for block in soup.find_all(["div", "p", "pre", "li"]):
+            block.insert_before("\n")
+            block.insert_after("\n")
+        return [" ".join(line.split()) for line in soup.get_text().split("\n") if line.strip()]
+
+    return shown(a) == shown(b)
+
+
+def test_an_anki_collection_goes_home_unchanged(
+    run: Cli, vault: Path, tmp_path: Path, anki_dir: Callable[[str], Any]
+) -> None:
+    col = anki_dir("desktop")
+    build_collection(col)
+    path = col.path
+    before, original = counts(col), fields_of(col)
+    package = tmp_path / "collection.colpkg"
+    col.export_collection_package(str(package), include_media=True, legacy=False)
+
+    # The notes move in after they were last edited in Anki (so the export's are newer: Anki updates
+    # a note only from a newer one).
+    later = {"MLSYS_SRS_NOW": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()}
+    report = run.json("import", "anki", str(package), env=later)
+    assert isinstance(report, dict) and report["notes"]["new"] == 7 and report["unmatched"] == []
+    run("check", env=later)
+    # Moving in kept the text as it was: an answer that is only code is a code block, literal
+    # brackets and asterisks stay literal (no concept link, no emphasis), tags are card tags.
+    gpu = (vault / "anki-import" / "GPU.md").read_text()
+    assert 'Q: Print the warp size\nA:\n```\nprintf("%d", warpSize);\n```\n^anki-' in gpu
+    assert "(code)" not in gpu
+    assert "Q: What does \\[\\[x\\]\\] mean in a wiki? #syntax\nA: A link; \\*x\\* is emphasis" in gpu
+    cards = {c["question"]: c for c in run.json("cards", env=later)}  # type: ignore[union-attr]
+    literal = cards["What does \\[\\[x\\]\\] mean in a wiki? #syntax"]
+    assert literal["links"] == [] and literal["tags"] == ["syntax"]
+    assert (vault / "anki-import" / "anki-note-types.json").is_file()
+    out = tmp_path / "back.apkg"
+    run("export", "anki", "--note", "anki-import/**", "-o", str(out), env=later)
+
+    from anki.collection import Collection
+
+    home = Collection(path)
+    try:
+        log = import_package(home, out)
+        assert (len(log.updated), len(log.new), len(log.conflicting), len(log.duplicate)) == (7, 0, 0, 0)
+        assert counts(home) == before
+        after = fields_of(home)
+        assert set(after) == set(original)  # the same GUIDs
+        for guid, (kind, fields, tags) in original.items():
+            assert after[guid][0] == kind and after[guid][2] == tags, guid
+            assert all(same_html(a, b) for a, b in zip(fields, after[guid][1], strict=True)), (
+                fields,
+                after[guid][1],
+            )
+
+        # An edit in the vault goes home too, still to the same note.
+        verbs = vault / "anki-import" / "Languages" / "Spanish" / "Verbs.md"
+        verbs.write_text(verbs.read_text().replace("comer ::: to eat", "comer ::: to eat, to have lunch"))
+        edited = {"MLSYS_SRS_NOW": (datetime.now(UTC) + timedelta(minutes=2)).isoformat()}
+        run("export", "anki", "--note", "anki-import/**", "-o", str(out), env=edited)
+        log = import_package(home, out)
+        assert len(log.updated) == 1 and counts(home) == before  # the others did not change
+        (comer,) = [n for n in fields_of(home).values() if n[1][0] == "comer"]
+        assert comer == ("Basic (and reversed card)", ["comer", "to eat, to have lunch"], [])
+    finally:
+        home.close()
+
+
+def test_notes_moved_in_before_their_note_types_were_kept_get_them_at_the_next_import(
+    run: Cli, vault: Path, tmp_path: Path, anki_dir: Callable[[str], Any]
+) -> None:
+    col = anki_dir("desktop")
+    build_collection(col)
+    path, before = col.path, counts(col)
+    package = tmp_path / "collection.colpkg"
+    col.export_collection_package(str(package), include_media=True, legacy=False)
+    later = {"MLSYS_SRS_NOW": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()}
+    run("import", "anki", str(package), env=later)
+    sidecar = vault / "anki-import" / "anki-note-types.json"
+    kept = sidecar.read_text()
+    sidecar.unlink()  # as a version that did not keep note types left the vault
+
+    # Without it, the notes go to Anki as mlsys-srs notes: the collection they came from sees
+    # conflicting note types and keeps its own notes.
+    out = tmp_path / "back.apkg"
+    run("export", "anki", "--note", "anki-import/**", "-o", str(out), env=later)
+    assert "Vocabulary" not in out.read_bytes().decode("latin-1")
+
+    report = run.json("import", "anki", str(package), env=later)
+    assert isinstance(report, dict) and report["notes"]["moved_in_before"] == 7
+    assert json.loads(sidecar.read_text())["notes"].keys() == json.loads(kept)["notes"].keys()
+    run("export", "anki", "--note", "anki-import/**", "-o", str(out), env=later)
+
+    from anki.collection import Collection
+
+    home = Collection(path)
+    try:
+        log = import_package(home, out)
+        assert (len(log.updated), len(log.new), len(log.conflicting)) == (7, 0, 0)
+        assert counts(home) == before
+    finally:
+        home.close()

@@ -138,7 +138,9 @@ class Builder:
                 origin, model = home
 
                 def render(text: str, first: CardView = first) -> str:
-                    return str(renderer.render(text, note=first.note, line=first.line))
+                    # A line of a moved-in note is a line of its Anki field (the import wrote
+                    # them so): single line breaks are breaks, whatever the vault's setting.
+                    return str(renderer.render(text, note=first.note, line=first.line, breaks=True))
 
                 fields, ords = foreign_note(spec, origin, model, render)
                 note = AnkiNote(model, fields, foreign_tags(spec.cards), spec.guid, ords)

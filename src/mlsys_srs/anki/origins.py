@@ -118,8 +118,9 @@ class ForeignModel:
 
     @property
     def reversed(self) -> bool:
-        """A standard note type with a second template (its notes' reverse side is the second card)."""
-        return self.model_type != self.CLOZE and len(self.templates) >= 2
+        """A standard note type with two templates (its notes' reverse side is the second card, as
+        the import reads it)."""
+        return self.model_type != self.CLOZE and len(self.templates) == 2
 
 
 @dataclass
@@ -241,20 +242,29 @@ def foreign_tags(cards: Sequence[CardView]) -> list[str]:
 
 
 def _render_file(types: Mapping[int, dict[str, Any]], notes: Mapping[str, dict[str, Any]]) -> bytes:
-    """The ``SIDECAR`` text: the note types, then one line per note (small diffs between imports)."""
-    head = json.dumps({"about": _ABOUT}, ensure_ascii=False)[:-1]
-    type_json = json.dumps(
-        {str(k): v for k, v in sorted(types.items())}, indent=1, sort_keys=True, ensure_ascii=False
-    )
-    lines = [
-        f" {json.dumps(guid, ensure_ascii=False)}: {json.dumps(entry, sort_keys=True, ensure_ascii=False)}"
-        for guid, entry in sorted(notes.items())
-    ]
-    body = ",\n".join(lines)
-    return f'{head},\n "note_types": {type_json},\n "notes": {{\n{body}\n }}\n}}\n'.encode()
+    """The ``SIDECAR`` text: one line per note type and per note (small diffs between imports)."""
+
+    def block(entries: Mapping[str, Any]) -> str:
+        return ",\n".join(
+            f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, sort_keys=True, ensure_ascii=False)}"
+            for k, v in sorted(entries.items())
+        )
+
+    about = json.dumps(_ABOUT, ensure_ascii=False)
+    note_types = block({str(k): v for k, v in types.items()})
+    return f'{{\n "about": {about},\n "note_types": {{\n{note_types}\n }},\n "notes": {{\n{block(notes)}\n }}\n}}\n'.encode()
 
 
-def record(
+def recorded(vault: Path, into: str) -> set[str]:
+    """The GUIDs the ``SIDECAR`` of the vault folder ``into`` records (none if it is missing or unreadable)."""
+    try:
+        notes = json.loads((vault / into / SIDECAR).read_bytes()).get("notes") or {}
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {str(g) for g in notes} if isinstance(notes, dict) else set()
+
+
+def record_origins(
     vault: Path, into: str, models: Mapping[int, Mapping[str, Any]], notes: Mapping[str, Origin]
 ) -> None:
     """Add note types and notes to the ``SIDECAR`` of the vault folder ``into`` (created if missing;

@@ -223,9 +223,15 @@ class MarkdownRenderer:
         import markdown_it
         import pygments
 
-        self._key_prefix = (
-            f"{RENDER_VERSION}\x1f{markdown_it.__version__}\x1f{pygments.__version__}\x1fbreaks={breaks}\x1f"
-        )
+        self._breaks = breaks
+        self._versions = f"{RENDER_VERSION}\x1f{markdown_it.__version__}\x1f{pygments.__version__}"
+        self._key_prefix = f"{self._versions}\x1fbreaks={breaks}\x1f"
+        self._md = self._parser(breaks)
+        self._other: Any = None
+        """The parser with the other ``breaks`` setting (made when first asked for)."""
+
+    def _parser(self, breaks: bool) -> Any:
+        """The markdown-it parser with this renderer's rules."""
         md = build_parser(breaks=breaks, highlight=highlight_code)
         md.core.ruler.after("inline", "unlink_relative", _unlink_relative)
         md.core.ruler.after("unlink_relative", "drop_line_tags", _drop_line_tags)
@@ -248,20 +254,21 @@ class MarkdownRenderer:
         # add_render_rule binds plain functions to the renderer; these need ``self`` too.
         md.add_render_rule("image", lambda r, tokens, idx, o, e: self._image(r, tokens, idx, o, e))
         md.add_render_rule("wiki_image", lambda r, tokens, idx, o, e: self._wiki_image(tokens, idx, e))
-        self._md = md
+        return md
 
     @property
     def images(self) -> int:
         """Image references rendered so far (a text that shows images is never cached)."""
         return self._images
 
-    def render(self, text: str, *, note: str = "", line: int = 0) -> str:
+    def render(self, text: str, *, note: str = "", line: int = 0, breaks: bool | None = None) -> str:
         """One card side as HTML; a single paragraph comes without its ``<p>``.
 
         Args:
             text: The Markdown as written in the note.
             note: The note's vault-relative path (images resolve from its folder).
             line: The card's line, for diagnostics about its images.
+            breaks: Single line breaks are breaks (None: as the renderer was set up).
         """
         stripped = text.strip()
         if self.is_plain(stripped):
@@ -269,7 +276,14 @@ class MarkdownRenderer:
         linked = _plain_with_wikilinks(stripped)
         if linked is not None:
             return linked
-        key = self.cache_key(stripped)
+        if breaks is None or breaks == self._breaks:
+            md, key = self._md, self.cache_key(stripped)
+        else:
+            if self._other is None:
+                self._other = self._parser(breaks)
+            md = self._other
+            data = f"{self._versions}\x1fbreaks={breaks}\x1f{stripped}".encode("utf-8", "surrogatepass")
+            key = hashlib.blake2b(data, digest_size=16).hexdigest()
         self.used.add(key)
         hit = self.cache.get(key)
         if hit is not None:
@@ -279,7 +293,7 @@ class MarkdownRenderer:
         if fenced is not None:
             html = fenced
         else:
-            html = str(self._md.render(stripped, {"note": note, "line": line})).strip()
+            html = str(md.render(stripped, {"note": note, "line": line})).strip()
             if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
                 html = html[3:-4]
         if self._images == images:
