@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from mlsys_srs.anki.ids import note_guids
+from mlsys_srs.anki.positions import POSITION_LIMIT, assign_bases
 from mlsys_srs.config import ScheduleConfig
 from mlsys_srs.scheduling.days import DayClock
 from mlsys_srs.scheduling.queue import todays_queue
@@ -145,6 +146,28 @@ def test_anki_introduces_new_cards_in_learning_order(
     got = anki_new_cards(col, "MLSys", 100)
     assert [c.note().fields[0] for c in got] == expected
     assert {c.note().fields[0]: c.due for c in got if c.note().fields[0] != "Kiwi one?"} == before
+
+
+def test_bases_are_sparse_and_kept() -> None:
+    notes = [("a.md", 3), ("b.md", 2), ("c.md", 5)]
+    first = assign_bases(notes, {})
+    assert first == [1000, 2000, 3000]  # the i-th note at (i + 1) * 1000
+    previous = dict(zip(["a.md", "b.md", "c.md"], first, strict=True))
+    # A note inserted goes into the gap; a note appended takes its place on the grid.
+    assert assign_bases([notes[0], ("x.md", 4), *notes[1:], ("d.md", 1)], previous) == [
+        1000,
+        1499,
+        2000,
+        3000,
+        5000,
+    ]
+    # A note that moved in the order moves; the others stay.
+    assert assign_bases([notes[2], notes[0], notes[1]], previous) == [497, 1000, 2000]
+    # A note that outgrew its room pushes the next ones along.
+    assert assign_bases([("a.md", 1500), *notes[1:]], previous) == [1000, 2500, 3000]
+    # Many notes: closer, below Anki's limit of a million.
+    many = assign_bases([(f"{i}.md", 1) for i in range(5000)], {})
+    assert many[-1] < POSITION_LIMIT and len(set(many)) == 5000
 
 
 def test_anki_takes_the_bundled_notes_in_learning_order(
@@ -340,3 +363,46 @@ def test_notes_moved_in_before_their_note_types_were_kept_get_them_at_the_next_i
         assert counts(home) == before
     finally:
         home.close()
+
+
+@pytest.mark.parametrize("scheduled", [False, True])
+def test_moved_in_notes_build_the_same_incrementally(
+    run: Cli, vault: Path, tmp_path: Path, anki_dir: Callable[[str], Any], scheduled: bool
+) -> None:
+    """The export cache serves moved-in notes as any: an incremental package equals a full build."""
+    from mlsys_srs.anki.export import export_anki
+    from mlsys_srs.anki.progress import SchedulingOptions
+
+    from .test_export_cache import package, same_but_ids
+
+    col = anki_dir("desktop")
+    build_collection(col)
+    source = tmp_path / "collection.colpkg"
+    col.export_collection_package(str(source), include_media=True, legacy=False)
+    run("import", "anki", str(source), env={"MLSYS_SRS_NOW": NOW})
+    cache = tmp_path / "cache" / "x.sqlite"
+    clock = DayClock(UTC, 4)
+
+    def both(now: datetime) -> None:
+        conn = open_db(run.db, now)
+        try:
+            for out, with_cache in ((tmp_path / "inc.apkg", True), (tmp_path / "full.apkg", False)):
+                export_anki(
+                    conn, CardFilter(), vault=vault, out=out, now=now, clock=clock,
+                    scheduling=SchedulingOptions() if scheduled else None, cache=cache if with_cache else None,
+                )  # fmt: skip
+        finally:
+            conn.close()
+        same_but_ids(package(tmp_path / "inc.apkg"), package(tmp_path / "full.apkg"))
+
+    both(datetime.fromisoformat(NOW))
+    verbs = vault / "anki-import" / "Languages" / "Spanish" / "Verbs.md"
+    verbs.write_text(verbs.read_text().replace("comer ::: to eat", "comer ::: to eat, to dine"))
+    run("sync", env={"MLSYS_SRS_NOW": NOW})
+    cards = run.json("cards", env={"MLSYS_SRS_NOW": NOW})
+    assert isinstance(cards, list)
+    (reverse,) = [c["id"] for c in cards if c["question"] == "to *speak* #verbs"]
+    run("grade", str(reverse), "good", env={"MLSYS_SRS_NOW": "2026-11-30T13:00:00+00:00"})
+    both(datetime.fromisoformat("2026-11-30T14:00:00+00:00"))
+    inc = package(tmp_path / "inc.apkg")
+    assert any(f.startswith("comer\x1fto eat, to dine") for _, f, _, _ in inc["notes"].values())

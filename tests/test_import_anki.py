@@ -361,6 +361,17 @@ def test_revlog_kinds(ease: int, ivl: int, factor: int, kind: int, expected: str
         ("<h2>Title</h2>text", "**Title**\ntext"),
         ("Q: looks like a card", "Q\\: looks like a card"),
         ("&nbsp;x &lt;tag&gt;", "x <tag>"),
+        # Text stays text: what our parser or Markdown would read as markup is escaped.
+        ("see [[x]] and *x*", "see \\[\\[x\\]\\] and \\*x\\*"),
+        ("<div>see [[x]] and *x*</div>", "see \\[\\[x\\]\\] and \\*x\\*"),
+        ("_x_ but snake_case", "\\_x\\_ but snake_case"),
+        (
+            "costs $5, `tick`, ~~no~~ #define but C# and #1",
+            "costs \\$5, \\`tick\\`, \\~\\~no\\~\\~ \\#define but C# and #1",
+        ),
+        ("[x](y) as text", "[x\\](y) as text"),
+        ("\\(a*b < c\\)", "$a*b < c$"),
+        ("<code>[[x]]*y*</code>", "`[[x]]*y*`"),
     ],
 )
 def test_anki_html_becomes_markdown_that_stays_in_one_card(html: str, markdown: str) -> None:

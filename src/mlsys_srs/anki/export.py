@@ -1,11 +1,12 @@
 """``export anki``: the build of an Anki package (``.apkg``) from the review database's cards.
 
 The package's parts each have their module: note GUIDs and ids (``anki.ids``),
-the note types (``anki.notetypes``), deck names, tags and the Source link
-(``anki.labels``), review progress (``anki.progress``, ``anki.revlog``), the
-collection's rows (``anki.collection``), the zip (``anki.package``) and what the
-export cache says to build again (``anki.cache_plan``). This module builds the
-notes and writes them:
+the note types (``anki.notetypes``; a moved-in note's own, ``anki.origins``),
+deck names, tags and the Source link (``anki.labels``), new cards' positions
+(``anki.positions``), the notes built from cards (``anki.building``), review
+progress (``anki.progress``, ``anki.revlog``), the collection's rows
+(``anki.collection``), the zip (``anki.package``) and what the export cache says
+to build again (``anki.cache_plan``). This module puts them together:
 
 - A note's modification time is when its content last changed, not the
   export time: Anki updates a note on import only if it is newer, so a
@@ -21,7 +22,12 @@ notes and writes them:
   (``core.workers.fork_map``): forked workers build shares of 1,000 cards while
   this process writes the shares before; the package is the one a build in one
   process writes, ids included (tests/test_export_parallel.py).
-- Decks ``<root>::<Domain Title>`` with ids derived from their names.
+- Decks ``<root>::<NN> <Domain Title>`` (numbered like the folder the domain
+  starts in) with ids derived from their names; a note that moved in from Anki
+  goes back to its own deck.
+- New cards carry their position in learning order (``anki.positions``), kept
+  from the package the export replaces (its ``col.conf``); an incremental
+  export also builds again the notes whose positions moved.
 - Optional scheduling: the card rows of reviewed cards carry their progress and
   the review log is copied into ``revlog``; the package's collection is created
   at the start of the export day, and due dates are written as days from it.
@@ -272,8 +278,8 @@ class _Decks:
         origins: Origins,
     ) -> _Decks:
         """The decks of the cards ``flt`` matches, under ``root`` (numbered by ``numbers``: domain ->
-        the number of the folder its notes start in); the note types of the notes that moved in
-        (``origins``) are recorded with the root deck."""
+        the number of the folder its notes start in), and the decks and note types of the notes
+        that moved in from Anki (``origins``; their note types recorded with the root deck)."""
         import genanki
 
         basic_model, cloze_model = models
@@ -291,6 +297,10 @@ class _Decks:
                 model_decks[BASIC_MODEL_ID] = (basic_model, decks[name].deck_id)
         for mid, model in sorted(origins.models.items()):
             model_decks[mid] = (model, decks[root].deck_id)
+        # The decks notes that moved in go back to (an incremental build writes the header of
+        # notes it did not build again).
+        for name in sorted({o.deck for o in origins.notes.values() if o.deck} - set(decks)):
+            decks[name] = genanki.Deck(stable_id(name), name)
         return cls(decks, model_decks)
 
     def take(self, b: Built) -> None:

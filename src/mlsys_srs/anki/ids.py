@@ -9,7 +9,9 @@ duplicate). An export and an import both ask this module, so they always agree:
 - a cloze paragraph's note (its cards share note, line and source): from its block
   id, else its cards' lowest uid;
 - a card that moved in from Anki: the GUID it had there, spelt in its block id
-  (``anki-`` and the GUID in hex), so an export gives it back under that GUID.
+  (``anki-`` and the GUID in hex), so an export gives it back under that GUID
+  (with both sides of a reversed note as one note's two cards, when its note
+  type is recorded: ``anki.origins``).
 
 Decks are matched by name in Anki; their ids are derived from their names so that
 they stay put. Note and card row ids count up from the export time in milliseconds,

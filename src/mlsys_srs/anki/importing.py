@@ -8,7 +8,11 @@ Each Anki note is one of three things:
    its GUID (``anki.ids.anki_block_id``). Its cards are those cards.
 3. **New**: it becomes Markdown in the vault (``--into``, default
    ``anki-import/``), one note per Anki deck, each card ending in that block id,
-   so the next import recognises it. Existing files are never overwritten.
+   so the next import recognises it (``anki.fields``: text stays text, code
+   stays code; the note's tags on the card's first line). Existing notes are
+   never overwritten. Its note type, deck and the fields its card has no place
+   for are recorded beside it (``anki.origins``), so an export gives it back to
+   Anki as it was; a note that moved in before without such a record gets one.
    Notes of our own note types whose GUID matches no card (a package from
    another vault) are reported, not moved in.
 
