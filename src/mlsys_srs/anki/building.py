@@ -44,9 +44,8 @@ class Built:
     note: AnkiNote
     mtime: datetime
     volatile: bool
-    new: frozenset[tuple[int, int | None]] = frozenset()
-    """``(ordinal, position)`` of its cards, the position None for a card that is not new in the
-    package (it carries scheduling)."""
+    scheduled: frozenset[int] = frozenset()
+    """The ordinals of its cards that are not new in the package (they carry scheduling)."""
 
 
 def as_row(b: Built, deck_id: int) -> OldNote:
@@ -57,8 +56,11 @@ def as_row(b: Built, deck_id: int) -> OldNote:
         "\x1f".join(b.note.fields),
         " ".join(sorted(b.note.tags)),
         int(b.mtime.timestamp()),
-        frozenset((deck_id, o, pos) for o, pos in b.new),
+        frozenset((deck_id, o, None if o in b.scheduled else p) for o, p in b.note.positions.items()),
     )
+
+
+_NONE: frozenset[int] = frozenset()
 
 
 class Builder:
@@ -149,11 +151,11 @@ class Builder:
                 note = self._own_note(spec)
             for card in spec.cards:
                 by_guid_ord[(spec.guid, card_ordinal(spec, card))] = card
-            new = self._place(spec, note, positions)
+            scheduled = self._place(spec, note, positions)
             mtime = min(now, max(changed_at.get(c.id, now) for c in spec.cards))
             volatile = renderer.images != images or len(self.diagnostics) != warned
             note.mod = int(mtime.timestamp())
-            built.append(Built(spec.key, deck, note, mtime, volatile, new))
+            built.append(Built(spec.key, deck, note, mtime, volatile, scheduled))
         self.fresh.extend(renderer.fresh.items())
         return built, by_guid_ord
 
@@ -181,19 +183,20 @@ class Builder:
             )
         return note
 
-    def _place(
-        self, spec: NoteSpec, note: AnkiNote, positions: dict[int, int]
-    ) -> frozenset[tuple[int, int | None]]:
+    def _place(self, spec: NoteSpec, note: AnkiNote, positions: dict[int, int]) -> frozenset[int]:
         """Give the note's cards their positions in Anki's new-card order (a card Anki makes that
-        has no card here takes the note's first position); ``(ordinal, position)`` of its cards,
-        the position None for a card that carries scheduling."""
-        by_ord = {card_ordinal(spec, c): c for c in spec.cards}
-        first = min((positions[c.id] for c in spec.cards if c.id in positions), default=0)
+        has no card here takes the note's first position); the ordinals of its cards that carry
+        scheduling."""
+        cards = spec.cards
+        if len(cards) == 1 and note.ords == [0]:  # most notes: one card
+            note.positions = {0: positions.get(cards[0].id, 0)}
+            return frozenset((0,)) if self.scheduling and cards[0].state != "new" else _NONE
+        by_ord = {card_ordinal(spec, c): c for c in cards}
+        first = min((positions[c.id] for c in cards if c.id in positions), default=0)
         note.positions = {o: positions.get(by_ord[o].id, first) if o in by_ord else first for o in note.ords}
-        return frozenset(
-            (o, None if self.scheduling and o in by_ord and by_ord[o].state != "new" else p)
-            for o, p in note.positions.items()
-        )
+        if not self.scheduling:
+            return _NONE
+        return frozenset(o for o, c in by_ord.items() if o in note.positions and c.state != "new")
 
 
 def dated(

@@ -168,16 +168,15 @@ def export_anki(
 
         def moved(collection: Path) -> set[str]:
             # The notes whose positions the cached collection has elsewhere are built again.
-            previous = conf_value(collection, CONF_KEY)
-            positions.assign(previous)
-            return export_cache.keys_of_notes(conn, flt, positions.moved(previous))
+            positions.assign(conf_value(collection, CONF_KEY))
+            return export_cache.keys_of_notes(conn, flt, positions.moved())
 
         plan = plan_from_cache(conn, cache, flt, options, out, scheduling is not None, moved)
         models = note_types()
         numbers: dict[str, int | None] = {}
         for n in positions.notes:  # a domain's deck is numbered like the folder its first note is in
             numbers.setdefault(n.domain, folder_number(n.path))
-        decks = _Decks.plan(conn, flt, root, models, numbers, origins)
+        decks = _Decks.plan(positions, root, models, numbers, origins)
         builder = Builder(conn, renderer, models, root, vault_name, now)
         builder.use(flt, positions, origins, numbers, scheduling is not None)
         written = _write_collection(
@@ -270,24 +269,24 @@ class _Decks:
     @classmethod
     def plan(
         cls,
-        conn: sqlite3.Connection,
-        flt: CardFilter,
+        positions: Positions,
         root: str,
         models: tuple[Any, Any],
         numbers: dict[str, int | None],
         origins: Origins,
     ) -> _Decks:
-        """The decks of the cards ``flt`` matches, under ``root`` (numbered by ``numbers``: domain ->
+        """The decks of the exported notes (``positions``), under ``root`` (numbered by ``numbers``: domain ->
         the number of the folder its notes start in), and the decks and note types of the notes
         that moved in from Anki (``origins``; their note types recorded with the root deck)."""
         import genanki
 
         basic_model, cloze_model = models
         names: dict[str, tuple[bool, bool]] = {root: (False, False)}
-        for domain, has_cloze, has_basic in export_cache.deck_plan(conn, flt):
+        for note in sorted(positions.notes, key=lambda n: n.path):  # in the order their first card comes
+            domain, has_cloze, has_basic = note.domain, note.has_cloze, note.has_basic
             name = deck_name(root, domain, numbers.get(domain))
             c0, b0 = names.get(name, (False, False))
-            names[name] = (c0 or has_cloze, b0 or has_basic)
+            names[name] = (c0 or bool(has_cloze), b0 or bool(has_basic))
         decks = {name: genanki.Deck(stable_id(name), name) for name in names}
         model_decks = {}
         for name, (has_cloze, has_basic) in names.items():

@@ -26,7 +26,7 @@ import bisect
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..store import export_cache
 from ..store import notes as note_store
@@ -40,16 +40,17 @@ NOTE_GAP = 1_000
 """Free positions left after each note by a first export (room for notes inserted later)."""
 
 
-@dataclass(frozen=True)
-class ExportedNote:
-    """A note with exported cards, in learning order."""
+class ExportedNote(NamedTuple):
+    """A note with exported cards (a named tuple: a vault has tens of thousands)."""
 
     id: int
     path: str
     domain: str
     cards: int
-    moved_in: bool
-    """One of its cards moved in from Anki (its block id starts ``anki-``)."""
+    moved_in: int
+    """One of its cards moved in from Anki (its block id starts ``anki-``): 1, else 0."""
+    has_cloze: int
+    has_basic: int
 
 
 @dataclass
@@ -59,6 +60,8 @@ class Positions:
     notes: list[ExportedNote]
     bases: dict[int, int] = field(default_factory=dict)
     """Note id -> base position (set by ``assign``)."""
+    previous: dict[str, int] = field(default_factory=dict)
+    """The bases of the package before, by note path (set by ``assign``)."""
 
     @classmethod
     def plan(cls, conn: sqlite3.Connection, flt: CardFilter) -> Positions:
@@ -68,7 +71,7 @@ class Positions:
         """
         from ..scheduling.queue import learning_ranks
 
-        notes = [ExportedNote(*row) for row in export_cache.exported_notes(conn, flt)]
+        notes = [ExportedNote._make(row) for row in export_cache.exported_notes(conn, flt)]
         ranks = learning_ranks(
             note_store.present_note_paths(conn).values(),
             lambda indexes: note_store.resolved_note_links(conn, indexes),
@@ -79,13 +82,14 @@ class Positions:
     def assign(self, previous: Any) -> None:
         """Give every note its base: kept from ``previous`` (``{path: base}``, as ``conf`` wrote
         it; anything else counts as none) where still in order and with room, else in the gap."""
-        prev = _previous(previous)
-        bases = assign_bases([(n.path, n.cards) for n in self.notes], prev)
+        self.previous = _previous(previous)
+        bases = assign_bases([(n.path, n.cards) for n in self.notes], self.previous)
         self.bases = {n.id: b for n, b in zip(self.notes, bases, strict=True)}
 
-    def moved(self, previous: Any) -> list[int]:
-        """The notes ``previous`` placed that ``assign`` placed elsewhere (their cards need new positions)."""
-        prev = _previous(previous)
+    def moved(self) -> list[int]:
+        """The notes the previous package placed that ``assign`` placed elsewhere (their cards need
+        new positions)."""
+        prev = self.previous
         return [n.id for n in self.notes if n.path in prev and prev[n.path] != self.bases.get(n.id)]
 
     def conf(self) -> dict[str, Any]:
@@ -105,9 +109,7 @@ class Positions:
 def _previous(previous: Any) -> dict[str, int]:
     if not isinstance(previous, dict):
         return {}
-    return {
-        str(k): v for k, v in previous.items() if isinstance(v, int) and not isinstance(v, bool) and v >= 0
-    }
+    return {k: v for k, v in previous.items() if type(v) is int and v >= 0 and type(k) is str}
 
 
 def _increasing(values: Sequence[int]) -> list[int]:

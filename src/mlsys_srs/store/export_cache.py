@@ -264,32 +264,19 @@ def note_ids_of_keys(conn: sqlite3.Connection, keys: Iterable[str]) -> dict[str,
     return out
 
 
-def deck_plan(conn: sqlite3.Connection, flt: CardFilter) -> list[tuple[str, bool, bool]]:
-    """``(domain, has cloze cards, has other cards)`` of the exported cards' domains, in the order
-    their first card comes (by note path)."""
+def exported_notes(
+    conn: sqlite3.Connection, flt: CardFilter
+) -> list[tuple[int, str, str, int, bool, bool, bool]]:
+    """``(note id, path, domain, cards, moved in, has cloze cards, has other cards)`` of the notes
+    with exported cards: how many of their cards are exported, whether one of them moved in from
+    Anki (an ``anki-`` block id), and their kinds."""
     where, params = _exported(flt)
-    return [
-        (str(d), bool(c), bool(b))
-        for d, _, c, b in conn.execute(
-            "SELECT note.domain, min(note.path), max(card.kind = 'cloze'), max(card.kind != 'cloze')"
-            f" FROM card JOIN note ON note.id = card.note_id WHERE {where} GROUP BY note.domain ORDER BY 2",
-            params,
-        )
-    ]
-
-
-def exported_notes(conn: sqlite3.Connection, flt: CardFilter) -> list[tuple[int, str, str, int, bool]]:
-    """``(note id, path, domain, cards, moved in)`` of the notes with exported cards: how many of
-    their cards are exported, and whether one of them moved in from Anki (an ``anki-`` block id)."""
-    where, params = _exported(flt)
-    return [
-        (int(n), str(p), str(d), int(c), bool(m))
-        for n, p, d, c, m in conn.execute(
-            "SELECT note.id, note.path, note.domain, count(*), max(ifnull(card.block_id, '') LIKE 'anki-%')"
-            f" FROM card JOIN note ON note.id = card.note_id WHERE {where} GROUP BY note.id",
-            params,
-        )
-    ]
+    return conn.execute(
+        "SELECT note.id, note.path, note.domain, count(*), max(ifnull(card.block_id, '') LIKE 'anki-%'),"
+        " max(card.kind = 'cloze'), max(card.kind != 'cloze')"
+        f" FROM card JOIN note ON note.id = card.note_id WHERE {where} GROUP BY note.id",
+        params,
+    ).fetchall()
 
 
 def card_order(conn: sqlite3.Connection, flt: CardFilter, note_ids: Iterable[int]) -> dict[int, list[int]]:
