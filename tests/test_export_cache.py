@@ -246,6 +246,23 @@ def test_anki_updates_notes_from_an_incremental_package(
     assert "Two." not in backs
 
 
+def test_a_note_added_between_others_is_the_only_note_built_and_takes_the_gap(
+    run: Cli, exported: Path, vault: Path
+) -> None:
+    """New cards' positions are sparse and kept: adding a note renumbers no other card, so the
+    incremental export builds only the new note, whose cards go between their neighbours'."""
+    first = package(exported)
+    write_notes(vault, {"01-a/quorum.md": "# Quorum\n\nQ: What is a quorum?\nA: A majority.\n"})
+    run("export", "anki", "-o", str(exported), env={"MLSYS_SRS_NOW": "2026-11-22T17:00:00+00:00"})
+    second = package(exported)
+    (new,) = set(second["notes"]) - set(first["notes"])
+    assert {g: i for g, i in second["ids"].items() if g != new} == first["ids"]  # no other note built
+    assert {k: v for k, v in second["cards"].items() if k[0] != new} == first["cards"]
+    due = {second["notes"][k[0]][1].split("\x1f")[0]: v[3] for k, v in second["cards"].items()}
+    # 01-a/paxos.md, 01-a/quorum.md, 01-a/raft.md: the new note's card between the other two notes'.
+    assert due["Phases?"] < due["What is a quorum?"] < due["What fires an election?"]
+
+
 def test_a_full_build_in_small_batches_equals_one_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mlsys_srs.anki import building
 from mlsys_srs.anki import export as anki
 from mlsys_srs.anki.export import export_anki
 from mlsys_srs.anki.progress import SchedulingOptions
@@ -289,14 +290,14 @@ def test_cards_that_change_while_a_full_build_runs_are_built_by_the_next_export(
 
         monkeypatch.setattr(workers, "fork_map", shares_then_edit)
     else:
-        real_build = anki._Builder.build
+        real_build = building.Builder.build
 
         def build_then_edit(self: Any, *a: Any, **kw: Any) -> Any:
             result = real_build(self, *a, **kw)
             edit()
             return result
 
-        monkeypatch.setattr(anki._Builder, "build", build_then_edit)
+        monkeypatch.setattr(building.Builder, "build", build_then_edit)
     export_anki(conn, CardFilter(), vault=vault, out=out, now=T0, clock=CLOCK, cache=cache)
     assert edited
     first = package(out)

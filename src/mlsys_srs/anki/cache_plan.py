@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -49,10 +50,21 @@ class CachePlan:
 
 
 def plan_from_cache(
-    conn: sqlite3.Connection, cache: Path | None, flt: CardFilter, options: str, out: Path, scheduling: bool
+    conn: sqlite3.Connection,
+    cache: Path | None,
+    flt: CardFilter,
+    options: str,
+    out: Path,
+    scheduling: bool,
+    moved: Callable[[Path], Iterable[str]] | None = None,
 ) -> CachePlan | None:
     """What to build again, when the cache holds the package at ``out`` built with ``options``
-    and few enough of its cards changed; else None (a full build)."""
+    and few enough of its cards changed; else None (a full build).
+
+    Args:
+        moved: Given the cached collection, the keys of the notes to build again although their
+            cards did not change (their cards' positions in Anki moved: ``anki.positions``).
+    """
     if cache is None:
         return None
     try:
@@ -69,6 +81,9 @@ def plan_from_cache(
         ):
             return None
         changed, recheck = export_cache.changed_keys(conn, flt, scheduling=scheduling)
+        if moved is not None:
+            changed |= set(moved(collection))
+            recheck -= changed
         card_ids = export_cache.card_ids_of_keys(conn, flt, changed | recheck)
         total = int(meta.get("cards", "0"))
         if len(card_ids) > min(CACHE_MAX_CARDS, max(CACHE_MIN_CARDS, CACHE_MAX_SHARE * total)):

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import SrsError
 from .ids import first_row_id
+from .notetype_json import legacy_model
 
 if TYPE_CHECKING:
     from .notetypes import AnkiNote
@@ -64,6 +65,9 @@ class Notetype:
     cloze: bool
     templates: int
     fields: tuple[str, ...]
+    model: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    """The whole note type as the JSON of Anki's legacy schema (``anki.notetype_json``): what an
+    export gives back to Anki for the notes that moved in."""
 
 
 @dataclass(frozen=True)
@@ -314,14 +318,21 @@ def _read(conn: sqlite3.Connection, source: Path, media: MediaSource) -> Collect
     notetypes: dict[int, Notetype] = {}
     decks: dict[int, str] = {}
     if _has_table(conn, "notetypes"):
-        fields: dict[int, list[tuple[int, str]]] = {}
-        for ntid, ord_, name in conn.execute("SELECT ntid, ord, name FROM fields"):
-            fields.setdefault(ntid, []).append((ord_, name))
-        templates: dict[int, int] = dict(conn.execute("SELECT ntid, count(*) FROM templates GROUP BY ntid"))
-        for ntid, name, config in conn.execute("SELECT id, name, config FROM notetypes"):
+        fields: dict[int, list[tuple[int, str, bytes]]] = {}
+        for ntid, ord_, name, fconfig in conn.execute("SELECT ntid, ord, name, config FROM fields"):
+            fields.setdefault(ntid, []).append((ord_, name, bytes(fconfig)))
+        templates: dict[int, list[tuple[int, str, bytes]]] = {}
+        for ntid, ord_, name, tconfig in conn.execute("SELECT ntid, ord, name, config FROM templates"):
+            templates.setdefault(ntid, []).append((ord_, name, bytes(tconfig)))
+        for ntid, name, mtime, config in conn.execute("SELECT id, name, mtime_secs, config FROM notetypes"):
             cloze = any(num == 1 and v == 1 for num, v in _fields(bytes(config)))
-            names = tuple(n for _, n in sorted(fields.get(ntid, [])))
-            notetypes[ntid] = Notetype(ntid, name, cloze, templates.get(ntid, 1), names)
+            names = tuple(n for _, n, _ in sorted(fields.get(ntid, [])))
+            tmpls = templates.get(ntid, [])
+            try:
+                model = legacy_model(ntid, name, mtime, bytes(config), fields.get(ntid, []), tmpls)
+            except ValueError:
+                model = {}
+            notetypes[ntid] = Notetype(ntid, name, cloze, len(tmpls) or 1, names, model)
         for did, name in conn.execute("SELECT id, name FROM decks"):
             decks[did] = name.replace("\x1f", "::")
     else:
@@ -329,7 +340,7 @@ def _read(conn: sqlite3.Connection, source: Path, media: MediaSource) -> Collect
         for key, m in json.loads(models_json or "{}").items():
             names = tuple(f.get("name", "") for f in sorted(m.get("flds", []), key=lambda f: f.get("ord", 0)))
             notetypes[int(key)] = Notetype(
-                int(key), str(m.get("name", "")), m.get("type") == 1, len(m.get("tmpls", [])) or 1, names
+                int(key), str(m.get("name", "")), m.get("type") == 1, len(m.get("tmpls", [])) or 1, names, m
             )
         for key, d in json.loads(decks_json or "{}").items():
             decks[int(key)] = str(d.get("name", ""))
@@ -366,8 +377,8 @@ class OldNote(NamedTuple):
     tags: str
     """Its tags, sorted, one space apart."""
     mod: int
-    cards: frozenset[tuple[int, int]]
-    """``(deck id, ordinal)`` of its cards."""
+    cards: frozenset[tuple[int, int, int | None]]
+    """``(deck id, ordinal, position)`` of its cards (position: ``due`` of a new card, else None)."""
 
 
 def _genanki_collection(cur: sqlite3.Cursor, decks: Iterable[Any], timestamp: float) -> None:
@@ -428,7 +439,10 @@ def write_notes(
                 )
             )
             for o in note.ords:
-                cards.append((next(ids), nid, deck.deck_id, o, mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+                due = note.positions.get(o, 0)  # a new card's position in Anki's new-card order
+                cards.append(
+                    (next(ids), nid, deck.deck_id, o, mod, -1, 0, 0, due, 0, 0, 0, 0, 0, 0, 0, 0, "")
+                )
     if models_json:
         (stored_json,) = cur.execute("SELECT models FROM col").fetchone()
         stored = json.loads(stored_json)
@@ -531,11 +545,11 @@ class CollectionWriter:
     def old_notes(self, nids: Sequence[int]) -> dict[int, OldNote]:
         """The collection's notes ``nids`` by id."""
         ids = json.dumps(list(nids))
-        cards: dict[int, set[tuple[int, int]]] = {}
-        for nid, did, ord_ in self.cur.execute(
-            "SELECT nid, did, ord FROM cards WHERE nid IN (SELECT value FROM json_each(?))", (ids,)
+        cards: dict[int, set[tuple[int, int, int | None]]] = {}
+        for nid, did, ord_, type_, due in self.cur.execute(
+            "SELECT nid, did, ord, type, due FROM cards WHERE nid IN (SELECT value FROM json_each(?))", (ids,)
         ):
-            cards.setdefault(nid, set()).add((did, ord_))
+            cards.setdefault(nid, set()).add((did, ord_, due if type_ == 0 else None))
         return {
             nid: OldNote(guid, mid, flds, " ".join(sorted(tags.split())), mod, frozenset(cards.get(nid, ())))
             for nid, guid, mid, flds, tags, mod in self.cur.execute(
@@ -562,7 +576,8 @@ class CollectionWriter:
         *,
         created: int,
         rollover: int,
-        models_mtime: int,
+        models_mtime: Mapping[int, int],
+        conf: Mapping[str, Any] | None = None,
     ) -> None:
         """Write the ``col`` row: its decks, the note types (each with the deck it was last used in),
         the scheduler settings and the collection's creation time.
@@ -570,8 +585,9 @@ class CollectionWriter:
         Args:
             created: When the collection's first day starts (Unix time); due days count from it.
             rollover: The hour a review day starts.
-            models_mtime: The note types' modification time (Anki replaces a note type only
-                for a newer one).
+            models_mtime: The modification time of note types by id (Anki replaces a note type only
+                for a newer one); the others keep the time their JSON carries.
+            conf: More entries of the collection's configuration (``conf_value`` reads them back).
         """
         fresh = sqlite3.connect(":memory:")
         try:
@@ -581,15 +597,16 @@ class CollectionWriter:
         finally:
             fresh.close()
         col = dict(zip(names, row, strict=True))
-        conf = json.loads(col["conf"])
-        conf.update({"schedVer": 2, "rollover": rollover})
+        settings = json.loads(col["conf"])
+        settings.update({"schedVer": 2, "rollover": rollover, **(conf or {})})
         models = json.loads(col["models"])
         models.update({str(mid): model.to_json(timestamp, did) for mid, (model, did) in model_decks.items()})
-        for model in models.values():
-            model["mod"] = models_mtime
+        for mid, model in models.items():
+            if int(mid) in models_mtime:
+                model["mod"] = models_mtime[int(mid)]
         col.update(
             crt=created,
-            conf=json.dumps(conf, sort_keys=True),
+            conf=json.dumps(settings, sort_keys=True),
             models=json.dumps(models, sort_keys=True),
         )
         if self.cur.execute("SELECT * FROM col").fetchall() == [tuple(col.values())]:
@@ -627,6 +644,27 @@ class CollectionWriter:
         self.conn.close()
 
 
+def _conf_value(db: sqlite3.Connection, key: str) -> Any:
+    try:
+        row = db.execute("SELECT conf FROM col").fetchone()
+        conf = json.loads(row[0]) if row else {}
+    except (sqlite3.Error, ValueError, TypeError):
+        return None
+    return conf.get(key) if isinstance(conf, dict) else None
+
+
+def conf_value(path: Path, key: str) -> Any:
+    """An entry of the configuration of the collection file at ``path`` (None: none, or unreadable)."""
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except (sqlite3.Error, OSError, ValueError):
+        return None
+    try:
+        return _conf_value(db, key)
+    finally:
+        db.close()
+
+
 class PreviousPackage:
     """The package already at a path, its notes looked up by GUID a batch at a time."""
 
@@ -655,6 +693,10 @@ class PreviousPackage:
         except sqlite3.Error:
             return {}
         return {guid: (flds, " ".join(sorted(tags.split())), int(mod)) for guid, flds, tags, mod in rows}
+
+    def conf_value(self, key: str) -> Any:
+        """An entry of the package's collection configuration (None: none, or no package)."""
+        return None if self.db is None else _conf_value(self.db, key)
 
     def close(self) -> None:
         """Let the package go."""

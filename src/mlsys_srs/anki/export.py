@@ -1,11 +1,12 @@
 """``export anki``: the build of an Anki package (``.apkg``) from the review database's cards.
 
 The package's parts each have their module: note GUIDs and ids (``anki.ids``),
-the note types (``anki.notetypes``), deck names, tags and the Source link
-(``anki.labels``), review progress (``anki.progress``, ``anki.revlog``), the
-collection's rows (``anki.collection``), the zip (``anki.package``) and what the
-export cache says to build again (``anki.cache_plan``). This module builds the
-notes and writes them:
+the note types (``anki.notetypes``; a moved-in note's own, ``anki.origins``),
+deck names, tags and the Source link (``anki.labels``), new cards' positions
+(``anki.positions``), the notes built from cards (``anki.building``), review
+progress (``anki.progress``, ``anki.revlog``), the collection's rows
+(``anki.collection``), the zip (``anki.package``) and what the export cache says
+to build again (``anki.cache_plan``). This module puts them together:
 
 - A note's modification time is when its content last changed, not the
   export time: Anki updates a note on import only if it is newer, so a
@@ -21,7 +22,12 @@ notes and writes them:
   (``core.workers.fork_map``): forked workers build shares of 1,000 cards while
   this process writes the shares before; the package is the one a build in one
   process writes, ids included (tests/test_export_parallel.py).
-- Decks ``<root>::<Domain Title>`` with ids derived from their names.
+- Decks ``<root>::<NN> <Domain Title>`` (numbered like the folder the domain
+  starts in) with ids derived from their names; a note that moved in from Anki
+  goes back to its own deck.
+- New cards carry their position in learning order (``anki.positions``), kept
+  from the package the export replaces (its ``col.conf``); an incremental
+  export also builds again the notes whose positions moved.
 - Optional scheduling: the card rows of reviewed cards carry their progress and
   the review log is copied into ``revlog``; the package's collection is created
   at the start of the export day, and due dates are written as days from it.
@@ -35,10 +41,9 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,18 +51,21 @@ from .. import __version__
 from ..errors import SrsError
 from ..parse.model import Diagnostic
 from ..store import export_cache
-from ..store.cards import CardView, card_id_batches, content_times, iter_cards, list_cards
+from ..store.cards import CardView, card_id_batches, iter_cards, list_cards
 from ..store.events import get_meta
 from ..store.export_reads import database_file, open_reader, reading
 from ..store.filters import CardFilter
-from ..store.render_cache import cached_renders, has_renders, save_renders
+from ..store.render_cache import save_renders
 from ..store.review_log import review_history
+from .building import Builder, Built, as_row, dated
 from .cache_plan import CachePlan, plan_from_cache, save_cache
-from .collection import CollectionWriter, OldNote, PreviousPackage
-from .ids import card_ordinal, first_row_id, group_notes, stable_id
-from .labels import anki_tags, deck_name, source_field, strict_line_breaks
-from .notetypes import BASIC_MODEL_ID, CLOZE_MODEL_ID, TEMPLATES_MTIME, AnkiNote, note_types
+from .collection import CollectionWriter, PreviousPackage, conf_value
+from .ids import first_row_id, stable_id
+from .labels import deck_name, folder_number, strict_line_breaks
+from .notetypes import BASIC_MODEL_ID, CLOZE_MODEL_ID, TEMPLATES_MTIME, note_types
+from .origins import Origins
 from .package import write_package
+from .positions import CONF_KEY, Positions
 from .progress import SchedulingOptions, progress_rows
 
 if TYPE_CHECKING:
@@ -158,11 +166,23 @@ def export_anki(
         )
         root = root_deck.strip() or "MLSys"
         today = clock.today(now)
-        options = _options_key(conn, flt, renderer, root, vault_name, scheduling, today, clock)
-        plan = plan_from_cache(conn, cache, flt, options, out, scheduling is not None)
+        positions = Positions.plan(conn, flt)
+        origins = Origins.load(vault, [n.path for n in positions.notes if n.moved_in])
+        options = _options_key(conn, flt, renderer, root, vault_name, scheduling, today, clock, origins)
+
+        def moved(collection: Path) -> set[str]:
+            # The notes whose positions the cached collection has elsewhere are built again.
+            positions.assign(conf_value(collection, CONF_KEY))
+            return export_cache.keys_of_notes(conn, flt, positions.moved())
+
+        plan = plan_from_cache(conn, cache, flt, options, out, scheduling is not None, moved)
         models = note_types()
-        decks = _Decks.plan(conn, flt, root, models)
-        builder = _Builder(conn, renderer, models, root, vault_name, now)
+        numbers: dict[str, int | None] = {}
+        for n in positions.notes:  # a domain's deck is numbered like the folder its first note is in
+            numbers.setdefault(n.domain, folder_number(n.path))
+        decks = _Decks.plan(positions, root, models, numbers, origins)
+        builder = Builder(conn, renderer, models, root, vault_name, now)
+        builder.use(flt, positions, origins, numbers, scheduling is not None)
         written = _write_collection(
             conn,
             flt,
@@ -207,7 +227,7 @@ def export_anki(
             with_scheduling=scheduling is not None,
             scheduled_cards=written.scheduled,
             reviews=written.reviews,
-            diagnostics=tuple(media.diagnostics + builder.diagnostics),
+            diagnostics=tuple(media.diagnostics + origins.diagnostics + builder.diagnostics),
         )
 
 
@@ -220,6 +240,7 @@ def _options_key(
     scheduling: SchedulingOptions | None,
     today: date,
     clock: DayClock,
+    origins: Origins,
 ) -> str:
     """Everything the package is built from besides the cards: the export cache serves only a
     package built with the same key."""
@@ -232,6 +253,7 @@ def _options_key(
             "filter": repr(flt),
             "root": root,
             "vault_name": vault_name,
+            "origins": origins.digest,
             "scheduling": None
             if scheduling is None
             else [repr(scheduling), today.isoformat(), clock.rollover_hour],
@@ -249,16 +271,26 @@ class _Decks:
     model_decks: dict[int, tuple[Any, int]]
 
     @classmethod
-    def plan(cls, conn: sqlite3.Connection, flt: CardFilter, root: str, models: tuple[Any, Any]) -> _Decks:
-        """The decks of the cards ``flt`` matches, under ``root``."""
+    def plan(
+        cls,
+        positions: Positions,
+        root: str,
+        models: tuple[Any, Any],
+        numbers: dict[str, int | None],
+        origins: Origins,
+    ) -> _Decks:
+        """The decks of the exported notes (``positions``), under ``root`` (numbered by ``numbers``: domain ->
+        the number of the folder its notes start in), and the decks and note types of the notes
+        that moved in from Anki (``origins``; their note types recorded with the root deck)."""
         import genanki
 
         basic_model, cloze_model = models
         names: dict[str, tuple[bool, bool]] = {root: (False, False)}
-        for domain, has_cloze, has_basic in export_cache.deck_plan(conn, flt):
-            name = deck_name(root, domain)
+        for note in sorted(positions.notes, key=lambda n: n.path):  # in the order their first card comes
+            domain, has_cloze, has_basic = note.domain, note.has_cloze, note.has_basic
+            name = deck_name(root, domain, numbers.get(domain))
             c0, b0 = names.get(name, (False, False))
-            names[name] = (c0 or has_cloze, b0 or has_basic)
+            names[name] = (c0 or bool(has_cloze), b0 or bool(has_basic))
         decks = {name: genanki.Deck(stable_id(name), name) for name in names}
         model_decks = {}
         for name, (has_cloze, has_basic) in names.items():
@@ -266,10 +298,17 @@ class _Decks:
                 model_decks[CLOZE_MODEL_ID] = (cloze_model, decks[name].deck_id)
             if has_basic:
                 model_decks[BASIC_MODEL_ID] = (basic_model, decks[name].deck_id)
+        for mid, model in sorted(origins.models.items()):
+            model_decks[mid] = (model, decks[root].deck_id)
+        # The decks notes that moved in go back to (an incremental build writes the header of
+        # notes it did not build again).
+        for name in sorted({o.deck for o in origins.notes.values() if o.deck} - set(decks)):
+            decks[name] = genanki.Deck(stable_id(name), name)
         return cls(decks, model_decks)
 
-    def take(self, b: _Built) -> None:
-        """Add the deck of a note whose card came in since the decks were planned."""
+    def take(self, b: Built) -> None:
+        """Add the deck of a note whose card came in since the decks were planned (or that moved in
+        from Anki and goes back to its own deck)."""
         if b.deck in self.decks:
             return
         import genanki
@@ -301,7 +340,7 @@ def _write_collection(
     conn: sqlite3.Connection,
     flt: CardFilter,
     plan: CachePlan | None,
-    builder: _Builder,
+    builder: Builder,
     media: MediaBundle,
     decks: _Decks,
     *,
@@ -337,7 +376,8 @@ def _write_collection(
             timestamp,
             created=int(clock.day_start(today).timestamp()),
             rollover=clock.rollover_hour,
-            models_mtime=TEMPLATES_MTIME,
+            models_mtime={BASIC_MODEL_ID: TEMPLATES_MTIME, CLOZE_MODEL_ID: TEMPLATES_MTIME},
+            conf=builder.positions.conf(),
         )
         scheduled, reviews = col.scheduling_counts() if scheduling is not None else (0, 0)
         notes, cards = col.counts()
@@ -378,10 +418,10 @@ class _NoteWriter:
         self._revlog_ids: set[int] | None = None
         """The collection's review-log ids, read at the first write."""
 
-    def write(self, built: list[_Built], by_guid_ord: dict[tuple[str, int], CardView], first: int) -> int:
+    def write(self, built: list[Built], by_guid_ord: dict[tuple[str, int], CardView], first: int) -> int:
         """Write built notes with ids from ``first``, and their scheduling; the next free id."""
         decks = self.decks.decks
-        by_deck: dict[str, list[_Built]] = {}
+        by_deck: dict[str, list[Built]] = {}
         for b in built:
             self.decks.take(b)
             by_deck.setdefault(b.deck, []).append(b)
@@ -393,6 +433,12 @@ class _NoteWriter:
         if self.scheduling is not None and nids:
             if self._revlog_ids is None:
                 self._revlog_ids = self.col.revlog_ids()
+            positions = {
+                card.id: pos
+                for b in built
+                for o, pos in b.note.positions.items()
+                if (card := by_guid_ord.get((b.note.guid, o))) is not None
+            }
             updates, revlog = progress_rows(
                 self.col.card_slots(nids),
                 by_guid_ord,
@@ -403,6 +449,7 @@ class _NoteWriter:
                 now=self.now,
                 opts=self.scheduling,
                 timestamp=self.timestamp,
+                positions=positions,
             )
             self.col.set_progress(updates, revlog)
         return self.col.next_id()
@@ -411,7 +458,7 @@ class _NoteWriter:
 def _write_full(
     conn: sqlite3.Connection,
     flt: CardFilter,
-    builder: _Builder,
+    builder: Builder,
     media: MediaBundle,
     out: Path,
     writer: _NoteWriter,
@@ -423,6 +470,7 @@ def _write_full(
     built_from: list[tuple[int, str, bytes]] = []
     with writer.col.indexes_dropped():
         previous = PreviousPackage(out)
+        builder.positions.assign(previous.conf_value(CONF_KEY))
         next_id = first_row_id(writer.timestamp)
         try:
             for built, by_guid_ord, batch_sources in _full_build(
@@ -436,7 +484,7 @@ def _write_full(
 
 
 def _write_incremental(
-    conn: sqlite3.Connection, flt: CardFilter, plan: CachePlan, builder: _Builder, writer: _NoteWriter
+    conn: sqlite3.Connection, flt: CardFilter, plan: CachePlan, builder: Builder, writer: _NoteWriter
 ) -> list[int]:
     """Build the notes of the changed cards again into the cached collection; the ids of the cards
     built again.
@@ -457,7 +505,7 @@ def _write_incremental(
         if (
             (writer.scheduling is None or b.key in plan.recheck)
             and len(was) == 1
-            and old.get(was[0]) == _as_row(b, decks.get(b.deck, decks[builder.root]).deck_id)
+            and old.get(was[0]) == as_row(b, decks.get(b.deck, decks[builder.root]).deck_id)
         ):
             keep.add(was[0])
             writer.notes_made.append((b.key, was[0], b.volatile))
@@ -483,141 +531,18 @@ def _write_out(
     write_package(collection, media.files, out, timestamp)
 
 
-# --- building notes ------------------------------------------------------------------------
-
-
-@dataclass
-class _Built:
-    """One Anki note built from cards, ready to write."""
-
-    key: str
-    deck: str
-    note: AnkiNote
-    mtime: datetime
-    volatile: bool
-
-
-def _as_row(b: _Built, deck_id: int) -> OldNote:
-    """What a freshly built note would be as a row of the collection."""
-    return OldNote(
-        b.note.guid,
-        b.note.model.model_id,
-        "\x1f".join(b.note.fields),
-        " ".join(sorted(b.note.tags)),
-        int(b.mtime.timestamp()),
-        frozenset((deck_id, o) for o in b.note.ords),
-    )
-
-
-class _Builder:
-    """Builds Anki notes from cards, a batch at a time (a full build) or all at once (incremental)."""
-
-    def __init__(
-        self,
-        conn: sqlite3.Connection,
-        renderer: Any,
-        models: tuple[Any, Any],
-        root: str,
-        vault_name: str | None,
-        now: datetime,
-    ) -> None:
-        self.conn = conn
-        self.renderer = renderer
-        self.basic, self.cloze = models
-        self.root = root
-        self.vault_name = vault_name
-        self.now = now
-        self.cached = has_renders(conn)
-        self.used_blocks: set[str] = set()
-        self.diagnostics: list[Diagnostic] = []
-        self.fresh: list[tuple[str, str]] = []
-        """Rendered HTML to add to the render cache."""
-
-    def build(self, cards: Sequence[CardView]) -> tuple[list[_Built], dict[tuple[str, int], CardView]]:
-        """The notes of ``cards`` (whole notes' cards, in export order), each dated when its content
-        last changed (``dated`` then dates it by the package before), and their cards by
-        ``(GUID, ordinal)``."""
-        renderer, now = self.renderer, self.now
-        renderer.cache = (
-            cached_renders(
-                self.conn,
-                renderer.keys_for(
-                    text
-                    for c in cards
-                    for text in ((c.source,) if c.kind == "cloze" else (c.question, c.answer))
-                ),
-            )
-            if self.cached and cards
-            else {}
-        )
-        renderer.fresh = {}
-        changed_at = content_times(self.conn, [c.id for c in cards])
-        built: list[_Built] = []
-        by_guid_ord: dict[tuple[str, int], CardView] = {}
-        for spec in group_notes(cards, self.used_blocks):
-            images, warned = renderer.images, len(self.diagnostics)
-            first = spec.cards[0]
-            context = escape(first.context, quote=False)
-            source = source_field(first.note, first.line, self.vault_name)
-            if spec.cloze:
-                text = renderer.render(first.source, note=first.note, line=first.line)
-                note = AnkiNote(self.cloze, [text, "", context, source], anki_tags(first), spec.guid)
-                if len(note.ords) != len(spec.cards):
-                    self.diagnostics.append(
-                        Diagnostic(
-                            first.note,
-                            first.line,
-                            f"cloze paragraph has {len(spec.cards)} cards here but {len(note.ords)} in Anki "
-                            "(a deletion inside code or a link?)",
-                            severity="warning",
-                            code="export",
-                        )
-                    )
-            else:
-                front = renderer.render(first.question, note=first.note, line=first.line)
-                back = renderer.render(first.answer, note=first.note, line=first.line)
-                note = AnkiNote(self.basic, [front, back, context, source], anki_tags(first), spec.guid)
-            for card in spec.cards:
-                by_guid_ord[(spec.guid, card_ordinal(spec, card))] = card
-            mtime = min(now, max(changed_at.get(c.id, now) for c in spec.cards))
-            volatile = renderer.images != images or len(self.diagnostics) != warned
-            note.mod = int(mtime.timestamp())
-            built.append(_Built(spec.key, deck_name(self.root, first.domain), note, mtime, volatile))
-        self.fresh.extend(renderer.fresh.items())
-        return built, by_guid_ord
-
-
-def dated(
-    built: list[_Built], previous: Callable[[list[str]], dict[str, tuple[str, str, int]]], now: datetime
-) -> list[_Built]:
-    """``built``, each note that the package before holds dated by it: as it was there when its
-    fields and tags are the same, else now (they changed without a text change: a tag, a heading,
-    a rename). ``previous`` gives ``GUID -> (fields, tags, time)`` of the package before."""
-    before_of = previous([b.note.guid for b in built])
-    for b in built:
-        before = before_of.get(b.note.guid)
-        if before is None:
-            continue
-        if before[:2] != ("\x1f".join(b.note.fields), " ".join(sorted(b.note.tags))):
-            b.mtime = now
-        else:
-            b.mtime = min(now, datetime.fromtimestamp(before[2], now.tzinfo))
-        b.note.mod = int(b.mtime.timestamp())
-    return built
-
-
 # --- a full build, spread over the cores -----------------------------------------------------
 
 
 def _full_build(
     conn: sqlite3.Connection,
     flt: CardFilter,
-    builder: _Builder,
+    builder: Builder,
     media: MediaBundle,
     previous: PreviousPackage,
     scheduling: bool,
     sources: bool,
-) -> Iterator[tuple[list[_Built], dict[tuple[str, int], CardView], list[tuple[int, str, bytes]]]]:
+) -> Iterator[tuple[list[Built], dict[tuple[str, int], CardView], list[tuple[int, str, bytes]]]]:
     """A full build's notes, their cards by ``(GUID, ordinal)`` and (with ``sources``) what the
     export cache records of those cards (``export_cache.sources``, read in the same transaction
     as the cards), a batch at a time in export order. Notes are dated by ``previous`` here.
@@ -647,7 +572,7 @@ def _full_build(
                 )
         return
     fanout = _Fanout(db, flt, shares, builder, media, scheduling, sources)
-    models = {m.model_id: m for m in (builder.basic, builder.cloze)}
+    models = {m.model_id: m for m in (builder.basic, builder.cloze, *builder.origins.models.values())}
     bounds = [(k, k + 1) for k in range(len(shares))]
     for k, share in enumerate(fork_map(_build_share, fanout, bounds, workers=workers)):
         if share.blocks & builder.used_blocks or not media.merge(share.media):
@@ -683,7 +608,7 @@ class _Fanout:
     db: str
     flt: CardFilter
     shares: list[tuple[int, ...]]
-    builder: _Builder
+    builder: Builder
     media: MediaBundle
     scheduling: bool
     sources: bool
@@ -694,7 +619,7 @@ class _Fanout:
 class _Share:
     """One share of a parallel full build, as a worker sends it back."""
 
-    built: list[_Built]
+    built: list[Built]
     """Its notes, each with its model's id for its model (the model is set again on arrival)."""
     by_guid_ord: dict[tuple[str, int], CardView]
     """Its cards by ``(GUID, ordinal)`` (only when scheduling is exported)."""

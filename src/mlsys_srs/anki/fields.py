@@ -2,12 +2,20 @@
 
 markdownify (BeautifulSoup underneath) does the conversion: it keeps
 ``<b>``/``<i>``/``<code>``/``<pre>``/lists/links, turns ``<img>`` into
-``![](src)``, decodes entities and leaves MathJax and ``{{c1::...}}`` text
-alone (html2text, the other candidate, doubles the backslashes of MathJax and
-indents code instead of fencing it). After it, MathJax ``\\(..\\)``/``\\[..\\]``
-becomes ``$..$``/``$$..$$``, and each line is made safe inside one card
-paragraph: no blank lines, headings, rules or quotes (they would end the
-paragraph), no line that starts a new card (``Q:``, ``C:``, a lone ``?``).
+``![](src)``, decodes entities and leaves ``{{c1::...}}`` text alone
+(html2text, the other candidate, doubles the backslashes of MathJax and
+indents code instead of fencing it). MathJax ``\\(..\\)``/``\\[..\\]`` is
+set aside first and comes back as ``$..$``/``$$..$$``, its TeX as written.
+
+Text stays text: what Markdown or our card syntax would read as markup in a
+field's *text* is escaped (``\\*``, ``\\_`` where it could start emphasis,
+``\\```, ``\\[\\[``/``\\]\\]``, ``\\](``, ``\\$``, ``\\#tag``, ``\\~\\~``, and a
+backslash before punctuation), so a literal ``[[x]]`` is no concept link and a
+literal ``*x*`` no emphasis; code (``<code>``, ``<pre>``) is never escaped.
+
+Each line is then made safe inside one card paragraph: no blank lines,
+headings, rules or quotes (they would end the paragraph), no line that starts a
+new card (``Q:``, ``C:``, a lone ``?``).
 """
 
 from __future__ import annotations
@@ -29,13 +37,36 @@ _FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _IMG_RE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["']?)([^"'>\s]+(?:\s[^"'>]+)*?)\1[^>]*>""", re.IGNORECASE)
 
 
+_LITERAL_RES = (
+    (re.compile(r"\\(?=[!-/:-@\[-`{-~])"), r"\\\\"),  # a backslash that would escape what follows
+    (re.compile(r"\*"), r"\\*"),
+    (re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])"), r"\\_"),  # snake_case stays as it is
+    (re.compile(r"`"), r"\\`"),
+    (re.compile(r"\[(?=\[)|(?<=\[)\["), r"\\["),
+    (re.compile(r"\](?=[\]\(])|(?<=\])\]"), r"\\]"),
+    (re.compile(r"\$"), r"\\$"),
+    (re.compile(r"(?<!\S)#(?=[\w/-]*[^\W\d])"), r"\\#"),  # a #tag (all digits is none)
+    (re.compile(r"~(?=~)|(?<=~)~"), r"\\~"),
+)
+_HELD_RE = re.compile(r"MLSYSSRS(MEDIA|MATH)(\d+)X")
+
+
+def escape_literal(text: str) -> str:
+    """Field text as Markdown that shows it as it is: what would be markup is escaped."""
+    for pattern, repl in _LITERAL_RES:
+        text = pattern.sub(repl, text)
+    return text
+
+
 @lru_cache(maxsize=1)
 def _converter() -> Any:
     from markdownify import MarkdownConverter
 
-    return MarkdownConverter(
-        heading_style="ATX", bullets="-", escape_underscores=False, escape_asterisks=False, code_language=""
-    )
+    class Converter(MarkdownConverter):
+        def escape(self, text: str, parent_tags: Any) -> str:
+            return escape_literal(text) if text else ""
+
+    return Converter(heading_style="ATX", bullets="-", code_language="")
 
 
 def to_markdown(html: str, media: Callable[[str], str | None] = lambda _: None) -> str:
@@ -44,28 +75,28 @@ def to_markdown(html: str, media: Callable[[str], str | None] = lambda _: None) 
     ``media(name)`` gives the vault path an image or sound of the field is
     linked by (None: the link keeps the name as written).
     """
-    if "<" not in html and "&" not in html and "[sound:" not in html:
-        md = html.replace("\xa0", " ").replace("\r\n", "\n")
-        md = _INLINE_MATH_RE.sub(lambda m: f"${m.group(1).strip()}$", md)
-        return _DISPLAY_MATH_RE.sub(lambda m: f"$${m.group(1).strip()}$$", md).strip()
-    links: list[str] = []
+    held: dict[str, list[str]] = {"MEDIA": [], "MATH": []}
 
-    def hold(markdown: str) -> str:
-        links.append(markdown)
-        return f"MLSYSSRSMEDIA{len(links) - 1}X"
+    def hold(kind: str, markdown: str) -> str:
+        held[kind].append(markdown)
+        return f"MLSYSSRS{kind}{len(held[kind]) - 1}X"
 
     def link(name: str, image: bool) -> str:
         target = media(unescape(name)) or unescape(name)
         dest = f"<{target}>" if re.search(r"[\s()<>]", target) else target
-        return hold(f"![]({dest})" if image else f"[{unescape(name)}]({dest})")
+        return hold("MEDIA", f"![]({dest})" if image else f"[{unescape(name)}]({dest})")
 
-    html = _IMG_RE.sub(lambda m: link(m.group(2), True), html)
-    html = _SOUND_RE.sub(lambda m: link(m.group(1), False), html)
-    md = _converter().convert(html)
-    md = md.replace("\xa0", " ").replace("\r\n", "\n")
-    md = re.sub(r"MLSYSSRSMEDIA(\d+)X", lambda m: links[int(m.group(1))], md)
-    md = _INLINE_MATH_RE.sub(lambda m: f"${m.group(1).strip()}$", md)
-    md = _DISPLAY_MATH_RE.sub(lambda m: f"$${m.group(1).strip()}$$", md)
+    # MathJax keeps its TeX as written (entities decoded): set aside before anything is escaped.
+    html = _DISPLAY_MATH_RE.sub(lambda m: hold("MATH", f"$${unescape(m.group(1)).strip()}$$"), html)
+    html = _INLINE_MATH_RE.sub(lambda m: hold("MATH", f"${unescape(m.group(1)).strip()}$"), html)
+    if "<" not in html and "&" not in html and "[sound:" not in html:
+        md = escape_literal(html.replace("\xa0", " ").replace("\r\n", "\n"))
+    else:
+        html = _IMG_RE.sub(lambda m: link(m.group(2), True), html)
+        html = _SOUND_RE.sub(lambda m: link(m.group(1), False), html)
+        md = _converter().convert(html)
+        md = md.replace("\xa0", " ").replace("\r\n", "\n")
+    md = _HELD_RE.sub(lambda m: held[m.group(1)][int(m.group(2))], md)
     return md.strip()
 
 

@@ -9,7 +9,9 @@ duplicate). An export and an import both ask this module, so they always agree:
 - a cloze paragraph's note (its cards share note, line and source): from its block
   id, else its cards' lowest uid;
 - a card that moved in from Anki: the GUID it had there, spelt in its block id
-  (``anki-`` and the GUID in hex), so an export gives it back under that GUID.
+  (``anki-`` and the GUID in hex), so an export gives it back under that GUID
+  (with both sides of a reversed note as one note's two cards, when its note
+  type is recorded: ``anki.origins``).
 
 Decks are matched by name in Anki; their ids are derived from their names so that
 they stay put. Note and card row ids count up from the export time in milliseconds,
@@ -19,7 +21,7 @@ as genanki counts them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -107,29 +109,49 @@ class NoteSpec:
     cloze: bool
     cards: list[CardView]
     guid: str = ""
+    paired: bool = False
+    """Both sides of a ``:::``/``??`` card in one note (a reversed note that moved in from Anki and
+    goes back with its own note type): the reverse side is the note's second card."""
 
     @property
     def key(self) -> str:
-        """The export cache's key of the note (``store.export_cache``): a basic card's id, a cloze
-        paragraph's note and line."""
+        """The export cache's key of the note (``store.export_cache``): a basic card's id; a cloze
+        paragraph's, or a moved-in card's (its block id starts ``anki-``), note and line."""
         first = self.cards[0]
-        return f"c{first.note_id}:{first.line}" if self.cloze else f"b{first.id}"
+        if self.cloze or (first.block_id or "").startswith(BLOCK_PREFIX):
+            return f"c{first.note_id}:{first.line}"
+        return f"b{first.id}"
 
 
-def group_notes(cards: Sequence[CardView], used_blocks: set[str] | None = None) -> list[NoteSpec]:
+def group_notes(
+    cards: Sequence[CardView], used_blocks: set[str] | None = None, paired: Collection[str] = ()
+) -> list[NoteSpec]:
     """One note per basic card; one per cloze paragraph (its cards share note, line and source).
 
     Args:
         used_blocks: The block ids earlier paragraphs took (for cards passed a batch at a time);
             the block ids taken here are added to it.
+        paired: The GUIDs of moved-in reversed notes that go back to Anki as one note with two
+            cards (``anki.origins``): both sides of their ``:::``/``??`` card make that note.
     """
     notes: list[NoteSpec] = []
     paragraphs: dict[tuple[int, int, str], NoteSpec] = {}
+    pairs: dict[tuple[str, int, int], NoteSpec] = {}
     for card in cards:
         if card.kind != "cloze":
-            # A card that moved in from Anki goes back as the note it came from (its forward side:
-            # the reverse of a ::: card is its own basic note here).
-            own = guid_of_block(card.block_id) if card.direction == "forward" else None
+            # A card that moved in from Anki goes back as the note it came from: both sides when
+            # its note type is known (``paired``), else its forward side (the reverse is then a
+            # basic note of its own).
+            own = guid_of_block(card.block_id)
+            if own is not None and own in paired:
+                where = (own, card.note_id, card.line)
+                if where in pairs:
+                    pairs[where].cards.append(card)
+                else:
+                    pairs[where] = NoteSpec(False, [card], own, paired=True)
+                    notes.append(pairs[where])
+                continue
+            own = own if card.direction == "forward" else None
             notes.append(NoteSpec(False, [card], own or basic_guid(card.uid)))
             continue
         key = (card.note_id, card.line, card.source)
@@ -151,18 +173,21 @@ def group_notes(cards: Sequence[CardView], used_blocks: set[str] | None = None) 
 
 
 def card_ordinal(note: NoteSpec, card: CardView) -> int:
-    """The card's template ordinal in its Anki note (a cloze card's number, less one)."""
-    return (card.cloze or 1) - 1 if note.cloze else 0
+    """The card's template ordinal in its Anki note (a cloze card's number, less one; the reverse
+    side of a paired note is its second card)."""
+    if note.cloze:
+        return (card.cloze or 1) - 1
+    return 1 if note.paired and card.direction == "reverse" else 0
 
 
-def note_guids(cards: Sequence[CardView]) -> dict[tuple[str, int], CardView]:
+def note_guids(cards: Sequence[CardView], paired: Collection[str] = ()) -> dict[tuple[str, int], CardView]:
     """``(note GUID, card ordinal) -> card``: what an export names each card in Anki.
 
     Pass every card, retired ones too: an import matches Anki's notes back to
     cards by these GUIDs.
     """
     out: dict[tuple[str, int], CardView] = {}
-    for note in group_notes(cards):
+    for note in group_notes(cards, paired=paired):
         for card in note.cards:
             out[(note.guid, card_ordinal(note, card))] = card
     return out

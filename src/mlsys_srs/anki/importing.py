@@ -8,7 +8,11 @@ Each Anki note is one of three things:
    its GUID (``anki.ids.anki_block_id``). Its cards are those cards.
 3. **New**: it becomes Markdown in the vault (``--into``, default
    ``anki-import/``), one note per Anki deck, each card ending in that block id,
-   so the next import recognises it. Existing files are never overwritten.
+   so the next import recognises it (``anki.fields``: text stays text, code
+   stays code; the note's tags on the card's first line). Existing notes are
+   never overwritten. Its note type, deck and the fields its card has no place
+   for are recorded beside it (``anki.origins``), so an export gives it back to
+   Anki as it was; a note that moved in before without such a record gets one.
    Notes of our own note types whose GUID matches no card (a package from
    another vault) are reported, not moved in.
 
@@ -52,6 +56,7 @@ from .collection import Card, Collection, Note, Notetype, Revlog
 from .fields import card_lines, one_line, to_markdown
 from .ids import anki_block_id, note_guids
 from .notetypes import BASIC_MODEL_NAME, CLOZE_MODEL_NAME
+from .origins import Origin, record_origins, recorded, roles
 from .revlog import answered_at, revlog_event_id, revlog_kind
 
 if TYPE_CHECKING:
@@ -142,26 +147,44 @@ def _tag_text(tags: Sequence[str]) -> str:
 
 
 def _end(lines: list[str], suffix: str) -> list[str]:
-    """Put ``suffix`` (tags, block id) at the end of the last line, or on a line of its own after a block."""
+    """Put ``suffix`` (the block id) at the end of the last line, or on a line of its own after a block."""
     last = lines[-1].strip()
     if last.startswith(("```", "~~~", "$$")) or last.endswith("$$"):
         return [*lines, suffix]
     return [*lines[:-1], f"{lines[-1]} {suffix}"]
 
 
-def render_note(note: Note, nt: Notetype, ords: Sequence[int], media: Any, *, plain: bool = False) -> str:
-    """One Anki note as a paragraph of our card syntax (``plain``: the simplest form, as a fallback)."""
-    block = anki_block_id(note.guid)
+def _cloze_extra(note: Note, nt: Notetype, media: Any) -> list[str]:
+    """A cloze note's extra field (its second) as lines to write below the text."""
+    if len(nt.fields) < 2 or len(note.fields) < 2:
+        return []
+    return [ln for ln in card_lines(to_markdown(note.fields[1], media), keep_fences=False) if ln]
+
+
+def render_note(
+    note: Note, nt: Notetype, ords: Sequence[int], media: Any, *, plain: bool = False
+) -> tuple[str, str]:
+    """One Anki note as a paragraph of our card syntax (``plain``: the simplest form, as a fallback),
+    and the Markdown of a cloze note's extra field written below its text ("" if none).
+
+    The note's tags go at the end of the card's first line (they are the card's tags), its
+    block id at the end of its last one; an answer that is only code is a code block.
+    """
+    block = f"^{anki_block_id(note.guid)}"
     tags = _tag_text(note.tags)
-    suffix = f"{tags} ^{block}" if tags else f"^{block}"
+
+    def tagged(line: str) -> str:
+        return f"{line} {tags}" if tags else line
+
     fields = [*note.fields, "", ""]
     if nt.cloze:
         text = to_markdown(fields[0], media)
         lines = [one_line(text)] if plain else card_lines(text, keep_fences=False)
-        extra = card_lines(to_markdown(fields[1], media), keep_fences=False) if len(nt.fields) > 1 else []
-        lines = [ln for ln in [*lines, *extra] if ln] or ["(empty)"]
-        lines[0] = "C: " + lines[0]
-        return "\n".join(_end(lines, suffix))
+        lines = [ln for ln in lines if ln] or ["(empty)"]
+        extra = [] if plain else _cloze_extra(note, nt, media)
+        lines = [*lines, *extra]
+        lines[0] = tagged("C: " + lines[0])
+        return "\n".join(_end(lines, block)), "\n".join(extra)
     front_md, back_md = to_markdown(fields[0], media), to_markdown(fields[1], media)
     if 1 in ords and nt.templates == 2:
         f = one_line(front_md) or "(empty)"
@@ -171,20 +194,22 @@ def render_note(note: Note, nt: Notetype, ords: Sequence[int], media: Any, *, pl
             and len(card_lines(back_md, keep_fences=False)) <= 1
         )
         if plain or (single and "{{" not in f + b and not re.search(r"\s:{2,3}\s", f)):
-            return f"{f} ::: {b} {suffix}"
+            return f"{tagged(f'{f} ::: {b}')} {block}", ""
         q = card_lines(front_md, keep_fences=False) or ["(empty)"]
         a = card_lines(back_md, keep_fences=False) or ["(empty)"]
-        return "\n".join([*q, "??", *_end(a, suffix)])
+        q[0] = tagged(q[0])
+        return "\n".join([*q, "??", *_end(a, block)]), ""
     if plain:
-        return f"Q: {one_line(front_md) or '(empty)'}\nA: {one_line(back_md) or '(empty)'} {suffix}"
+        return (
+            f"{tagged('Q: ' + (one_line(front_md) or '(empty)'))}\nA: {one_line(back_md) or '(empty)'} {block}",
+            "",
+        )
     q = card_lines(front_md, keep_fences=False) or ["(empty)"]
     a = card_lines(back_md, keep_fences=True) or ["(empty)"]
-    q[0] = "Q: " + q[0]
-    a[0] = "A: " + a[0] if not a[0].startswith(("```", "~~~")) else "A: " + "\n" + a[0]
-    a = "\n".join(a).split("\n")
-    if a[0] == "A: ":
-        a = ["A: (code)", *a[1:]]
-    return "\n".join([*q, *_end(a, suffix)])
+    q[0] = tagged("Q: " + q[0])
+    # An answer that starts with code: a bare "A:" line, then the code block.
+    a = ["A:", *a] if a[0].startswith(("```", "~~~")) else ["A: " + a[0], *a[1:]]
+    return "\n".join([*q, *_end(a, block)]), ""
 
 
 def _expected(note: Note, nt: Notetype, ords: Sequence[int]) -> set[tuple[str, str, int]]:
@@ -315,8 +340,10 @@ def import_anki(
     if into_path.is_absolute() or ".." in into_path.parts or any(p.startswith(".") for p in into_path.parts):
         raise SrsError(f"{into}: --into must be a folder inside the vault (no '..', not hidden)")
     report = AnkiImportReport(str(coll.source), dry_run, notes=len(coll.notes))
-    matched, new_notes = _sort_notes(conn, coll, report)
+    matched, new_notes, moved_before = _sort_notes(conn, coll, report)
     written = _write_notes(vault, str(into_path), coll, new_notes, report, dry_run)
+    if moved_before and not dry_run:
+        _record_moved_before(vault, str(into_path), coll, moved_before)
     if written and not dry_run:
         from ..sync import sync_vault
 
@@ -361,9 +388,9 @@ def _keyed_cards(conn: sqlite3.Connection) -> dict[tuple[str, str, int], Any]:
 
 def _sort_notes(
     conn: sqlite3.Connection, coll: Collection, report: AnkiImportReport
-) -> tuple[list[_Matched], list[tuple[Note, Notetype, list[Card]]]]:
-    """The Anki cards that are ours or moved in before, matched to our cards, and the notes new to
-    the vault (with their cards), counted in ``report``."""
+) -> tuple[list[_Matched], list[tuple[Note, Notetype, list[Card]]], list[tuple[Note, Notetype, list[Card]]]]:
+    """The Anki cards that are ours or moved in before, matched to our cards, the notes new to the
+    vault and the notes that moved in before (with their cards), counted in ``report``."""
     ours = note_guids(list_cards(conn, CardFilter(include_retired=True)))
     cards_by_note: dict[int, list[Card]] = {}
     for c in coll.cards:
@@ -372,6 +399,7 @@ def _sort_notes(
     own_types = {BASIC_MODEL_NAME, CLOZE_MODEL_NAME}
     matched: list[_Matched] = []
     new_notes: list[tuple[Note, Notetype, list[Card]]] = []
+    before: list[tuple[Note, Notetype, list[Card]]] = []
     for note in coll.notes:
         nt = coll.notetypes.get(note.notetype)
         cards = cards_by_note.get(note.id, [])
@@ -385,6 +413,7 @@ def _sort_notes(
             # gives them this GUID again, so test this before our own GUIDs).
             report.notes_moved_in_before += 1
             _match_moved(note, nt, cards, keyed, matched, report)
+            before.append((note, nt, cards))
             continue
         if any((note.guid, c.ord) in ours for c in cards) or nt.name in own_types:
             report.notes_ours += 1
@@ -400,7 +429,7 @@ def _sort_notes(
             continue
         report.notes_new += 1
         new_notes.append((note, nt, cards))
-    return matched, new_notes
+    return matched, new_notes, before
 
 
 def _new_events(
@@ -486,6 +515,8 @@ def _write_notes(
     if not new_notes:
         return []
     media = _Media(vault, str(PurePosixPath(into, MEDIA_FOLDER)), coll, dry_run, report, coll.media.names())
+    origins: dict[str, Origin] = {}
+    models: dict[int, dict[str, Any]] = {}
     by_deck: dict[str, list[tuple[Note, Notetype, list[Card]]]] = {}
     for item in new_notes:
         deck = min(item[2], key=lambda c: c.ord).deck
@@ -510,19 +541,28 @@ def _write_notes(
         # any note whose cards the parser would not find as written.
         items = by_deck[deck]
         ords = [sorted(c.ord for c in cards) for _, _, cards in items]
-        texts = [render_note(note, nt, o, media) for (note, nt, _), o in zip(items, ords, strict=True)]
+        rendered = [render_note(note, nt, o, media) for (note, nt, _), o in zip(items, ords, strict=True)]
+        texts = [text for text, _ in rendered]
         wants = [_expected(note, nt, o) for (note, nt, _), o in zip(items, ords, strict=True)]
         found = _found("\n\n".join([*parts, *texts]), rel)
         for i, (note, nt, _) in enumerate(items):
-            if wants[i] <= found:
-                continue
-            texts[i] = render_note(note, nt, ords[i], media, plain=True)
-            if not wants[i] <= _found(texts[i], rel):
-                report.diagnostics.append(
-                    Diagnostic(
-                        rel, 1, f"Anki note {note.guid} could not be written as a card", "warning", "import"
+            if not wants[i] <= found:
+                rendered[i] = render_note(note, nt, ords[i], media, plain=True)
+                texts[i] = rendered[i][0]
+                if not wants[i] <= _found(texts[i], rel):
+                    report.diagnostics.append(
+                        Diagnostic(
+                            rel,
+                            1,
+                            f"Anki note {note.guid} could not be written as a card",
+                            "warning",
+                            "import",
+                        )
                     )
-                )
+                    continue
+            if nt.model:
+                origins[note.guid] = _origin(note, nt, deck, rendered[i][1])
+                models[nt.id] = nt.model
         for text in texts:
             parts.extend([text, ""])
         report.files.append(rel)
@@ -533,4 +573,34 @@ def _write_notes(
         except FileExists:
             raise SrsError(f"{vault / rel}: appeared during the import; nothing was overwritten") from None
         written.append(rel)
+    if not dry_run:
+        record_origins(vault, into, models, origins)
     return written
+
+
+def _origin(note: Note, nt: Notetype, deck: str, extra: str) -> Origin:
+    """What the vault keeps of a moved-in note besides its card (``anki.origins``): its note type,
+    its deck, the fields the card has no place for, and the Markdown of the extra field written
+    below a cloze note's text (a cloze note's extra field not written there is kept as it was)."""
+    used = set(roles(nt.model).values())
+    if nt.cloze and not extra:
+        used.discard(1)
+    kept = {i: html for i, html in enumerate(note.fields) if i not in used and html}
+    return Origin(nt.id, deck, kept, extra)
+
+
+def _record_moved_before(
+    vault: Path, into: str, coll: Collection, notes: Sequence[tuple[Note, Notetype, list[Card]]]
+) -> None:
+    """Record the origins of notes that moved in before, when the folder ``into`` has none for them
+    (they moved in with a version that did not record them)."""
+    have = recorded(vault, into)
+    origins = {}
+    models: dict[int, dict[str, Any]] = {}
+    for note, nt, cards in notes:
+        if note.guid in have or not nt.model:
+            continue
+        extra = "\n".join(_cloze_extra(note, nt, lambda _: None)) if nt.cloze else ""
+        origins[note.guid] = _origin(note, nt, min(cards, key=lambda c: c.ord).deck, extra)
+        models[nt.id] = nt.model
+    record_origins(vault, into, models, origins)

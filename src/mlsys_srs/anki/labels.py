@@ -1,7 +1,12 @@
 """What a note shows in Anki besides its text: deck names, tags, and the Source link back to the vault.
 
-- Decks are ``<root>::<Domain Title>``: a domain's words title-cased, acronyms
-  kept in their own case (``ml-systems`` -> ``ML Systems``).
+- Decks are ``<root>::<NN> <Domain Title>``: a domain's words title-cased,
+  acronyms kept in their own case (``ml-systems`` -> ``ML Systems``), numbered
+  like the folder its notes start in (``04-distributed-systems/`` ->
+  ``MLSys::04 Distributed Systems``), so that Anki, which introduces new cards
+  deck by deck in the order of their names, takes the domains in learning order
+  (numbered folders first, by number; a domain whose first folder has no number
+  keeps its plain title, which sorts after the numbered ones).
 - Tags are Anki-safe: no spaces, nested ``a/b`` as ``a::b``; the domain is one.
 - Source is ``path:line``, a link that opens the note in Obsidian when the
   vault is an Obsidian vault (it has an ``.obsidian/`` folder).
@@ -46,9 +51,22 @@ def deck_title(domain: str) -> str:
     return " ".join(out) or "General"
 
 
-def deck_name(root: str, domain: str) -> str:
-    """The Anki deck of a domain's cards: ``MLSys::Distributed Systems``."""
-    return f"{root}::{deck_title(domain)}"
+_FOLDER_NUMBER_RE = re.compile(r"^(\d+)[-_. ]*(?=[^\d\s])")
+
+
+def folder_number(path: str) -> int | None:
+    """The number of the top folder of a note's path (``04-distributed-systems/raft.md`` -> 4); None
+    for a note at the top of the vault or a folder without a number prefix (or all number)."""
+    top, sep, _ = path.partition("/")
+    m = _FOLDER_NUMBER_RE.match(top) if sep else None
+    return int(m.group(1)) if m else None
+
+
+def deck_name(root: str, domain: str, number: int | None = None) -> str:
+    """The Anki deck of a domain's cards: ``MLSys::04 Distributed Systems`` (``number``: of the folder
+    the domain's notes start in), ``MLSys::Distributed Systems`` without one."""
+    title = deck_title(domain)
+    return f"{root}::{number:02d} {title}" if number is not None else f"{root}::{title}"
 
 
 @lru_cache(maxsize=8192)

@@ -88,16 +88,21 @@ def note_types() -> tuple[Any, Any]:
 class AnkiNote:
     """One Anki note as genanki's ``Note`` would write it, without its per-note overhead."""
 
-    __slots__ = ("fields", "guid", "mod", "model", "ords", "tags")
+    __slots__ = ("fields", "guid", "mod", "model", "ords", "positions", "tags")
 
-    def __init__(self, model: Any, fields: list[str], tags: list[str], guid: str) -> None:
+    def __init__(
+        self, model: Any, fields: list[str], tags: list[str], guid: str, ords: list[int] | None = None
+    ) -> None:
+        """A note of ``model``; ``ords``: its cards' template ordinals (default: the cards genanki makes)."""
         self.model = model
         self.fields = fields
         self.tags = tags
         self.guid = guid
-        self.ords = card_ords(model, fields)
+        self.ords = card_ords(model, fields) if ords is None else ords
         self.mod: int | None = None
         """The note's modification time (None: the export's)."""
+        self.positions: dict[int, int] = {}
+        """Each card's new-card position in Anki (its ``due`` while new), by ordinal (none: 0)."""
 
 
 _CLOZE_NUMBER_RE = re.compile(r"{{c(\d+)::.+?}}", re.DOTALL)

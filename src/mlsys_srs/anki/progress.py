@@ -58,12 +58,13 @@ def _memory_data(card: CardView, opts: SchedulingOptions) -> str:
 
 
 def anki_card_row(
-    card: CardView, *, clock: DayClock, today: date, now: datetime, opts: SchedulingOptions
+    card: CardView, *, clock: DayClock, today: date, now: datetime, opts: SchedulingOptions, position: int = 0
 ) -> tuple[int, int, int, int, int, int, int, int, str]:
     """Anki's ``(type, queue, due, ivl, factor, reps, lapses, left, data)`` for a card's state.
 
     Day-based due dates count days from ``today`` (the package's collection is
-    created at its start); intraday learning is due at a Unix time.
+    created at its start); intraday learning is due at a Unix time; a new card's
+    due is its ``position`` in Anki's new-card order (``anki.positions``).
     """
     ctype = st.anki_type if (st := state_of(card.state)) else 0
     due_at = card.due or now
@@ -85,7 +86,7 @@ def anki_card_row(
         ivl, factor = (1, _DEFAULT_EASE) if relearning else (0, 0)
     else:
         queue = _QUEUE_SUSPENDED if card.suspended else 0
-        return (0, queue, 0, 0, 0, card.reps, card.lapses, 0, "")
+        return (0, queue, position, 0, 0, card.reps, card.lapses, 0, "")
     if card.suspended:
         queue = _QUEUE_SUSPENDED
     return (ctype, queue, due, ivl, factor, card.reps, card.lapses, left, _memory_data(card, opts))
@@ -102,6 +103,7 @@ def progress_rows(
     now: datetime,
     opts: SchedulingOptions,
     timestamp: float,
+    positions: Mapping[int, int] | None = None,
 ) -> tuple[list[tuple[Any, ...]], list[tuple[int, ...]]]:
     """The card updates and review-log rows of a package's cards that carry progress.
 
@@ -110,6 +112,7 @@ def progress_rows(
         by_guid_ord: Our card of each ``(GUID, ordinal)``.
         history: Each card's review history (``store.review_log.review_history``).
         used_ids: The ids in the collection's revlog (the new rows' ids are added to it).
+        positions: Each card's new-card position, by our card id (a suspended new card keeps it).
 
     Returns:
         ``(type, queue, due, ivl, factor, reps, lapses, left, data, mod, Anki card id)`` of each
@@ -121,7 +124,8 @@ def progress_rows(
         card = by_guid_ord.get((guid, ord_))
         if card is None or (card.state == CardState.NEW and not card.suspended):
             continue
-        row = anki_card_row(card, clock=clock, today=today, now=now, opts=opts)
+        position = (positions or {}).get(card.id, 0)
+        row = anki_card_row(card, clock=clock, today=today, now=now, opts=opts, position=position)
         updates.append((*row, int(timestamp), anki_id))
         revlog.extend(anki_revlog_rows(history.get(card.id, ()), anki_id, clock, used_ids))
     return updates, revlog

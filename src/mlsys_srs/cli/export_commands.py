@@ -112,7 +112,10 @@ def anki(
     """Write an Anki package (.apkg) of your cards.
 
     Syncs the vault first. Cards go into a deck per domain under the root deck
-    (setting export.root_deck, default MLSys), e.g. MLSys::Distributed Systems.
+    (setting export.root_deck, default MLSys), numbered like the domain's
+    folder, e.g. MLSys::04 Distributed Systems, and new cards carry their place
+    in learning order, so Anki introduces them in the order review does. Notes
+    that moved in from Anki go back with their own note types and decks.
     Each note keeps its identity, so importing a newer export into Anki updates
     the notes you edited instead of adding duplicates. Images the cards show
     are bundled; math becomes MathJax and code keeps its highlighting. What an

@@ -95,8 +95,9 @@ def anki(
 
     Other notes move into the vault as Markdown (one note per deck under
     --into), with media, tags, a block id per card and their whole review
-    history. Existing files are never overwritten; importing the same
-    collection again adds nothing.
+    history; their note types are kept in anki-note-types.json in that folder,
+    so export anki gives them back to Anki as they were. Existing notes are
+    never overwritten; importing the same collection again adds nothing.
     """
     from ..app.exchange import import_anki
 

@@ -107,7 +107,40 @@ def _plain_then_fence(stripped: str) -> str | None:
     return f"<p>{escapeHtml(head)}</p>\n{block}" if head else block
 
 
-RENDER_VERSION = "2"  # 2: ==highlight== is <mark>
+def _is_blank(t: Token) -> bool:
+    return t.type == "text" and not t.content.strip()
+
+
+def _drop_line_tags(state: StateCore) -> None:
+    """Leave out the ``#tags`` that end a line (with the blanks before them): they are card tags."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children or not any(t.type == "tag" for t in block.children):
+            continue
+        kept: list[Token] = []
+        line: list[Token] = []
+        for t in [*block.children, None]:
+            if t is not None and t.type not in ("softbreak", "hardbreak"):
+                line.append(t)
+                continue
+            end = len(line)
+            while end and (line[end - 1].type == "tag" or _is_blank(line[end - 1])):
+                end -= 1
+            if any(x.type == "tag" for x in line[end:]):
+                line = line[:end]
+                if line and line[-1].type == "text":
+                    line[-1].content = line[-1].content.rstrip()
+                if not line:  # a line of tags only: it goes with its break
+                    continue
+            kept.extend(line)
+            if t is not None:
+                kept.append(t)
+            line = []
+        while kept and kept[-1].type in ("softbreak", "hardbreak"):
+            kept.pop()
+        block.children = kept
+
+
+RENDER_VERSION = "3"  # 2: ==highlight== is <mark>; 3: card-line tags left out of fields
 """Part of every render-cache key: bump it whenever this module or render.py changes the HTML
 a text renders to (the library versions and the renderer's options are in the key already)."""
 
@@ -226,13 +259,22 @@ class MarkdownRenderer:
         import markdown_it
         import pygments
 
-        self._key_prefix = (
-            f"{RENDER_VERSION}\x1f{markdown_it.__version__}\x1f{pygments.__version__}\x1fbreaks={breaks}\x1f"
-        )
-        if math is not None or cloze:
-            self._key_prefix += f"math={math is not None}\x1fcloze={cloze}\x1f"
+        self._breaks = breaks
+        self._math = math
+        self._cloze = cloze
+        self._versions = f"{RENDER_VERSION}\x1f{markdown_it.__version__}\x1f{pygments.__version__}"
+        self._options = f"math={math is not None}\x1fcloze={cloze}\x1f" if math is not None or cloze else ""
+        self._key_prefix = f"{self._versions}\x1fbreaks={breaks}\x1f{self._options}"
+        self._md = self._parser(breaks)
+        self._other: Any = None
+        """The parser with the other ``breaks`` setting (made when first asked for)."""
+
+    def _parser(self, breaks: bool) -> Any:
+        """The markdown-it parser with this renderer's rules."""
+        math, cloze = self._math, self._cloze
         md = build_parser(breaks=breaks, highlight=highlight_code, cloze=cloze)
         md.core.ruler.after("inline", "unlink_relative", _unlink_relative)
+        md.core.ruler.after("unlink_relative", "drop_line_tags", _drop_line_tags)
         md.add_render_rule("math_inline", lambda s, tokens, idx, o, e: f"\\({_tex(tokens[idx].content)}\\)")
         md.add_render_rule("math_display", lambda s, tokens, idx, o, e: f"\\[{_tex(tokens[idx].content)}\\]")
         md.add_render_rule("math_block", lambda s, tokens, idx, o, e: f"\\[{_tex(tokens[idx].content)}\\]\n")
@@ -261,36 +303,55 @@ class MarkdownRenderer:
         # add_render_rule binds plain functions to the renderer; these need ``self`` too.
         md.add_render_rule("image", lambda r, tokens, idx, o, e: self._image(r, tokens, idx, o, e))
         md.add_render_rule("wiki_image", lambda r, tokens, idx, o, e: self._wiki_image(tokens, idx, e))
-        self._md = md
+        return md
 
     @property
     def images(self) -> int:
         """Image references rendered so far (a text that shows images is never cached)."""
         return self._images
 
-    def render(self, text: str, *, note: str = "", line: int = 0, cloze: int | None = None) -> str:
+    def render(
+        self,
+        text: str,
+        *,
+        note: str = "",
+        line: int = 0,
+        cloze: int | None = None,
+        breaks: bool | None = None,
+    ) -> str:
         """One card side as HTML; a single paragraph comes without its ``<p>``.
 
         Args:
             text: The Markdown as written in the note.
-            note: The note's vault-relative path (images resolve from its folder).
+            note: The note's vault-relative path (images resolve from its folder; embeds and
+                footnotes are read from the vault's notes, when the renderer has them).
             line: The card's line, for diagnostics about its images.
             cloze: The deletion to mark (a renderer made with ``cloze=True``; never cached).
+            breaks: Single line breaks are breaks (None: as the renderer was set up).
         """
         if self._library is not None and note:
             from .embeds import prepare
 
             text = prepare(text, note, self._library)
         stripped = text.strip()
+        if breaks is None or breaks == self._breaks:
+            md, key = self._md, None
+        else:
+            if self._other is None:
+                self._other = self._parser(breaks)
+            md = self._other
+            data = f"{self._versions}\x1fbreaks={breaks}\x1f{self._options}{stripped}".encode(
+                "utf-8", "surrogatepass"
+            )
+            key = hashlib.blake2b(data, digest_size=16).hexdigest()
         if cloze is not None:
-            html = str(self._md.render(stripped, {"note": note, "line": line, "cloze": cloze})).strip()
-            return _unwrap(html)
+            return _unwrap(str(md.render(stripped, {"note": note, "line": line, "cloze": cloze})).strip())
         if self.is_plain(stripped):
             return escapeHtml(stripped)
         linked = _plain_with_wikilinks(stripped)
         if linked is not None:
             return linked
-        key = self.cache_key(stripped)
+        key = key or self.cache_key(stripped)
         self.used.add(key)
         hit = self.cache.get(key)
         if hit is not None:
@@ -300,7 +361,7 @@ class MarkdownRenderer:
         if fenced is not None:
             html = fenced
         else:
-            html = _unwrap(str(self._md.render(stripped, {"note": note, "line": line})).strip())
+            html = _unwrap(str(md.render(stripped, {"note": note, "line": line})).strip())
         if self._images == images:
             self.cache[key] = self.fresh[key] = html
         return html

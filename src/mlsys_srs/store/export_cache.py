@@ -8,7 +8,8 @@ runs. It holds:
   modification time of the ``.apkg`` it wrote (a package replaced or touched
   since is rebuilt in full);
 - ``src``: one row per exported card: its Anki note's key (``nkey``: ``b<card
-  id>`` for a basic card, ``c<note id>:<line>`` for a cloze paragraph) and a
+  id>`` for a basic card, ``c<note id>:<line>`` for a cloze paragraph or a card
+  that moved in from Anki, whose block id starts ``anki-``) and a
   signature of everything the card's Anki rows are made from;
 - ``nmap``: each Anki note's key, its row id in the cached collection, and
   whether it must be built again on every export (``volatile``: it shows images,
@@ -51,7 +52,10 @@ from .schema import CARD_SCHEDULE_COLUMNS
 
 ALIAS = "xc"
 
-_NKEY = "CASE WHEN card.kind = 'cloze' THEN 'c' || card.note_id || ':' || card.line ELSE 'b' || card.id END"
+_PARAGRAPH = "(card.kind = 'cloze' OR ifnull(card.block_id, '') LIKE 'anki-%')"
+"""The cards keyed by paragraph: clozes, and cards that moved in from Anki (whose ``:::`` sides may
+make one Anki note)."""
+_NKEY = f"CASE WHEN {_PARAGRAPH} THEN 'c' || card.note_id || ':' || card.line ELSE 'b' || card.id END"
 
 _SIG_PARTS = (
     "card.note_id",
@@ -242,8 +246,8 @@ def card_ids_of_keys(conn: sqlite3.Connection, flt: CardFilter, keys: Iterable[s
         int(i)
         for (i,) in conn.execute(
             f"SELECT card.id FROM card JOIN note ON note.id = card.note_id WHERE {where} AND ("
-            "(card.kind != 'cloze' AND card.id IN (SELECT value FROM json_each(?)))"
-            " OR (card.kind = 'cloze' AND card.note_id || ':' || card.line IN (SELECT value FROM json_each(?))))",
+            f"(NOT {_PARAGRAPH} AND card.id IN (SELECT value FROM json_each(?)))"
+            f" OR ({_PARAGRAPH} AND card.note_id || ':' || card.line IN (SELECT value FROM json_each(?))))",
             [*params, json.dumps(basic), json.dumps([f"{n}:{ln}" for n, ln in paragraphs])],
         )
     ]
@@ -260,18 +264,45 @@ def note_ids_of_keys(conn: sqlite3.Connection, keys: Iterable[str]) -> dict[str,
     return out
 
 
-def deck_plan(conn: sqlite3.Connection, flt: CardFilter) -> list[tuple[str, bool, bool]]:
-    """``(domain, has cloze cards, has other cards)`` of the exported cards' domains, in the order
-    their first card comes (by note path)."""
+def exported_notes(
+    conn: sqlite3.Connection, flt: CardFilter
+) -> list[tuple[int, str, str, int, bool, bool, bool]]:
+    """``(note id, path, domain, cards, moved in, has cloze cards, has other cards)`` of the notes
+    with exported cards: how many of their cards are exported, whether one of them moved in from
+    Anki (an ``anki-`` block id), and their kinds."""
     where, params = _exported(flt)
-    return [
-        (str(d), bool(c), bool(b))
-        for d, _, c, b in conn.execute(
-            "SELECT note.domain, min(note.path), max(card.kind = 'cloze'), max(card.kind != 'cloze')"
-            f" FROM card JOIN note ON note.id = card.note_id WHERE {where} GROUP BY note.domain ORDER BY 2",
-            params,
+    return conn.execute(
+        "SELECT note.id, note.path, note.domain, count(*), max(ifnull(card.block_id, '') LIKE 'anki-%'),"
+        " max(card.kind = 'cloze'), max(card.kind != 'cloze')"
+        f" FROM card JOIN note ON note.id = card.note_id WHERE {where} GROUP BY note.id",
+        params,
+    ).fetchall()
+
+
+def card_order(conn: sqlite3.Connection, flt: CardFilter, note_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Note id -> the ids of its exported cards in learning order (by line, then id), of ``note_ids``."""
+    where, params = _exported(flt)
+    out: dict[int, list[int]] = {}
+    for n, c in conn.execute(
+        f"SELECT card.note_id, card.id FROM card JOIN note ON note.id = card.note_id WHERE {where}"
+        " AND card.note_id IN (SELECT value FROM json_each(?)) ORDER BY card.note_id, card.line, card.id",
+        [*params, json.dumps(sorted(set(note_ids)))],
+    ):
+        out.setdefault(int(n), []).append(int(c))
+    return out
+
+
+def keys_of_notes(conn: sqlite3.Connection, flt: CardFilter, note_ids: Iterable[int]) -> set[str]:
+    """The Anki note keys of the exported cards of ``note_ids``."""
+    where, params = _exported(flt)
+    return {
+        str(k)
+        for (k,) in conn.execute(
+            f"SELECT DISTINCT {_NKEY} FROM card JOIN note ON note.id = card.note_id WHERE {where}"
+            " AND card.note_id IN (SELECT value FROM json_each(?))",
+            [*params, json.dumps(sorted(set(note_ids)))],
         )
-    ]
+    }
 
 
 def sources(
