@@ -406,11 +406,15 @@ def test_ours_fsrs5_parameters_match() -> None:
     assert [m for m in mismatches if m.what == "memory"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 25: FSRS-4.5 sets are padded with zeros, not converted (w4-w6)")
 def test_ours_fsrs45_parameters_match() -> None:
+    """A 17-weight FSRS-4.5 set is converted as Anki converts it: a new card graded Good gets
+    difficulty 5.366 in both, and a short history agrees everywhere."""
     cfg = AnkiConfig(parameters=FSRS45)
-    answers, mismatches = replay_both(cfg, [[(3, T0)]])
+    history = [(3, T0), (3, T0 + minutes(10)), (2, T0 + timedelta(days=3)), (1, T0 + timedelta(days=9))]
+    answers, mismatches = replay_both(cfg, [history])
     assert answers[0].options[3].difficulty == pytest.approx(5.366, abs=1e-3)
+    new = our_scheduler(cfg).grade("x", CardSchedule(), 3, T0)
+    assert new.difficulty == 5.366
     assert mismatches == []
 
 
@@ -542,9 +546,10 @@ def test_ours_fuzz_inside_anki_ranges() -> None:
         AnkiConfig(learning_steps=(10.0,), relearning_steps=()),
         AnkiConfig(learning_steps=(1.0, 10.0, 60.0), relearning_steps=(10.0, 60.0)),
         AnkiConfig(parameters=FSRS5),
+        AnkiConfig(parameters=FSRS45, desired_retention=0.85),
         AnkiConfig(maximum_interval=20, desired_retention=0.8),
     ],
-    ids=["no-steps", "one-step", "three-steps", "fsrs5", "max-20"],
+    ids=["no-steps", "one-step", "three-steps", "fsrs5", "fsrs45", "max-20"],
 )
 def test_ours_histories_under_other_settings(cfg: AnkiConfig) -> None:
     """Other steps (none: Anki's short-term learning under half a day; one; three), FSRS-5 and

@@ -10,6 +10,7 @@ Anki itself in ``test_anki_oracle.py``.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -126,7 +127,13 @@ def test_fuzz_bands_are_py_fsrs_bands() -> None:
 def test_fsrs5_weights_become_fsrs6_as_anki_converts() -> None:
     w19 = tuple(fsrs.scheduler.DEFAULT_PARAMETERS[:19])
     assert full_parameters(w19) == (*w19, 0.0, 0.5)
-    assert len(full_parameters(w19[:17])) == 21
+    w17 = w19[:17]
+    w = full_parameters(w17)  # FSRS-4.5: fsrs-rs check_and_fill_parameters
+    assert w[:4] == w17[:4] and w[7:17] == w17[7:]
+    assert w[4] == pytest.approx(w17[4] + 2 * w17[5])
+    assert w[5] == pytest.approx(math.log(3 * w17[5] + 1) / 3)
+    assert w[6] == pytest.approx(w17[6] + 0.5)
+    assert w[17:] == (0.0, 0.0, 0.0, 0.5)
     assert full_parameters(()) == ()
     with pytest.raises(ValueError):
         full_parameters((1.0,) * 20)

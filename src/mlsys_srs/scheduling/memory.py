@@ -62,11 +62,14 @@ LEGACY_DECAY = 0.5
 
 
 def full_parameters(parameters: Sequence[float]) -> tuple[float, ...]:
-    """An FSRS parameter set as FSRS-6's 21 weights, converting older sets as Anki does.
+    """An FSRS parameter set as FSRS-6's 21 weights, converting older sets as Anki does
+    (fsrs-rs ``check_and_fill_parameters``).
 
-    FSRS-5 (19 weights) gets ``0.0, 0.5`` appended (no short-term stability exponent,
-    decay 0.5); FSRS-4.5 (17 weights) ``0.0, 0.0`` first. Empty stays empty (py-fsrs's
-    defaults).
+    FSRS-4.5 (17 weights): ``w4' = w4 + 2 w5``, ``w5' = ln(3 w5 + 1) / 3``, ``w6' = w6 + 0.5``
+    (FSRS-5's initial difficulty ``w4 - exp(w5 (G - 1)) + 1`` and difficulty step, fitted to
+    FSRS-4.5's linear ones), then ``0, 0`` (no short-term stability change), ``0`` and decay
+    ``0.5``. FSRS-5 (19 weights): ``0`` (w19) and decay ``0.5`` appended. Empty stays empty
+    (the FSRS-6 defaults).
 
     Raises:
         ValueError: not 0, 17, 19 or 21 weights.
@@ -75,7 +78,8 @@ def full_parameters(parameters: Sequence[float]) -> tuple[float, ...]:
     if not p:
         return p
     if len(p) == 17:
-        p = (*p, 0.0, 0.0)
+        w4, w5, w6 = p[4], p[5], p[6]
+        p = (*p[:4], w4 + 2 * w5, math.log(3 * w5 + 1) / 3, w6 + 0.5, *p[7:], 0.0, 0.0)
     if len(p) == 19:
         p = (*p, 0.0, LEGACY_DECAY)
     if len(p) != 21:
@@ -198,10 +202,11 @@ class CardSchedule:
 def fsrs_parameters(parameters: Sequence[float], origin: str = "") -> tuple[float, ...]:
     """The 21 weights py-fsrs takes for a configured set of 17, 19 or 21.
 
-    An FSRS-4.5 or FSRS-5 set is completed as an FSRS-6 set that schedules the
-    same way (no same-day stability change, decay 0.5, as ``decay_of`` says).
-    Checked here, where the scheduler is built, so that ``due`` never imports
-    fsrs.
+    An FSRS-4.5 or FSRS-5 set is converted as Anki converts it (``full_parameters``:
+    FSRS-4.5's w4-w6 rewritten for FSRS-5's difficulty formulas, then no same-day
+    stability change and decay 0.5, as ``decay_of`` says). The weights given are
+    checked against py-fsrs's bounds (for a 17-weight set, its first 17); checked
+    here, where the scheduler is built, so that ``due`` never imports fsrs.
 
     Raises:
         ConfigError: a weight is missing, not finite or outside py-fsrs's bounds.
