@@ -15,6 +15,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -558,3 +559,32 @@ def test_ours_histories_under_other_settings(cfg: AnkiConfig) -> None:
     mismatches = replay_ours(our_scheduler(cfg), answers)
     print(f"{len(mismatches)} of {4 * len(answers)} options differ: {dict(summarize(mismatches))}")
     assert mismatches == []
+
+
+REAL_LOG = Path(__file__).resolve().parents[2] / "shared" / "data" / "review-log-real.csv"
+
+
+@pytest.mark.skipif(not REAL_LOG.exists(), reason="the shared real review log is not beside the repo")
+def test_optimize_builds_ankis_training_items() -> None:
+    """Part of the real log (its first 400 cards) answered in Anki: Anki's ``compute_fsrs_params``
+    builds as many items as ``optimize.items_from`` (from the answers alone, states found by
+    replaying them) and fits initial stabilities (w0-w3) within 10% of ours on the same items."""
+    from mlsys_srs.scheduling.optimize import _train, items_from, read_revlog, require_optimizer
+
+    answers = sorted(read_revlog(REAL_LOG), key=lambda a: a.at)
+    first: dict[str, datetime] = {}
+    for a in answers:
+        first.setdefault(a.card, a.at)
+    cards = sorted(first, key=first.__getitem__)[:400]
+    chosen = set(cards)
+    answers = [a for a in answers if a.card in chosen]
+    with AnkiOracle(AnkiConfig(fuzz=True), start=answers[0].at - timedelta(days=1)) as o:
+        cids = dict(zip(cards, o.add_cards(len(cards)), strict=True))
+        o.answer_many([(cids[a.card], a.rating, a.at) for a in answers])
+        n, params = o.compute_params(answers[-1].at + timedelta(hours=1))
+    items = items_from(answers, DayClock(UTC, 4))
+    assert len(items) == n
+    fr = require_optimizer()
+    ours = _train(fr, fr.FSRS(list(fr.DEFAULT_PARAMETERS)), items, 1)
+    for w, a in zip(ours[:4], params[:4], strict=True):
+        assert w == pytest.approx(a, rel=0.1), (ours[:4], params[:4])
