@@ -223,6 +223,15 @@ def test_card_shows_state_intervals_history_and_curve(run: Cli, notes, isolated_
     assert len(data["history"]) == 12 and data["history"][0]["elapsed_days"] is None  # type: ignore[index]
     assert all(h["elapsed_days"] >= 0 for h in data["history"][1:])  # type: ignore[index]
     assert set(data["intervals"]) == {"1", "2", "3", "4"}  # type: ignore[index]
+    # next: each grade's state, interval (as shown) and due instant, exactly what grading now stores.
+    nxt = data["next"]  # type: ignore[index]
+    assert set(nxt) == {"1", "2", "3", "4"}
+    assert [nxt[r]["interval"] for r in "1234"] == [data["intervals"][r] for r in "1234"]  # type: ignore[index]
+    if data["state"] == "review":  # type: ignore[index]
+        assert nxt["2"]["interval"] < nxt["3"]["interval"] < nxt["4"]["interval"]  # Anki's ordering rules
+    run("grade", str(ids[0]), "good", env=env)
+    graded = run.json("card", str(ids[0]), env=env)
+    assert (graded["state"], graded["due"]) == (nxt["3"]["state"], nxt["3"]["due"])  # type: ignore[index]
     assert 0 < data["retrievability"] < 1 and data["curve"]["recall"][0] == 1.0  # type: ignore[index]
     by_uid = run.json("card", data["uid"], env=env)  # type: ignore[index]
     assert by_uid["id"] == ids[0]  # type: ignore[index]
