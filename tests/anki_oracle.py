@@ -294,6 +294,16 @@ class AnkiOracle:
         raw = self._call("memory_state", cid=cid, t=self._secs(at))
         return None if raw is None else (raw[0], raw[1])
 
+    def compute_params(
+        self, at: datetime, current: tuple[float, ...] = (), relearning_steps: int = 1
+    ) -> tuple[int, list[float]]:
+        """Anki's ``compute_fsrs_params`` over the whole collection at ``at``: the number of training
+        items it built (``fsrs_items``, before fsrs-rs's outlier filter) and the parameters (the
+        ``current`` ones when the fitted set is not better on those items)."""
+        raw = self._call("compute_params", t=self._secs(at, check=False), current=list(current),
+                         relearning_steps=relearning_steps)  # fmt: skip
+        return int(raw["items"]), [float(x) for x in raw["params"]]
+
     def revlog(self, cid: int) -> list[dict[str, Any]]:
         """The card's revlog rows (id, ease, ivl, lastIvl, factor, type), oldest first."""
         rows: list[dict[str, Any]] = self._call("revlog", cid=cid)
@@ -582,6 +592,17 @@ def _worker_main() -> None:  # pragma: no cover - runs in the worker process
             return None
         return [r.state.stability, r.state.difficulty]
 
+    def op_compute_params(req: dict[str, Any]) -> Any:
+        set_now(req["t"])
+        r = state["col"]._backend.compute_fsrs_params(
+            search="",
+            current_params=[float(x) for x in req["current"]],
+            ignore_revlogs_before_ms=0,
+            num_of_relearning_steps=int(req["relearning_steps"]),
+            health_check=False,
+        )
+        return {"items": r.fsrs_items, "params": list(r.params)}
+
     def op_revlog(req: dict[str, Any]) -> Any:
         rows = state["col"].db.all(
             "select id, ease, ivl, lastIvl, factor, type from revlog where cid = ? order by id", req["cid"]
@@ -598,6 +619,7 @@ def _worker_main() -> None:  # pragma: no cover - runs in the worker process
         "fuzz_delta": op_fuzz_delta,
         "memory_state": op_memory_state,
         "revlog": op_revlog,
+        "compute_params": op_compute_params,
     }
     try:
         for line in sys.stdin:

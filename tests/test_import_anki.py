@@ -147,7 +147,8 @@ def test_reviews_done_in_anki_come_back_once_and_reschedule_the_cards(
     assert follower_card["lapses"] == 1 and follower_card["state"] == "relearning"
     last_answer = datetime.fromtimestamp(anki_reviews[-1][0] / 1000, UTC)
     due = datetime.fromisoformat(follower_card["due"])
-    assert last_answer < due <= last_answer + timedelta(minutes=11)  # the relearning step follows the lapse
+    # The relearning step (10m, plus Anki's step fuzz of up to a quarter) follows the lapse.
+    assert last_answer < due <= last_answer + timedelta(minutes=13)
     assert datetime.fromisoformat(lease_card["due"]) > datetime.fromisoformat(lease_card["last_review"])
 
     # Importing again changes nothing; neither does a rebuild from the journal.

@@ -2,11 +2,15 @@
 
 Every stored state is checked against py-fsrs itself, called on a plain timeline
 where the days between two reviews are the review days between them (the
-convention of Anki and fsrs-rs): that is the oracle.
+convention of Anki and fsrs-rs): that is the oracle of the memory state (stored
+rounded, as Anki stores it) and of the learning steps. Review intervals follow
+Anki's rules on top of FSRS (minimums fed into Anki's fuzz range): properties here,
+Anki itself in ``test_anki_oracle.py``.
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,15 +26,21 @@ from mlsys_srs.config import ScheduleConfig
 from mlsys_srs.history.grading import grade_card
 from mlsys_srs.review.session import Session
 from mlsys_srs.scheduling.days import DayClock
-from mlsys_srs.scheduling.memory import (
+from mlsys_srs.scheduling.fuzz import (
     FUZZ_RANGES,
+    fuzz_fraction,
+    fuzz_range,
+    learning_step_fuzz,
+    minimum_review_fuzz_interval,
+    rust_round,
+)
+from mlsys_srs.scheduling.memory import (
     CardSchedule,
     CardScheduler,
     ResetEvent,
     ReviewEvent,
     SeedEvent,
     full_parameters,
-    fuzz_range,
     replay,
     replay_steps,
 )
@@ -40,6 +50,9 @@ from mlsys_srs.store import open_db
 from mlsys_srs.store.cards import load_card
 from mlsys_srs.sync import sync_vault
 
+from .anki_oracle import f32
+from .anki_oracle import fuzz_bounds as anki_fuzz_bounds
+from .anki_oracle import minimum_review_fuzz_interval as anki_minimum
 from .conftest import set_card, write_notes
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -80,23 +93,29 @@ def oracle(before: CardSchedule, rating: int, now: datetime) -> tuple[fsrs.Card,
 
 
 def check_against_oracle(before: CardSchedule, after: CardSchedule, rating: int, now: datetime) -> None:
+    """``after`` is py-fsrs's memory state (stored to 4 and 3 decimals, as Anki stores it) and
+    learning step; a review interval is at least the low end of the fuzz range of FSRS's interval
+    (Anki's minimums only raise it) on the start of a review day; a step's due has its fuzz."""
     expected, interval = oracle(before, rating, now)
     assert after.state == {1: "learning", 2: "review", 3: "relearning"}[int(expected.state)]
     assert after.step == expected.step
-    assert after.stability == pytest.approx(expected.stability, rel=1e-12)
-    assert after.difficulty == pytest.approx(expected.difficulty, rel=1e-12)
+    assert expected.stability is not None
+    # 4 decimals, of the f32 value (whose product by 10^4 is itself an f32)
+    assert after.stability == pytest.approx(expected.stability, abs=5e-5 + 2.5e-7 * expected.stability)
+    assert after.difficulty == pytest.approx(expected.difficulty, abs=5.01e-4)  # 3 decimals
     assert after.last_review == now and after.reps == before.reps + 1
     assert after.due is not None
     if after.state == "review":
-        days = interval.days
-        lo, hi = fuzz_range(days, CFG.maximum_interval) if days >= 3 else (days, days)
+        iv = CardScheduler(CFG).fsrs_interval(expected.stability)
+        lo = min(fuzz_range(iv)[0], fuzz_range(max(rust_round(iv), 1))[0])  # graduating: around round(iv)
         got = (CLOCK.day_of(after.due) - CLOCK.day_of(now)).days
-        assert lo <= got <= hi
+        assert lo <= got <= CFG.maximum_interval
         # The start of that review day: 04:00 local, across DST changes too.
         assert after.due == CLOCK.day_start(CLOCK.day_of(after.due))
         assert after.due.astimezone(LA).hour == 4
     else:
-        assert after.due == now + interval
+        step = int(interval.total_seconds())
+        assert now + interval <= after.due < now + interval + timedelta(seconds=max(1, min(step // 4, 300)))
 
 
 def test_fuzz_bands_are_py_fsrs_bands() -> None:
@@ -108,7 +127,13 @@ def test_fuzz_bands_are_py_fsrs_bands() -> None:
 def test_fsrs5_weights_become_fsrs6_as_anki_converts() -> None:
     w19 = tuple(fsrs.scheduler.DEFAULT_PARAMETERS[:19])
     assert full_parameters(w19) == (*w19, 0.0, 0.5)
-    assert len(full_parameters(w19[:17])) == 21
+    w17 = w19[:17]
+    w = full_parameters(w17)  # FSRS-4.5: fsrs-rs check_and_fill_parameters
+    assert w[:4] == w17[:4] and w[7:17] == w17[7:]
+    assert w[4] == pytest.approx(w17[4] + 2 * w17[5])
+    assert w[5] == pytest.approx(math.log(3 * w17[5] + 1) / 3)
+    assert w[6] == pytest.approx(w17[6] + 0.5)
+    assert w[17:] == (0.0, 0.0, 0.0, 0.5)
     assert full_parameters(()) == ()
     with pytest.raises(ValueError):
         full_parameters((1.0,) * 20)
@@ -135,12 +160,17 @@ def test_one_day_interval_after_dst_fall_back_is_the_next_review_day() -> None:
     s = CardSchedule(
         state="review", stability=0.1, difficulty=9.0, due=now, last_review=local(2026, 10, 30, 5), reps=2
     )
-    after = sched.grade("c", s, 3, now)
+    after = sched.grade("c", s, 2, now)  # Hard: one day (Good would be at least Hard + 1)
     assert after.state == "review" and after.due == local(2026, 11, 1, 4)
     assert CLOCK.day_of(after.due) == CLOCK.day_of(now) + timedelta(days=1)
     assert CLOCK.day_of(now + timedelta(days=1)) == CLOCK.day_of(now)  # what 24 hours would have given
 
 
+FSRS45 = (0.4, 0.6, 2.4, 5.8, 4.93, 0.94, 0.86, 0.01, 1.49, 0.14, 0.94, 2.18, 0.05, 0.34, 1.26, 0.29, 2.61)
+"""The FSRS-4.5 set of issue 25."""
+FSRS5 = (0.40255, 1.18385, 3.173, 15.69105, 7.1949, 0.5345, 1.4604, 0.0046, 1.54575, 0.1192, 1.01925,
+         1.9395, 0.11, 0.29605, 2.2698, 0.2315, 2.9898, 0.51655, 0.6621)  # fmt: skip
+step_lists = st.lists(st.timedeltas(timedelta(minutes=1), timedelta(hours=30)), max_size=3).map(tuple)
 ratings = st.integers(1, 4)
 gaps = st.one_of(
     st.timedeltas(timedelta(0), timedelta(minutes=30)),
@@ -201,7 +231,8 @@ def test_preview_equals_the_due_date_the_grade_gives(
         if after.state == "review":
             assert after.due == CLOCK.day_start(CLOCK.day_of(now) + shown[rating])
         else:
-            assert after.due == now + shown[rating]
+            step = int(shown[rating].total_seconds())
+            assert after.due == now + timedelta(seconds=learning_step_fuzz(fuzz_fraction(uid, reps), step))
 
 
 def test_fuzz_is_seeded_by_uid_and_reps() -> None:
@@ -212,6 +243,210 @@ def test_fuzz_is_seeded_by_uid_and_reps() -> None:
     days = {sched.grade(f"card-{i}", s, 3, now).due for i in range(40)}
     assert len(days) > 3  # spread across cards
     assert sched.grade("card-1", s, 3, now) == sched.grade("card-1", s, 3, now)
+
+
+# -- Anki's interval rules and fuzz range ------------------------------------------------------
+
+
+def test_fuzz_range_is_ankis_f32_arithmetic() -> None:
+    """``fuzz_range`` (f64 with an f32 fallback near a half day) equals the straight f32 port of
+    ``constrained_fuzz_bounds`` in the oracle, on every 1/64 day to 400 days, around every half day
+    to 3000, and across the minimums and maximums the rules pass."""
+    import random
+
+    rng = random.Random(25)
+    grid = [f32(k / 64) for k in range(64 * 400)]
+    halves = [f32(k + 0.5 + d) for k in range(3000) for d in (-1e-4, -3e-7, 0.0, 3e-7, 1e-4)]
+    spread = [f32(rng.uniform(0, 40000)) for _ in range(20000)]
+    for iv in grid + halves + spread:
+        for minimum, maximum in ((1, 36500), (rng.randint(1, 60), 36500), (1, rng.randint(1, 500))):
+            assert fuzz_range(iv, minimum, maximum) == anki_fuzz_bounds(iv, minimum, maximum), iv
+        previous = rng.randint(0, 200)
+        assert minimum_review_fuzz_interval(iv, previous, 36500) == anki_minimum(iv, previous, 36500)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.floats(0, 40000) | st.integers(0, 400000).map(lambda k: k / 10000 + 0.00005))
+def test_stored_memory_rounds_as_anki_stores(value: float) -> None:
+    """Stability to 4 decimals and difficulty to 3, as Anki's ``round_to_places`` in f32 (half away
+    from zero), through the fast path or not."""
+    from mlsys_srs.scheduling.memory import _to_places
+
+    for scale in (10000.0, 1000.0):
+        assert _to_places(value, scale) == rust_round(f32(f32(value) * scale)) / scale
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    difficulty=st.floats(0.5, 10.5) | st.integers(1000, 10000).map(lambda k: k / 1000),
+    rating=ratings,
+    params=st.sampled_from([(), FSRS5, FSRS45]),
+)
+def test_difficulty_is_fsrs_rs_f32(difficulty: float, rating: int, params: tuple[float, ...]) -> None:
+    """The stored difficulty (computed in f64 unless the last digit is in doubt) is fsrs-rs's f32
+    difficulty rounded as Anki stores it; and it is py-fsrs's within f32 precision."""
+    from mlsys_srs.scheduling.memory import Difficulty, _to_places
+
+    d = Difficulty(full_parameters(params))
+    assert d.stored_after(difficulty, rating) == _to_places(d.after(difficulty, rating), 1000.0)
+    py = fsrs.Scheduler(parameters=full_parameters(params)) if params else PLAIN
+    clamped = min(max(difficulty, 1.0), 10.0)
+    expected = py._next_difficulty(difficulty=clamped, rating=fsrs.Rating(rating))
+    assert d.after(difficulty, rating) == pytest.approx(expected, rel=2e-6)
+
+
+def _review_days(sched: CardScheduler, after: CardSchedule, now: datetime) -> int:
+    assert after.due is not None
+    return (sched.clock.day_of(after.due) - sched.clock.day_of(now)).days
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    stability=st.floats(0.05, 3000),
+    difficulty=st.floats(1, 10),
+    previous=st.integers(1, 2000),
+    late=st.integers(-3, 300),
+    fuzz=st.booleans(),
+    retention=st.sampled_from([0.8, 0.9, 0.97]),
+    maximum=st.sampled_from([36500, 365, 20]),
+    uid=st.text(max_size=6),
+    reps=st.integers(1, 40),
+)
+def test_review_intervals_follow_ankis_rules(
+    stability: float,
+    difficulty: float,
+    previous: int,
+    late: int,
+    fuzz: bool,
+    retention: float,
+    maximum: int,
+    uid: str,
+    reps: int,
+) -> None:
+    """A passing review (``passing_fsrs_review_intervals``): each of Hard, Good and Easy is inside
+    Anki's fuzz range of FSRS's interval with the minimums fed in (the last interval + 1 when it
+    grew, Good > Hard, Easy > Good), exactly the unfuzzed day without fuzz, so Hard < Good < Easy."""
+    cfg = ScheduleConfig(timezone="America/Los_Angeles", enable_fuzzing=fuzz, desired_retention=retention,
+                         maximum_interval=maximum)  # fmt: skip
+    sched = CardScheduler(cfg)
+    last = local(2026, 2, 1, 9)
+    due = CLOCK.day_start(CLOCK.day_of(last) + timedelta(days=previous))
+    now = max(due + timedelta(days=late, hours=5), last + timedelta(hours=1))
+    s = CardSchedule("review", None, stability, difficulty, due, last, reps)
+    previews = sched.preview(uid, s, now)
+    assert all(previews[r].state == "review" for r in (2, 3, 4))
+    floor = 1
+    for rating in (2, 3, 4):
+        expected, _ = oracle_with(sched, s, rating, now)
+        iv = sched.fsrs_interval(expected)
+        minimum = min(max(anki_minimum(iv, previous, maximum), floor, 1), maximum)
+        days = _review_days(sched, previews[rating], now)
+        lo, hi = anki_fuzz_bounds(iv, minimum, maximum)
+        assert lo <= days <= hi, (rating, iv, minimum, days)
+        if not fuzz:
+            assert days == min(max(rust_round(iv), minimum), maximum)
+        if rust_round(iv) > previous:
+            assert days >= min(previous + 1, maximum)  # it grew: at least a day more than last time
+        assert days >= floor or days == maximum
+        floor = days + 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    state=st.sampled_from(["new", "learning", "relearning"]),
+    stability=st.floats(0.01, 100),
+    difficulty=st.floats(1, 10),
+    step=st.integers(0, 3),
+    since=st.integers(0, 30),
+    fuzz=st.booleans(),
+    steps=step_lists,
+    maximum=st.sampled_from([36500, 20, 2]),
+    uid=st.text(max_size=6),
+)
+def test_graduating_easy_is_at_least_a_day_after_good(
+    state: str,
+    stability: float,
+    difficulty: float,
+    step: int,
+    since: int,
+    fuzz: bool,
+    steps: tuple[timedelta, ...],
+    maximum: int,
+    uid: str,
+) -> None:
+    """Easy from (re)learning graduates at least a day after Good fuzzed from its unrounded interval
+    (``answer_easy``), whether or not Good itself graduates; a graduating Good is fuzzed around its
+    rounded interval with no minimum but a day."""
+    cfg = ScheduleConfig(timezone="America/Los_Angeles", enable_fuzzing=fuzz, learning_steps=steps,
+                         relearning_steps=steps, maximum_interval=maximum)  # fmt: skip
+    sched = CardScheduler(cfg)
+    last = local(2026, 2, 1, 9)
+    now = CLOCK.day_start(CLOCK.day_of(last) + timedelta(days=since)) + timedelta(hours=6)
+    memory = (None, None) if state == "new" else (stability, difficulty)
+    s = CardSchedule(state, None if state == "new" else step, *memory, due=now,
+                     last_review=None if state == "new" else last, reps=3)  # fmt: skip
+    previews = sched.preview(uid, s, now)
+    assert previews[4].state == "review"
+    good_iv = sched.fsrs_interval(oracle_with(sched, s, 3, now)[0])
+    easy_iv = max(rust_round(sched.fsrs_interval(oracle_with(sched, s, 4, now)[0])), 1)
+    easy = _review_days(sched, previews[4], now)
+    good_lo, good_hi = anki_fuzz_bounds(good_iv, 1, maximum)
+    assert any(
+        anki_fuzz_bounds(easy_iv, g + 1, maximum)[0] <= easy <= anki_fuzz_bounds(easy_iv, g + 1, maximum)[1]
+        for g in range(good_lo, good_hi + 1)
+    )
+    if not fuzz:
+        assert easy == min(max(easy_iv, min(max(rust_round(good_iv), 1), maximum) + 1), maximum)
+    if previews[3].state == "review":
+        good = _review_days(sched, previews[3], now)
+        good_rounded = max(rust_round(good_iv), 1)
+        assert (
+            anki_fuzz_bounds(good_rounded, 1, maximum)[0]
+            <= good
+            <= anki_fuzz_bounds(good_rounded, 1, maximum)[1]
+        )
+        assert easy > good or easy == maximum
+
+
+@settings(max_examples=200, deadline=None)
+@given(fraction=st.floats(0, 1, exclude_max=True) | st.none(), secs=st.integers(0, 400 * 86400))
+def test_learning_steps_get_ankis_fuzz(fraction: float | None, secs: int) -> None:
+    """A (re)learning step comes back up to a quarter later, at most 5 minutes (Anki's
+    ``learning_ivl_with_fuzz``), on time without fuzz."""
+    fuzzed = learning_step_fuzz(fraction, secs)
+    if fraction is None or secs < 4:
+        assert fuzzed == secs
+    else:
+        assert secs <= fuzzed < secs + min(secs // 4, 300)
+
+
+def test_hard_on_the_first_step_is_ankis() -> None:
+    """The mean of the first two steps; 1.5 times a single step, at most a day more, whole days
+    beyond a day."""
+    from mlsys_srs.scheduling.memory import hard_step_secs
+
+    assert hard_step_secs((60, 600), 0) == 330
+    assert hard_step_secs((60, 600), 1) == 600
+    assert hard_step_secs((600,), 0) == 900
+    assert hard_step_secs((2 * 86400,), 0) == 3 * 86400  # 1.5 x 2 days, capped at a day more
+    assert hard_step_secs((86400, 2 * 86400 + 3600), 0) == 2 * 86400  # 1.52 days -> 2 days
+
+
+def oracle_with(sched: CardScheduler, s: CardSchedule, rating: int, now: datetime) -> tuple[float, float]:
+    """py-fsrs's unrounded stability and difficulty for ``rating`` under ``sched``'s settings, on a
+    plain timeline (the days between reviews are the review days between them)."""
+    py = sched.fsrs
+    if s.state == "new" or s.stability is None:
+        card = fsrs.Card(card_id=1, state=fsrs.State.Learning, step=0, due=T0)
+        at = T0
+    else:
+        n = (CLOCK.day_of(now) - CLOCK.day_of(s.last_review)).days if s.last_review else 0
+        card = fsrs.Card(card_id=1, state=fsrs.State.Review, stability=s.stability, difficulty=s.difficulty,
+                         due=T0, last_review=T0)  # fmt: skip
+        at = T0 + timedelta(days=max(0, n), hours=3)
+    after, _ = py.review_card(card, fsrs.Rating(rating), at)
+    assert after.stability is not None and after.difficulty is not None
+    return after.stability, after.difficulty
 
 
 def test_replay_resets_and_seeds() -> None:
@@ -303,8 +538,8 @@ def test_session_grades_match_their_previews_and_py_fsrs(
         assert after.due is not None
         if after.state == "review":
             assert after.due == CLOCK.day_start(CLOCK.day_of(clock_now.t) + label)
-        else:
-            assert after.due == clock_now.t + label
+        else:  # the step as configured; its due has the step fuzz (at most a quarter more, 5 minutes)
+            assert clock_now.t + label <= after.due <= clock_now.t + label * 1.25 + timedelta(minutes=5)
         check_against_oracle(before, after, rating, clock_now.t)
         t = clock_now.t
 
@@ -341,9 +576,6 @@ def test_grade_card_uses_the_cards_uid(conn: sqlite3.Connection, tmp_path: Path)
 
 # -- the replay path equals the live grade ---------------------------------------------------------
 
-FSRS5 = (0.40255, 1.18385, 3.173, 15.69105, 7.1949, 0.5345, 1.4604, 0.0046, 1.54575, 0.1192, 1.01925,
-         1.9395, 0.11, 0.29605, 2.2698, 0.2315, 2.9898, 0.51655, 0.6621)  # fmt: skip
-step_lists = st.lists(st.timedeltas(timedelta(minutes=1), timedelta(hours=30)), max_size=3).map(tuple)
 odd_starts = st.builds(
     CardSchedule,
     state=st.sampled_from(["learning", "review", "relearning"]),

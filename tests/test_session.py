@@ -370,12 +370,16 @@ def test_summary_and_answer_time_cap(conn: sqlite3.Connection, vault: Path, cloc
     assert sm.again_rate == pytest.approx(1 / 3)
     assert sm.time_ms == 12_000 + 60_000 + 3_000
     assert sm.streak == 1
-    # Due during tomorrow's review day: the first card, whose Easy after a failed first step
-    # gave a one-day interval (the start of tomorrow). The card still learning is due later
-    # today, not tomorrow, as `stats` counts it.
-    tomorrow = CLOCK.day_start(CLOCK.today(clock()) + timedelta(days=1))
-    assert conn.execute("SELECT due FROM card WHERE id = ?", (first,)).fetchone()[0] == dt_to_db(tomorrow)
-    assert sm.due_tomorrow == 1 and sm.learning_later == 1
+    # The first card's Easy after a failed first step gave two days (Anki's rule, issue 25: a
+    # graduating Easy is at least a day after Good, which would be one day), so nothing is due
+    # during tomorrow's review day. The card still learning is due later today, not tomorrow,
+    # as `stats` counts it.
+    today = CLOCK.today(clock())
+    in_two_days = CLOCK.day_start(today + timedelta(days=2))
+    assert conn.execute("SELECT due FROM card WHERE id = ?", (first,)).fetchone()[0] == dt_to_db(in_two_days)
+    assert sm.due_tomorrow == 0 and sm.learning_later == 1
+    set_card(conn, first, due=dt_to_db(CLOCK.day_start(today + timedelta(days=1))))
+    assert s.summary().due_tomorrow == 1  # due during tomorrow's review day: counted
     assert sm.by_grade == (1, 0, 1, 1) and sm.new_learned == 2
     # Durations in the order answered: 12 s, the 10-minute pause capped at 60 s, 3 s.
     durations = [d for (d,) in conn.execute("SELECT duration_ms FROM review ORDER BY id")]

@@ -116,11 +116,10 @@ def optimize(
             for r in logged_reviews(conn):
                 at = dt_from_db(r.reviewed_at)
                 assert at is not None
-                answers.append(
-                    Answer(r.uid, at, r.rating, reset=r.card_id == last and r.state_before == "new")
-                )
+                reset = r.card_id == last and r.state_before == "new"
+                answers.append(Answer(r.uid, at, r.rating, reset=reset, state=r.state_before))
                 last = r.card_id
-    result = fit(answers, ws.day_clock(), cfg.schedule.parameters, retention=retention)
+    result = fit(answers, ws.day_clock(), cfg.schedule.parameters, schedule=cfg.schedule, retention=retention)
     extra: dict[str, object] = {}
     written = False
     if result.enough and result.adopt and not dry_run:

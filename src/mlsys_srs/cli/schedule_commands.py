@@ -156,14 +156,16 @@ def optimize(
     """Fit FSRS parameters to your review history and adopt them if they predict it better.
 
     Needs the optimizer extra: pip install 'mlsys-srs\\[optimizer]'. Trains on
-    your reviews (review days between answers, resets split a card's history,
-    cram answers left out) or on --revlog FILE.csv (columns card_id,
-    review_time in ms or ISO 8601, review_rating, optional review_state and
-    review_duration). Fits on the earliest 80% of the history and scores the
-    default, current and fitted parameters on the rest (log loss, RMSE(bins),
-    AUC; same-day reviews left out). The fitted parameters are written to
-    `\\[schedule] parameters` in the config file (comments and layout kept) only
-    if they beat the current ones on log loss and RMSE. --reschedule then
+    your reviews or on --revlog FILE.csv (columns card_id, review_time in ms or
+    ISO 8601, review_rating, optional review_state and review_duration), with
+    Anki's training items: a card's history from its last learning steps on, one
+    item per answer a review day or more after the previous one, cram answers
+    left out. Fits on the earliest 80% of the history and scores the default,
+    current and fitted parameters on the rest (log loss, RMSE(bins), AUC,
+    calibration error, and a table of predicted recall against the share
+    passed). The fitted parameters are written to `\\[schedule] parameters` in
+    the config file (comments and layout kept) only if they beat the current
+    ones on log loss and are no worse on RMSE and calibration. --reschedule then
     recomputes every card's due date from its history, after showing how the
     next 7 and 30 days' reviews change, and backs the database up first.
     """
@@ -195,12 +197,30 @@ def _render_fit(result: Fit, extra: dict[str, object], dry_run: bool) -> None:
         f"scored on the later {plural(result.test_items, 'review')}:"
     )
     t = Table(box=None, pad_edge=False)
-    for col in ("parameters", "log loss", "RMSE(bins)", "AUC"):
+    for col in ("parameters", "log loss", "RMSE(bins)", "AUC", "calibration error"):
         t.add_column(col, justify="left" if col == "parameters" else "right")
-    for name, s in (("default", result.default), ("current", result.current), ("fitted", result.fitted)):
-        if s is not None and not (name == "current" and s == result.default):
-            t.add_row(name, f"{s.log_loss:.4f}", f"{s.rmse_bins:.4f}", f"{s.auc:.4f}")
+    shown = [(name, s) for name, s in (("default", result.default), ("current", result.current),
+             ("fitted", result.fitted)) if s is not None and not (name == "current" and s == result.default)]  # fmt: skip
+    for name, s in shown:
+        t.add_row(
+            name, f"{s.log_loss:.4f}", f"{s.rmse_bins:.4f}", f"{s.auc:.4f}", f"{s.calibration_error:.4f}"
+        )
     c.print(t)
+    cal = Table(
+        box=None, pad_edge=False, title="predicted recall against the share passed", title_justify="left"
+    )
+    cal.add_column("predicted")
+    for name, _ in shown:
+        cal.add_column(f"{name}: n", justify="right")
+        cal.add_column("predicted / passed", justify="right")
+    bins = {(b.low, b.high) for _, s in shown for b in s.calibration}
+    for low, high in sorted(bins):
+        row = [f"{low:.2f}-{high:.2f}"]
+        for _, s in shown:
+            b = next((b for b in s.calibration if (b.low, b.high) == (low, high)), None)
+            row += ["0", "-"] if b is None else [str(b.count), f"{b.predicted:.3f} / {b.actual:.3f}"]
+        cal.add_row(*row)
+    c.print(cal)
     c.print(result.reason)
     if result.adopt:
         c.print("parameters: " + ", ".join(f"{p:.4f}" for p in result.parameters), soft_wrap=True)

@@ -2,8 +2,8 @@
 the review history in review days, and the forgetting curve ahead.
 
 Read-only. Recall and elapsed time follow the scheduler's rule (review days of the
-``DayClock``); the intervals are ``CardScheduler.intervals``, what a grade given
-now would schedule.
+``DayClock``); the intervals and ``next`` are ``CardScheduler.outcomes``, what a grade
+given now would schedule (the same computation as the grade itself).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ..store import cards as card_store
 from ..store import review_log as review_store
 from ..store.cards import CardView
 from ..store.db import dt_from_db, dt_to_db
-from .memory import CardSchedule, CardScheduler, ForgettingCurve, review_days_between
+from .memory import CardSchedule, CardScheduler, ForgettingCurve, Outcome, review_days_between
 
 CURVE_POINTS = 40
 
@@ -48,6 +48,8 @@ class CardReport:
     curve_days: int
     curve: tuple[float, ...]
     """Predicted recall from the last review to ``curve_days`` review days after it."""
+    next: dict[int, Outcome] | None = None
+    """What each grade given now would do (the schedule it stores, its interval as shown)."""
 
     def as_json(self) -> dict[str, Any]:
         """The report as ``card --json`` prints it."""
@@ -55,6 +57,14 @@ class CardReport:
         data["uid"] = self.card.uid
         data["retrievability"] = None if self.retrievability is None else round(self.retrievability, 4)
         data["intervals"] = {str(r): int(d.total_seconds()) for r, d in self.intervals.items()}
+        data["next"] = {
+            str(r): {
+                "state": o.schedule.state,
+                "interval": int(o.interval.total_seconds()),
+                "due": dt_to_db(o.schedule.due),
+            }
+            for r, o in (self.next or {}).items()
+        }
         data["history"] = [
             {
                 "at": dt_to_db(h.at),
@@ -129,11 +139,13 @@ def card_report(conn: sqlite3.Connection, ref: str, scheduler: CardScheduler, no
         points = tuple(
             curve.retrievability(days * i / (CURVE_POINTS - 1), card.stability) for i in range(CURVE_POINTS)
         )
+    outcomes = scheduler.outcomes(card.uid, schedule, now)
     return CardReport(
         card=card,
         retrievability=recall,
-        intervals=scheduler.intervals(card.uid, schedule, now),
+        intervals={r: o.interval for r, o in outcomes.items()},
         history=tuple(lines),
         curve_days=days,
         curve=points,
+        next=outcomes,
     )

@@ -1,31 +1,40 @@
-"""The FSRS adapter: a card's stored schedule <-> py-fsrs, grading, previews, replay, the forgetting curve.
+"""The FSRS adapter: a card's stored schedule <-> FSRS, grading, previews, replay, the forgetting curve.
 
 The one place that knows py-fsrs. ``fsrs`` itself is imported only where a
 card is graded or previewed, so ``mlsys-srs due`` does not pay for it; the
 forgetting curve (``ForgettingCurve``) is plain arithmetic with one decay rule,
 used alike by the queue, ``stats``, ``graph`` and the Anki export.
 
-Scheduling rules (``CardScheduler``), the same for a live grade, its preview and ``replay``:
+Scheduling rules (``CardScheduler``), the same for a live grade, its preview and ``replay``,
+are Anki's (docs/anki-rules.md; ``tests/test_anki_oracle.py`` replays histories through
+Anki itself); py-fsrs gives the memory formulas only:
 
 - **Review days.** The time elapsed since the last review is the number of
   review-day boundaries (``DayClock``: rollover hour, zone) between the two, as
-  Anki and fsrs-rs count it, not 24-hour periods. py-fsrs counts
-  ``(now - last_review).days``, so it is fed a synthetic timeline on which every
-  instant of a review day is that day's midnight UTC; 0 elapsed days selects
-  FSRS's short-term (same-day) formula.
+  Anki and fsrs-rs count it, not 24-hour periods; 0 elapsed days selects FSRS's
+  short-term (same-day) formula.
+- **States and steps.** Anki's learning and relearning steps (Hard on the first
+  step is the mean of the first two, Hard never graduates, Easy always does),
+  and Anki's interval rules on top of FSRS: a passing review is at least the
+  last interval + 1 when it grew, Good at least Hard + 1, Easy at least Good + 1,
+  a graduating Easy at least a day after Good (``fuzz``).
+- **Memory states** are stored as Anki stores them (stability to 4 decimals,
+  difficulty to 3: ``stored_memory``), and the next answer starts from there.
 - **Due dates.** An interval of n >= 1 days lands on the start of review day
   today + n (DST-safe, whatever the hour of the review); learning and
-  relearning steps are minutes from now.
+  relearning steps are seconds from now.
 - **Fuzz.** Done here, not by py-fsrs (whose fuzz draws from the global
-  ``random``): the Anki/py-fsrs fuzz range around the interval, and a draw
-  determined by the card's ``uid`` and review count. The preview of a grade is
-  therefore exactly what that grade schedules.
+  ``random``): Anki's fuzz range (``fuzz.fuzz_range``) with the minimums
+  inside it, and a draw determined by the card's ``uid`` and review count;
+  learning steps get Anki's +0-25% (at most 5 minutes). The preview of a grade is
+  therefore exactly what that grade schedules, and a replay gives the same on
+  every device.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -34,6 +43,7 @@ from ..core.states import CardState
 from ..errors import ConfigError
 from ..store.db import dt_from_db, dt_to_db
 from .days import DayClock, zone
+from .fuzz import f32, fuzz_fraction, fuzzed_days, learning_step_fuzz, passing_review_days, rust_round
 
 if TYPE_CHECKING:
     import fsrs
@@ -52,11 +62,14 @@ LEGACY_DECAY = 0.5
 
 
 def full_parameters(parameters: Sequence[float]) -> tuple[float, ...]:
-    """An FSRS parameter set as FSRS-6's 21 weights, converting older sets as Anki does.
+    """An FSRS parameter set as FSRS-6's 21 weights, converting older sets as Anki does
+    (fsrs-rs ``check_and_fill_parameters``).
 
-    FSRS-5 (19 weights) gets ``0.0, 0.5`` appended (no short-term stability exponent,
-    decay 0.5); FSRS-4.5 (17 weights) ``0.0, 0.0`` first. Empty stays empty (py-fsrs's
-    defaults).
+    FSRS-4.5 (17 weights): ``w4' = w4 + 2 w5``, ``w5' = ln(3 w5 + 1) / 3``, ``w6' = w6 + 0.5``
+    (FSRS-5's initial difficulty ``w4 - exp(w5 (G - 1)) + 1`` and difficulty step, fitted to
+    FSRS-4.5's linear ones), then ``0, 0`` (no short-term stability change), ``0`` and decay
+    ``0.5``. FSRS-5 (19 weights): ``0`` (w19) and decay ``0.5`` appended. Empty stays empty
+    (the FSRS-6 defaults).
 
     Raises:
         ValueError: not 0, 17, 19 or 21 weights.
@@ -65,7 +78,8 @@ def full_parameters(parameters: Sequence[float]) -> tuple[float, ...]:
     if not p:
         return p
     if len(p) == 17:
-        p = (*p, 0.0, 0.0)
+        w4, w5, w6 = p[4], p[5], p[6]
+        p = (*p[:4], w4 + 2 * w5, math.log(3 * w5 + 1) / 3, w6 + 0.5, *p[7:], 0.0, 0.0)
     if len(p) == 19:
         p = (*p, 0.0, LEGACY_DECAY)
     if len(p) != 21:
@@ -188,16 +202,15 @@ class CardSchedule:
 def fsrs_parameters(parameters: Sequence[float], origin: str = "") -> tuple[float, ...]:
     """The 21 weights py-fsrs takes for a configured set of 17, 19 or 21.
 
-    An FSRS-4.5 or FSRS-5 set is completed as an FSRS-6 set that schedules the
-    same way (no same-day stability change, decay 0.5, as ``decay_of`` says).
-    Checked here, where the scheduler is built, so that ``due`` never imports
-    fsrs.
+    An FSRS-4.5 or FSRS-5 set is converted as Anki converts it (``full_parameters``:
+    FSRS-4.5's w4-w6 rewritten for FSRS-5's difficulty formulas, then no same-day
+    stability change and decay 0.5, as ``decay_of`` says). The weights given are
+    checked against py-fsrs's bounds (for a 17-weight set, its first 17); checked
+    here, where the scheduler is built, so that ``due`` never imports fsrs.
 
     Raises:
         ConfigError: a weight is missing, not finite or outside py-fsrs's bounds.
     """
-    import math
-
     from fsrs.scheduler import LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS
 
     where = f"{origin}: " if origin else ""
@@ -214,34 +227,105 @@ def fsrs_parameters(parameters: Sequence[float], origin: str = "") -> tuple[floa
     return full_parameters(values)
 
 
-_TO_FSRS_STATE = {s.value: s.fsrs_state for s in CardState}
+_STATES = frozenset(s.value for s in CardState)
 
-FUZZ_RANGES = ((2.5, 7.0, 0.15), (7.0, 20.0, 0.1), (20.0, float("inf"), 0.05))
-"""(start, end, factor) of each fuzz band, as py-fsrs's ``FUZZ_RANGES`` and Anki (a test checks it)."""
+_FSRS_INTERNALS = (
+    "_initial_stability",
+    "_initial_difficulty",
+    "_short_term_stability",
+    "_next_stability",
+)
+"""The py-fsrs scheduler's own formulas ``CardScheduler`` calls (py-fsrs 6); without them (another
+py-fsrs version) the memory state comes from ``fsrs.Scheduler.review_card``, which calls the same."""
 
-
-def fuzz_range(interval_days: int, maximum_interval: int) -> tuple[int, int]:
-    """The days a fuzzed ``interval_days`` may become (py-fsrs/Anki's bands, capped)."""
-    delta = 1.0
-    for start, end, factor in FUZZ_RANGES:
-        delta += factor * max(min(float(interval_days), end) - start, 0.0)
-    lo = max(2, round(interval_days - delta))
-    hi = min(round(interval_days + delta), maximum_interval)
-    return min(lo, hi), hi
+DAY_SECS = 86400
 
 
-def fuzz_fraction(uid: str, reps: int) -> float:
-    """A number in [0, 1) fixed by a card's identity and review count: the fuzz draw."""
-    digest = hashlib.blake2b(f"fuzz\0{uid}\0{reps}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
+def stored_memory(stability: float, difficulty: float) -> tuple[float, float]:
+    """A memory state as Anki stores it: stability to 4 decimals, difficulty to 3.
+
+    Anki rounds in f32 (``CardData::convert_to_json``: ``(v * 10^k).round() / 10^k``, half away
+    from zero) and continues from the stored value at the next answer; so do we, at every grade
+    (live or replayed), so that both schedulers start each answer from the same state.
+    """
+    return _to_places(stability, 10000.0), _to_places(difficulty, 1000.0)
 
 
-def fuzzed_interval(uid: str, reps: int, interval_days: int, maximum_interval: int) -> int:
-    """``interval_days`` fuzzed deterministically (intervals under 2.5 days are kept)."""
-    if interval_days < 2.5:
-        return interval_days
-    lo, hi = fuzz_range(interval_days, maximum_interval)
-    return min(lo + int(fuzz_fraction(uid, reps) * (hi - lo + 1)), hi)
+def _to_places(value: float, scale: float) -> float:
+    """``round(f32(f32(value) * scale)) / scale`` for ``value >= 0``: in f64 when the f32 steps
+    (at most 1.2e-7 relative) cannot move the product across a half, else in f32."""
+    x = value * scale
+    tolerance = 2.5e-7 * x + 1e-9
+    if tolerance < 0.25 and abs(x % 1.0 - 0.5) > tolerance:
+        return int(x + 0.5) / scale
+    return rust_round(f32(f32(value) * scale)) / scale
+
+
+def allows_short_term(parameters: Sequence[float]) -> bool:
+    """Whether a (re)learning card with no steps may stay in learning for less than half a day
+    (Anki's ``fsrs_allow_short_term``: the default set, or a set of 19 or more weights with
+    w17 and w18 above 0; never an FSRS-4.5 set)."""
+    if not parameters:
+        return True
+    return len(parameters) >= 19 and parameters[17] > 0 and parameters[18] > 0
+
+
+def _step_secs(steps: Iterable[timedelta]) -> tuple[int, ...]:
+    return tuple(int(step.total_seconds()) for step in steps)
+
+
+def hard_step_secs(steps: Sequence[int], index: int) -> int:
+    """The delay of Hard on (re)learning step ``index`` (Anki's ``hard_delay_secs``): the step
+    itself, except on the first step: the mean of the first two steps, or 1.5 times a single step
+    (at most a day more), rounded to whole days when over a day."""
+    if index > 0:
+        return steps[index]
+    one = len(steps) == 1
+    secs = min(steps[0] * 3 // 2, steps[0] + DAY_SECS) if one else (steps[0] + steps[1]) // 2
+    if secs > DAY_SECS:
+        secs = rust_round(f32(f32(float(secs)) / DAY_SECS)) * DAY_SECS
+    return secs
+
+
+class Difficulty:
+    """FSRS difficulty as fsrs-rs computes it, in f32 (``init_difficulty``, ``next_difficulty``,
+    ``mean_reversion``): the stored difficulty (3 decimals) is then Anki's to the last digit."""
+
+    def __init__(self, parameters: Sequence[float]) -> None:
+        """The formulas of a full (21-weight) parameter set (empty: py-fsrs's defaults)."""
+        if not parameters:
+            from fsrs.scheduler import DEFAULT_PARAMETERS
+
+            parameters = DEFAULT_PARAMETERS
+        w = [f32(x) for x in parameters]
+        self._w7 = w[7]
+        self._initial = {r: self._init(w, r) for r in RATINGS}
+        self._easy = self._init(w, 4)  # unclamped: the mean-reversion target
+        self._delta = {r: f32(-w[6] * (r - 3)) for r in RATINGS}
+
+    @staticmethod
+    def _init(w: Sequence[float], rating: int) -> float:
+        return f32(f32(w[4] - f32(math.exp(f32(w[5] * (rating - 1))))) + 1.0)
+
+    def after(self, difficulty: float | None, rating: int) -> float:
+        """The difficulty after ``rating`` (the initial one when ``difficulty`` is None), unrounded."""
+        if difficulty is None:
+            return min(max(self._initial[rating], 1.0), 10.0)
+        d = min(max(f32(difficulty), 1.0), 10.0)
+        d = f32(d + f32(f32(f32(10.0 - d) * self._delta[rating]) / 9.0))
+        d = f32(f32(self._w7 * f32(self._easy - d)) + d)
+        return min(max(d, 1.0), 10.0)
+
+    def stored_after(self, difficulty: float | None, rating: int) -> float:
+        """``after``, rounded as Anki stores it (3 decimals): computed in f64, and in f32 only when
+        the two could round apart (within 0.01 of a half in the last digit, or near a clamp)."""
+        if difficulty is not None and 1.0 <= difficulty <= 10.0:
+            d = difficulty + (10.0 - difficulty) * self._delta[rating] / 9.0
+            d = self._w7 * (self._easy - d) + d
+            x = d * 1000.0
+            if 1000.1 < x < 9999.9 and abs(x % 1.0 - 0.5) > 0.01:
+                return int(x + 0.5) / 1000
+        return _to_places(self.after(difficulty, rating), 1000.0)
 
 
 def _day_instant(day: date) -> datetime:
@@ -249,22 +333,22 @@ def _day_instant(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-_FSRS_INTERNALS = (
-    "_initial_stability",
-    "_initial_difficulty",
-    "_short_term_stability",
-    "_next_stability",
-    "_next_difficulty",
-    "_next_interval",
-)
-"""The py-fsrs scheduler's own formulas ``CardScheduler.replay_grade`` calls (py-fsrs 6)."""
+@dataclass(frozen=True)
+class Outcome:
+    """What one grade would do: the ``schedule`` it stores and its ``interval`` for people (review
+    days, or the step before its fuzz)."""
+
+    schedule: CardSchedule
+    interval: timedelta
 
 
 class CardScheduler:
-    """py-fsrs under this tool's rules: review days, due dates at day starts, seeded fuzz.
+    """FSRS under Anki's rules: review days, due dates at day starts, Anki's interval rules and
+    fuzz range, a seeded fuzz draw, memory states stored as Anki stores them.
 
-    One per configuration and day clock; ``grade``, ``preview`` and ``replay`` all go
-    through ``grade``, so a preview is exactly what the grade then schedules.
+    One per configuration and day clock. ``grade``, ``preview`` and ``replay_grade`` are one
+    computation (``_answer``), so a preview is exactly what the grade then schedules and a replay
+    exactly what live grading stored.
     """
 
     def __init__(self, cfg: ScheduleConfig, clock: DayClock | None = None) -> None:
@@ -285,24 +369,26 @@ class CardScheduler:
             enable_fuzzing=False,
             **kw,
         )
-        self._learning_steps = tuple(self.fsrs.learning_steps)
+        self._learn_secs = _step_secs(self.fsrs.learning_steps)
+        self._relearn_secs = _step_secs(self.fsrs.relearning_steps)
+        self._max_days = max(int(cfg.maximum_interval), 1)
+        self._short_term = allows_short_term(cfg.parameters)
         self._ratings: dict[int, fsrs.Rating] = {}
         self._initial_stability: dict[int, float] = {}
-        self._initial_difficulty: dict[int, float] = {}
         f = self.fsrs
         if all(hasattr(f, name) for name in _FSRS_INTERNALS):
-            # ``replay_grade``'s fast path uses py-fsrs's own formulas; a py-fsrs without them
-            # (another version) leaves ``_ratings`` empty and every replay goes through ``grade``.
             self._ratings = {int(r): r for r in fsrs.Rating}
             self._initial_stability = {int(r): f._initial_stability(rating=r) for r in fsrs.Rating}
-            self._initial_difficulty = {
-                int(r): f._initial_difficulty(rating=r, clamp=True) for r in fsrs.Rating
-            }
+        self._difficulty = Difficulty(self.parameters)
         # py-fsrs's own curve: the same decay and factor, computed the same way (a test checks it).
         self._curve = ForgettingCurve.from_parameters(self.parameters)
-        self._relearning_steps = tuple(self.fsrs.relearning_steps)
+        # fsrs-rs's ``next_interval`` in f32: S / factor * (DR ** (1 / -decay) - 1).
+        decay = f32(-self._curve.decay)
+        self._ivl_factor = f32(f32(math.exp(f32(f32(math.log(f32(0.9))) / decay))) - 1.0)
+        self._ivl_scale = f32(f32(f32(cfg.desired_retention) ** f32(1.0 / decay)) - 1.0)
         self._day_memo: tuple[datetime, date] | None = None
         self._day_starts: dict[date, datetime] = {}
+        self._start_days: dict[datetime, date] = {}
 
     @property
     def parameters(self) -> tuple[float, ...]:
@@ -324,23 +410,10 @@ class CardScheduler:
         """The target probability of recall."""
         return float(self.fsrs.desired_retention)
 
-    def _to_fsrs(self, s: CardSchedule, at: datetime) -> fsrs.Card:
-        import fsrs
-
-        if s.state == "new":
-            return fsrs.Card(card_id=0, state=fsrs.State.Learning, step=0, due=at)
-        state = fsrs.State(_TO_FSRS_STATE[s.state])
-        step = s.step if s.step is not None or state == fsrs.State.Review else 0
-        last = _day_instant(self.clock.day_of(s.last_review)) if s.last_review is not None else None
-        return fsrs.Card(
-            card_id=0,
-            state=state,
-            step=None if state == fsrs.State.Review else step,
-            stability=s.stability,
-            difficulty=s.difficulty,
-            due=at,
-            last_review=last,
-        )
+    def fsrs_interval(self, stability: float) -> float:
+        """FSRS's interval for ``stability`` at the desired retention: unrounded days, in f32 as
+        fsrs-rs computes it (``next_interval``)."""
+        return f32(f32(f32(stability) / self._ivl_factor) * self._ivl_scale)
 
     def grade(self, uid: str, s: CardSchedule, rating: int, now: datetime) -> CardSchedule:
         """The card's schedule after grading it ``rating`` (1-4) at ``now`` (UTC-aware).
@@ -349,125 +422,157 @@ class CardScheduler:
         seeds the fuzz. ``reps`` counts every review; ``lapses`` counts Again on a
         card in review. Suspension and burial are left as they were.
         """
-        import fsrs
-
         if rating not in RATINGS:
             raise ValueError(f"rating must be 1-4, not {rating!r}")
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
-        today = self.clock.day_of(now)
-        at = _day_instant(today)
-        card, _ = self.fsrs.review_card(self._to_fsrs(s, at), fsrs.Rating(rating), at)
-        interval = card.due - at
-        if card.state == fsrs.State.Review:
-            days = interval.days
-            if self.fuzz:
-                days = fuzzed_interval(uid, s.reps, days, self.maximum_interval)
-            due = self.clock.day_start(today + timedelta(days=days))
-        else:
-            due = now + interval
-        return replace(
-            s,
-            state=CardState.from_fsrs(int(card.state)).value,
-            step=card.step,
-            stability=card.stability,
-            difficulty=card.difficulty,
-            due=due,
-            last_review=now,
-            reps=s.reps + 1,
-            lapses=s.lapses + (1 if s.state == "review" and rating == 1 else 0),
-        )
+        return self._answer(uid, s, rating, now, self.clock.day_of)[0]
 
     def replay_grade(self, uid: str, s: CardSchedule, rating: int, now: datetime) -> CardSchedule:
-        """Exactly what ``grade`` returns, computed without py-fsrs's ``Card`` objects, for replaying
-        long histories (a journal merge, an import, a rebuild).
+        """Exactly what ``grade`` returns, for replaying long histories (a journal merge, an import,
+        a rebuild): the same computation, remembering review days and day starts between grades."""
+        if not self._ratings or rating not in RATINGS or now.tzinfo is None:
+            return self.grade(uid, s, rating, now)
+        return self._answer(uid, s, rating, now, self._day_of)[0]
 
-        The FSRS formulas are py-fsrs's own (its scheduler's stability, difficulty and interval
-        methods, called with the same arguments in the same order, so every float is the same);
-        only the state machine around them (learning and relearning steps, as in
-        ``fsrs.Scheduler.review_card``) is walked here, on review days rather than instants.
-        A schedule ``grade`` would reject or that py-fsrs does not expect (a card in review with
-        no memory state) goes through ``grade`` itself. A test checks the two agree.
+    def _answer(
+        self, uid: str, s: CardSchedule, rating: int, now: datetime, day_of: Callable[[datetime], date]
+    ) -> tuple[CardSchedule, int | None]:
+        """Anki's answer to ``rating`` (docs/anki-rules.md, sections 2-4): the memory state, then
+        the state, step and interval by Anki's rules, the fuzz inside Anki's range.
+
+        Returns the schedule and, for a (re)learning step, the step in seconds before its fuzz.
         """
         state = s.state
-        grade = self._ratings.get(rating)
-        if grade is None or now.tzinfo is None:
-            return self.grade(uid, s, rating, now)
-        if state == "new":
-            code, step, since = 1, 0, None
-            stability = self._initial_stability[rating]
-            difficulty = self._initial_difficulty[rating]
-        elif state not in _TO_FSRS_STATE or s.stability is None or s.difficulty is None:
-            return self.grade(uid, s, rating, now)
-        else:
-            code = _TO_FSRS_STATE[state]
-            step = 0 if s.step is None else s.step
-            since = None
-            if s.last_review is not None:
-                # The day of the last review first: in a replay it is the previous grade's ``now``,
-                # whose day ``_day_of`` still holds.
-                last_day = self._day_of(s.last_review)
-                since = (self._day_of(now) - last_day).days
-            stability, difficulty = self._next_memory(s.stability, s.difficulty, since, grade)
-        today = self._day_of(now)
-        interval: timedelta | None = None
-        if code == 2:
-            if rating == 1 and self._relearning_steps:
-                code, step, interval = 3, 0, self._relearning_steps[0]
-        else:
-            steps = self._learning_steps if code == 1 else self._relearning_steps
-            if not steps or (step >= len(steps) and rating != 1):
-                code = 2
-            elif rating == 1:
-                step, interval = 0, steps[0]
-            elif rating == 2:
-                if step == 0 and len(steps) == 1:
-                    interval = steps[0] * 1.5
-                elif step == 0 and len(steps) >= 2:
-                    interval = (steps[0] + steps[1]) / 2.0
+        if state not in _STATES:
+            raise ValueError(f"unknown card state {state!r}")
+        since: int | None = None
+        last_day: date | None = None
+        if s.last_review is not None:
+            # The day of the last review first: in a replay it is the previous grade's ``now``.
+            last_day = day_of(s.last_review)
+        today = day_of(now)
+        if last_day is not None:
+            since = (today - last_day).days
+        fraction = fuzz_fraction(uid, s.reps) if self.fuzz else None
+        stability = self._next_stability(s, since, rating, today)
+        interval = self.fsrs_interval
+        maximum = self._max_days
+        days: int | None = None
+        secs = 0
+        step: int | None = None
+        lapses = s.lapses
+        if state == "review":
+            if rating == 1:
+                lapses += 1
+                again = interval(stability)
+                if self._relearn_secs:
+                    new_state, step, secs = "relearning", 0, self._relearn_secs[0]
+                elif self._short_term and again < 0.5:
+                    new_state, step, secs = "relearning", 0, int(f32(again * DAY_SECS))
                 else:
-                    interval = steps[step]
-            elif rating == 3 and step + 1 != len(steps):
-                step += 1
-                interval = steps[step]
-            else:  # Good on the last step, or Easy: graduates
-                code = 2
-        if interval is None:  # in review: whole days, fuzzed, to the start of that review day
-            days = self.fsrs._next_interval(stability=stability)
-            if self.fuzz:
-                days = fuzzed_interval(uid, s.reps, days, self.maximum_interval)
+                    # Anki: no fuzz and no minimum; ours also keeps it within the maximum interval.
+                    new_state, days = "review", min(max(rust_round(again), 1), maximum)
+            else:
+                # Good needs Hard's day, Easy Hard's and Good's.
+                ivs = [interval(self._next_stability(s, since, r, today)) for r in range(2, rating)]
+                ivs.append(interval(stability))
+                new_state = "review"
+                previous = self._current_interval(s, last_day, day_of)
+                days = passing_review_days(ivs, previous, maximum, fraction)[-1]
+        else:
+            steps = self._relearn_secs if state == "relearning" else self._learn_secs
+            new_state = "relearning" if state == "relearning" else "learning"
+            index = min(s.step or 0, len(steps) - 1) if steps else 0
+            if rating == 4:
+                # Easy graduates, at least a day after Good fuzzed from its unrounded interval.
+                good = fuzzed_days(fraction, interval(self._next_stability(s, since, 3, today)), 1, maximum)
+                new_state = "review"
+                days = fuzzed_days(fraction, max(rust_round(interval(stability)), 1), good + 1, maximum)
+            elif steps and rating == 1:
+                step, secs = 0, steps[0]
+            elif steps and rating == 2:
+                step, secs = index, hard_step_secs(steps, index)
+            elif steps and index + 1 < len(steps):
+                step, secs = index + 1, steps[index + 1]
+            else:  # Good on the last step, or no steps: graduates (or short-term, without steps)
+                iv = interval(stability)
+                if not steps and self._short_term and iv < 0.5:
+                    step, secs = 0, int(f32(iv * DAY_SECS))
+                else:
+                    new_state = "review"
+                    days = fuzzed_days(fraction, max(rust_round(iv), 1), 1, maximum)
+        if days is not None:
             due = self._day_start(today + timedelta(days=days))
         else:
-            due = now + interval
-        return CardSchedule(
-            CardState.from_fsrs(code).value,
-            None if code == 2 else step,
+            due = now + timedelta(seconds=learning_step_fuzz(fraction, secs))
+        known = s.state != "new" and s.stability is not None and s.difficulty is not None
+        difficulty = self._difficulty.stored_after(s.difficulty if known else None, rating)
+        stability = _to_places(stability, 10000.0)
+        after = CardSchedule(
+            new_state,
+            step,
             stability,
             difficulty,
             due,
             now,
             s.reps + 1,
-            s.lapses + (1 if state == "review" and rating == 1 else 0),
+            lapses,
             s.suspended,
             s.buried_until,
         )
+        return after, None if days is not None else secs
 
-    def _next_memory(
-        self, stability: float, difficulty: float, since: int | None, rating: fsrs.Rating
-    ) -> tuple[float, float]:
-        """Stability and difficulty after a review of a card that has a memory state, as
-        ``fsrs.Scheduler.review_card`` updates them in every state (``since``: review days since
-        the last review, None without one)."""
+    def _current_interval(
+        self, s: CardSchedule, last_day: date | None, day_of: Callable[[datetime], date]
+    ) -> int:
+        """A card in review's current interval (Anki's ``scheduled_days``): review days from its last
+        review (``last_day``) to its due day."""
+        if s.due is None or last_day is None:
+            return 0
+        due_day = self._start_days.get(s.due)
+        if due_day is None:
+            due_day = self.clock.day_of(s.due)
+        return max(0, (due_day - last_day).days)
+
+    def _next_stability(self, s: CardSchedule, since: int | None, rating: int, today: date) -> float:
+        """Stability after ``rating`` (unrounded), as fsrs-rs's ``next_states``: the initial one
+        without a memory state (a new card), the short-term formula on the day of the last review,
+        else the long-term one at the retrievability of ``since`` review days."""
+        stability, difficulty = s.stability, s.difficulty
+        if s.state == "new" or stability is None or difficulty is None:
+            if not self._ratings:
+                return self._stability_by_review_card(None, since, rating, today)
+            return self._initial_stability[rating]
+        if not self._ratings:
+            return self._stability_by_review_card(s, since, rating, today)
         f = self.fsrs
+        grade = self._ratings[rating]
         if since is not None and since < 1:
-            new_stability = f._short_term_stability(stability=stability, rating=rating)
+            return float(f._short_term_stability(stability=stability, rating=grade))
+        # py-fsrs's ``get_card_retrievability`` on this timeline (0 without a last review).
+        r: float = 0 if since is None else self._curve.retrievability(since, stability)
+        return float(
+            f._next_stability(difficulty=difficulty, stability=stability, retrievability=r, rating=grade)
+        )
+
+    def _stability_by_review_card(
+        self, s: CardSchedule | None, since: int | None, rating: int, today: date
+    ) -> float:
+        """``_next_stability`` through py-fsrs's public ``review_card`` (a py-fsrs without the
+        formulas ``_FSRS_INTERNALS`` names), on a timeline where review days are whole days."""
+        import fsrs
+
+        at = _day_instant(today)
+        if s is None:
+            card = fsrs.Card(card_id=0, state=fsrs.State.Learning, step=0, due=at)
         else:
-            # py-fsrs's ``get_card_retrievability`` on this timeline (0 without a last review).
-            r: float = 0 if since is None else self._curve.retrievability(since, stability)
-            new_stability = f._next_stability(
-                difficulty=difficulty, stability=stability, retrievability=r, rating=rating
-            )
-        return new_stability, f._next_difficulty(difficulty=difficulty, rating=rating)
+            last = None if since is None else at - timedelta(days=since)
+            card = fsrs.Card(card_id=0, state=fsrs.State.Review, stability=s.stability,
+                             difficulty=s.difficulty, due=at, last_review=last)  # fmt: skip
+        after, _ = self.fsrs.review_card(card, fsrs.Rating(rating), at)
+        assert after.stability is not None
+        return float(after.stability)
 
     def _day_of(self, instant: datetime) -> date:
         """``clock.day_of``, remembering the last answer (a replay asks for each instant twice)."""
@@ -479,27 +584,43 @@ class CardScheduler:
         return day
 
     def _day_start(self, day: date) -> datetime:
-        """``clock.day_start``, remembered by day."""
+        """``clock.day_start``, remembered by day (and the day of each start)."""
         start = self._day_starts.get(day)
         if start is None:
             start = self._day_starts[day] = self.clock.day_start(day)
+            self._start_days[start] = day
         return start
 
     def preview(self, uid: str, s: CardSchedule, now: datetime) -> dict[int, CardSchedule]:
         """What each grade (1-4) at ``now`` would make of the card: exactly what ``grade`` returns."""
         return {rating: self.grade(uid, s, rating, now) for rating in RATINGS}
 
+    def outcomes(self, uid: str, s: CardSchedule, now: datetime) -> dict[int, Outcome]:
+        """Each grade's outcome at ``now``: the schedule ``grade`` would store and its interval as
+        the grade buttons show it (``intervals``)."""
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        out = {}
+        for rating in RATINGS:
+            after, secs = self._answer(uid, s, rating, now, self.clock.day_of)
+            shown = self.interval(after, now) if secs is None else timedelta(seconds=secs)
+            out[rating] = Outcome(after, shown)
+        return out
+
     def interval(self, after: CardSchedule, now: datetime) -> timedelta:
-        """The interval a grade at ``now`` gave, for people: whole review days for a card in
-        review (due on the start of a later day), else the time until its next step."""
+        """The time from ``now`` to ``after``'s due: whole review days for a card in review (due
+        on the start of a later day), else the time until its next step (fuzz included)."""
         assert after.due is not None
         if after.state == "review":
             return timedelta(days=(self.clock.day_of(after.due) - self.clock.day_of(now)).days)
         return after.due - now
 
     def intervals(self, uid: str, s: CardSchedule, now: datetime) -> dict[int, timedelta]:
-        """The interval each grade at ``now`` would give (``1 Again 10m  2 Hard 1d ...``)."""
-        return {r: self.interval(after, now) for r, after in self.preview(uid, s, now).items()}
+        """The interval each grade at ``now`` would give, as the grade buttons show it
+        (``1 Again 10m  2 Hard 1d ...``): review days, or the (re)learning step as configured
+        (as Anki shows it: the card comes back up to a quarter of the step later, at most 5
+        minutes, by the step fuzz)."""
+        return {r: o.interval for r, o in self.outcomes(uid, s, now).items()}
 
 
 def make_scheduler(cfg: ScheduleConfig, clock: DayClock | None = None) -> CardScheduler:
