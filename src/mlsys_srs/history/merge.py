@@ -1,6 +1,6 @@
 """History across devices: recording events, merging journals, replaying a card's history.
 
-The journal (``journal.py``) is the record; this module keeps the database in
+The journal (``history/journal.py``) is the record; this module keeps the database in
 step with it:
 
 - ``record`` stores events a command made here (in the caller's transaction)

@@ -7,7 +7,7 @@ derives from SM-2's interval and ease (as Anki does when FSRS is switched on).
 Only cards that are still new here are seeded, and an event's id comes from
 the card and the schedule, so running the import twice changes nothing.
 
-With ``strip``, the comments are removed afterwards through ``vaultio`` (each
+With ``strip``, the comments are removed afterwards through ``vault.writes`` (each
 note rewritten atomically, left alone if it changed since it was read).
 Nothing here reads the clock.
 """

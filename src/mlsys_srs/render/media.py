@@ -168,7 +168,7 @@ class MediaBundle:
         self._claims.append((file_name, real, name))
         return name
 
-    # --- a share of an export built in another process (export.anki's parallel build) ----------
+    # --- a share of an export built in another process (anki.export's parallel build) ----------
 
     def start_share(self) -> None:
         """Forget every file and diagnostic: what follows is one share's, for ``share`` to send."""

@@ -4,7 +4,7 @@
 and strikethrough) with the extras an Obsidian vault needs: ``$...$`` and
 ``$$...$$`` math, wikilinks ``[[Target|alias]]`` (shown as their display
 text), embeds ``![[x.png]]``, ``#tags`` and, for the terminal, cloze
-deletions ``{{c1::text}}``. ``export/html.py`` renders its tokens as Anki field
+deletions ``{{c1::text}}``. ``render/html.py`` renders its tokens as Anki field
 HTML; ``terminal_card`` here renders them as lines of rich ``Text`` for the
 review screen, so the screen and the export read a card alike:
 

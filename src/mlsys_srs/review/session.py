@@ -17,7 +17,7 @@ answer as a cram event that changes no schedule (a card answered Again comes
 back at the end of the session); ``preview`` shows new cards read-only and
 logs nothing.
 
-The session knows nothing of the terminal: ``review.py`` draws it and opens
+The session knows nothing of the terminal: ``review/screen.py`` draws it and opens
 the editor for ``e`` (``edit_target`` / ``reload_after_edit``).
 """
 

@@ -1,6 +1,6 @@
 """The rendered-HTML cache of Anki exports (table ``render_cache``, migration m005).
 
-Keys are content hashes (export/html.py ``MarkdownRenderer.cache_key``), so an entry
+Keys are content hashes (render/html.py ``MarkdownRenderer.cache_key``), so an entry
 is never stale: an edited card has a new key. Entries no export uses any more are
 pruned once they outnumber the used ones.
 """

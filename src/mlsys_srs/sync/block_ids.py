@@ -34,7 +34,7 @@ def write_block_ids(
 ) -> tuple[int, list[Diagnostic]]:
     """Append a block id to every card of the vault that has none.
 
-    Call after ``sync_vault``. Each note is rewritten by ``vaultio.rewrite_note``
+    Call after ``sync_vault``. Each note is rewritten by ``vault.writes.rewrite_note``
     (never a read-only note, links and owner kept); only `` ^id`` is appended to a card's last line (or, where that
     line closes a code or math block, an ``^id`` line is added after it).
     A note whose content differs from what the last sync read is refused, and

@@ -9,7 +9,7 @@
   and where the journal lives (``[history]``): two devices replay the same
   history to the same state only with the same settings, so they travel with
   the vault. The per-machine config keeps paths and display preferences.
-- ``journal/<device>.jsonl``: the review journal (``journal.py``).
+- ``journal/<device>.jsonl``: the review journal (``history/journal.py``).
 
 The default database is ``<user data>/vaults/<vault id>.db``. A database from
 before (the single ``mlsys-srs.db`` every vault shared) is adopted by the
