@@ -1,6 +1,6 @@
 """Commands over review history and the concept graph: ``stats`` and ``graph``.
 
-The figures come from ``stats.py`` and ``graph.py``; this module only parses
+The figures come from ``insights/stats.py`` and ``insights/graph.py`` (through ``app.insight``); this module only parses
 options and draws them with rich (tables, a calendar heatmap and a forecast
 chart that fit 80 columns and read without colour).
 """
