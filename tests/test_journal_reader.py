@@ -268,3 +268,19 @@ def test_a_million_garbage_lines_read_linearly_and_quietly(tmp_path: Path) -> No
     assert int(count) == 1_000_000, out.stdout
     assert int(named) == 1000  # the first lines are named; the rest only counted
     assert int(rss_kb) < 150_000, out.stdout  # streamed: memory does not grow with the file
+
+
+HOSTILE_JOURNALS = Path(__file__).parent / "hostile" / "journals"
+
+
+@pytest.mark.parametrize(
+    "name", sorted(json.loads((HOSTILE_JOURNALS / "expected.json").read_text())), ids=lambda n: n
+)
+def test_each_hostile_journal_file_is_one_quarantined_line_with_its_reason(tmp_path: Path, name: str) -> None:
+    # A fixtures folder of bad journals, each with the reason its one line is quarantined.
+    expected = json.loads((HOSTILE_JOURNALS / "expected.json").read_text())[name]
+    res = read_new(HOSTILE_JOURNALS / f"{name}.jsonl", None, now=NOW)
+    assert res.events == [] and res.waiting == []
+    assert res.problem_count == 1
+    ((line_no, reason),) = res.problems
+    assert line_no == 1 and expected.lower() in reason.lower(), reason
