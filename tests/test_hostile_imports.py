@@ -369,6 +369,62 @@ _SPECS = st.builds(
 )
 
 
+_INT = st.integers(-(2**63), 2**63 - 1)
+_HTML = st.one_of(
+    st.text(max_size=40),
+    st.lists(
+        st.sampled_from(
+            [
+                "<div>",
+                "</div>",
+                '<img src="a.md">',
+                "{{c1::x}}",
+                "Q: ",
+                "\n",
+                "```",
+                "$$",
+                "^x",
+                "#t",
+                "\x1b",
+                "\u2028",
+            ]
+        ),
+        max_size=12,
+    ).map("".join),
+)
+_WELL_TYPED = st.builds(
+    Spec,
+    models=st.just(json.dumps(basic_models()))
+    | st.builds(lambda n: json.dumps(basic_models(n)), st.text(max_size=20)),
+    decks=st.dictionaries(
+        st.sampled_from([str(DECK), "1"]), st.fixed_dictionaries({"name": st.text(max_size=30)}), max_size=2
+    ).map(json.dumps),
+    notes=st.lists(
+        st.tuples(
+            st.integers(1, 3),
+            st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=12),
+            st.just(MID),
+            st.text(max_size=20),
+            st.tuples(_HTML, _HTML).map("\x1f".join),
+            _INT,
+        ),
+        max_size=3,
+    ),
+    cards=st.lists(
+        st.tuples(
+            st.integers(1, 6),
+            st.integers(1, 3),
+            st.sampled_from([DECK, 1, 5]),
+            st.integers(0, 65535),
+            _INT,
+            _INT,
+        ),
+        max_size=4,
+    ),
+    revlog=st.lists(st.tuples(_INT, st.integers(1, 6), _INT, _INT, _INT, _INT, _INT, _INT), max_size=4),
+)
+
+
 def _package_of(spec: Spec, folder: Path) -> Path:
     db = folder / "collection.anki2"
     db.unlink(missing_ok=True)
@@ -392,8 +448,8 @@ def test_the_collection_reader_takes_any_rows_without_an_exception(spec: Spec) -
         assert isinstance(coll, Collection)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(spec=_SPECS)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=st.one_of(_SPECS, _WELL_TYPED))
 def test_an_import_of_any_rows_is_one_line_or_a_report_and_a_refusal_writes_nothing(
     spec: Spec, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
