@@ -232,6 +232,13 @@ def test_review_log_rows_out_of_range_are_skipped_and_answer_times_capped(
     run("rebuild", "--check", env=NOW)
 
 
+def test_html_nested_too_deeply_to_convert_becomes_its_text(run: Cli, vault: Path, tmp_path: Path) -> None:
+    deep = "<div>" * 5000 + "deep" + "</div>" * 5000
+    spec = Spec(notes=((1, "hostile01", MID, "", f"{deep}\x1fback", 0),))
+    run("import", "anki", str(apkg(tmp_path, spec)), env=NOW)
+    assert "Q: deep\nA: back ^anki-" in (vault / "anki-import" / "Hostile.md").read_text()
+
+
 @pytest.mark.parametrize("where", ["anki-import", "anki-import/media"])
 def test_an_import_folder_that_leads_out_of_the_vault_is_refused(
     where: str, run: Cli, vault: Path, tmp_path: Path
