@@ -42,6 +42,7 @@ from .hostile.packages import (
     legacy_db,
     media_bomb,
     package,
+    schema18_db,
     zstd_bomb,
 )
 
@@ -299,6 +300,48 @@ def test_a_failed_write_removes_what_the_import_wrote(
     line = one_clear_line(run("import", "anki", str(pkg), code=1))
     assert "no space left on the device" in line and "the files this import had written were removed" in line
     assert not (vault / "anki-import").exists()
+
+
+def test_the_origins_file_is_written_last_and_a_failure_to_write_it_removes_the_new_notes(
+    run: Cli, vault: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlsys_srs.anki import importing
+    from mlsys_srs.vault.writes import NoteChanged
+
+    (tmp_path / "first").mkdir()
+    first = apkg(tmp_path / "first")
+    run("import", "anki", str(first), "--dry-run", env=NOW)
+    assert not (vault / "anki-import").exists()  # a dry run plans the origins file, and writes nothing
+    run("import", "anki", str(first), env=NOW)
+    sidecar = vault / "anki-import" / "anki-note-types.json"
+    kept = sidecar.read_bytes()
+    assert b'"hostile01"' in kept
+    notes = sorted(p.relative_to(vault).as_posix() for p in vault.rglob("*.md"))
+
+    def changed(path: Path, *args: Any, **kwargs: Any) -> None:
+        raise NoteChanged(path, "the note changed since it was read; the note was not changed")
+
+    monkeypatch.setattr(importing, "rewrite_note", changed)
+    (tmp_path / "second").mkdir()
+    spec = Spec(
+        decks=json.dumps({str(DECK): {"name": "Other"}}),
+        notes=((1, "hostile02", MID, "", "front\x1fback", 0),),
+    )
+    line = one_clear_line(run("import", "anki", str(apkg(tmp_path / "second", spec)), code=1, env=NOW))
+    assert "anki-note-types.json: the note changed since it was read" in line
+    assert "the files this import had written were removed" in line
+    assert sidecar.read_bytes() == kept
+    assert sorted(p.relative_to(vault).as_posix() for p in vault.rglob("*.md")) == notes
+
+
+def test_a_schema18_note_type_whose_template_is_not_protobuf_moves_in_without_its_model(
+    run: Cli, vault: Path, tmp_path: Path
+) -> None:
+    db = schema18_db(tmp_path / "collection.anki21", template_config=b"\xff\xff\xff")
+    pkg = package(tmp_path / "odd.colpkg", db, member="collection.anki21")
+    run("import", "anki", str(pkg), env=NOW)
+    assert (vault / "anki-import" / "Hostile.md").is_file()
+    assert not (vault / "anki-import" / "anki-note-types.json").exists()  # no model: nothing to give back
 
 
 # --- OSR notes ------------------------------------------------------------------------------------

@@ -90,7 +90,15 @@ def legacy_db(path: Path, spec: Spec) -> Path:
     return path
 
 
-def schema18_db(path: Path, *, deck_name: Any = "Hostile", config: Any = b"") -> Path:
+def schema18_db(
+    path: Path,
+    *,
+    deck_name: Any = "Hostile",
+    config: Any = b"",
+    mtime: Any = 0,
+    field_config: Any = b"",
+    template_config: Any = b"",
+) -> Path:
     """A schema-18 collection (note types and decks in tables) with one note, card and review."""
     legacy_db(path, Spec(models="", decks=""))
     conn = sqlite3.connect(path)
@@ -102,9 +110,11 @@ def schema18_db(path: Path, *, deck_name: Any = "Hostile", config: Any = b"") ->
         CREATE TABLE decks (id, name, mtime_secs, usn, common, kind);
         """
     )
-    conn.execute("INSERT INTO notetypes VALUES (?, 'Basic (hostile)', 0, 0, ?)", (MID, config))
-    conn.executemany("INSERT INTO fields VALUES (?, ?, ?, x'')", [(MID, 0, "Front"), (MID, 1, "Back")])
-    conn.execute("INSERT INTO templates VALUES (?, 0, 'Card 1', 0, 0, x'')", (MID,))
+    conn.execute("INSERT INTO notetypes VALUES (?, 'Basic (hostile)', ?, 0, ?)", (MID, mtime, config))
+    conn.executemany(
+        "INSERT INTO fields VALUES (?, ?, ?, ?)", [(MID, 0, "Front", field_config), (MID, 1, "Back", b"")]
+    )
+    conn.execute("INSERT INTO templates VALUES (?, 0, 'Card 1', 0, 0, ?)", (MID, template_config))
     conn.execute("INSERT INTO decks VALUES (?, ?, 0, 0, x'', x'')", (DECK, deck_name))
     conn.commit()
     conn.close()
@@ -381,6 +391,18 @@ PACKAGES: dict[str, tuple[Builder, str]] = {
     "schema18-config-garbage": (
         lambda t: _colpkg18(t, config=b"\xff\xff\xff"),
         f"notetypes row {MID}: config is not a note type's settings (truncated or overlong varint){NOTHING}",
+    ),
+    "schema18-mtime-text": (
+        lambda t: _colpkg18(t, mtime="yesterday"),
+        f"notetypes row {MID}: mtime_secs is text, not an integer{NOTHING}",
+    ),
+    "schema18-field-config-null": (
+        lambda t: _colpkg18(t, field_config=None),
+        f"fields row {MID}: config is NULL, not a blob{NOTHING}",
+    ),
+    "schema18-template-config-huge-int": (
+        lambda t: _colpkg18(t, template_config=2**40),  # bytes(2**40) would ask for a terabyte
+        f"templates row {MID}: config is an integer, not a blob{NOTHING}",
     ),
     "notes-a-view": (
         lambda t: apkg(
