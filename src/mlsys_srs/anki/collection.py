@@ -9,14 +9,24 @@ Reading (``open_collection``): an ``.apkg``, ``.colpkg`` or a profile's ``collec
   zstd-compressed) beside a stub ``collection.anki2`` that only says to update
   Anki; older packages hold ``collection.anki21`` or ``collection.anki2``.
   The newest packages also compress each media file and the media index (a
-  protobuf message) with zstd.
-- A profile's ``collection.anki2`` is copied first and never opened in place
-  (opening it would leave files beside it). While Anki has it open, a
+  protobuf message) with zstd. ``anki.archive`` takes the bytes out, streamed
+  and within the limits of ``ImportLimits``.
+- The collection database is written to a temporary file and opened read-only
+  there; a profile's ``collection.anki2`` is copied first and never opened in
+  place (opening it would leave files beside it). While Anki has it open, a
   ``collection.anki2-wal`` file sits beside it: then the import stops and asks
   to close Anki or to use File > Export.
 - Collections of schema 18 (Anki 2.1.28+) keep decks and note types in tables
   whose names use Anki's ``unicase`` collation, which plain SQLite must be
   given before it can read them; older ones keep them as JSON in ``col``.
+  Each note type is kept whole (``Notetype.model``, the JSON of the legacy
+  schema: as ``col.models`` holds it, or built from the ``config`` blobs of the
+  ``notetypes``, ``fields`` and ``templates`` rows by ``anki.notetype_json``);
+  one whose field or template configs are not protobuf has none (``{}``).
+- The tables read must be plain tables (no view, virtual table or generated
+  column: any of those would run a package's own SQL), no value may be longer
+  than 256 MiB, and every row is checked by ``anki.schema_checks`` before it is used.
+  Any failure is one ``AnkiImportError`` line; nothing is written.
 
 Writing (``CollectionWriter``): the schema-11 collection genanki writes, built in
 memory by a full export or changed in place in the export cache. Notes and cards
@@ -32,28 +42,57 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import shutil
 import sqlite3
 import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..errors import SrsError
+from ..core.fmt import display_path
+from . import schema_checks as check
+from .archive import (
+    ZSTD_HINT,
+    AnkiImportError,
+    Budget,
+    ImportLimits,
+    MediaSource,
+    PackageTooLarge,
+    copy_profile,
+    is_sqlite,
+    rollback_header,
+    unpack_package,
+)
 from .ids import first_row_id
 from .notetype_json import legacy_model
 
 if TYPE_CHECKING:
     from .notetypes import AnkiNote
 
-ZSTD_HINT = "pip install 'mlsys-srs[anki]'"
+__all__ = [
+    "ZSTD_HINT",
+    "AnkiImportError",
+    "Card",
+    "Collection",
+    "CollectionWriter",
+    "ImportLimits",
+    "MediaSource",
+    "Note",
+    "Notetype",
+    "PackageTooLarge",
+    "PreviousPackage",
+    "Revlog",
+    "open_collection",
+]
 
-
-class AnkiImportError(SrsError):
-    """The file is not an Anki collection this version can read."""
+MAX_VALUE = 256 << 20
+"""The longest text or blob a collection's row may hold (SQLite's length limit while reading)."""
+PACKAGE_SUFFIXES = (".apkg", ".colpkg")
+_TABLES_11 = ("col", "notes", "cards", "revlog")
+_TABLES_18 = ("notetypes", "fields", "templates", "decks")
 
 
 @dataclass(frozen=True)
@@ -117,87 +156,8 @@ class Collection:
     cards: list[Card]
     revlog: list[Revlog]
     media: MediaSource = field(default_factory=lambda: MediaSource())
-
-
-@dataclass
-class MediaSource:
-    """Where the collection's media files are: a package's zip entries, or a profile's media folder."""
-
-    package: Path | None = None
-    entries: dict[str, tuple[str, bool]] = field(default_factory=dict)
-    """name -> (zip entry, zstd-compressed)"""
-    folder: Path | None = None
-
-    def names(self) -> set[str]:
-        """The media file names the collection holds."""
-        if self.folder is not None:
-            try:
-                return {p.name for p in self.folder.iterdir() if p.is_file()}
-            except OSError:
-                return set()
-        return set(self.entries)
-
-    def read(self, name: str) -> bytes | None:
-        """A media file's bytes (None if the collection does not hold it)."""
-        if self.folder is not None:
-            p = self.folder / name
-            if "/" in name or "\\" in name or name.startswith(".") or not p.is_file():
-                return None
-            return p.read_bytes()
-        hit = self.entries.get(name)
-        if hit is None or self.package is None:
-            return None
-        entry, compressed = hit
-        with zipfile.ZipFile(self.package) as z:
-            data = z.read(entry)
-        return _unzstd(data) if compressed else data
-
-
-# -- protobuf, the little that is needed -----------------------------------------------------
-
-
-def _varint(buf: bytes, i: int) -> tuple[int, int]:
-    shift = value = 0
-    while True:
-        if i >= len(buf):
-            raise ValueError("truncated varint")
-        b = buf[i]
-        i += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            return value, i
-        shift += 7
-
-
-def _fields(buf: bytes) -> Iterator[tuple[int, int | bytes]]:
-    """``(field number, value)`` of a protobuf message (varints as ints, length-delimited as bytes)."""
-    i = 0
-    while i < len(buf):
-        key, i = _varint(buf, i)
-        num, wire = key >> 3, key & 7
-        if wire == 0:
-            v, i = _varint(buf, i)
-            yield num, v
-        elif wire == 2:
-            n, i = _varint(buf, i)
-            yield num, buf[i : i + n]
-            i += n
-        elif wire == 1:
-            i += 8
-        elif wire == 5:
-            i += 4
-        else:
-            raise ValueError(f"unsupported wire type {wire}")
-
-
-def _unzstd(data: bytes) -> bytes:
-    try:
-        import zstandard
-    except ImportError:
-        raise AnkiImportError(
-            f"this Anki package is zstd-compressed (Anki 2.1.50+); install the Anki extra: {ZSTD_HINT}"
-        ) from None
-    return zstandard.ZstdDecompressor().stream_reader(data).read()
+    warnings: list[str] = field(default_factory=list)
+    """What was read but not taken (review-log rows out of range, media that are links)."""
 
 
 # -- opening -------------------------------------------------------------------------------
@@ -208,161 +168,139 @@ def _unicase(a: str, b: str) -> int:
     return (x > y) - (x < y)
 
 
-def _connect_bytes(data: bytes, source: Path) -> sqlite3.Connection:
-    if len(data) > 19 and data[18:20] == b"\x02\x02":
-        # A database in WAL mode cannot be opened from memory: mark it as a rollback-journal one.
-        data = data[:18] + b"\x01\x01" + data[20:]
-    conn = sqlite3.connect(":memory:")
+def _connect(db_file: Path, source: Path) -> sqlite3.Connection:
+    """The collection database at ``db_file``, read-only, checked to be one this reader may query."""
+    src = display_path(source)
+    if not is_sqlite(db_file):
+        raise AnkiImportError(f"{src}: not an Anki collection (not an SQLite database)")
+    rollback_header(db_file)
+    conn = sqlite3.connect(f"{db_file.as_uri()}?mode=ro&immutable=1", uri=True)
     try:
-        conn.deserialize(data)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE)
+        conn.text_factory = lambda b: b.decode("utf-8", "replace")
         conn.create_collation("unicase", _unicase)
-        conn.execute("SELECT count(*) FROM notes").fetchone()
+        kinds = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view')"))
+        needed = _TABLES_11 + (_TABLES_18 if "notetypes" in kinds else ())
+        for name in needed:
+            sql = kinds.get(name)
+            if sql is None:
+                raise AnkiImportError(f"{src}: not an Anki collection (no {name} table)")
+            if not sql.lstrip().upper().startswith("CREATE TABLE"):
+                raise AnkiImportError(f"{src}: not an Anki collection ({name} is not a plain table)")
+            if any(hidden in (2, 3) for *_, hidden in conn.execute(f'PRAGMA table_xinfo("{name}")')):
+                raise AnkiImportError(f"{src}: not an Anki collection ({name} has generated columns)")
     except sqlite3.Error as exc:
         conn.close()
-        raise AnkiImportError(f"{source}: not an Anki collection ({exc})") from None
+        raise AnkiImportError(f"{src}: not an Anki collection ({exc})") from None
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
-def _package(path: Path) -> tuple[sqlite3.Connection, MediaSource]:
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = set(z.namelist())
-            version = 1
-            if "meta" in names:
-                for num, v in _fields(z.read("meta")):
-                    if num == 1 and isinstance(v, int):
-                        version = v
-            if "collection.anki21b" in names:
-                data = _unzstd(z.read("collection.anki21b"))
-            elif "collection.anki21" in names:
-                data = z.read("collection.anki21")
-            elif "collection.anki2" in names:
-                data = z.read("collection.anki2")
-            else:
-                raise AnkiImportError(f"{path}: no collection inside (is it an Anki package?)")
-            media = MediaSource(package=path)
-            if "media" in names:
-                raw = z.read("media")
-                if version >= 3:
-                    index = -1
-                    for num, entry in _fields(_unzstd(raw)):
-                        if num != 1 or not isinstance(entry, bytes):
-                            continue
-                        index += 1
-                        name, zip_name = "", None
-                        for n2, v2 in _fields(entry):
-                            if n2 == 1 and isinstance(v2, bytes):
-                                name = v2.decode("utf-8", "replace")
-                            elif n2 == 255 and isinstance(v2, int):
-                                zip_name = str(v2)
-                        if name:
-                            media.entries[name] = (zip_name or str(index), True)
-                else:
-                    index_map = json.loads(raw.decode("utf-8") or "{}")
-                    for entry_name, name in index_map.items():
-                        if isinstance(name, str) and entry_name in names:
-                            media.entries[name] = (entry_name, False)
-    except (OSError, zipfile.BadZipFile, ValueError) as exc:
-        raise AnkiImportError(f"{path}: cannot read the package ({exc})") from None
-    return _connect_bytes(data, path), media
-
-
-def _profile(path: Path) -> tuple[sqlite3.Connection, MediaSource]:
-    if Path(f"{path}-wal").exists():
-        raise AnkiImportError(
-            f"{path}: Anki has this collection open; close Anki (or use File > Export in Anki) and try again"
-        )
-    with tempfile.TemporaryDirectory(prefix="mlsys-srs-anki-") as tmp:
-        copy = Path(tmp) / "collection.anki2"
-        try:
-            shutil.copyfile(path, copy)
-            data = copy.read_bytes()
-        except OSError as exc:
-            raise AnkiImportError(f"{path}: cannot copy the collection ({exc.strerror or exc})") from None
-    if Path(f"{path}-wal").exists():
-        raise AnkiImportError(
-            f"{path}: Anki opened this collection while it was read; close Anki (or use File > Export) and try again"
-        )
-    media = MediaSource(folder=path.with_name(path.stem + ".media"))
-    return _connect_bytes(data, path), media
-
-
-def open_collection(path: Path) -> Collection:
+def open_collection(
+    path: Path, *, limits: ImportLimits | None = None, now: datetime | None = None
+) -> Collection:
     """Read the notes, cards, note types, decks, review log and media index of a collection.
 
+    Args:
+        limits: How far the package may expand (default: ``ImportLimits()``).
+        now: The current time (UTC-aware): review-log rows more than a day after it are skipped.
+
     Raises:
-        AnkiImportError: not a readable collection, Anki has it open, or the
-            zstd extra is needed and missing.
+        PackageTooLarge: the package expands beyond ``limits``.
+        AnkiImportError: not a readable collection, a row Anki could not read, Anki has it
+            open, or the zstd extra is needed and missing.
     """
+    src = display_path(path)
+    if not path.exists():
+        raise AnkiImportError(f"{src}: no such file")
     if not path.is_file():
-        raise AnkiImportError(f"{path}: no such file")
-    if zipfile.is_zipfile(path):
-        conn, media = _package(path)
-    else:
-        conn, media = _profile(path)
-    try:
-        return _read(conn, path, media)
-    except sqlite3.Error as exc:
-        raise AnkiImportError(f"{path}: cannot read the collection ({exc})") from None
-    finally:
-        conn.close()
+        raise AnkiImportError(f"{src}: not a file (name an .apkg, a .colpkg or a collection.anki2)")
+    if path.stat().st_size == 0:
+        raise AnkiImportError(f"{src}: the file is empty (0 bytes); not an Anki package")
+    budget = Budget(limits or ImportLimits(), path)
+    zipped = zipfile.is_zipfile(path)
+    if not zipped and path.suffix.lower() in PACKAGE_SUFFIXES:
+        raise AnkiImportError(f"{src}: not an Anki package (not a zip archive)")
+    if not zipped and Path(f"{path}-wal").exists():
+        raise AnkiImportError(
+            f"{src}: Anki has this collection open; close Anki (or use File > Export in Anki) and try again"
+        )
+    with tempfile.TemporaryDirectory(prefix="mlsys-srs-anki-") as tmp:
+        db_file = Path(tmp) / "collection.sqlite"
+        media = unpack_package(path, db_file, budget) if zipped else copy_profile(path, db_file, budget)
+        if not zipped and Path(f"{path}-wal").exists():
+            raise AnkiImportError(
+                f"{src}: Anki opened this collection while it was read; close Anki (or use File > Export) "
+                "and try again"
+            )
+        conn = _connect(db_file, path)
+        try:
+            return _read(conn, path, media, check.review_window(now))
+        except check.RowError as exc:
+            raise AnkiImportError(f"{src}: {exc}; nothing was imported") from None
+        except sqlite3.Error as exc:
+            raise AnkiImportError(
+                f"{src}: cannot read the collection ({exc}); nothing was imported"
+            ) from None
+        finally:
+            conn.close()
 
 
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return bool(
-        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
-    )
-
-
-def _read(conn: sqlite3.Connection, source: Path, media: MediaSource) -> Collection:
+def _read(conn: sqlite3.Connection, source: Path, media: MediaSource, window: tuple[int, int]) -> Collection:
     notetypes: dict[int, Notetype] = {}
     decks: dict[int, str] = {}
-    if _has_table(conn, "notetypes"):
+    if "notetypes" in {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}:
         fields: dict[int, list[tuple[int, str, bytes]]] = {}
-        for ntid, ord_, name, fconfig in conn.execute("SELECT ntid, ord, name, config FROM fields"):
-            fields.setdefault(ntid, []).append((ord_, name, bytes(fconfig)))
+        for row in conn.execute("SELECT ntid, ord, name, config FROM fields"):
+            ntid, ord_, name, fconfig = check.field_row(row)
+            fields.setdefault(ntid, []).append((ord_, name, fconfig))
         templates: dict[int, list[tuple[int, str, bytes]]] = {}
-        for ntid, ord_, name, tconfig in conn.execute("SELECT ntid, ord, name, config FROM templates"):
-            templates.setdefault(ntid, []).append((ord_, name, bytes(tconfig)))
-        for ntid, name, mtime, config in conn.execute("SELECT id, name, mtime_secs, config FROM notetypes"):
-            cloze = any(num == 1 and v == 1 for num, v in _fields(bytes(config)))
+        for row in conn.execute("SELECT ntid, ord, name, config FROM templates"):
+            ntid, ord_, name, tconfig = check.template_row(row)
+            templates.setdefault(ntid, []).append((ord_, name, tconfig))
+        for row in conn.execute("SELECT id, name, mtime_secs, config FROM notetypes"):
+            ntid, name, mtime, config, cloze = check.notetype(row)
             names = tuple(n for _, n, _ in sorted(fields.get(ntid, [])))
             tmpls = templates.get(ntid, [])
             try:
-                model = legacy_model(ntid, name, mtime, bytes(config), fields.get(ntid, []), tmpls)
-            except ValueError:
+                model = legacy_model(ntid, name, mtime, config, fields.get(ntid, []), tmpls)
+            except (ValueError, RecursionError):  # a field's or template's config is not protobuf
                 model = {}
             notetypes[ntid] = Notetype(ntid, name, cloze, len(tmpls) or 1, names, model)
-        for did, name in conn.execute("SELECT id, name FROM decks"):
-            decks[did] = name.replace("\x1f", "::")
+        decks = dict(check.deck(row) for row in conn.execute("SELECT id, name FROM decks"))
     else:
-        models_json, decks_json = conn.execute("SELECT models, decks FROM col").fetchone()
-        for key, m in json.loads(models_json or "{}").items():
-            names = tuple(f.get("name", "") for f in sorted(m.get("flds", []), key=lambda f: f.get("ord", 0)))
-            notetypes[int(key)] = Notetype(
-                int(key), str(m.get("name", "")), m.get("type") == 1, len(m.get("tmpls", [])) or 1, names, m
-            )
-        for key, d in json.loads(decks_json or "{}").items():
-            decks[int(key)] = str(d.get("name", ""))
+        row = conn.execute("SELECT models, decks FROM col").fetchone()
+        if row is None:
+            raise check.RowError("col: the table is empty (an Anki collection has one row)")
+        for ntid, name, cloze, count, names, model in check.legacy_notetypes(row[0]):
+            notetypes[ntid] = Notetype(ntid, name, cloze, count, names, model)
+        decks = check.legacy_decks(row[1])
     notes = [
-        Note(nid, guid, mid, tuple(flds.split("\x1f")), tuple(tags.split()), mod)
-        for nid, guid, mid, tags, flds, mod in conn.execute(
-            "SELECT id, guid, mid, tags, flds, mod FROM notes ORDER BY id"
-        )
+        Note(*check.note(row))
+        for row in conn.execute("SELECT id, guid, mid, tags, flds, mod FROM notes ORDER BY id")
     ]
-    cards = [
-        Card(cid, nid, ord_, decks.get(odid or did, "Default"), queue)
-        for cid, nid, ord_, did, odid, queue in conn.execute(
-            "SELECT id, nid, ord, did, odid, queue FROM cards ORDER BY nid, ord"
+    cards = []
+    for row in conn.execute("SELECT id, nid, ord, did, odid, queue FROM cards ORDER BY nid, ord"):
+        cid, nid, ord_, did, odid, queue = check.card(row)
+        cards.append(Card(cid, nid, ord_, decks.get(odid or did, "Default"), queue))
+    checked, outside = check.revlog(
+        conn.execute("SELECT id, cid, ease, ivl, lastIvl, factor, time, type FROM revlog ORDER BY cid, id"),
+        window,
+    )
+    found: list[str] = []
+    if outside:
+        found.append(
+            f"{outside:,} review-log {'row is' if outside == 1 else 'rows are'} dated before 2006 or in the "
+            "future; skipped"
         )
-    ]
-    revlog = [
-        Revlog(*r)
-        for r in conn.execute(
-            "SELECT id, cid, ease, ivl, lastIvl, factor, time, type FROM revlog ORDER BY cid, id"
+    if media.links:
+        found.append(
+            f"{len(media.links):,} media {'file is a symbolic link' if len(media.links) == 1 else 'files are symbolic links'}"
+            " in the collection's media folder; not copied"
         )
-    ]
-    return Collection(source, notetypes, notes, cards, revlog, media)
+    return Collection(source, notetypes, notes, cards, [Revlog(*r) for r in checked], media, found)
 
 
 # -- writing -------------------------------------------------------------------------------

@@ -16,13 +16,23 @@ Each Anki note is one of three things:
    Notes of our own note types whose GUID matches no card (a package from
    another vault) are reported, not moved in.
 
+New notes are planned before anything is written: every note is rendered and
+every media file it links is read into a staging folder outside the vault
+(within the package's limits, ``anki.archive``). Then the files are created, each
+never over another file or through a link out of the vault (``vault.writes``);
+if one cannot be, those this import created are removed. Deck and media names
+are made safe (``anki.safe_names``). An ``--into`` folder that leads out of the
+vault is refused; one that is a link inside it is followed. The origins file
+(``anki.origins``) is planned with the notes and written after them.
+
 Then each matched card's review log becomes journal events (``anki.revlog.revlog_kind``):
 ``review`` for an answer, ``cram`` for an answer in a filtered deck that did not
 reschedule (revlog type 3), ``reset`` for Forget (ease 0, interval 0, factor 0);
 other manual entries (set due date, reschedule) are skipped. An event's id is derived
 from the revlog id and the card's GUID, so importing again adds nothing, and a
 revlog row that an export wrote from one of our reviews (same card, same
-millisecond, same rating) is recognised and not doubled. The touched cards are
+millisecond, same rating) is recognised and not doubled. Answer times are capped
+as the review screen caps them (``max_answer_ms``). The touched cards are
 then replayed from their whole history, as the journal merge replays them.
 
 Nothing here reads the clock (``now`` is passed in) or prints.
@@ -30,10 +40,14 @@ Nothing here reads the clock (``now`` is passed in) or prints.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import html
 import os
 import re
 import sqlite3
+import stat
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +55,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from ..core.fmt import display_path, inert
 from ..core.workers import cyclic_gc_paused
 from ..errors import SrsError
 from ..history.journal import CardKey, Event
@@ -51,13 +66,14 @@ from ..store import events as event_store
 from ..store.cards import list_cards
 from ..store.db import transaction
 from ..store.filters import CardFilter
-from ..vault.writes import FileExists, create_file
+from ..vault.writes import NoteWriteError, copy_new_file, create_file, rewrite_note
 from .collection import Card, Collection, Note, Notetype, Revlog
 from .fields import card_lines, one_line, to_markdown
 from .ids import anki_block_id, note_guids
 from .notetypes import BASIC_MODEL_NAME, CLOZE_MODEL_NAME
-from .origins import Origin, record_origins, recorded, roles
+from .origins import SIDECAR, Origin, read_record, recorded, roles, updated_record
 from .revlog import answered_at, revlog_event_id, revlog_kind
+from .safe_names import deck_path, heading, media_name, visible_only, yaml_str
 
 if TYPE_CHECKING:
     from ..history.journal import Journal
@@ -65,7 +81,8 @@ if TYPE_CHECKING:
 
 DEFAULT_INTO = "anki-import"
 MEDIA_FOLDER = "media"
-_UNSAFE_NAME_RE = re.compile(r'[\\/:*?"<>|#^\[\]\x00-\x1f]+')
+DEFAULT_MAX_ANSWER_MS = 60_000
+"""Answer times are capped as the review screen caps them (``[review] max_answer_seconds``)."""
 _OWN_MS_SLACK = 50
 """An export bumps a revlog id by a millisecond when two answers share one: allow a little."""
 
@@ -227,36 +244,66 @@ def _found(text: str, path: str) -> set[tuple[str, str, int]]:
     return {(c.block_id or "", c.direction, c.cloze or 0) for c in parsed.cards if c.block_id is not None}
 
 
-def _safe_part(name: str) -> str:
-    part = _UNSAFE_NAME_RE.sub("-", name).strip(" .-")
-    return part[:100] or "Default"
+def _preview(field: str) -> str:
+    """The start of a field, for a message."""
+    return inert(one_line(_markdown(field, lambda _: None)))[:60]
 
 
-def deck_path(into: str, deck: str) -> str:
-    """The vault path of a deck's note: ``Top::Sub`` -> ``anki-import/Top/Sub.md``."""
-    parts = [_safe_part(p) for p in deck.split("::") if p.strip()] or ["Default"]
-    return str(PurePosixPath(into, *parts[:-1], parts[-1] + ".md"))
+def _markdown(field: str, media: Any) -> str:
+    """``to_markdown``, or the field's text without its tags when its HTML nests too deeply to convert."""
+    try:
+        return to_markdown(field, media)
+    except RecursionError:
+        return html.unescape(re.sub(r"<[^>]*>", " ", field)).strip()
 
 
-def _yaml_str(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _render(
+    note: Note, nt: Notetype, ords: Sequence[int], media: Any, *, plain: bool = False
+) -> tuple[str, str]:
+    """``render_note``, from the fields' text alone when their HTML nests too deeply to convert."""
+    try:
+        return render_note(note, nt, ords, media, plain=plain)
+    except RecursionError:
+        fields = tuple(_markdown(f, media).replace("\n", " ") for f in note.fields)
+        return render_note(
+            Note(note.id, note.guid, note.notetype, fields, note.tags, note.mod), nt, ords, media, plain=True
+        )
 
 
 # -- the import ---------------------------------------------------------------------------
 
 
+def _file_digest(path: Path) -> str | None:
+    """The blake2b digest of the regular file at ``path`` (None: none there, or a link, a folder...)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    digest = hashlib.blake2b(digest_size=16)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 @dataclass
 class _Media:
-    """Copies the media a note links into the vault (never overwriting) and says how to link it."""
+    """Plans the media a note links: each file is read (within the package's limits) into a staging
+    folder outside the vault, named for the vault (never over a different file) and listed to write."""
 
     vault: Path
     folder: str
     coll: Collection
-    dry_run: bool
-    report: AnkiImportReport
+    staging: Path
     names: set[str] = field(default_factory=set)
     placed: dict[str, str] = field(default_factory=dict)
+    writes: list[tuple[str, Path]] = field(default_factory=list)
+    taken: dict[str, str] = field(default_factory=dict)
+    """Casefolded vault path -> digest of each media file this import links."""
     note_dir: str = ""
+    staged: int = 0
 
     def __call__(self, ref: str) -> str | None:
         if "://" in ref or ref.startswith(("data:", "/")):
@@ -265,45 +312,93 @@ class _Media:
         if name not in self.names:
             return None
         if name not in self.placed:
-            self.placed[name] = self._place(name)
+            placed = self._place(name)
+            if placed is None:
+                return None
+            self.placed[name] = placed
         return os.path.relpath(self.placed[name], self.note_dir or ".").replace(os.sep, "/")
 
-    def _place(self, name: str) -> str:
-        safe = _safe_part(name.replace("/", "_"))
-        rel = str(PurePosixPath(self.folder, safe))
-        if self.dry_run:
-            self.report.media += 1
-            return rel
-        data = self.coll.media.read(name)
-        if data is None:
-            return rel
-        target = self.vault / rel
-        if target.exists():
-            try:
-                if target.read_bytes() == data:
+    def _place(self, name: str) -> str | None:
+        self.staged += 1
+        staged = self.staging / str(self.staged)
+        copied = self.coll.media.copy(name, staged)
+        if copied is None:
+            return None
+        digest = copied[1]
+        safe = media_name(name)
+        stem, dot, ext = safe.rpartition(".")
+        for n in range(1000):
+            if n == 0:
+                candidate = safe
+            else:
+                tag = digest[:8] if n == 1 else f"{digest[:8]}-{n}"
+                candidate = f"{stem}-{tag}.{ext}" if dot else f"{safe}-{tag}"
+            rel = str(PurePosixPath(self.folder, candidate))
+            key = rel.casefold()
+            if key in self.taken:
+                if self.taken[key] == digest:
                     return rel
-            except OSError:
-                pass
-            stem, dot, ext = safe.rpartition(".")
-            digest = hashlib.blake2b(data, digest_size=4).hexdigest()
-            safe = f"{stem}-{digest}.{ext}" if dot else f"{safe}-{digest}"
-            rel = str(PurePosixPath(self.folder, safe))
-            target = self.vault / rel
-            if target.exists():
-                return rel
-        create_file(target, data)
-        self.report.media += 1
-        return rel
+                continue
+            there = os.path.lexists(self.vault / rel)
+            if there and _file_digest(self.vault / rel) != digest:
+                continue
+            self.taken[key] = digest
+            if not there:
+                self.writes.append((rel, staged))
+            return rel
+        return None
 
 
 def _free_path(vault: Path, rel: str, taken: set[str]) -> str:
+    """``rel``, or ``stem 2.md``, ``stem 3.md``...: the first name free in the vault and in ``taken``
+    (compared without case, as a case-insensitive file system would)."""
     stem = rel[:-3]
     n = 1
     candidate = rel
-    while candidate in taken or (vault / candidate).exists():
+    while candidate.casefold() in taken or os.path.lexists(vault / candidate):
         n += 1
         candidate = f"{stem} {n}.md"
     return candidate
+
+
+def _outside(vault: Path, rel: str) -> str | None:
+    """Where the vault path ``rel`` really leads, if that is outside the vault (else None)."""
+    root = os.path.realpath(vault)
+    real = os.path.realpath(vault / rel)
+    return None if real == root or real.startswith(root.rstrip(os.sep) + os.sep) else real
+
+
+def _resolve_into(vault: Path, into: str) -> str:
+    """``into`` as the vault path it really is (a link inside the vault is followed, so the notes are
+    synced where they are). A link out of the vault is refused.
+
+    Raises:
+        SrsError: ``into`` leads out of the vault.
+    """
+    outside = _outside(vault, into)
+    if outside is not None:
+        raise SrsError(
+            f"{display_path(vault / into)}: leads outside the vault (a symbolic link to "
+            f"{display_path(outside)}); nothing was imported"
+        )
+    rel = os.path.relpath(os.path.realpath(vault / into), os.path.realpath(vault))
+    return PurePosixPath(*Path(rel).parts).as_posix() if rel != "." else into
+
+
+def _check_folders(vault: Path, rels: Sequence[str], files: Sequence[str] = ()) -> None:
+    """Refuse the plan if a folder it writes into (or one of ``files``, which it may rewrite) leads
+    out of the vault through a link.
+
+    Raises:
+        SrsError: one does.
+    """
+    for folder in sorted({str(PurePosixPath(rel).parent) for rel in rels} | set(files)):
+        outside = _outside(vault, folder)
+        if outside is not None:
+            raise SrsError(
+                f"{display_path(vault / folder)}: leads outside the vault (a symbolic link to "
+                f"{display_path(outside)}); nothing was imported"
+            )
 
 
 def import_anki(
@@ -320,8 +415,15 @@ def import_anki(
     leech_action: str = "suspend",
     ignore: Sequence[str] = (),
     highlight_cloze: bool = False,
+    max_answer_ms: int = DEFAULT_MAX_ANSWER_MS,
 ) -> AnkiImportReport:
     """Bring an Anki collection's reviews (and notes new to us) into the vault and the database.
+
+    The whole import is planned first: every note new to the vault is rendered and
+    every media file it links is read (within the package's limits) into a staging
+    folder outside the vault. Only then are the files written; if one cannot be, the
+    files this import created are removed again. A package refused while it is read
+    writes nothing.
 
     Args:
         conn: The review database (synced with the vault).
@@ -332,18 +434,32 @@ def import_anki(
         journal: This device's journal (every imported review becomes an event in it).
         into: The vault folder (relative) new notes are written to.
         dry_run: Work out what would change; write nothing.
+        max_answer_ms: Longer answer times are recorded as this long.
 
     Raises:
+        AnkiImportError: the package expands beyond its limits while its media are read.
         SrsError: ``into`` leaves the vault, or a note or media file cannot be written.
     """
     into_path = PurePosixPath(into.replace("\\", "/").strip("/") or DEFAULT_INTO)
-    if into_path.is_absolute() or ".." in into_path.parts or any(p.startswith(".") for p in into_path.parts):
-        raise SrsError(f"{into}: --into must be a folder inside the vault (no '..', not hidden)")
-    report = AnkiImportReport(str(coll.source), dry_run, notes=len(coll.notes))
+    if (
+        into_path.is_absolute()
+        or ".." in into_path.parts
+        or any(p.startswith(".") for p in into_path.parts)
+        or not str(into_path).isprintable()
+    ):
+        raise SrsError(f"{inert(into)}: --into must be a folder inside the vault (no '..', not hidden)")
+    into_path = PurePosixPath(_resolve_into(vault, str(into_path)))
+    report = AnkiImportReport(display_path(coll.source), dry_run, notes=len(coll.notes))
+    report.diagnostics.extend(Diagnostic(report.source, 1, w, "warning", "import") for w in coll.warnings)
     matched, new_notes, moved_before = _sort_notes(conn, coll, report)
-    written = _write_notes(vault, str(into_path), coll, new_notes, report, dry_run)
-    if moved_before and not dry_run:
-        _record_moved_before(vault, str(into_path), coll, moved_before)
+    with tempfile.TemporaryDirectory(prefix="mlsys-srs-media-") as staging:
+        try:
+            plan = _plan_notes(vault, str(into_path), coll, new_notes, report, Path(staging))
+        finally:
+            coll.media.close()
+        _record_moved_before(vault, str(into_path), moved_before, plan)
+        report.media = len(plan.media)
+        written = [] if dry_run else _write_planned(vault, plan)
     if written and not dry_run:
         from ..sync import sync_vault
 
@@ -358,7 +474,12 @@ def import_anki(
     for r in coll.revlog:
         revlog_by_card.setdefault(r.card, []).append(r)
     fresh = _new_events(
-        conn, matched, revlog_by_card, journal.device if journal is not None else "local", report
+        conn,
+        matched,
+        revlog_by_card,
+        journal.device if journal is not None else "local",
+        report,
+        max_answer_ms,
     )
     if dry_run:
         # The notes that would move in have no cards yet: count their history as it would arrive.
@@ -421,7 +542,7 @@ def _sort_notes(
                 view = ours.get((note.guid, c.ord))
                 if view is None:
                     report.unmatched.append(
-                        f"{nt.name} note {note.guid} card {c.ord + 1} ({one_line(to_markdown(note.fields[0]))[:60]}): "
+                        f"{inert(nt.name)} note {note.guid} card {c.ord + 1} ({_preview(note.fields[0])}): "
                         "no card here has this identity (exported from another vault?)"
                     )
                     continue
@@ -438,9 +559,11 @@ def _new_events(
     revlog_by_card: dict[int, list[Revlog]],
     device: str,
     report: AnkiImportReport,
+    max_answer_ms: int = DEFAULT_MAX_ANSWER_MS,
 ) -> list[tuple[Event, int]]:
     """The journal events (with our card's id) of the matched cards' review log that are new here:
-    not imported before, and not an answer an export of ours wrote."""
+    not imported before, and not an answer an export of ours wrote. Answer times are capped at
+    ``max_answer_ms``, as the review screen caps them."""
     own: dict[int, list[tuple[int, int]]] = {}
     for row in event_store.all_reviews(conn):
         own.setdefault(row.card_id, []).append((int(row.reviewed_at.timestamp() * 1000), row.rating))
@@ -466,7 +589,7 @@ def _new_events(
             continue
         data: dict[str, Any] = {"source": "anki", "anki_revlog_id": entry.id}
         if kind != "reset":
-            data.update({"rating": entry.ease, "ms": max(0, entry.time_ms)})
+            data.update({"rating": entry.ease, "ms": min(max(0, entry.time_ms), max_answer_ms)})
         fresh.append((Event(eid, kind, answered_at(entry), device, key, data), card_id))
     return fresh
 
@@ -496,58 +619,72 @@ def _match_moved(
         hit = keyed.get((block, d[0], d[1] or 0)) if d is not None else None
         if hit is None:
             report.unmatched.append(
-                f"{nt.name} note {note.guid} card {c.ord + 1} ({one_line(to_markdown(note.fields[0]))[:60]}): "
+                f"{inert(nt.name)} note {note.guid} card {c.ord + 1} ({_preview(note.fields[0])}): "
                 "no card of the vault carries it (see the note's diagnostics)"
             )
             continue
         matched.append((c, note.guid, key_of(hit), hit.id))
 
 
-def _write_notes(
+@dataclass
+class _Plan:
+    """What an import writes to the vault, all worked out before anything is written."""
+
+    notes: list[tuple[str, bytes]] = field(default_factory=list)
+    """``(vault path, text)`` of each new note."""
+    media: list[tuple[str, Path]] = field(default_factory=list)
+    """``(vault path, staged file)`` of each media file the notes link."""
+    origins: dict[str, Origin] = field(default_factory=dict)
+    """The origins to record, by GUID (notes new to the vault, and notes moved in before)."""
+    models: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Their note types by id."""
+    record: tuple[str, bytes | None, bytes] | None = None
+    """The origins file to write: ``(vault path, its bytes as read (None: it is new), its new bytes)``."""
+
+
+def _plan_notes(
     vault: Path,
     into: str,
     coll: Collection,
     new_notes: Sequence[tuple[Note, Notetype, list[Card]]],
     report: AnkiImportReport,
-    dry_run: bool,
-) -> list[str]:
-    """Write one Markdown note per deck for the notes new to the vault; return their vault paths."""
+    staging: Path,
+) -> _Plan:
+    """One Markdown note per deck for the notes new to the vault, the media they link (staged) and
+    their origins (``anki.origins``). Nothing is written to the vault."""
+    plan = _Plan()
     if not new_notes:
-        return []
-    media = _Media(vault, str(PurePosixPath(into, MEDIA_FOLDER)), coll, dry_run, report, coll.media.names())
-    origins: dict[str, Origin] = {}
-    models: dict[int, dict[str, Any]] = {}
+        return plan
+    media = _Media(vault, str(PurePosixPath(into, MEDIA_FOLDER)), coll, staging, coll.media.names())
     by_deck: dict[str, list[tuple[Note, Notetype, list[Card]]]] = {}
     for item in new_notes:
         deck = min(item[2], key=lambda c: c.ord).deck
         by_deck.setdefault(deck, []).append(item)
-    written: list[str] = []
     taken: set[str] = set()
     for deck in sorted(by_deck):
         rel = _free_path(vault, deck_path(into, deck), taken)
-        taken.add(rel)
+        taken.add(rel.casefold())
         media.note_dir = str(PurePosixPath(rel).parent)
-        top = deck.split("::")[0].strip() or "Default"
-        leaf = deck.split("::")[-1].strip() or "Default"
+        top = " ".join(visible_only(deck.split("::")[0], " ").split()) or "Default"
         parts = [
             "---",
-            f"domain: {_yaml_str(top)}",
-            f"anki-deck: {_yaml_str(deck)}",
+            f"domain: {yaml_str(top)}",
+            f"anki-deck: {yaml_str(deck)}",
             "---",
-            f"# {leaf}",
+            f"# {heading(deck)}",
             "",
         ]
         # Render every note, parse the file once, and fall back to the plainest form for
         # any note whose cards the parser would not find as written.
         items = by_deck[deck]
         ords = [sorted(c.ord for c in cards) for _, _, cards in items]
-        rendered = [render_note(note, nt, o, media) for (note, nt, _), o in zip(items, ords, strict=True)]
+        rendered = [_render(note, nt, o, media) for (note, nt, _), o in zip(items, ords, strict=True)]
         texts = [text for text, _ in rendered]
         wants = [_expected(note, nt, o) for (note, nt, _), o in zip(items, ords, strict=True)]
         found = _found("\n\n".join([*parts, *texts]), rel)
         for i, (note, nt, _) in enumerate(items):
             if not wants[i] <= found:
-                rendered[i] = render_note(note, nt, ords[i], media, plain=True)
+                rendered[i] = _render(note, nt, ords[i], media, plain=True)
                 texts[i] = rendered[i][0]
                 if not wants[i] <= _found(texts[i], rel):
                     report.diagnostics.append(
@@ -561,21 +698,14 @@ def _write_notes(
                     )
                     continue
             if nt.model:
-                origins[note.guid] = _origin(note, nt, deck, rendered[i][1])
-                models[nt.id] = nt.model
+                plan.origins[note.guid] = _origin(note, nt, deck, rendered[i][1])
+                plan.models[nt.id] = nt.model
         for text in texts:
             parts.extend([text, ""])
         report.files.append(rel)
-        if dry_run:
-            continue
-        try:
-            create_file(vault / rel, "\n".join(parts).encode("utf-8"))
-        except FileExists:
-            raise SrsError(f"{vault / rel}: appeared during the import; nothing was overwritten") from None
-        written.append(rel)
-    if not dry_run:
-        record_origins(vault, into, models, origins)
-    return written
+        plan.notes.append((rel, "\n".join(parts).encode("utf-8")))
+    plan.media = media.writes
+    return plan
 
 
 def _origin(note: Note, nt: Notetype, deck: str, extra: str) -> Origin:
@@ -590,17 +720,72 @@ def _origin(note: Note, nt: Notetype, deck: str, extra: str) -> Origin:
 
 
 def _record_moved_before(
-    vault: Path, into: str, coll: Collection, notes: Sequence[tuple[Note, Notetype, list[Card]]]
+    vault: Path, into: str, notes: Sequence[tuple[Note, Notetype, list[Card]]], plan: _Plan
 ) -> None:
-    """Record the origins of notes that moved in before, when the folder ``into`` has none for them
-    (they moved in with a version that did not record them)."""
-    have = recorded(vault, into)
-    origins = {}
-    models: dict[int, dict[str, Any]] = {}
+    """Plan the origins file (``anki.origins.SIDECAR``) of the folder ``into``: the origins of the
+    new notes, and of the notes that moved in before and have none there (they moved in with a
+    version that did not record them). Nothing is written here; ``_write_planned`` writes it.
+
+    Raises:
+        SrsError: the origins file is there but cannot be read.
+    """
+    if not plan.origins and not notes:
+        return
+    try:
+        old = read_record(vault, into)
+    except NoteWriteError as exc:
+        raise SrsError(f"{exc}; nothing was imported") from None
+    have = recorded(old)
     for note, nt, cards in notes:
         if note.guid in have or not nt.model:
             continue
-        extra = "\n".join(_cloze_extra(note, nt, lambda _: None)) if nt.cloze else ""
-        origins[note.guid] = _origin(note, nt, min(cards, key=lambda c: c.ord).deck, extra)
-        models[nt.id] = nt.model
-    record_origins(vault, into, models, origins)
+        try:
+            extra = "\n".join(_cloze_extra(note, nt, lambda _: None)) if nt.cloze else ""
+        except RecursionError:  # moved in from the fields' text alone (``_render``): no extra below it
+            extra = ""
+        plan.origins[note.guid] = _origin(note, nt, min(cards, key=lambda c: c.ord).deck, extra)
+        plan.models[nt.id] = nt.model
+    new = updated_record(old, plan.models, plan.origins)
+    if new is not None:
+        plan.record = (str(PurePosixPath(into, SIDECAR)), old, new)
+
+
+def _write_planned(vault: Path, plan: _Plan) -> list[str]:
+    """Create the planned media and notes in the vault (never over a file, never through a link that
+    leads out of it), then write the origins file; the notes' vault paths. If one cannot be
+    written, the files created are removed (and the origins file is left as it was).
+
+    Raises:
+        SrsError: a file could not be written (nothing this import made is left).
+    """
+    record = [plan.record[0]] if plan.record is not None else []
+    _check_folders(vault, [rel for rel, _ in [*plan.notes, *plan.media]] + record, files=record)
+    created: list[Path] = []
+    rels = [rel for rel, _ in [*plan.notes, *plan.media]] + record
+    folders = {p for rel in rels for p in PurePosixPath(rel).parents if str(p) != "."}
+    missing = sorted((f for f in folders if not os.path.lexists(vault / f)), key=lambda f: -len(f.parts))
+    try:
+        for rel, staged in plan.media:
+            copy_new_file(vault / rel, staged, inside=vault)
+            created.append(vault / rel)
+        for rel, data in plan.notes:
+            create_file(vault / rel, data, inside=vault)
+            created.append(vault / rel)
+        if plan.record is not None:
+            rel, old, new = plan.record
+            if old is None:
+                create_file(vault / rel, new, inside=vault)
+                created.append(vault / rel)
+            else:
+                rewrite_note(vault / rel, old, new)
+    except NoteWriteError as exc:
+        for path in created:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        for folder in missing:
+            with contextlib.suppress(OSError):
+                (vault / folder).rmdir()
+        raise SrsError(
+            f"{exc}; nothing was imported (the files this import had written were removed)"
+        ) from None
+    return [rel for rel, _ in plan.notes]

@@ -29,13 +29,15 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from ..parse.model import Diagnostic
-from ..vault.writes import create_file, rewrite_note
+from ..vault.writes import NoteWriteError
 
 if TYPE_CHECKING:
     from ..store.cards import CardView
@@ -255,31 +257,48 @@ def _render_file(types: Mapping[int, dict[str, Any]], notes: Mapping[str, dict[s
     return f'{{\n "about": {about},\n "note_types": {{\n{note_types}\n }},\n "notes": {{\n{block(notes)}\n }}\n}}\n'.encode()
 
 
-def recorded(vault: Path, into: str) -> set[str]:
-    """The GUIDs the ``SIDECAR`` of the vault folder ``into`` records (none if it is missing or unreadable)."""
+def read_record(vault: Path, into: str) -> bytes | None:
+    """The ``SIDECAR`` of the vault folder ``into`` as it is (None: there is none).
+
+    Raises:
+        NoteWriteError: it is there but is not a regular file, or cannot be read.
+    """
+    path = vault / into / SIDECAR
     try:
-        notes = json.loads((vault / into / SIDECAR).read_bytes()).get("notes") or {}
-    except (OSError, ValueError, AttributeError):
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise NoteWriteError(path, f"cannot be read ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NoteWriteError(path, "is not a regular file")
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise NoteWriteError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def recorded(data: bytes | None) -> set[str]:
+    """The GUIDs a ``SIDECAR`` (its bytes, as ``read_record`` read them) records (none if it is
+    missing or unreadable)."""
+    if data is None:
+        return set()
+    try:
+        notes = json.loads(data).get("notes") or {}
+    except (ValueError, AttributeError, RecursionError):
         return set()
     return {str(g) for g in notes} if isinstance(notes, dict) else set()
 
 
-def record_origins(
-    vault: Path, into: str, models: Mapping[int, Mapping[str, Any]], notes: Mapping[str, Origin]
-) -> None:
-    """Add note types and notes to the ``SIDECAR`` of the vault folder ``into`` (created if missing;
-    entries already there are kept, a note type's entry is replaced by the newer one).
-
-    Raises:
-        NoteWriteError: the file cannot be written (or changed while it was read).
-    """
+def updated_record(
+    old: bytes | None, models: Mapping[int, Mapping[str, Any]], notes: Mapping[str, Origin]
+) -> bytes | None:
+    """A ``SIDECAR``'s new bytes with note types and notes added to ``old`` (its bytes, None if it is
+    missing; entries already there are kept, a note type's entry is replaced by the newer one).
+    None when there is nothing to change. The import writes it (``anki.importing``)."""
     if not notes:
-        return
-    path = vault / into / SIDECAR
-    try:
-        old = path.read_bytes()
-    except FileNotFoundError:
-        old = None
+        return None
     types: dict[int, dict[str, Any]] = {}
     entries: dict[str, dict[str, Any]] = {}
     if old is not None:
@@ -287,14 +306,11 @@ def record_origins(
             loaded = json.loads(old)
             types = {int(k): v for k, v in (loaded.get("note_types") or {}).items()}
             entries = {str(k): v for k, v in (loaded.get("notes") or {}).items()}
-        except (ValueError, TypeError, AttributeError):
+        except (ValueError, TypeError, AttributeError, RecursionError):
             types, entries = {}, {}
     for mid, model in models.items():
         types[mid] = {"model": dict(model), "roles": roles(model)}
     for guid, origin in notes.items():
         entries[guid] = origin.as_json()
     data = _render_file(types, entries)
-    if old is None:
-        create_file(path, data)
-    elif data != old:
-        rewrite_note(path, old, data)
+    return None if data == old else data

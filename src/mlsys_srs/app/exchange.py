@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..anki.archive import ImportLimits
     from ..anki.export import AnkiExport
     from ..anki.importing import AnkiImportReport
     from ..anki.progress import SchedulingOptions
@@ -122,15 +123,20 @@ def review_log(ws: Workspace) -> list[tuple[int, int, int, int, int]]:
         return revlog_rows(conn)
 
 
-def import_anki(ws: Workspace, path: Path, *, into: str, dry_run: bool) -> AnkiImportReport:
-    """Bring back reviews done in Anki and move Anki notes into the vault (after a sync)."""
+def import_anki(
+    ws: Workspace, path: Path, *, into: str, dry_run: bool, limits: ImportLimits | None = None
+) -> AnkiImportReport:
+    """Bring back reviews done in Anki and move Anki notes into the vault (after a sync).
+
+    The package is read (within ``limits``) and checked before anything is written.
+    """
     from ..anki.collection import open_collection
     from ..anki.importing import import_anki as run
     from .syncing import sync
 
     cfg = ws.config
     sync(ws)
-    coll = open_collection(path)
+    coll = open_collection(path, limits=limits, now=ws.now())
     with ws.connect() as conn:
         return run(
             conn,
@@ -145,6 +151,7 @@ def import_anki(ws: Workspace, path: Path, *, into: str, dry_run: bool) -> AnkiI
             leech_action=cfg.schedule.leech_action,
             ignore=cfg.ignore,
             highlight_cloze=cfg.parse.osr_highlight_cloze,
+            max_answer_ms=cfg.review.max_answer_seconds * 1000,
         )
 
 

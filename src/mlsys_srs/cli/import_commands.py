@@ -81,6 +81,21 @@ def anki(
         str, typer.Option("--into", help="Vault folder for notes that move in from Anki.")
     ] = "anki-import",
     dry_run: DryRunOpt = False,
+    max_size: Annotated[
+        str,
+        typer.Option(
+            "--max-size",
+            help="Refuse a package that expands to more than this (collection and media copied): 500M, 32G.",
+        ),
+    ] = "16G",
+    max_ratio: Annotated[
+        int,
+        typer.Option(
+            "--max-ratio",
+            min=1,
+            help="Refuse a media file that expands more than this many times (the collection: 10 times more).",
+        ),
+    ] = 100,
     as_json: JsonOpt = False,
 ) -> None:
     """Bring back reviews done in Anki (desktop, AnkiDroid, AnkiMobile), and move Anki notes in.
@@ -98,10 +113,16 @@ def anki(
     history; their note types are kept in anki-note-types.json in that folder,
     so export anki gives them back to Anki as they were. Existing notes are
     never overwritten; importing the same collection again adds nothing.
+
+    The package is checked before anything is written: a package that expands
+    beyond --max-size or --max-ratio, or holds a row Anki itself could not
+    read, is refused with one line and writes nothing.
     """
+    from ..anki.archive import ImportLimits, parse_size
     from ..app.exchange import import_anki
 
-    report = import_anki(workspace(ctx), path, into=into, dry_run=dry_run)
+    limits = ImportLimits(max_size=parse_size(max_size), max_ratio=max_ratio)
+    report = import_anki(workspace(ctx), path, into=into, dry_run=dry_run, limits=limits)
     if as_json:
         emit_json(report.as_dict())
         return

@@ -8,8 +8,17 @@ Only cards that are still new here are seeded, and an event's id comes from
 the card and the schedule, so running the import twice changes nothing.
 
 With ``strip``, the comments are removed afterwards through ``vault.writes`` (each
-note rewritten atomically, left alone if it changed since it was read).
-Nothing here reads the clock.
+note rewritten atomically, left alone if it changed since it was read); the
+comments are those the parser reads (``parse.sr_comments.schedule_spans``: never
+one in code or in another comment), on the parser's lines.
+
+A schedule out of range (``!9999-12-31,99999999,250``, ``sr-interval: .inf``),
+whose last review (due date minus interval) would be before 2000, or due more
+than 100 years from today is a warning naming its file and line; its card is not
+seeded and its comment is kept. The ``import`` event is dated at the last review,
+or at the import if that is later (OSR's due dates may be moved on by its load
+balancing): the journal never holds an event from the future. Nothing here reads
+the clock.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import hashlib
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +37,13 @@ from ..history.journal import Event
 from ..history.merge import key_of, record
 from ..history.replay import replay_cards
 from ..parse import Diagnostic, parse_note
-from ..parse.sr_comments import OsrSchedule, card_schedules, strip_schedule_comments_from
+from ..parse.sr_comments import (
+    MAX_INTERVAL,
+    OsrSchedule,
+    card_schedules,
+    schedule_problems,
+    strip_schedule_comments_from,
+)
 from ..store import events as event_store
 from ..store.cards import list_cards
 from ..store.db import dt_to_db, transaction
@@ -42,6 +57,8 @@ if TYPE_CHECKING:
     from ..scheduling.memory import CardScheduler
 
 INSTALL_HINT = "pip install 'mlsys-srs[optimizer]'"
+EARLIEST_REVIEW = date(2000, 1, 1)
+"""No seeded review is older (the journal takes no event before 2000)."""
 SM2_RETENTION = 0.9
 """The retention SM-2 intervals are taken to aim at when converted (Anki's default)."""
 
@@ -142,7 +159,7 @@ def import_osr(
     views = {(v.note, v.fingerprint): v for v in list_cards(conn, CardFilter(include_retired=True))}
     device = journal.device if journal is not None else "local"
     events: list[tuple[Event, int]] = []
-    originals: list[tuple[Path, str, bytes, str]] = []
+    originals: list[tuple[Path, str, bytes, str, frozenset[int]]] = []
     for f in walk_vault(vault, ignore):
         try:
             data = f.abspath.read_bytes()
@@ -156,11 +173,29 @@ def import_osr(
             continue
         note = parse_note(text, f.path, highlight_cloze=highlight_cloze)
         pairs = card_schedules(text, note)
-        if not pairs and "<!--SR:" not in text:
+        problems = schedule_problems(text, f.path)
+        if not pairs and not problems and "<!--SR:" not in text:
             continue
         report.notes += 1
         report.schedules += sum(1 for _, _, whole in pairs if not whole)
+        untaken = dict.fromkeys(problems)  # (line, message), once each, in order
+        today = clock.day_of(now)
         for card, schedule, whole in pairs:
+            last = schedule.due - timedelta(days=max(schedule.interval, 1))
+            reason = None
+            if last < EARLIEST_REVIEW:
+                reason = f"its last review ({last.isoformat()}) would be before {EARLIEST_REVIEW.year}"
+            elif schedule.due > today + timedelta(days=MAX_INTERVAL):
+                reason = "it is due more than 100 years from today"
+            if reason is not None:
+                untaken[
+                    (
+                        schedule.line or card.line,
+                        f"OSR schedule due {schedule.due.isoformat()}, interval {schedule.interval}: {reason};"
+                        " its card is not seeded",
+                    )
+                ] = None
+                continue
             view = views.get((f.path, card.fingerprint))
             if view is None:
                 report.unmatched += 1
@@ -169,17 +204,17 @@ def import_osr(
                 report.already += 1
                 continue
             basis = f"osr\0{view.uid}\0{schedule.due}\0{schedule.interval}\0{schedule.ease}".encode()
-            # The event stands at OSR's last review; one OSR dates ahead of now (an edited comment) is an
-            # import made now, so a merge or a rebuild applies it at once, as this import does.
-            at = min(clock.day_start(schedule.due - timedelta(days=max(schedule.interval, 1))), now)
+            at = min(clock.day_start(last), now)  # an event is never dated after the import
             eid = event_id(at, hashlib.blake2b(basis, digest_size=10).digest())
             state = seed_state(schedule, clock, scheduler.parameters, view.suspended)
             events.append(
                 (Event(eid, "import", at, device, key_of(view), {"source": "osr", "state": state}), view.id)
             )
             report.from_note += whole
+        for line, message in untaken:
+            report.diagnostics.append(Diagnostic(f.path, line, message, "warning", "osr-schedule"))
         if strip and "<!--SR:" in text:
-            originals.append((f.abspath, f.path, data, text))
+            originals.append((f.abspath, f.path, data, text, frozenset(line for line, _ in untaken)))
     known = event_store.known_event_ids(conn, [e.id for e, _ in events]) if events else set()
     fresh = [(e, cid) for e, cid in events if e.id not in known]
     report.already += len(events) - len(fresh)
@@ -190,8 +225,8 @@ def import_osr(
             report.cards_replayed = replay_cards(
                 conn, sorted({cid for _, cid in fresh}), scheduler, leech_threshold, leech_action
             )
-    for path, rel, data, text in originals:
-        new = strip_schedule_comments_from(text)
+    for path, rel, data, text, keep_lines in originals:
+        new = strip_schedule_comments_from(text, keep_lines)
         if new == text:
             continue
         if dry_run:

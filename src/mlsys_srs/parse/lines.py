@@ -46,6 +46,8 @@ class Lines:
     kind: list[int]
     block_close: dict[int, int]  # opening line of a fence/math block -> its last line
     open_fence: int | None = None  # opening line of a code fence that never closes
+    comment_at: dict[int, str] | None = None
+    """Lines that start inside an HTML (``-->``) or Obsidian (``%%``) comment -> what closes it."""
 
 
 def mask_comments(line: str, state: str | None) -> tuple[str, str | None]:
@@ -109,6 +111,7 @@ def classify_lines(lines: list[str], body_start: int) -> Lines:
     comment: str | None = None
     in_list = False
     prev = BLANK
+    comment_at: dict[int, str] = {}
     for i in range(body_start, n):
         line = lines[i]
         if fence is not None:
@@ -131,6 +134,8 @@ def classify_lines(lines: list[str], body_start: int) -> Lines:
             scan[i] = line
             continue
         was_in_comment = comment is not None
+        if comment is not None:
+            comment_at[i] = comment
         masked = mask_inline_code(line) if comment is None and "`" in line else line
         if comment is not None or "<!--" in masked or "%%" in masked:
             s, comment = mask_comments(masked, comment)
@@ -182,4 +187,4 @@ def classify_lines(lines: list[str], body_start: int) -> Lines:
                 in_list = False
         scan[i] = s
         prev = kind[i]
-    return Lines(lines, scan, kind, block_close, fence[2] if fence is not None else None)
+    return Lines(lines, scan, kind, block_close, fence[2] if fence is not None else None, comment_at)

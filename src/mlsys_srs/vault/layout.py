@@ -18,6 +18,7 @@ vault whose notes it holds, not orphaned.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tomllib
@@ -112,6 +113,15 @@ def checked_meta_dir(vault: Path) -> Path:
     return folder
 
 
+def _write_new(path: Path, text: str) -> None:
+    """Create ``path`` (never over a file) holding ``text``, flushed to disk."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def ensure_vault_id(vault: Path) -> str:
     """The vault's id, created (``.mlsys-srs/vault.toml``, never overwritten) on first use.
 
@@ -129,9 +139,19 @@ def ensure_vault_id(vault: Path) -> str:
         "# so the vault can move or be renamed. Do not copy it into another vault.\n"
         f'id = "{vid}"\n'
     )
+    # Written whole to a file of this process's own, then linked into place: a sync started at the
+    # same moment never reads the file half-written, and the first link wins. Where the file
+    # system has no hard links, the file is created in place.
+    tmp = folder / f".{VAULT_FILE}.{os.getpid()}-{os.urandom(4).hex()}.tmp"
     try:
         folder.mkdir(exist_ok=True)
-        fd = os.open(folder / VAULT_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        _write_new(tmp, text)
+        try:
+            os.link(tmp, folder / VAULT_FILE)
+        except FileExistsError:
+            raise
+        except OSError:
+            _write_new(folder / VAULT_FILE, text)
     except FileExistsError:
         again = read_vault_id(vault)
         if again:
@@ -139,10 +159,9 @@ def ensure_vault_id(vault: Path) -> str:
         raise ConfigError(f"{folder / VAULT_FILE}: exists but holds no id") from None
     except OSError as exc:
         raise ConfigError(f"{folder}: cannot create the vault's id file ({exc.strerror})") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     ignore = folder / ".gitignore"
     if not ignore.exists():
         # Journals are meant to travel with the vault; nothing else in here is temporary.

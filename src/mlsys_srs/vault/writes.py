@@ -17,7 +17,11 @@ importers and ``.mlsys-srs/vault.toml`` later). The rules:
   never read as notes); they are removed on any failure, including a full
   disk (``DiskFull``), and a leftover from a killed run is removed by the next
   write of that note.
-- ``create_file`` makes a new file and never replaces an existing one.
+- ``create_file`` (and ``copy_new_file``) make a new file and never replace an
+  existing one. Given the folder the file must stay in (``inside``: the vault),
+  each folder on the way is opened one level at a time, a symbolic link is
+  followed only when it resolves inside that folder (else ``OutsideFolder``),
+  and the file is made in the folder opened, never through a final link.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import contextlib
 import errno
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import SrsError
@@ -233,31 +238,126 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def create_file(path: Path, data: bytes, mode: int = 0o644) -> None:
+def create_file(path: Path, data: bytes, mode: int = 0o644, *, inside: Path | None = None) -> None:
     """Create ``path`` holding ``data`` (and its folders); never replaces a file that is there.
 
     The file appears whole or not at all (written to a temporary file, then
     hard-linked into place, which fails if the name is taken).
 
+    Args:
+        inside: The folder (the vault) the file must stay in: each folder on the way is
+            resolved (a symbolic link that leads out of it is refused) and the file is
+            created in the folder opened, never through a link.
+
     Raises:
-        FileExists: something is already at ``path``.
+        FileExists: something is already at ``path`` (a symbolic link too).
+        OutsideFolder: ``path`` leads out of ``inside``.
         DiskFull: the device is full (no file is left behind).
         NoteWriteError: any other failure.
     """
-    tmp = temp_path(path)
+    _create(path, lambda fd: _write_all(fd, data), mode, inside)
+
+
+def copy_new_file(path: Path, source: Path, mode: int = 0o644, *, inside: Path | None = None) -> None:
+    """Create ``path`` with the bytes of the file ``source``, streamed, as ``create_file`` does."""
+
+    def fill(fd: int) -> None:
+        with open(source, "rb") as src:
+            offset = 0
+            while chunk := src.read(1 << 20):
+                _write_all(fd, chunk, offset)
+                offset += len(chunk)
+
+    _create(path, fill, mode, inside)
+
+
+class OutsideFolder(NoteWriteError):
+    """A folder on the way to a new file leads out of the folder it must stay in."""
+
+
+_DIR_FDS = all(f in os.supports_dir_fd for f in (os.open, os.mkdir, os.link, os.stat, os.unlink)) and (
+    os.stat in os.supports_follow_symlinks
+)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+
+
+def _inside(root: str, path: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _open_folder(folder: Path, inside: Path, not_created: str) -> tuple[int, str]:
+    """Open ``folder`` (made where missing) one level at a time from ``inside``; its fd and real path.
+
+    A folder that is a symbolic link is followed only when it resolves inside ``inside``.
+    """
+    root = os.path.realpath(inside)
+    rel = os.path.relpath(os.path.abspath(folder), os.path.abspath(inside))
+    parts = [] if rel == "." else Path(rel).parts
+    if parts and parts[0] == "..":
+        raise OutsideFolder(folder, f"is not inside {inside}; {not_created}")
+    try:
+        fd = os.open(root, os.O_RDONLY | _DIRECTORY)
+    except OSError as exc:
+        raise _os_error(inside, exc, not_created) from None
+    real = root
+    try:
+        for part in parts:
+            if part in ("", "."):
+                continue
+            here = os.path.join(real, part)
+            try:
+                st = os.stat(part, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, 0o777, dir_fd=fd)
+                st = os.stat(part, dir_fd=fd, follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                target = os.path.realpath(here)
+                if not _inside(root, target):
+                    raise OutsideFolder(
+                        here, f"leads outside {inside} (a symbolic link to {target}); {not_created}"
+                    )
+                new = os.open(target, os.O_RDONLY | _DIRECTORY)
+                opened, named = os.fstat(new), os.stat(target)
+                if (opened.st_dev, opened.st_ino) != (named.st_dev, named.st_ino):
+                    os.close(new)
+                    raise OutsideFolder(here, f"changed while it was opened; {not_created}")
+                real = target
+            else:
+                new = os.open(part, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=fd)
+                real = here
+            os.close(fd)
+            fd = new
+    except NoteWriteError:
+        os.close(fd)
+        raise
+    except OSError as exc:
+        os.close(fd)
+        raise _os_error(folder, exc, not_created) from None
+    return fd, real
+
+
+def _create(path: Path, fill: Callable[[int], None], mode: int, inside: Path | None) -> None:
     not_created = "the file was not created"
+    if inside is not None and _DIR_FDS:
+        _create_at(path, fill, mode, inside)
+        return
+    if inside is not None and not _inside(os.path.realpath(inside), os.path.realpath(path.parent)):
+        raise OutsideFolder(path, f"leads outside {inside}; {not_created}")
+    tmp = temp_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _os_error(path.parent, exc, not_created) from None
     _remove(tmp)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, mode)
     except OSError as exc:
         raise _os_error(path, exc, not_created) from None
     try:
         try:
-            _write_all(fd, data)
+            fill(fd)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -270,3 +370,37 @@ def create_file(path: Path, data: bytes, mode: int = 0o644) -> None:
     finally:
         _remove(tmp)
     _fsync_dir(path.parent)
+
+
+def _create_at(path: Path, fill: Callable[[int], None], mode: int, inside: Path) -> None:
+    """``_create`` inside the folder opened by ``_open_folder`` (names relative to its fd)."""
+    not_created = "the file was not created"
+    dir_fd, _ = _open_folder(path.parent, inside, not_created)
+    name = path.name
+    tmp = temp_path(path).name
+    try:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=dir_fd)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, mode, dir_fd=dir_fd)
+        except OSError as exc:
+            raise _os_error(path, exc, not_created) from None
+        try:
+            try:
+                fill(fd)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            except FileExistsError:
+                raise FileExists(path, f"a file is already there; {not_created}") from None
+        except OSError as exc:
+            raise _os_error(path, exc, not_created) from None
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=dir_fd)
+        with contextlib.suppress(OSError):
+            os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
