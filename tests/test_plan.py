@@ -12,6 +12,7 @@ from mlsys_srs.scheduling.move_rules import MoveCard
 from mlsys_srs.scheduling.plan import new_pace, plan_moves, window_days
 
 from .conftest import write_notes
+from .test_report import ARTIFACTS, Browser, browser  # noqa: F401  (the browser fixture)
 from .test_workload import CURVE, NOTES, Study
 
 C = ForgettingCurve.from_parameters(())
@@ -113,3 +114,29 @@ def test_a_plan_makes_every_card_of_its_selection_reach_the_target_on_the_date(t
     assert "plan ended" in study.run("plan", "--clear")
     assert "[plan]" not in (study.vault / ".mlsys-srs" / "config.toml").read_text()
     assert "no plan" in study.run("plan")
+
+
+def test_the_report_marks_the_plan_and_the_break_on_the_forecast(tmp_path: Path, browser: Browser) -> None:  # noqa: F811
+    study = Study(tmp_path)
+    write_notes(study.vault, NOTES)
+    study.run("sync")
+    study.days(10)
+    today = study.t.date()
+    study.run("plan", "--domain", "topic1", "--by", (today + timedelta(days=20)).isoformat())
+    study.run("break", (today + timedelta(days=5)).isoformat(), (today + timedelta(days=7)).isoformat())
+    stats = study.json("stats")
+    workload = stats["workload"]  # type: ignore[index]
+    assert workload["plan"]["by"] == (today + timedelta(days=20)).isoformat()
+    assert workload["breaks"] == [{"from": (today + timedelta(days=5)).isoformat(),
+                                   "to": (today + timedelta(days=7)).isoformat()}]  # fmt: skip
+    text = study.run("stats")
+    assert "plan: topic1 ready by" in text and "break " in text
+    page = tmp_path / "report.html"
+    study.run("report", "--out", str(page))
+    browser.open(page)
+    line = browser.page.locator("#backlog-line").inner_text()
+    assert "Plan: topic1 ready by" in line and "Break " in line
+    shapes = browser.page.locator("#chart-forecast .shapelayer path").count()
+    assert shapes >= 2  # the break shaded, the date marked
+    browser.page.screenshot(path=str(ARTIFACTS / "report-forecast-plan-break-1280x800.png"))
+    assert browser.clean()
