@@ -16,7 +16,7 @@ Nothing here prints: each function returns what the front end shows.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -336,12 +336,16 @@ def undo_last(ws: Workspace, what: str) -> UndoneMoves:
 
     with ws.connect(create=False) as conn:
         done = undo_moves(conn, what, ws.day_clock(), ws.now(), journal=ws.journal())
+    breaks = list(ws.config.schedule.breaks)
     period = (done.data or {}).get("period")
-    if what == "break" and period in ws.config.schedule.breaks:
+    if what == "break" and done.batch is None and breaks:
+        period = breaks[-1]  # a break that moved no card: its period is what there is to undo
+        done = replace(done, data={"period": period})
+    if what == "break" and period in breaks:
         from ..vault.settings_file import set_vault_key
 
-        breaks = [b for b in ws.config.schedule.breaks if b != period]
-        set_vault_key(ws.config.vault, "schedule", "breaks", breaks or None)
+        rest = [b for b in breaks if b != period]
+        set_vault_key(ws.config.vault, "schedule", "breaks", rest or None)
     return done
 
 
@@ -368,7 +372,6 @@ class PlanReport:
     dry_run: bool = False
     written: str | None = None
     """The vault's settings file the plan was written to."""
-    warnings: tuple[str, ...] = field(default=())
 
     @property
     def days_left(self) -> int:

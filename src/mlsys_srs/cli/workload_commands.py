@@ -125,6 +125,7 @@ def _undone(done: UndoneMoves, what: str, as_json: bool) -> None:
         emit_json(
             {
                 "undone": done.batch,
+                "period": (done.data or {}).get("period"),
                 "at": None if done.at is None else done.at.isoformat(),
                 "restored": done.restored,
                 "kept": done.kept,
@@ -132,6 +133,10 @@ def _undone(done: UndoneMoves, what: str, as_json: bool) -> None:
         )
         return
     c = console()
+    period = (done.data or {}).get("period")
+    if done.batch is None and period:
+        c.print(f"forgot the break {str(period).replace('/', ' to ')} (it had moved no card)")
+        return
     if done.batch is None:
         c.print(f"nothing to undo: no {what} left that is not undone")
         return
