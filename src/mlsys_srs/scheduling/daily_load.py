@@ -111,10 +111,6 @@ class Workload:
             self.load[after] = self.load.get(after, 0) + 1
         self._sibling_days.clear()
 
-    def counts(self, first: date, days: int) -> list[int]:
-        """Cards due on each of ``days`` days from ``first``."""
-        return [self.load.get(first + timedelta(days=i), 0) for i in range(days)]
-
     @classmethod
     def from_store(
         cls,
