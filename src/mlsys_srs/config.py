@@ -25,6 +25,18 @@ built-in default. The config file lives in the user config folder
     bury_new_siblings = true
     bury_review_siblings = true
     new_order = "learning"        # or "interleave" (across domains) or "random" (shuffled per day)
+    load_balance = true           # choose each review day by the load of the days (Anki's load balancer)
+    easy_days = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]  # weekday loads, Monday first: 0.0 a minimum day
+    breaks = []                   # periods without reviews, "FROM/TO" (written by `mlsys-srs break`)
+
+    [plan]                        # a date to be ready by (written by `mlsys-srs plan`)
+    by = ""                       # the date, YYYY-MM-DD; empty: no plan
+    target = 0.95                 # predicted recall of every card of the selection on that date
+    deck = ""                     # the selection: a deck recipe, domains, tags, note globs
+    domains = []
+    tags = []
+    notes = []
+    since = ""                    # when the plan was made
 
     [review]
     prerequisite_refresh = true
@@ -48,9 +60,12 @@ built-in default. The config file lives in the user config folder
     [parse]
     osr_highlight_cloze = false   # ==text== is a cloze, as obsidian-spaced-repetition's setting
 
-The settings that change a schedule (``[schedule]``) where the journal lives
+The settings that change a schedule (``[schedule]``, ``[plan]``) where the journal lives
 (``[history]``) and the parser's switches (``[parse]``) may also be in the vault's own ``.mlsys-srs/config.toml``, where
-they override this file's, so two devices replay one history alike.
+they override this file's, so two devices replay one history alike. That file is shared with
+other devices, which may run another version: a key (or a section) this version does not know
+there is a warning, not an error (``Config.warnings``), so a setting added later never stops an
+older version.
 
 Every key is a ``Setting`` in ``SETTINGS``, the one registry of settings (name,
 type, range, default, help) that loading checks every value against and that
@@ -63,7 +78,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -71,35 +85,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from .core.settings import Setting as Setting
+from .core.settings import checked_value as _value
+from .core.settings import parse_day as parse_day
+from .core.settings import parse_duration as parse_duration
+from .core.settings import parse_period as parse_period
 from .errors import ConfigError
 
 APP_NAME = "mlsys-srs"
 ENV_VAULT = "MLSYS_SRS_VAULT"
 ENV_DB = "MLSYS_SRS_DB"
 ENV_CONFIG = "MLSYS_SRS_CONFIG"
-
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-
-
-def parse_duration(text: str | int | float) -> timedelta:
-    """``"10m"`` -> 10 minutes; a bare number is minutes. Units: s, m, h, d.
-
-    Raises:
-        ConfigError: not a duration.
-        OverflowError: too long for a ``timedelta``.
-    """
-    if isinstance(text, bool):
-        raise ConfigError(f"invalid duration {text!r}: use a number with s, m, h or d (e.g. '10m')")
-    if isinstance(text, (int, float)):
-        if not math.isfinite(text):
-            raise ConfigError(f"invalid duration {text!r}: not a finite number")
-        return timedelta(minutes=float(text))
-    m = _DURATION_RE.match(str(text))
-    if not m:
-        raise ConfigError(f"invalid duration {text!r}: use a number with s, m, h or d (e.g. '10m')")
-    value, unit = float(m.group(1)), m.group(2)
-    unit_name = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]
-    return timedelta(**{unit_name: value})
 
 
 @dataclass(frozen=True)
@@ -121,8 +117,29 @@ class ScheduleConfig:
     bury_new_siblings: bool = True
     bury_review_siblings: bool = True
     new_order: str = "learning"
+    load_balance: bool = True
+    easy_days: tuple[float, ...] = (1.0,) * 7
+    breaks: tuple[str, ...] = ()
     origin: str = field(default="", compare=False)
     """The config file these settings came from (for messages); not a setting."""
+
+
+@dataclass(frozen=True)
+class PlanConfig:
+    """A date to be ready by (``[plan]``; written by ``mlsys-srs plan``, kept in the vault's config)."""
+
+    by: str = ""
+    target: float = 0.95
+    deck: str = ""
+    domains: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    since: str = ""
+
+    @property
+    def active(self) -> bool:
+        """A plan is set (its date may have passed: then it no longer changes anything)."""
+        return bool(self.by)
 
 
 @dataclass(frozen=True)
@@ -183,6 +200,7 @@ class Config:
     history: HistoryConfig = field(default_factory=lambda: HistoryConfig())
     parse: ParseConfig = field(default_factory=lambda: ParseConfig())
     check: CheckConfig = field(default_factory=lambda: CheckConfig())
+    plan: PlanConfig = field(default_factory=lambda: PlanConfig())
     config_exists: bool = False
     vault_reason: str = "option"
     """How the vault was chosen: ``option``, ``environment``, ``config``, ``./notes`` or a marker found."""
@@ -192,6 +210,9 @@ class Config:
     """The database was named (``--db``, ``MLSYS_SRS_DB``, ``db =``) rather than chosen by the vault id."""
     data_dir: Path = field(default_factory=lambda: default_data_dir())
     vault_config_path: Path | None = None
+    warnings: tuple[str, ...] = ()
+    """Problems that do not stop the command (keys of the vault's shared config this version
+    does not know); each front end shows them once."""
 
     @property
     def journal_folder(self) -> Path:
@@ -236,32 +257,6 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "mlsys-srs.db"
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One key of the config file: where it lives, what it holds, its default and its help.
-
-    ``kind`` is one of ``bool``, ``int``, ``float``, ``str``, ``path``,
-    ``globs`` (a list of glob strings), ``durations`` (a list such as
-    ``["1m", "10m"]``) and ``floats`` (a list of numbers). ``low``/``high``
-    bound a number (or each duration, in seconds); ``check`` validates further
-    and returns a problem or None.
-    """
-
-    section: str
-    key: str
-    kind: str
-    default: Any
-    help: str
-    low: float | None = None
-    high: float | None = None
-    check: Callable[[Any], str | None] | None = None
-
-    @property
-    def name(self) -> str:
-        """``schedule.new_per_day``, or ``vault`` for a top-level key."""
-        return f"{self.section}.{self.key}" if self.section else self.key
-
-
 def _check_timezone(name: str) -> str | None:
     if not name:
         return None
@@ -282,6 +277,22 @@ def _check_parameters(values: tuple[float, ...]) -> str | None:
     if bad:
         return f"weight {bad[0]} is {values[bad[0]]}, not a finite number"
     return None
+
+
+def _check_easy_days(values: tuple[float, ...]) -> str | None:
+    if len(values) != 7:
+        return f"must be 7 loads, Monday first, not {len(values)}"
+    bad = [x for x in values if not 0.0 <= x <= 1.0]
+    return f"has {bad[0]}: each load is 0.0 (a minimum day) to 1.0 (a normal day)" if bad else None
+
+
+def _check_breaks(values: tuple[str, ...]) -> str | None:
+    bad = [v for v in values if parse_period(v) is None]
+    return f'has {bad[0]!r}: each break is "FROM/TO", two dates YYYY-MM-DD, FROM first' if bad else None
+
+
+def _check_day(value: str) -> str | None:
+    return None if not value or parse_day(value) is not None else f"{value!r} is not a date YYYY-MM-DD"
 
 
 FSRS_PARAMETER_COUNTS = (17, 19, 21)
@@ -423,6 +434,63 @@ SETTINGS: list[Setting] = [
             else 'must be "learning", "interleave" or "random"'
         ),
     ),
+    Setting(
+        "schedule",
+        "load_balance",
+        "bool",
+        True,
+        "Choose each review day inside the fuzz range by how many cards are due on each day, and keep "
+        "siblings apart (Anki's load balancer, intervals up to 90 days); off: the plain fuzz draw. "
+        "Needs `enable_fuzzing`.",
+    ),
+    Setting(
+        "schedule",
+        "easy_days",
+        "floats",
+        (1.0,) * 7,
+        "Seven weekday loads, Monday first, as Anki's easy days: 1.0 a normal day, 0.0 a minimum day "
+        "(it receives a review card only when no other day of its range can), between: a reduced day. "
+        "Applies with `load_balance`.",
+        check=_check_easy_days,
+    ),
+    Setting(
+        "schedule",
+        "breaks",
+        "globs",
+        (),
+        'Periods without reviews, `"FROM/TO"` (dates, both days included), kept by `mlsys-srs break`: '
+        "no review card is scheduled in them while another day of its range is free.",
+        check=_check_breaks,
+    ),
+    Setting(
+        "plan",
+        "by",
+        "str",
+        "",
+        "The date to be ready by, `YYYY-MM-DD` (`mlsys-srs plan` writes the `[plan]` table); empty: no plan.",
+        check=_check_day,
+    ),
+    Setting(
+        "plan",
+        "target",
+        "float",
+        0.95,
+        "Each card of the selection is reviewed in time for its predicted recall on the date to be at "
+        "least this (0.5 to 0.99).",
+        0.5,
+        0.99,
+    ),
+    Setting(
+        "plan",
+        "deck",
+        "str",
+        "",
+        "The name of the deck recipe the plan was made from (its lists are copied into the three below).",
+    ),
+    Setting("plan", "domains", "globs", (), "The plan's cards (any of these three lists): these domains."),
+    Setting("plan", "tags", "globs", (), "The plan's cards: these tags (nested ones included)."),
+    Setting("plan", "notes", "globs", (), "The plan's cards: notes whose path matches these globs."),
+    Setting("plan", "since", "str", "", "The day the plan was made, `YYYY-MM-DD`.", check=_check_day),
     Setting(
         "review",
         "prerequisite_refresh",
@@ -567,77 +635,26 @@ def _unknown(path: Path, where: str, key: str, known: list[str]) -> ConfigError:
     return ConfigError(f"{path}: unknown setting {where}{key!r}{hint}")
 
 
-def _number(value: Any, kind: str) -> bool:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) if kind == "int" else isinstance(value, (int, float))
+def _validate(
+    data: Mapping[str, Any], path: Path, warn: Callable[[str], None] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Every value of the file, checked against the registry: ``{section: {key: value}}``.
 
-
-def _value(s: Setting, raw: Any, path: Path) -> Any:
-    """``raw`` from the file, checked and converted; a ``ConfigError`` names the file and the key."""
-
-    def bad(problem: str) -> ConfigError:
-        return ConfigError(f"{path}: {s.name} {problem}")
-
-    value: Any
-    if s.kind == "bool":
-        if not isinstance(raw, bool):
-            raise bad(f"must be true or false, not {raw!r}")
-        value = raw
-    elif s.kind in ("int", "float"):
-        if not _number(raw, s.kind):
-            raise bad(f"must be {'a whole number' if s.kind == 'int' else 'a number'}, not {raw!r}")
-        value = float(raw) if s.kind == "float" else raw
-        if not math.isfinite(value):
-            raise bad(f"must be a finite number, not {raw!r}")
-        if (s.low is not None and value < s.low) or (s.high is not None and value > s.high):
-            raise bad(f"must be between {_fmt(s.low)} and {_fmt(s.high)}, not {raw!r}")
-    elif s.kind in ("str", "path"):
-        if not isinstance(raw, str):
-            raise bad(f"must be a string, not {raw!r}")
-        value = raw
-    elif s.kind == "globs":
-        if not isinstance(raw, list) or not all(isinstance(g, str) for g in raw):
-            raise bad("must be a list of glob strings")
-        value = tuple(raw)
-    elif s.kind == "durations":
-        if not isinstance(raw, list):
-            raise bad('must be a list such as ["1m", "10m"]')
-        steps = []
-        for item in raw:
-            try:
-                step = parse_duration(item)
-            except (ConfigError, ValueError, OverflowError, TypeError):
-                raise bad(f'has {item!r}: use a number with s, m, h or d, such as "10m"') from None
-            secs = step.total_seconds()
-            if not (s.low or 0) <= secs <= (s.high or math.inf):
-                raise bad(f"has {item!r}: each step must be between 1s and 365d")
-            steps.append(step)
-        value = tuple(steps)
-    elif s.kind == "floats":
-        if not isinstance(raw, list) or not all(_number(x, "float") for x in raw):
-            raise bad("must be a list of numbers")
-        value = tuple(float(x) for x in raw)
-    else:  # pragma: no cover - a registry entry with an unknown kind
-        raise AssertionError(s.kind)
-    if s.check is not None:
-        problem = s.check(value)
-        if problem:
-            raise bad(problem)
-    return value
-
-
-def _fmt(x: float | None) -> str:
-    return "-" if x is None else (str(int(x)) if float(x).is_integer() else str(x))
-
-
-def _validate(data: Mapping[str, Any], path: Path) -> dict[str, dict[str, Any]]:
-    """Every value of the file, checked against the registry: ``{section: {key: value}}``."""
+    ``warn``: an unknown key is handed to it (and left out) instead of being an error (a vault's
+    shared config, which a newer version may have written).
+    """
     by_section: dict[str, dict[str, Setting]] = {}
     for s in SETTINGS:
         by_section.setdefault(s.section, {})[s.key] = s
     sections = [name for name in by_section if name]
     out: dict[str, dict[str, Any]] = {name: {} for name in by_section}
+
+    def unknown(where: str, key: str, known: list[str]) -> None:
+        exc = _unknown(path, where, key, known)
+        if warn is None:
+            raise exc
+        warn(f"{exc}; ignored (a setting of a newer version of mlsys-srs?)")
+
     for key, raw in data.items():
         if key in sections:
             if not isinstance(raw, Mapping):
@@ -645,12 +662,13 @@ def _validate(data: Mapping[str, Any], path: Path) -> dict[str, dict[str, Any]]:
             for sub, sub_raw in raw.items():
                 known = by_section[key]
                 if sub not in known:
-                    raise _unknown(path, f"in [{key}]: ", sub, list(known))
+                    unknown(f"in [{key}]: ", sub, list(known))
+                    continue
                 out[key][sub] = _value(known[sub], sub_raw, path)
         elif key in by_section[""]:
             out[""][key] = _value(by_section[""][key], raw, path)
         else:
-            raise _unknown(path, "", key, [*by_section[""], *sections])
+            unknown("", key, [*by_section[""], *sections])
     return out
 
 
@@ -666,7 +684,7 @@ def _inside(relative: str) -> bool:
     return True
 
 
-VAULT_SECTIONS = ("schedule", "history", "parse", "check")
+VAULT_SECTIONS = ("schedule", "history", "parse", "check", "plan")
 """The sections a vault's shared ``config.toml`` may hold (they travel with the vault)."""
 
 
@@ -739,15 +757,20 @@ def load_config(
     # Settings that change a schedule live in the vault; the machine's are defaults for new vaults.
     vault_cfg_path, vault_data = read_vault_config(vault) if vault.is_dir() else (None, {})
     origin = str(config_path)
+    warnings: list[str] = []
     if vault_data:
         assert vault_cfg_path is not None
-        for key in vault_data:
-            if key not in VAULT_SECTIONS:
-                raise ConfigError(
-                    f"{vault_cfg_path}: unknown setting {key!r} (a vault's config holds [schedule], [history], "
-                    "[parse] and [check])"
+        shared: dict[str, Any] = {}
+        for key, raw in vault_data.items():
+            if key in VAULT_SECTIONS:
+                shared[key] = raw
+            else:
+                # A newer version may keep more here: never fatal to this one.
+                warnings.append(
+                    f"{vault_cfg_path}: setting {key!r} is not one a vault's config holds ([schedule], "
+                    "[plan], [history], [parse] and [check]); ignored"
                 )
-        own = _validate(vault_data, vault_cfg_path)
+        own = _validate(shared, vault_cfg_path, warnings.append)
         journal_dir = own["history"].get("journal_dir")
         if journal_dir is not None and not _inside(journal_dir):
             # A shared file from whoever shares the vault must not send every device's journal elsewhere.
@@ -770,10 +793,12 @@ def load_config(
         history=replace(HistoryConfig(), **values["history"]),
         parse=replace(ParseConfig(), **values["parse"]),
         check=replace(CheckConfig(), **values["check"]),
+        plan=replace(PlanConfig(), **values["plan"]),
         config_exists=exists,
         vault_reason=reason,
         vault_id=vault_id,
         db_explicit=explicit,
         data_dir=data_dir,
         vault_config_path=vault_cfg_path,
+        warnings=tuple(warnings),
     )

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 def stats(ws: Workspace, flt: CardFilter, *, days: int, charts: bool) -> Stats:
     """Every figure of ``stats`` (``charts``: with the chart series of ``--json``)."""
     from ..insights.stats import compute_stats
+    from .workload import workload_summary
     from .workspace import check_filter
 
     cfg = ws.config
@@ -37,6 +38,7 @@ def stats(ws: Workspace, flt: CardFilter, *, days: int, charts: bool) -> Stats:
             schedule=cfg.schedule,
             parameters=cfg.schedule.parameters,
             charts=charts,
+            workload=workload_summary(ws, conn),
         )
 
 
@@ -68,6 +70,7 @@ def report(ws: Workspace, flt: CardFilter, out: Path, *, days: int) -> int:
             (checked before the database is opened).
     """
     from ..insights.report import render_html, report_data, require_packages
+    from .workload import workload_summary
     from .workspace import check_filter
 
     require_packages()
@@ -83,6 +86,7 @@ def report(ws: Workspace, flt: CardFilter, out: Path, *, days: int) -> int:
             keep_streak_on_empty_days=cfg.stats.keep_streak_on_empty_days,
             schedule=cfg.schedule,
             parameters=cfg.schedule.parameters,
+            workload=workload_summary(ws, conn),
         )
     page = render_html(data)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -154,4 +158,20 @@ def _reschedule(ws: Workspace, parameters: tuple[float, ...], *, apply: bool) ->
         if apply and result:
             out["backup"] = str(backup_database(conn, ws.backup_folder(), "optimize", t))
             out["changed"] = write_recomputed(conn, result)
+            _record_new_days(ws, conn, result)
     return out
+
+
+def _record_new_days(ws: Workspace, conn: Any, result: dict[int, tuple[Any, Any]]) -> None:
+    """Journal the review days the recompute gave (``move`` events): a replay takes the days grades
+    recorded, so without these a rebuild would put the cards back on their old days."""
+    from ..history.moves import DueMove, record_moves
+
+    clock = ws.day_clock()
+    moves = []
+    for cid, (before, after) in result.items():
+        if after.state == "review" and after.due is not None and before.due is not None:
+            old, new = clock.day_of(before.due), clock.day_of(after.due)
+            if old != new:
+                moves.append(DueMove(cid, old, new))
+    record_moves(conn, moves, "reschedule", ws.now(), journal=ws.journal())

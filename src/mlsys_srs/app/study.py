@@ -66,13 +66,20 @@ def resolve_card(conn: sqlite3.Connection, text: str) -> int:
 
 
 def due(ws: Workspace, flt: CardFilter) -> DueSummary:
-    """What is due now and today, and the new cards available, by domain (no sync)."""
+    """What is due now and today, and the new cards available, by domain, and the active plan (no sync)."""
+    from dataclasses import replace
+
     from ..scheduling.queue import due_summary
+    from .workload import plan_new, plan_status
     from .workspace import check_filter
 
     with ws.connect(create=False) as conn:
         check_filter(conn, flt)
-        return due_summary(conn, ws.config.schedule, ws.day_clock(), ws.now(), flt)
+        summary = due_summary(
+            conn, ws.config.schedule, ws.day_clock(), ws.now(), flt, plan_new(ws, conn, flt)
+        )
+    plan = plan_status(ws, project=False)
+    return summary if plan is None else replace(summary, plan=plan.as_json())
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,7 @@ def start_session(
     from ..insights.streaks import review_streak
     from ..review.session import Session
     from ..scheduling.queue import study_queue, todays_queue
+    from .workload import live_scheduler, plan_new
     from .workspace import check_filter
 
     cfg = ws.config
@@ -177,7 +185,16 @@ def start_session(
     check_filter(conn, flt)
     t = ws.now()
     if plan.mode is None:
-        queue = todays_queue(conn, cfg.schedule, day, t, flt, new_limit=plan.new, total_limit=plan.limit)
+        queue = todays_queue(
+            conn,
+            cfg.schedule,
+            day,
+            t,
+            flt,
+            new_limit=plan.new,
+            total_limit=plan.limit,
+            plan_new=plan_new(ws, conn, flt),
+        )
     else:
         note_ids = weakest_notes(ws, conn, plan.weak) if plan.mode == "weak" and plan.weak else None
         queue = study_queue(
@@ -200,6 +217,7 @@ def start_session(
         clock=day,
         now=clock,
         flt=flt,
+        scheduler=live_scheduler(ws, conn) if plan.grading == "review" else None,
         streak_of=lambda at: review_streak(conn, day, at, keep_streak_on_empty_days=keep).current,
         journal=ws.journal(),
         mode=plan.grading,
@@ -222,13 +240,14 @@ def grade(ws: Workspace, card: str, rating: int) -> tuple[int, GradeResult]:
         The card's id and the grade's result.
     """
     from ..history.grading import grade_card
+    from .workload import live_scheduler
 
     cfg = ws.config
     with ws.connect(create=False) as conn:
         card_id = resolve_card(conn, card)
         result = grade_card(
             conn,
-            ws.scheduler(),
+            live_scheduler(ws, conn),
             card_id,
             rating,
             ws.now(),
@@ -270,10 +289,10 @@ def change(ws: Workspace, ids: list[int], action: Change) -> list[dict[str, Any]
 def card_info(ws: Workspace, card: str) -> CardReport:
     """One card in full: memory state, recall now, what each grade would give, history, curve."""
     from ..scheduling.cardinfo import card_report
-    from ..scheduling.memory import CardScheduler
+    from .workload import live_scheduler
 
     with ws.connect(create=False) as conn:
-        return card_report(conn, card, CardScheduler(ws.config.schedule, ws.day_clock()), ws.now())
+        return card_report(conn, card, live_scheduler(ws, conn), ws.now())
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,8 @@ class Workspace:
         # One rule for every command: a bad parameter set stops `due` and `stats` as it stops `grade`.
         check_parameters(cfg.schedule.parameters, cfg.schedule.origin)
         ws = cls(cfg, clock, frontend or Frontend(), device or None)
+        for warning in cfg.warnings:
+            ws.frontend.notice(f"warning: {warning}")
         if cfg.vault_reason not in ("option", "environment", "config", "./notes"):
             ws.frontend.notice(f"vault: {cfg.vault} (found {cfg.vault_reason})")
         return ws

@@ -26,6 +26,7 @@ from . import report_command as report
 from . import schedule_commands as schedule
 from . import serve_command as serve
 from . import study_commands as review
+from . import workload_commands as workload
 from .context import State, err_console
 
 
@@ -254,7 +255,16 @@ def main_options(
     ctx.obj = State(vault=vault, db=db, config_path=config)
 
 
-for _group in (notes.app, review.app, schedule.app, stats.app, history.app, report.app, serve.app):
+for _group in (
+    notes.app,
+    review.app,
+    schedule.app,
+    workload.app,
+    stats.app,
+    history.app,
+    report.app,
+    serve.app,
+):
     app.add_typer(_group)
 app.add_typer(export.app, name="export")
 app.add_typer(imports.app, name="import")

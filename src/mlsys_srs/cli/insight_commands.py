@@ -8,7 +8,7 @@ chart that fit 80 columns and read without colour).
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -123,6 +123,25 @@ def heatmap_lines(hm: Heatmap, width: int) -> list[Text]:
     legend.append(f"more (busiest day {top:,})")
     lines.append(legend)
     return lines
+
+
+def workload_lines(workload: dict[str, Any]) -> list[str]:
+    """What shapes the coming days, under the forecast: the plan, breaks, easy days, balancing."""
+    out = []
+    if workload.get("plan"):
+        from .workload_commands import plan_line
+
+        out.append("  " + plan_line(workload["plan"]))
+    for b in workload.get("breaks", ()):
+        out.append(f"  break {b['from']} to {b['to']}: no reviews are scheduled then")
+    easy = workload.get("easy_days") or [1.0] * 7
+    if any(x != 1.0 for x in easy):
+        names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+        days = ", ".join(f"{n} {x:.0%}" for n, x in zip(names, easy, strict=True) if x != 1.0)
+        out.append(f"  easy days: {days}")
+    if workload and not workload.get("load_balance", True):
+        out.append("  load balancing off: each review day is the plain fuzz draw")
+    return out
 
 
 def forecast_lines(fc: Forecast, width: int) -> list[Text]:
@@ -250,6 +269,8 @@ def render_stats(s: Stats, out: Console, limit: int = 10) -> None:
     if any(fc.counts):
         for line in forecast_lines(fc, width):
             out.print(line, no_wrap=True, overflow="crop")
+    for note in workload_lines(s.workload):
+        out.print(note, soft_wrap=True)
     out.print()
 
     c = s.counts

@@ -267,6 +267,10 @@ def due(
             c.print(f"next card due: {format_when(summary.next_due, t, clock.tz)}")
         else:
             c.print("no cards are scheduled")
+    if summary.plan is not None:
+        from .workload_commands import plan_line
+
+        c.print(plan_line(summary.plan), soft_wrap=True)
 
 
 def _change(ctx: typer.Context, ids: list[int], as_json: bool, verb: str, action: Change) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..core.identity import event_id
@@ -101,9 +101,23 @@ def grade_card(
             kind=kind,
         )
         card_store.set_schedule(conn, card_id, after.to_raw())
-        ev = Event(eid, kind, now, _device(journal), key, {"rating": rating, "ms": duration_ms})
+        data: dict[str, Any] = {"rating": rating, "ms": duration_ms}
+        if kind == "review" and after.state == "review" and after.due is not None:
+            # The day chosen (by the fuzz, the load balancer, a plan): a replay takes it as it is.
+            data["due"] = scheduler.clock.day_of(after.due).isoformat()
+        ev = Event(eid, kind, now, _device(journal), key, data)
         record(conn, journal, [(ev, card_id)])
+    workload = scheduler.workload
+    if workload is not None and kind == "review":
+        workload.moved(_load_day(scheduler, before), _load_day(scheduler, after))
     return GradeResult(review_id, card_id, rating, before, after, duration_ms, leech)
+
+
+def _load_day(scheduler: CardScheduler, s: CardSchedule) -> date | None:
+    """The day a schedule counts toward the load of (None: it counts toward none)."""
+    if s.state == "new" or s.due is None or s.suspended:
+        return None
+    return scheduler.clock.day_of(s.due)
 
 
 def undo_review(

@@ -1,7 +1,8 @@
 """The review journal: one append-only JSON Lines file per device, in the vault.
 
 Every event that changes a card's history (a review, an undo, suspend,
-unsuspend, bury, reset, an import, a cram answer, a purge) is appended to
+unsuspend, bury, reset, an import, a cram answer, a purge, a due date moved by
+``postpone``, ``advance``, ``break`` or ``plan``) is appended to
 ``<journal folder>/<device id>.jsonl`` before the database commits it, so the
 journal, not the database, is the record of history: the database is a cache
 that ``rebuild`` can recreate from the notes and the journals of every device.
@@ -15,7 +16,9 @@ A line is one event::
     {"v": 1, "id": "01J...", "kind": "review", "at": "2026-11-30T08:00:00.000000+00:00",
      "dev": "d-3f9a...", "card": {"uid": "...", "block": null, "dir": "forward", "cloze": null,
      "path": "09-gpu-systems/roofline-model.md", "fp": "...", "q": "What is ..."},
-     "rating": 3, "ms": 8000}
+     "rating": 3, "ms": 8000, "due": "2026-12-04"}
+
+(``due``: the review day the grade chose, which a replay takes as it is.)
 
 A last line without its newline (a crash mid-write, or a file synced while
 being written) is ignored until it is complete. Every line read is checked
@@ -44,7 +47,7 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 EVENT_KINDS = frozenset(
-    {"review", "undo", "suspend", "unsuspend", "bury", "reset", "import", "cram", "purge"}
+    {"review", "undo", "suspend", "unsuspend", "bury", "reset", "import", "cram", "purge", "move"}
 )
 """What a journal line can record."""
 HEAD_BYTES = 512

@@ -6,16 +6,16 @@ is trusted. ``read_line`` gives one of three answers:
 - an ``Event`` whose every field was checked: a known kind and version; an id, device and card
   key of bounded length with no control characters; an instant in a sane window (not before
   2000, not more than a day ahead of this device's clock); a rating of 1 to 4; a finite answer
-  time, capped as the review screen caps it; a bury's ``until`` and an import's state checked
-  the same way;
+  time, capped as the review screen caps it; a bury's ``until``, an import's state, the review
+  day a grade or a ``move`` recorded (``due``, a date ``YYYY-MM-DD``) checked the same way;
 - ``Waiting``: a valid line this device cannot apply yet, either dated in the future (it is
   applied on its day) or written by a newer version (a kind or format version this one does
   not know: it is applied after an upgrade);
 - ``Quarantined``: a line that is not a valid event, with the reason, never applied and never
   fatal.
 
-Each kind's own fields are checked by one function of ``KIND_FIELDS``; a kind added later
-(workload events) adds its own.
+Each kind's own fields are checked by one function of ``KIND_FIELDS``; a kind added later adds
+its own (a version that does not know it keeps its lines waiting as ``newer``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..core.instants import parse_instant
@@ -46,6 +46,7 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _UID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _BLOCK_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_DAY_RE = re.compile(r"^(?:20|21)\d\d-\d\d-\d\d$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -144,6 +145,30 @@ def _answer(data: dict[str, Any]) -> None:
             raise _Bad(f"ms {ms!r} is longer than a day")
     if "first" in data and not isinstance(data["first"], bool):
         raise _Bad("first is not true or false")
+    if "due" in data:
+        _day(data["due"], "due")
+
+
+def _day(value: Any, what: str) -> None:
+    """A review day: ``YYYY-MM-DD`` in 2000-2199."""
+    if not isinstance(value, str) or not _DAY_RE.match(value):
+        raise _Bad(f"{what} {str(value)[:40]!r} is not a date YYYY-MM-DD")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise _Bad(f"{what} {value!r} is not a date") from None
+
+
+def _move(data: dict[str, Any]) -> None:
+    """A due date moved by a command (postpone, advance, break, plan): the day, why, its batch."""
+    _day(data.get("due"), "due")
+    if "from" in data and data["from"] is not None:
+        _day(data["from"], "from")
+    why = data.get("why")
+    if not isinstance(why, str) or not _KIND_RE.match(why):
+        raise _Bad(f"why {str(why)[:40]!r} is not a name")
+    if "batch" in data:
+        _text(data, "batch", 64, pattern=_ID_RE)
 
 
 def _undo(data: dict[str, Any]) -> None:
@@ -201,6 +226,7 @@ KIND_FIELDS: dict[str, Callable[[dict[str, Any]], None]] = {
     "reset": _plain,
     "purge": _plain,
     "import": _import,
+    "move": _move,
 }
 """Each kind this version knows, with the check of its own fields."""
 

@@ -2,7 +2,12 @@
 
 ``replay_events`` is pure (a card's events in, its state and review rows out): undone reviews
 are left out, a reset makes the card new, cram answers are logged without changing the
-schedule, and every review is the same grade a live answer would have been. ``replay_cards``
+schedule, and every review is the same grade a live answer would have been: the review day a
+live grade chose (by the load balancer, easy days, a break or a plan, which depend on the other
+cards' due dates) is recorded in its event as ``due`` and taken as it is, so devices that saw the
+other cards in another order, and a rebuild, agree; an event without it (an older version's)
+gets the plain fuzz draw. A ``move`` event (``postpone``, ``advance``, ``break``, ``plan``) sets
+a card in review due on the day it records. ``replay_cards``
 recomputes cards of the database from their stored events, spread over the cores when many
 (``core.workers.fork_map``). A journal merge, an import, a rebuild and the web page's late
 answers all replay through here.
@@ -14,6 +19,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from ..core.instants import parse_instant
@@ -68,8 +74,10 @@ def replay_events(
                 continue
             at = dt_from_db(e.at)
             assert at is not None
-            # The same grade as a live answer (review days, fuzz seeded by the uid and the review count).
-            after = scheduler.replay_grade(uid, before, rating, at)
+            # The same grade as a live answer (review days, fuzz seeded by the uid and the review
+            # count), on the day the live answer chose when its event records it.
+            recorded = data.get("due")
+            after = scheduler.replay_grade(uid, before, rating, at, _day(recorded) if recorded else None)
             if is_new_leech(before.lapses, after.lapses, leech_threshold):
                 if leech_action != "tag":
                     after = CardSchedule(**{**after.__dict__, "suspended": True})
@@ -111,7 +119,22 @@ def replay_events(
                 )
             elif e.kind == "import" and isinstance(data.get("state"), dict):
                 s = CardSchedule.from_raw({**CardSchedule().to_raw(), **data["state"]})
+            elif e.kind == "move" and s.state == "review" and isinstance(data.get("due"), str):
+                s = CardSchedule(**{**s.__dict__, "due": scheduler.day_start(_day(data["due"]))})
     return Replayed(s, rows, leech)
+
+
+_DAYS: dict[str, date] = {}
+
+
+def _day(text: str) -> date:
+    """A recorded day (``YYYY-MM-DD``, checked by the journal reader), remembered by text."""
+    day = _DAYS.get(text)
+    if day is None:
+        day = date.fromisoformat(text)
+        if len(_DAYS) < 100_000:
+            _DAYS[text] = day
+    return day
 
 
 _DATA: dict[str, dict[str, Any]] = {}

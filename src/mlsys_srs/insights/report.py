@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -58,8 +58,9 @@ def report_data(
     keep_streak_on_empty_days: bool = False,
     schedule: ScheduleConfig | None = None,
     parameters: Sequence[float] = (),
+    workload: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything the page shows, as plain data.
+    """Everything the page shows, as plain data (``workload``: as ``compute_stats`` takes it).
 
     Keys: ``stats`` (exactly ``stats --json`` for the same options), ``graph``
     (``graph --json``'s counts, nodes, dangling concepts and first 15 weak
@@ -86,6 +87,7 @@ def report_data(
         schedule=sched,
         parameters=parameters,
         charts=True,
+        workload=workload,
     )
     graph = concept_graph(conn, clock, now, days=days, parameters=parameters)
     curve = ForgettingCurve.from_parameters(parameters)

@@ -32,7 +32,7 @@ figures only charts draw are ``charts.py``'s.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -183,6 +183,9 @@ class Stats:
     """True retention per week against the desired retention, overall and per domain."""
     charts: Charts | None = None
     """The figures only charts need (``compute_stats(charts=True)``; ``stats --json``, ``report``)."""
+    workload: dict[str, Any] = field(default_factory=dict)
+    """How the days are chosen and what shapes them (load balancing, easy days, breaks, the active
+    plan), as the application layer describes it (``app.workload.workload_summary``)."""
 
     @property
     def weak_domains(self) -> tuple[DomainStats, ...]:
@@ -261,6 +264,7 @@ class Stats:
             "most_lapsed": [_card_json(c) for c in self.most_lapsed],
             "calibration": [b.as_json() for b in self.calibration],
             "retention_by_week": self.retention_by_week.as_json() if self.retention_by_week else None,
+            "workload": self.workload,
             **(self.charts.as_json() if self.charts is not None else {}),
         }
 
@@ -293,8 +297,11 @@ def compute_stats(
     schedule: ScheduleConfig | None = None,
     parameters: Sequence[float] = (),
     charts: bool = False,
+    workload: Mapping[str, Any] | None = None,
 ) -> Stats:
     """Every figure of ``mlsys-srs stats`` for the cards selected by ``flt``.
+
+    ``workload``: what shapes the coming days (``Stats.workload``), shown with the forecast.
 
     Args:
         conn: the review database.
@@ -341,6 +348,7 @@ def compute_stats(
         leeches=leeches,
         most_lapsed=most_lapsed,
         scope=_scope_json(flt),
+        workload=dict(workload or {}),
         calibration=calibration,
         retention_by_week=by_week,
         charts=(

@@ -24,7 +24,7 @@ docs/anki-rules.md), in Anki's arithmetic: f32, and ``round`` half away from zer
   (``learning_step_fuzz``).
 
 ``ReviewTarget`` is one review interval to schedule, with its bounds: the load balancer
-(issue 26) chooses a day inside ``target.fuzz_range()``; without it the draw does.
+(``balance.choose_day``) chooses a day inside ``target.fuzz_range()``; without it the draw does.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 _F32 = struct.Struct("f")
@@ -183,7 +183,11 @@ def review_target(interval: float, minimum: int, maximum: int) -> ReviewTarget:
 
 
 def passing_review_days(
-    intervals: Sequence[float], previous: int, maximum: int, fraction: float | None
+    intervals: Sequence[float],
+    previous: int,
+    maximum: int,
+    fraction: float | None,
+    choose: Callable[[int, float, int, int], int] | None = None,
 ) -> list[int]:
     """The days of Hard, Good and Easy for a card in review (Anki's ``passing_fsrs_review_intervals``).
 
@@ -193,6 +197,10 @@ def passing_review_days(
         previous: The card's current interval in days.
         maximum: The longest interval.
         fraction: The fuzz draw (None: fuzz off).
+        choose: Chooses the day of the ``k``-th interval (0 Hard, 1 Good, 2 Easy) given
+            ``(k, interval, minimum, maximum)`` (the load balancer, ``balance.choose_day``);
+            default: the fuzz draw (``fuzzed_days``). Good's minimum is the day chosen for
+            Hard + 1, so the choice is threaded through, as Anki does.
 
     Returns:
         One day per interval given: each at least its last-interval minimum
@@ -202,10 +210,13 @@ def passing_review_days(
     out: list[int] = []
     maximum = max(maximum, 1)
     floor = 1
-    for interval in intervals:
+    for k, interval in enumerate(intervals):
         minimum = max(minimum_review_fuzz_interval(interval, previous, maximum), floor)
         minimum = min(minimum, maximum)  # review_target's bounds, without building one
-        days = fuzzed_days(fraction, interval, minimum, maximum)
+        if choose is None:
+            days = fuzzed_days(fraction, interval, minimum, maximum)
+        else:
+            days = choose(k, interval, minimum, maximum)
         out.append(days)
         floor = days + 1
     return out

@@ -27,8 +27,13 @@ Anki itself); py-fsrs gives the memory formulas only:
   ``random``): Anki's fuzz range (``fuzz.fuzz_range``) with the minimums
   inside it, and a draw determined by the card's ``uid`` and review count;
   learning steps get Anki's +0-25% (at most 5 minutes). The preview of a grade is
-  therefore exactly what that grade schedules, and a replay gives the same on
-  every device.
+  therefore exactly what that grade schedules.
+- **The day inside the range.** With a ``workload`` (the cards due on each coming day, the
+  card's siblings, easy days, breaks, a plan), a live grade and its preview choose the day
+  with ``balance.choose_day`` (Anki's load balancer and ours); without one, the plain draw.
+  A replay (``replay_grade``) never balances: it takes the day the live grade recorded in
+  its journal event (``recorded``), so every device replays alike whatever load it saw; an
+  event without one (from an older version) gets the plain draw.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ if TYPE_CHECKING:
     import fsrs
 
     from ..config import ScheduleConfig
+    from .balance import DayContext
+    from .daily_load import Workload
 
 RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 """Grade number -> name, as FSRS and Anki call them."""
@@ -349,6 +356,10 @@ class CardScheduler:
     One per configuration and day clock. ``grade``, ``preview`` and ``replay_grade`` are one
     computation (``_answer``), so a preview is exactly what the grade then schedules and a replay
     exactly what live grading stored.
+
+    ``workload``: where live grades and previews choose their day (``daily_load.Workload``: the
+    load per day, siblings, easy days, breaks, a plan); None: the plain fuzz draw. Replays never
+    use it.
     """
 
     def __init__(self, cfg: ScheduleConfig, clock: DayClock | None = None) -> None:
@@ -389,6 +400,7 @@ class CardScheduler:
         self._day_memo: tuple[datetime, date] | None = None
         self._day_starts: dict[date, datetime] = {}
         self._start_days: dict[datetime, date] = {}
+        self.workload: Workload | None = None
 
     @property
     def parameters(self) -> tuple[float, ...]:
@@ -426,20 +438,49 @@ class CardScheduler:
             raise ValueError(f"rating must be 1-4, not {rating!r}")
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
-        return self._answer(uid, s, rating, now, self.clock.day_of)[0]
+        return self._answer(uid, s, rating, now, self.clock.day_of, self._context)[0]
 
-    def replay_grade(self, uid: str, s: CardSchedule, rating: int, now: datetime) -> CardSchedule:
-        """Exactly what ``grade`` returns, for replaying long histories (a journal merge, an import,
-        a rebuild): the same computation, remembering review days and day starts between grades."""
-        if not self._ratings or rating not in RATINGS or now.tzinfo is None:
+    def replay_grade(
+        self, uid: str, s: CardSchedule, rating: int, now: datetime, recorded: date | None = None
+    ) -> CardSchedule:
+        """What ``grade`` returned, for replaying long histories (a journal merge, an import, a
+        rebuild): the same computation, remembering review days and day starts between grades.
+
+        ``recorded``: the review day the live grade chose (its journal event's ``due``), used
+        instead of choosing again when the answer schedules the card for a later day; without it
+        (an older event), the plain fuzz draw. A replay never consults the ``workload``.
+        """
+        if (not self._ratings or rating not in RATINGS or now.tzinfo is None) and (
+            recorded is None and self.workload is None
+        ):
             return self.grade(uid, s, rating, now)
-        return self._answer(uid, s, rating, now, self._day_of)[0]
+        if rating not in RATINGS:
+            raise ValueError(f"rating must be 1-4, not {rating!r}")
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        day_of = self._day_of if self._ratings else self.clock.day_of
+        return self._answer(uid, s, rating, now, day_of, None, recorded)[0]
+
+    def _context(self, uid: str, today: date) -> DayContext | None:
+        """The workload's context for a live answer of ``uid`` on ``today`` (None without one)."""
+        workload = self.workload
+        return None if workload is None else workload.context(uid, today)
 
     def _answer(
-        self, uid: str, s: CardSchedule, rating: int, now: datetime, day_of: Callable[[datetime], date]
+        self,
+        uid: str,
+        s: CardSchedule,
+        rating: int,
+        now: datetime,
+        day_of: Callable[[datetime], date],
+        context: Callable[[str, date], DayContext | None] | None = None,
+        recorded: date | None = None,
     ) -> tuple[CardSchedule, int | None]:
         """Anki's answer to ``rating`` (docs/anki-rules.md, sections 2-4): the memory state, then
         the state, step and interval by Anki's rules, the fuzz inside Anki's range.
+
+        ``context`` gives the day context of a live answer (``balance.choose_day``); ``recorded``
+        is a replayed answer's recorded review day (taken when the answer schedules a later day).
 
         Returns the schedule and, for a (re)learning step, the step in seconds before its fuzz.
         """
@@ -458,6 +499,22 @@ class CardScheduler:
         stability = self._next_stability(s, since, rating, today)
         interval = self.fsrs_interval
         maximum = self._max_days
+        fixed: int | None = None
+        if recorded is not None:
+            fixed = (recorded - today).days
+            if fixed < 1:
+                fixed = None  # not a later day: a damaged event; choose as if it had none
+        ctx = None if context is None or fixed is not None else context(uid, today)
+        if ctx is None:
+
+            def pick(iv: float, minimum: int, top: int, stab: float) -> int:
+                return fuzzed_days(fraction, iv, minimum, top)
+        else:
+            from .balance import choose_day
+
+            def pick(iv: float, minimum: int, top: int, stab: float) -> int:
+                return choose_day(fraction, iv, minimum, top, ctx, stab)
+
         days: int | None = None
         secs = 0
         step: int | None = None
@@ -473,22 +530,30 @@ class CardScheduler:
                 else:
                     # Anki: no fuzz and no minimum; ours also keeps it within the maximum interval.
                     new_state, days = "review", min(max(rust_round(again), 1), maximum)
+            elif fixed is not None:
+                new_state, days = "review", fixed
             else:
                 # Good needs Hard's day, Easy Hard's and Good's.
-                ivs = [interval(self._next_stability(s, since, r, today)) for r in range(2, rating)]
-                ivs.append(interval(stability))
+                stabs = [self._next_stability(s, since, r, today) for r in range(2, rating)]
+                stabs.append(stability)
+                ivs = [interval(x) for x in stabs]
                 new_state = "review"
                 previous = self._current_interval(s, last_day, day_of)
-                days = passing_review_days(ivs, previous, maximum, fraction)[-1]
+                choose = None if ctx is None else (lambda k, iv, lo, hi: pick(iv, lo, hi, stabs[k]))
+                days = passing_review_days(ivs, previous, maximum, fraction, choose)[-1]
         else:
             steps = self._relearn_secs if state == "relearning" else self._learn_secs
             new_state = "relearning" if state == "relearning" else "learning"
             index = min(s.step or 0, len(steps) - 1) if steps else 0
             if rating == 4:
-                # Easy graduates, at least a day after Good fuzzed from its unrounded interval.
-                good = fuzzed_days(fraction, interval(self._next_stability(s, since, 3, today)), 1, maximum)
                 new_state = "review"
-                days = fuzzed_days(fraction, max(rust_round(interval(stability)), 1), good + 1, maximum)
+                if fixed is not None:
+                    days = fixed
+                else:
+                    # Easy graduates, at least a day after Good fuzzed from its unrounded interval.
+                    good_stability = self._next_stability(s, since, 3, today)
+                    good = pick(interval(good_stability), 1, maximum, good_stability)
+                    days = pick(max(rust_round(interval(stability)), 1), good + 1, maximum, stability)
             elif steps and rating == 1:
                 step, secs = 0, steps[0]
             elif steps and rating == 2:
@@ -501,7 +566,7 @@ class CardScheduler:
                     step, secs = 0, int(f32(iv * DAY_SECS))
                 else:
                     new_state = "review"
-                    days = fuzzed_days(fraction, max(rust_round(iv), 1), 1, maximum)
+                    days = fixed if fixed is not None else pick(max(rust_round(iv), 1), 1, maximum, stability)
         if days is not None:
             due = self._day_start(today + timedelta(days=days))
         else:
@@ -583,6 +648,10 @@ class CardScheduler:
         self._day_memo = (instant, day)
         return day
 
+    def day_start(self, day: date) -> datetime:
+        """The instant review day ``day`` starts (``clock.day_start``, remembered)."""
+        return self._day_start(day)
+
     def _day_start(self, day: date) -> datetime:
         """``clock.day_start``, remembered by day (and the day of each start)."""
         start = self._day_starts.get(day)
@@ -602,7 +671,7 @@ class CardScheduler:
             raise ValueError("now must be timezone-aware")
         out = {}
         for rating in RATINGS:
-            after, secs = self._answer(uid, s, rating, now, self.clock.day_of)
+            after, secs = self._answer(uid, s, rating, now, self.clock.day_of, self._context)
             shown = self.interval(after, now) if secs is None else timedelta(seconds=secs)
             out[rating] = Outcome(after, shown)
         return out

@@ -20,7 +20,9 @@ Queue rules (today = the ``DayClock`` review day of ``now``):
 - siblings (same note and line: both sides of ``:::``/``??``, the clozes of one
   paragraph) are not shown on the same day: a review or new card is held back
   when a sibling was reviewed today or is already in today's queue (switchable
-  for new and for review cards: ``bury_new_siblings``, ``bury_review_siblings``).
+  for new and for review cards: ``bury_new_siblings``, ``bury_review_siblings``);
+- while a plan is active (``PlanNew``), the new cards of its selection come first, and the
+  day's new-card limit is at least the plan's pace.
 """
 
 from __future__ import annotations
@@ -207,6 +209,16 @@ def learning_ranks(
 
 
 @dataclass(frozen=True)
+class PlanNew:
+    """The new cards of an active plan: introduced before any other, at least ``quota`` today."""
+
+    filter: CardFilter
+    """The plan's selection (within the queue's own filter)."""
+    quota: int
+    """New cards of the plan still to introduce today at the plan's pace."""
+
+
+@dataclass(frozen=True)
 class NewCards:
     """Today's new-card candidates fetched on demand, already in order (see ``build_queue``).
 
@@ -238,6 +250,7 @@ def build_queue(
     note_ranks: Mapping[str, LearningRank] | None = None,
     seed: int = 0,
     new_cards: NewCards | None = None,
+    first_new: frozenset[int] = frozenset(),
 ) -> Queue:
     """Order and limit today's cards.
 
@@ -259,10 +272,14 @@ def build_queue(
         seed: The shuffle of ``random`` (the review day's number, so it holds all day).
         new_cards: The new cards, ordered and fetched on demand, in place of those among
             ``candidates`` (which then must hold none); ``new_order`` is theirs.
+        first_new: New cards (ids among ``candidates``) introduced before the others, in their
+            order (a plan's).
     """
     learning, reviews, new = _order_candidates(
         candidates, now, day_end, curve, new_order=new_order, note_ranks=note_ranks, seed=seed
     )
+    if first_new:
+        new = [it for it in new if it.id in first_new] + [it for it in new if it.id not in first_new]
     # Learning cards are always shown (their steps are in progress); they and
     # cards reviewed today claim their sibling groups first.
     taken = set(reviewed_groups)
@@ -399,6 +416,7 @@ def todays_queue(
     *,
     new_limit: int | None = None,
     total_limit: int | None = None,
+    plan_new: PlanNew | None = None,
 ) -> Queue:
     """Today's queue for the cards of ``flt``.
 
@@ -406,16 +424,28 @@ def todays_queue(
         new_limit: New cards for this session, replacing what is left of the
             daily new-card limit (``--new N``).
         total_limit: At most this many cards (``--limit N``).
+        plan_new: An active plan's new cards: first, and at least its quota today.
     """
     today = clock.today(now)
     start, end = clock.day_start(today), clock.day_end(today)
     if new_limit is None:
         new_limit = max(0, cfg.new_per_day - review_store.cards_answered_since(conn, start, "new"))
+        if plan_new is not None:
+            new_limit = max(new_limit, plan_new.quota)
     reviews_left = None
     if cfg.reviews_per_day > 0:
         reviews_left = max(0, cfg.reviews_per_day - review_store.cards_answered_since(conn, start, "review"))
     lazy = cfg.new_order == "learning"
     candidates = [QueueItem(*c) for c in candidate_store.queue_candidates(conn, now, end, flt, new=not lazy)]
+    new_cards = _new_in_learning_order(conn, now, flt) if lazy else None
+    first_new: frozenset[int] = frozenset()
+    if plan_new is not None:
+        if new_cards is not None:
+            new_cards = _first(_new_in_learning_order(conn, now, plan_new.filter), new_cards)
+        else:
+            first_new = frozenset(
+                c.id for c in candidate_store.queue_candidates(conn, now, end, plan_new.filter)
+            )
     return build_queue(
         candidates,
         now=now,
@@ -429,8 +459,24 @@ def todays_queue(
         bury_review_siblings=cfg.bury_review_siblings,
         new_order=cfg.new_order,
         seed=today.toordinal(),
-        new_cards=_new_in_learning_order(conn, now, flt) if lazy else None,
+        new_cards=new_cards,
+        first_new=first_new,
     )
+
+
+def _first(ahead: NewCards, rest: NewCards) -> NewCards:
+    """``rest``'s new cards with those of ``ahead`` (a subset) first, each once."""
+
+    def ordered() -> Iterator[QueueItem]:
+        seen: set[int] = set()
+        for it in ahead.ordered:
+            seen.add(it.id)
+            yield it
+        for it in rest.ordered:
+            if it.id not in seen:
+                yield it
+
+    return NewCards(total=rest.total, ordered=ordered(), in_groups=rest.in_groups)
 
 
 def _new_in_learning_order(conn: sqlite3.Connection, now: datetime, flt: CardFilter | None) -> NewCards:
@@ -500,6 +546,8 @@ class DueSummary:
     domains: tuple[DomainDue, ...]
     next_due: datetime | None
     """The earliest time after ``now`` at which a card becomes due (None: nothing scheduled)."""
+    plan: dict[str, Any] | None = None
+    """The active plan, as ``plan --json`` shows it without its projection (None: none)."""
 
     def as_json(self) -> dict[str, Any]:
         """The summary as ``due --json`` prints it."""
@@ -517,6 +565,7 @@ class DueSummary:
                 {"domain": d.domain, "due_now": d.due_now, "due_today": d.due_today, "new": d.new}
                 for d in self.domains
             ],
+            **({"plan": self.plan} if self.plan is not None else {}),
         }
 
 
@@ -526,12 +575,15 @@ def due_summary(
     clock: DayClock,
     now: datetime,
     flt: CardFilter | None = None,
+    plan_new: PlanNew | None = None,
 ) -> DueSummary:
     """Due now, due today and new cards available, overall and by domain (the queue's own rules)."""
     today = clock.today(now)
     start = clock.day_start(today)
     new_left = max(0, cfg.new_per_day - review_store.cards_answered_since(conn, start, "new"))
-    queue = todays_queue(conn, cfg, clock, now, flt)
+    if plan_new is not None:
+        new_left = max(new_left, plan_new.quota)
+    queue = todays_queue(conn, cfg, clock, now, flt, plan_new=plan_new)
     by_domain: dict[str, dict[str, int]] = {}
     due_now = due_today = learning = new = 0
     for it in (*queue.learning, *queue.main):

@@ -63,6 +63,8 @@ class CardFilter:
     ids: tuple[int, ...] = ()
     deck: DeckRecipe | None = None
     min_lapses: int | None = None
+    within: CardFilter | None = None
+    """Only cards that are also cards of this filter (e.g. a plan's selection within ``--domain``)."""
 
     def where(self) -> tuple[str, list[Any]]:
         """The SQL condition (over ``card JOIN note``) and parameters for this filter."""
@@ -104,6 +106,10 @@ class CardFilter:
         if self.ids:
             conds.append(f"card.id IN ({','.join('?' * len(self.ids))})")
             params.extend(self.ids)
+        if self.within is not None:
+            inner, inner_params = self.within.where()
+            conds.append(f"({inner})")
+            params.extend(inner_params)
         return (" AND ".join(conds) or "1"), params
 
     def scope(self) -> CardFilter:

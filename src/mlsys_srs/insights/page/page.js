@@ -301,11 +301,29 @@
 
   // -- forecast -----------------------------------------------------------------
 
+  function workloadNote(w) {
+    // What shapes the coming days: the plan, breaks and easy days (`stats`'s lines under its forecast).
+    var parts = [];
+    if (w.plan) {
+      var sel = w.plan.selection;
+      var what = sel.deck || sel.domains.concat(sel.tags.map(function (t) { return "#" + t; }), sel.notes).join(", ");
+      parts.push("Plan: " + what + " ready by " + w.plan.by + " at " + pct(w.plan.target) + " recall (" +
+        count(w.plan.cards, "card") + (w.plan.at_target_now === null ? "" : ", " + pct(w.plan.at_target_now) + " there now") + ")");
+    }
+    (w.breaks || []).forEach(function (b) { parts.push("Break " + b.from + " to " + b.to); });
+    var names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    var easy = (w.easy_days || []).map(function (x, i) { return x === 1 ? null : names[i] + " " + pct(x); })
+      .filter(function (x) { return x; });
+    if (easy.length) parts.push("Easy days: " + easy.join(", "));
+    return parts.length ? " " + parts.join(" · ") + "." : "";
+  }
+
   function forecast() {
     var f = S.forecast;
+    var w = S.workload || {};
     document.getElementById("backlog-line").textContent =
       "Today's backlog: " + count(f.overdue, "overdue card") + " (counted in today's bar) · " +
-      S.today.left + " left to review today.";
+      S.today.left + " left to review today." + workloadNote(w);
     var days = f.days.map(function (d) { return d.day; });
     if (!sum(f.days.map(function (d) { return d.due; }))) {
       empty("chart-forecast", "Nothing falls due in the next 30 days. New cards start with `mlsys-srs review`.");
@@ -317,10 +335,24 @@
         hovertemplate: "%{x}: %{y} due<extra>" + esc(d.domain) + "</extra>",
       };
     });
+    // Breaks shaded, the plan's date marked: what `break` and `plan` did to these days.
+    var shapes = (w.breaks || []).map(function (b) {
+      var end = new Date(b.to + "T00:00:00Z");
+      end.setUTCDate(end.getUTCDate() + 1);
+      return { type: "rect", xref: "x", yref: "paper", x0: b.from, x1: end.toISOString().slice(0, 10), y0: 0, y1: 1,
+        fillcolor: "rgba(128,128,128,0.18)", line: { width: 0 }, layer: "below" };
+    });
+    var notes = [];
+    if (w.plan) {
+      shapes.push({ type: "line", xref: "x", yref: "paper", x0: w.plan.by, x1: w.plan.by, y0: 0, y1: 1,
+        line: { dash: "dash", width: 2, color: "#444" } });
+      notes.push({ x: w.plan.by, y: 1, xref: "x", yref: "paper", text: "ready by", showarrow: false,
+        xanchor: "left", yanchor: "top" });
+    }
     plot("chart-forecast", traces, {
       // Each date starts at its tick, so today's, at the y axis, clears the axis's "0".
       barmode: "stack", xaxis: { type: "date", ticklabelposition: "outside right" },
-      yaxis: { title: { text: "cards due" } },
+      yaxis: { title: { text: "cards due" } }, shapes: shapes, annotations: notes,
     });
     key("chart-forecast", f.domains.map(function (d) {
       return { name: d.domain, colour: domainColour(d.domain) };
