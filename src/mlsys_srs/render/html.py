@@ -407,10 +407,15 @@ class MarkdownRenderer:
         data = (self._key_prefix + stripped).encode("utf-8", "surrogatepass")
         return hashlib.blake2b(data, digest_size=16).hexdigest()
 
-    def keys_for(self, texts: Iterable[str]) -> list[str]:
-        """The cache keys of those ``texts`` whose HTML ``render`` caches."""
+    def keys_for(self, texts: Iterable[tuple[str, str]]) -> list[str]:
+        """The cache keys of those ``(text, note)`` whose HTML ``render`` caches (a text with embeds
+        or footnotes is keyed by what it shows)."""
         out = []
-        for text in texts:
+        for text, note in texts:
+            if self._library is not None and note:
+                from .embeds import prepare
+
+                text = prepare(text, note, self._library)
             stripped = text.strip()
             if not self.is_plain(stripped) and _plain_with_wikilinks(stripped) is None:
                 out.append(self.cache_key(stripped))
