@@ -1,12 +1,14 @@
 """Whole-process sync timings on synthetic vaults (issue 2 targets).
 
-    python benchmarks/bench_sync.py [--notes 2000] [--big 20000] [--repeat 5]
+    python benchmarks/bench_sync.py [--kind short|prose] [--notes 2000] [--big 20000] [--repeat 5]
 
 Targets on a 2-core machine: 2,000 notes x 10 cards cold sync < 1 s, no-change
 warm sync < 0.2 s; 20,000 notes x 10 cards (200,000 cards) cold sync < 10 s, warm
 < 1 s, ``due`` < 0.5 s, peak memory < 300 MB, ``export anki`` after editing one
 note < 3 s (the render cache). Each figure is the median of --repeat runs of the
 command (Python start-up included); memory is the peak RSS of the children so far.
+``--kind prose`` syncs the second kind of vault (benchmarks/synth_prose.py: long prose, math,
+list answers and code in every note; 20,000 notes are about 95 MB) instead of synth.py's.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from synth import make_vault
+from synth_prose import make_prose_vault
+
+MAKERS = {"short": make_vault, "prose": make_prose_vault}
 
 
 def run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -36,10 +41,12 @@ def run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     return elapsed, max(after, before) / 1024
 
 
-def bench(notes: int, cards: int, repeat: int, work: Path, export: bool = False) -> dict[str, float]:
-    vault = work / f"vault-{notes}"
+def bench(
+    notes: int, cards: int, repeat: int, work: Path, export: bool = False, kind: str = "short"
+) -> dict[str, float]:
+    vault = work / f"vault-{kind}-{notes}"
     if not vault.exists():
-        make_vault(vault, notes, cards)
+        MAKERS[kind](vault, notes, cards)
     env = {
         **os.environ,
         "MLSYS_SRS_CONFIG": str(work / "none.toml"),
@@ -85,6 +92,7 @@ def bench(notes: int, cards: int, repeat: int, work: Path, export: bool = False)
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kind", choices=sorted(MAKERS), default="short")
     ap.add_argument("--notes", type=int, default=2000)
     ap.add_argument("--cards", type=int, default=10)
     ap.add_argument("--big", type=int, default=20000, help="notes for the large warm-sync case (0 to skip)")
@@ -92,14 +100,14 @@ def main() -> None:
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mlsys-srs-bench-"))
     try:
-        r = bench(a.notes, a.cards, a.repeat, work)
+        r = bench(a.notes, a.cards, a.repeat, work, kind=a.kind)
         print(
             f"{a.notes} notes x {a.cards} cards: cold sync {r['cold_s']:.2f} s (target < 1), "
             f"warm sync {r['warm_s']:.3f} s (target < 0.2; with the day's backup {r['backup_s']:.2f} s), due {r['due_s']:.3f} s, "
             f"peak RSS {r['peak_mb']:.0f} MB (target < 200)"
         )
         if a.big:
-            big = bench(a.big, a.cards, max(1, a.repeat // 2), work, export=True)
+            big = bench(a.big, a.cards, max(1, a.repeat // 2), work, export=True, kind=a.kind)
             print(
                 f"{a.big} notes x {a.cards} cards: cold sync {big['cold_s']:.2f} s (target < 10), "
                 f"warm sync {big['warm_s']:.3f} s (target < 1; with the day's backup {big['backup_s']:.2f} s), due {big['due_s']:.3f} s (target < 0.5), "

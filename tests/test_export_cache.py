@@ -282,6 +282,30 @@ def test_a_full_build_in_small_batches_equals_one_batch(
     conn.close()
 
 
+def test_a_full_build_in_one_process_records_its_cards_batch_by_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: with more cards than one fetch of the card query, the signature function was
+    registered again while that query ran, which SQLite refuses ("Error creating function"): a
+    one-core machine's first export of 5,000 cards or more failed."""
+    from mlsys_srs.anki import export as anki
+
+    bundled = Path(__file__).resolve().parent.parent / "notes"
+    conn = open_db(tmp_path / "db.sqlite", T0)
+    sync_vault(conn, bundled, T0)
+    monkeypatch.setattr(anki, "EXPORT_BATCH", 300)
+    monkeypatch.setattr(anki, "PARALLEL_EXPORT_MIN", 10**9)
+    out, cache = tmp_path / "deck.apkg", tmp_path / "cache" / "deck.sqlite"
+    first = export_anki(conn, CardFilter(), vault=bundled, out=out, now=T0, clock=CLOCK, cache=cache)
+    assert first.cards > 1000
+    built = package(out)
+    export_anki(
+        conn, CardFilter(), vault=bundled, out=out, now=T0 + timedelta(hours=1), clock=CLOCK, cache=cache
+    )
+    assert package(out) == built
+    conn.close()
+
+
 def test_an_export_running_beside_another_builds_without_the_cache(tmp_path: Path) -> None:
     from mlsys_srs.store import export_cache
 

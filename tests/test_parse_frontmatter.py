@@ -243,7 +243,19 @@ _WORDS = [
     ".5", "a.", "_a",
 ]
 # fmt: on
-_GOOD = ["queue", "bench", "Note 00004", "a.b", "x-1/y", "e5", "ml/systems", "a-", "Zz 9"]
+_GOOD = [
+    "queue",
+    "bench",
+    "Note 00004",
+    "a.b",
+    "x-1/y",
+    "e5",
+    "ml/systems",
+    "a-",
+    "Zz 9",
+    "A/B testing",
+    "x  y",
+]
 
 
 @given(
@@ -278,9 +290,9 @@ def test_flat_frontmatter_fast_path_reads_what_pyyaml_reads(pairs: list[tuple[st
 
 
 def test_flat_frontmatter_fast_path_takes_the_usual_notes() -> None:
-    fm = "\ntitle: Note 00004\ntags: [queue, bench]\naliases: [ml/sys, a-b]\n"
+    fm = "\ntitle: Note 00004\ntags: [queue, bench]\naliases: [ml/sys, a-b, A/B testing]\n"
     assert load_simple_yaml(fm) == (
-        {"title": "Note 00004", "tags": ["queue", "bench"], "aliases": ["ml/sys", "a-b"]},
+        {"title": "Note 00004", "tags": ["queue", "bench"], "aliases": ["ml/sys", "a-b", "A/B testing"]},
         {"title": 1, "tags": 2, "aliases": 3},
     )
     for other in ("\ntitle: yes\n", "\na: b\na: c\n", "\ntitle: 'quoted'\n", "\ntags:\n  - a\n"):

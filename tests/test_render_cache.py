@@ -70,6 +70,20 @@ def test_a_re_export_takes_the_html_from_the_cache(
     assert any('<img src="pic' in f for f in second)  # the image is still bundled on a re-export
 
 
+def test_texts_with_embeds_and_footnotes_are_looked_up_by_what_they_show(tmp_path: Path) -> None:
+    """The cache keys a text by what it shows (embeds and footnotes in place): the keys a build
+    looks up (``keys_for``, given each text's note) are those ``render`` stores."""
+    from mlsys_srs.render.embeds import NoteLibrary
+
+    (tmp_path / "a.md").write_text("# A\n\nQ: x?\nA: See ![[b]] and[^1] *this*.\n\n[^1]: The note.\n")
+    (tmp_path / "b.md").write_text("Defined *once*.\n")
+    renderer = MarkdownRenderer(library=NoteLibrary(tmp_path))
+    texts = [("See ![[b]] and[^1] *this*.", "a.md"), ("Just *this*.", "a.md")]
+    for text, note in texts:
+        renderer.render(text, note=note)
+    assert sorted(renderer.keys_for(texts)) == sorted(renderer.fresh)
+
+
 def test_the_key_holds_the_text_the_renderer_version_and_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
     text = "Some *emphasis*"
     plain, breaks = MarkdownRenderer(), MarkdownRenderer(breaks=True)

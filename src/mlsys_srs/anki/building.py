@@ -117,7 +117,7 @@ class Builder:
             cached_renders(
                 self.conn,
                 renderer.keys_for(
-                    text
+                    (text, c.note)
                     for c in cards
                     for text in ((c.source,) if c.kind == "cloze" else (c.question, c.answer))
                 ),

@@ -129,12 +129,13 @@ class BoundedYAMLHandler(YAMLHandler):
             loader.dispose()
 
 
-# One ``key: value`` or ``key: [item, item]`` line whose words start with a letter and hold no
-# character YAML gives a meaning inside a plain scalar (no quote, colon, hash, bracket, comma...).
+# One ``key: value`` or ``key: [item, item]`` line whose words (items of words) start with a letter
+# and hold no character YAML gives a meaning inside a plain scalar (no quote, colon, hash, bracket,
+# comma...).
 _SIMPLE_YAML_LINE = re.compile(
     r"([A-Za-z][A-Za-z0-9_]*):"
     r"(?: ([A-Za-z][A-Za-z0-9_ ./-]*[A-Za-z0-9_./-]|[A-Za-z])"
-    r"| \[((?:[A-Za-z][A-Za-z0-9_./-]*)(?:, [A-Za-z][A-Za-z0-9_./-]*)*)?\])\Z"
+    r"| \[((?:[A-Za-z](?:[A-Za-z0-9_ ./-]*[A-Za-z0-9_./-])?)(?:, [A-Za-z](?:[A-Za-z0-9_ ./-]*[A-Za-z0-9_./-])?)*)?\])\Z"
 )
 _SIMPLE_YAML_MAX = 4096
 _STR_TAG = "tag:yaml.org,2002:str"

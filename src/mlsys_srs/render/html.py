@@ -15,6 +15,10 @@ vault needs:
   the file and names it, so the field refers to Anki's flat media folder.
 
 The renderer never touches files itself: image resolution is the caller's.
+
+With markdown-it-pyrs installed (the ``fast`` extra), most texts are rendered by it instead
+(``render.fast``: the same HTML, about ten times faster); the others, and every text without
+it, by markdown-it-py here. Each distinct code block is highlighted once per process.
 """
 
 from __future__ import annotations
@@ -200,8 +204,26 @@ def highlight_code(code: str, lang: str, attrs: str = "") -> str:
     lexer = _lexer(lang.lower()) if lang else None
     if lexer is None:
         return protect_cloze(escapeHtml(code))
+    return _highlighted(code, lang.lower())
+
+
+FAST_LEXER_AFTER = 8
+"""Blocks of a language highlighted before its lexer indexes its rules (``render.lexing``: the
+index costs a few tens of milliseconds, paid back after a few dozen blocks)."""
+_blocks: dict[str, int] = {}
+
+
+@lru_cache(maxsize=2048)
+def _highlighted(code: str, lang: str) -> str:
+    """Pygments' HTML of a block, once per distinct block (an export meets a snippet many times)."""
     from pygments import highlight
 
+    lexer = _lexer(lang)
+    seen = _blocks[lang] = _blocks.get(lang, 0) + 1
+    if seen == FAST_LEXER_AFTER:
+        from .lexing import fast_lexer
+
+        fast_lexer(lexer)
     return protect_cloze(highlight(code, lexer, _formatter()))
 
 
@@ -259,10 +281,15 @@ class MarkdownRenderer:
         import markdown_it
         import pygments
 
+        from .fast import CompiledRenderer, version
+
         self._breaks = breaks
         self._math = math
         self._cloze = cloze
+        self._compiled = CompiledRenderer(highlight_code, math, cloze=cloze)
         self._versions = f"{RENDER_VERSION}\x1f{markdown_it.__version__}\x1f{pygments.__version__}"
+        if self._compiled.available:
+            self._versions += f"\x1frs={version()}"
         self._options = f"math={math is not None}\x1fcloze={cloze}\x1f" if math is not None or cloze else ""
         self._key_prefix = f"{self._versions}\x1fbreaks={breaks}\x1f{self._options}"
         self._md = self._parser(breaks)
@@ -329,13 +356,15 @@ class MarkdownRenderer:
             cloze: The deletion to mark (a renderer made with ``cloze=True``; never cached).
             breaks: Single line breaks are breaks (None: as the renderer was set up).
         """
+        compiled = True
         if self._library is not None and note:
             from .embeds import prepare
 
-            text = prepare(text, note, self._library)
+            prepared = prepare(text, note, self._library)
+            compiled, text = prepared is text, prepared  # embeds and footnotes: markdown-it-py
         stripped = text.strip()
         if breaks is None or breaks == self._breaks:
-            md, key = self._md, None
+            md, key, breaks = self._md, None, self._breaks
         else:
             if self._other is None:
                 self._other = self._parser(breaks)
@@ -357,8 +386,10 @@ class MarkdownRenderer:
         if hit is not None:
             return hit
         images = self._images
-        fenced = _plain_then_fence(stripped)
-        if fenced is not None:
+        full = self._compiled.render(stripped, breaks=breaks) if compiled else None
+        if full is not None:
+            html = _unwrap(full.strip())
+        elif (fenced := _plain_then_fence(stripped)) is not None:
             html = fenced
         else:
             html = _unwrap(str(md.render(stripped, {"note": note, "line": line})).strip())
@@ -376,10 +407,15 @@ class MarkdownRenderer:
         data = (self._key_prefix + stripped).encode("utf-8", "surrogatepass")
         return hashlib.blake2b(data, digest_size=16).hexdigest()
 
-    def keys_for(self, texts: Iterable[str]) -> list[str]:
-        """The cache keys of those ``texts`` whose HTML ``render`` caches."""
+    def keys_for(self, texts: Iterable[tuple[str, str]]) -> list[str]:
+        """The cache keys of those ``(text, note)`` whose HTML ``render`` caches (a text with embeds
+        or footnotes is keyed by what it shows)."""
         out = []
-        for text in texts:
+        for text, note in texts:
+            if self._library is not None and note:
+                from .embeds import prepare
+
+                text = prepare(text, note, self._library)
             stripped = text.strip()
             if not self.is_plain(stripped) and _plain_with_wikilinks(stripped) is None:
                 out.append(self.cache_key(stripped))

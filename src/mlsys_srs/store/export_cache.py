@@ -108,7 +108,10 @@ def _digest(text: str) -> bytes:
 
 
 def _with_digest(conn: sqlite3.Connection) -> None:
-    conn.create_function(_DIGEST, 1, _digest, deterministic=True)
+    # SQLite refuses to replace a function while a statement runs (a full build in one process
+    # reads its batches from one query): it is there already, from the first batch.
+    with contextlib.suppress(sqlite3.OperationalError):
+        conn.create_function(_DIGEST, 1, _digest, deterministic=True)
 
 
 def _exported(flt: CardFilter) -> tuple[str, list[object]]:
