@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .model import Diagnostic, ParsedCard, ParsedNote
-from .text import split_lines
+from .text import split_lines, strip_comments
 
 RULES: tuple[str, ...] = ("long-answer", "long-list", "giveaway", "short-cloze", "cloze-pair", "yes-no")
 
@@ -43,6 +43,8 @@ HINTS: dict[str, str] = {
 }
 
 ALLOW_RE = re.compile(r"<!--\s*srs:\s*allow-([a-z-]+)\s*-->")
+OPT_OUTS: dict[str, str] = {"long": "long-answer", "list": "long-list"}
+"""``<!-- srs: allow-X -->``: X is the rule's name, or its short form (``long``, ``list``)."""
 
 STOP_WORDS = frozenset(
     [
@@ -178,8 +180,8 @@ def _strip_blocks(markdown: str) -> str:
 
 
 def _visible(markdown: str) -> str:
-    """Prose as a reader counts it: links as their text, inline math as one word, no tags."""
-    text = _LINK_RE.sub(lambda m: m.group(2) or m.group(1), markdown)
+    """Prose as a reader counts it: links as their text, inline math as one word, no tags or comments."""
+    text = _LINK_RE.sub(lambda m: m.group(2) or m.group(1), strip_comments(markdown))
     text = _MD_LINK_RE.sub(lambda m: m.group(1), text)
     text = _INLINE_MATH_RE.sub("x", text)
     text = _TAG_RE.sub("", text)
@@ -247,7 +249,7 @@ def gives_away(question: str, answer: str) -> bool:
         return False
     norm_answer = _normal(plain_answer)
     norm_question = _normal(question)
-    if len(norm_answer) >= 4 and f" {norm_answer} " in f" {norm_question} ":
+    if len(norm_answer) >= 2 and f" {norm_answer} " in f" {norm_question} ":
         return True
     question_words = {_stem(w) for w in _content_words(_visible(question))}
     shared = sum(1 for w in answer_words if _stem(w) in question_words)
@@ -318,7 +320,7 @@ def _allowed(lines: Sequence[str], card: ParsedCard) -> set[str]:
     allowed: set[str] = set()
     first = max(0, card.line - 2)
     for line in lines[first : card.end_line]:
-        allowed.update(ALLOW_RE.findall(line))
+        allowed.update(OPT_OUTS.get(name, name) for name in ALLOW_RE.findall(line))
     return allowed
 
 
@@ -364,16 +366,26 @@ def check_note(note: ParsedNote, text: str, settings: QualitySettings | None = N
         deletions = _deletions(card.source)
         for _, hidden in deletions:
             if is_short_cloze(hidden):
-                warn("short-cloze", f"the cloze {{{{{hidden}}}}} hides too little to recall")
+                warn("short-cloze", f"the cloze {{{{{_shown(hidden)}}}}} hides too little to recall")
                 break
         pair = _first_pair(deletions)
         if pair is not None:
-            warn("cloze-pair", f"the clozes {{{{{pair[0]}}}}} and {{{{{pair[1]}}}}} reveal each other")
+            warn(
+                "cloze-pair",
+                f"the clozes {{{{{_shown(pair[0])}}}}} and {{{{{_shown(pair[1])}}}}} reveal each other",
+            )
     found.sort(key=lambda f: (f[0], RULES.index(f[1])))
     return [
         Diagnostic(note.path, line, f"{what} [{rule}]: {HINTS[rule]}", "warning", f"quality/{rule}")
         for line, rule, what in found
     ]
+
+
+def _shown(text: str) -> str:
+    """Card text quoted in a one-line message: whitespace folded, at most 40 characters."""
+    flat = " ".join(text.split())
+    flat = "".join(c if c.isprintable() else "?" for c in flat)
+    return flat if len(flat) <= 40 else flat[:39] + "…"
 
 
 def _first_pair(deletions: Iterable[tuple[int, str]]) -> tuple[str, str] | None:

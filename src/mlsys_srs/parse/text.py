@@ -211,3 +211,42 @@ def fingerprint(kind: str, direction: str, question: str, cloze: int | None) -> 
     """A card's content fingerprint: kind, direction, normalized question, cloze number."""
     key = f"{kind}\x1f{direction}\x1f{cloze or ''}\x1f{normalize_question(question)}"
     return hashlib.blake2b(key.encode("utf-8"), digest_size=10).hexdigest()
+
+
+_FENCE_LINE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+_COMMENT_RE = re.compile(r"<!--.*?-->|%%.*?%%", re.DOTALL)
+
+
+def strip_comments(markdown: str) -> str:
+    """``markdown`` without its HTML (``<!-- -->``) and Obsidian (``%% %%``) comments, as Obsidian's
+    reading view shows it; comments inside code (fenced or inline) are kept, being code."""
+    if "<!--" not in markdown and "%%" not in markdown:
+        return markdown
+    lines = markdown.split("\n")
+    masked: list[str] = []
+    fence: str | None = None
+    for line in lines:
+        m = _FENCE_LINE_RE.match(line)
+        if fence is not None:
+            masked.append(" " * len(line))
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+                fence = None
+            continue
+        if m:
+            fence = m.group(1)
+            masked.append(" " * len(line))
+            continue
+        masked.append(mask_inline_code(line))
+    scan = "\n".join(masked)
+    out: list[str] = []
+    pos = 0
+    for c in _COMMENT_RE.finditer(scan):
+        before, pos = markdown[pos : c.start()], c.end()
+        end = markdown.find("\n", pos)
+        end = len(markdown) if end < 0 else end
+        if not markdown[pos:end].strip():
+            # A comment that ended a line leaves no blanks there (two would be a hard break).
+            before, pos = before.rstrip(" \t"), end
+        out.append(before)
+    out.append(markdown[pos:])
+    return "".join(out)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..parse.link_resolver import LinkResolver
 from ..parse.model import Link
-from ..parse.text import IMAGE_EXTENSIONS, WIKILINK_RE
+from ..parse.text import IMAGE_EXTENSIONS, WIKILINK_RE, strip_comments
 
 MAX_DEPTH = 3
 MAX_CHARS = 4000
@@ -201,13 +201,15 @@ def footnotes(markdown: str, note_text: str | None) -> str:
 
 
 def prepare(markdown: str, note_path: str, library: NoteLibrary | None) -> str:
-    """A card side as every renderer shows it: embeds replaced by what they embed, footnotes resolved.
+    """A card side as every renderer shows it: comments left out (as Obsidian's reading view does),
+    embeds replaced by what they embed, footnotes resolved.
 
     Args:
         markdown: The card side as written (a cloze card's ``source``).
         note_path: The card's note, vault-relative (embeds and footnotes are read from the vault).
         library: The vault's notes; None shows the text as written.
     """
+    markdown = strip_comments(markdown)
     if library is None or ("![[" not in markdown and "[^" not in markdown):
         return markdown
     out = _expand(markdown, note_path, library, (f"{note_path}#",), MAX_DEPTH)

@@ -35,7 +35,7 @@ from markdown_it.common.utils import escapeHtml
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
-from ..parse.text import URL_SCHEME_RE, WIKILINK_RE
+from ..parse.text import URL_SCHEME_RE, WIKILINK_RE, strip_comments
 from .terminal import build_parser, wikilink_text
 
 if TYPE_CHECKING:
@@ -362,6 +362,8 @@ class MarkdownRenderer:
 
             prepared = prepare(text, note, self._library)
             compiled, text = prepared is text, prepared  # embeds and footnotes: markdown-it-py
+        elif "<!--" in text or "%%" in text:
+            text = strip_comments(text)  # as Obsidian's reading view: a comment is not shown
         stripped = text.strip()
         if breaks is None or breaks == self._breaks:
             md, key, breaks = self._md, None, self._breaks
@@ -416,6 +418,8 @@ class MarkdownRenderer:
                 from .embeds import prepare
 
                 text = prepare(text, note, self._library)
+            elif "<!--" in text or "%%" in text:
+                text = strip_comments(text)
             stripped = text.strip()
             if not self.is_plain(stripped) and _plain_with_wikilinks(stripped) is None:
                 out.append(self.cache_key(stripped))
