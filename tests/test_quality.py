@@ -16,7 +16,7 @@ from mlsys_srs.parse import parse_note
 from mlsys_srs.parse.quality import QualitySettings, check_note, gives_away, is_yes_no, list_items, word_count
 from mlsys_srs.parse.text import strip_comments
 
-from .conftest import write_notes
+from .conftest import Cli, write_notes
 
 
 def rules(text: str, qs: QualitySettings | None = None) -> list[str]:
@@ -134,3 +134,14 @@ def test_check_quality_prints_path_line_and_fix_and_exits_0_on_warnings(tmp_path
     (vault / ".mlsys-srs" / "config.toml").write_text("[check]\nquality = true\n")
     context.reset_consoles()
     assert "yes-no" in CliRunner().invoke(cli.app, ["--vault", str(vault), "check"]).stdout
+
+
+def test_card_and_cards_show_no_comment(run: Cli, notes) -> None:  # type: ignore[no-untyped-def]
+    notes({"t.md": "# T\n\nQ: What is x? %% private %%\nA: The answer <!-- srs: allow-long --> here.\n"})
+    run("sync")
+    listing = run("cards").stdout
+    assert "What is x?" in listing and "The answer here." in listing
+    shown = run("card", "1").stdout
+    assert "Q: What is x?" in shown and "The answer" in shown
+    for out in (listing, shown):
+        assert "private" not in out and "srs:" not in out and "%%" not in out

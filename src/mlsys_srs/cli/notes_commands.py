@@ -347,10 +347,11 @@ def card_table(rows: list[Any], recall: dict[int, float], width: int) -> Text:
     each cell cut at the column's width with ``…``, never wrapped."""
     from rich.text import Text
 
+    from ..parse.text import strip_comments
     from ..render.terminal import clean
 
     def crop(text: str, n: int) -> str:
-        text = clean(" ".join(text.split()))
+        text = clean(" ".join(strip_comments(text).split()))  # a comment is not shown
         return text if len(text) <= n else text[: max(0, n - 1)] + "…"
 
     wide = width >= 110
