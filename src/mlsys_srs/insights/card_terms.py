@@ -199,15 +199,23 @@ class Terms(dict[str, str]):
         return self.names[i if i < 0xD800 else i - 0x800]
 
     def of(self, text: str) -> str:
-        """The term codes of one card side (question or answer), in no order."""
-        visible = _prose(text)
-        codes = "".join(set(map(self.__getitem__, visible.split())))
+        """The distinct term codes of one card side (question or answer), in no order."""
+        return self._codes_of(_prose(text))
+
+    def of_card(self, question: str, answer: str) -> str:
+        """The distinct term codes of a whole card (question and answer), in no order."""
+        return self._codes_of(_prose(question) + "\n" + _prose(answer))
+
+    def _codes_of(self, visible: str) -> str:
+        codes = "".join(set("".join(map(self.__getitem__, visible.split()))))
         if self._numbers.isdisjoint(codes):
             return codes
-        for m in _QUANTITY_RE.finditer(visible):
-            if m.group(2) in _UNITS and _starts_number(visible, m.start()):
-                codes += self[m.group(1) + m.group(2)]
-        return codes
+        quantities = [
+            self[m.group(1) + m.group(2)]
+            for m in _QUANTITY_RE.finditer(visible)
+            if m.group(2) in _UNITS and _starts_number(visible, m.start())
+        ]
+        return "".join(set(codes).union(*quantities)) if quantities else codes
 
     def sequence(self, text: str) -> str:
         """The term codes of a text in reading order (stopwords left out), for phrase matching."""

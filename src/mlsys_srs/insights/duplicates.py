@@ -88,14 +88,12 @@ computed in Python.
 from __future__ import annotations
 
 import math
-import operator
 import re
-from array import array
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain, count, pairwise
+from itertools import chain, pairwise
 from operator import attrgetter, methodcaller
 
 from rapidfuzz import fuzz, process
@@ -190,26 +188,23 @@ _NUMBER, _PLAIN, _FIGURE, _GIVEN = 1, 2, 4, 8  # flags of a term
 
 
 class _Vault:
-    """Every card as three strings of term codes (question, answer, whole card).
+    """Every card as a sorted string of the term codes of the whole card (``full``).
 
-    The whole card's codes are ranked (``ranked`` translates the others' first-seen
-    codes): the rarest term shared by two cards or more is the first character after
-    U+0000, terms held by one card only come last. A card's ``full`` string is
-    sorted, so its rarest terms lead it. ``df[ord(c)]`` counts the cards
-    that hold term ``c`` and ``flags[ord(c)]`` says what kind of number it is; a
-    term's weight, ``ln(scale / df)`` (:meth:`weight`), is computed when a pair is
-    scored.
+    Codes are ranked (``ranked`` translates the codes terms got when first met): the
+    rarest term shared by two cards or more is the first character after U+0000,
+    terms held by one card only come last, so a card's rarest terms lead its
+    string. ``df[ord(c)]`` counts the cards that hold term ``c`` and
+    ``flags[ord(c)]`` says what kind of number it is; a term's weight,
+    ``ln(scale / df)`` (:meth:`weight`), is computed when a pair is scored. The
+    question's and the answer's codes (:meth:`sides`) are worked out only for the
+    cards that are scored.
     """
 
     def __init__(self, cards: Sequence[CardText]) -> None:
         self.cards = cards
         self.terms = terms = Terms()
-        # Question and answer keep the codes the terms got when first met; the whole
-        # card is re-coded by rank once the document frequencies are known.
-        self.q = list(map(terms.of, map(_QUESTION, cards)))
-        self.a = list(map(terms.of, map(_ANSWER, cards)))
         # (map chains: the per-card work runs in C, without a Python loop)
-        full = list(map("".join, map(set, map(operator.add, self.q, self.a))))
+        full = list(map(terms.of_card, map(_QUESTION, cards), map(_ANSWER, cards)))
         counts = Counter(chain.from_iterable(full))
         n = len(cards)
         order = sorted(counts, key=lambda c: (counts[c] if counts[c] > 1 else n + 1, c))
@@ -239,6 +234,11 @@ class _Vault:
         self.scale = max(n, _MIN_CARDS) + 1
         self.rare_df = max(2, n // _BLANK_RARE_SHARE)
         self._phrases: dict[int, dict[str, float]] = {}
+
+    def sides(self, i: int) -> tuple[str, str]:
+        """The ranked term codes of a card's question and of its answer."""
+        card, ranked = self.cards[i], self.ranked
+        return self.terms.of(card.question).translate(ranked), self.terms.of(card.answer).translate(ranked)
 
     def weight(self, terms: Iterable[str]) -> float:
         """The summed weight (inverse document frequency) of terms."""
@@ -273,9 +273,10 @@ class _Side:
     __slots__ = ("a", "a_w", "blank", "f", "f_w", "gives_numbers", "q")
 
     def __init__(self, v: _Vault, i: int) -> None:
-        self.q = set(v.q[i].translate(v.ranked))
-        self.a = set(v.a[i].translate(v.ranked))
-        self.f = set(v.full[i])
+        q, a = v.sides(i)
+        self.q = set(q)
+        self.a = set(a)
+        self.f = self.q | self.a
         self.a_w = v.weight(self.a)
         self.f_w = v.weight(self.f)
         self.gives_numbers = bool(v.having(self.a, _GIVEN))
@@ -373,8 +374,6 @@ def similarity(a: CardText, b: CardText) -> float:
 
 
 _ORDER_KEY = attrgetter("path", "line", "group", "question", "answer")
-_GROUP = attrgetter("group")
-_PLACE = attrgetter("path", "line")
 _QUESTION = attrgetter("question")
 _ANSWER = attrgetter("answer")
 
@@ -402,7 +401,9 @@ def find_duplicates(cards: Sequence[CardText], threshold: float = DEFAULT_THRESH
     """
     # Identical cards (cloze siblings written the same way, repeated input) are
     # compared once.
-    ordered = list(dict.fromkeys(sorted(cards, key=_ORDER_KEY)))
+    by_key = dict(zip(map(_ORDER_KEY, cards), cards, strict=True))
+    ordered = [by_key[k] for k in sorted(by_key)]
+    del by_key
     v = _Vault(ordered)
     n = len(ordered)
 
@@ -426,15 +427,8 @@ def find_duplicates(cards: Sequence[CardText], threshold: float = DEFAULT_THRESH
         for c in prefix:
             postings.setdefault(c, []).append(i)  # each list is in increasing order of i
 
-    # Siblings as small ints: same group, or same path and line.
-    group_ids: dict[str, int] = {}
-    place_ids: dict[tuple[str, int], int] = {}
-    group_of = array("i", map(group_ids.setdefault, map(_GROUP, ordered), count()))
-    place_of = array("i", map(place_ids.setdefault, map(_PLACE, ordered), count()))
-    del group_ids, place_ids
-
     fulls = v.full
-    best: dict[tuple[int, int], tuple[float, int, int]] = {}
+    best: dict[tuple[str, str], tuple[float, int, int]] = {}
     for i, prefix in enumerate(prefixes):
         if len(prefix) == 1:
             lst = postings[prefix]
@@ -450,23 +444,27 @@ def find_duplicates(cards: Sequence[CardText], threshold: float = DEFAULT_THRESH
             if not found:
                 continue
             candidates = found
-        g, place = group_of[i], place_of[i]
-        others = [j for j in candidates if group_of[j] != g and place_of[j] != place]
-        if not others:
-            continue
+        others = candidates if isinstance(candidates, list) else list(candidates)
         matches = process.extract(
             fulls[i], [fulls[j] for j in others], scorer=fuzz.ratio, score_cutoff=_SCREEN_CUTOFF, limit=None
         )
         if not matches:
             continue
-        s = _Side(v, i)
+        card = ordered[i]
+        s: _Side | None = None
         for _, _, k in matches:
             j = others[k]
+            other = ordered[j]
+            # Siblings (one group), or two cards at one place, are never compared.
+            if other.group == card.group or (other.line == card.line and other.path == card.path):
+                continue
+            if s is None:
+                s = _Side(v, i)
             score = _pair_score(v, i, j, s, _Side(v, j))
             if score < threshold:
                 continue
             # i < j and ordered is in _order_key order, so card i sorts first.
-            key = (g, group_of[j]) if g < group_of[j] else (group_of[j], g)
+            key = (card.group, other.group) if card.group < other.group else (other.group, card.group)
             old = best.get(key)
             if old is None or (-score, i, j) < (-old[0], old[1], old[2]):
                 best[key] = (score, i, j)
