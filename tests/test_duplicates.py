@@ -22,6 +22,7 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -511,6 +512,111 @@ def test_reworded_duplicates_are_found_and_their_neighbours_are_not() -> None:
     ]
 
 
+# -- paraphrases: reordered, other words, another form ---------------------------------------------
+
+# Each case is one fact written twice, in two notes of two folders. Every one is checked alone
+# (a vault of two cards) and among the frozen notes (where term weights are those of a real vault).
+PARAPHRASES = {
+    "reordered": (
+        "Q: Why does ring all-reduce send about 2(N-1)/N times the buffer per GPU regardless of N?\n"
+        "A: Each GPU sends and receives its chunk in a reduce-scatter then an all-gather, each moving "
+        "(N-1)/N of the buffer.\n",
+        "Q: Regardless of N, why does each GPU in a ring all-reduce send about 2(N-1)/N times the buffer?\n"
+        "A: A reduce-scatter then an all-gather, each moving (N-1)/N of the buffer, in which each GPU sends "
+        "and receives its chunk.\n",
+    ),
+    "synonyms": (
+        "Q: Why does gradient checkpointing reduce activation memory?\n"
+        "A: It stores only some layer inputs and recomputes the other activations during the backward pass, "
+        "trading extra compute for memory.\n",
+        "Q: How does activation recomputation cut the memory held for activations?\n"
+        "A: It keeps just a subset of layer inputs and recalculates the remaining activations in the "
+        "backward pass, spending additional compute to save memory.\n",
+    ),
+    "question and cloze": (
+        "Q: What does FlashAttention avoid writing to HBM?\n"
+        "A: The full N x N attention score matrix; it computes softmax in tiles held in SRAM with an online "
+        "rescaling.\n",
+        "C: FlashAttention never materialises the {{c1::N x N attention score matrix}} in HBM: it tiles the "
+        "computation in SRAM and rescales the softmax online.\n",
+    ),
+}
+
+# Each case is two different facts in one template or one topic's words.
+NEIGHBOURS = {
+    "prefill and decode": (
+        "Q: What does the prefill phase of LLM inference bound on?\n"
+        "A: Compute: all prompt tokens go through the matmuls at once, so the GPU is busy with arithmetic.\n",
+        "Q: What does the decode phase of LLM inference bound on?\n"
+        "A: Memory bandwidth: each step reads all weights and the KV cache to produce one token per "
+        "sequence.\n",
+    ),
+    "tensor and pipeline parallelism": (
+        "Q: What does tensor parallelism split across GPUs?\n"
+        "A: The weight matrices inside each layer, so every GPU holds a slice of each layer and they "
+        "all-reduce activations.\n",
+        "Q: What does pipeline parallelism split across GPUs?\n"
+        "A: The layers: each GPU holds a contiguous stage of layers and passes activations to the next "
+        "stage.\n",
+    ),
+    "recomputation and offload": (
+        "Q: How does activation recomputation cut the memory held for activations?\n"
+        "A: It keeps just a subset of layer inputs and recalculates the remaining activations in the "
+        "backward pass, spending additional compute to save memory.\n",
+        "Q: How does activation offloading cut the GPU memory held for activations?\n"
+        "A: It copies activations to host memory after the forward pass and back before the backward pass, "
+        "overlapping the PCIe transfers with compute.\n",
+    ),
+}
+
+
+def _pairs_of(first: str, second: str, background: bool) -> list[tuple[str, str]]:
+    """The pairs of the two notes' cards (``gpu/first.md``, ``llm/second.md``), alone or among the frozen notes."""
+    cards = vault(("gpu/first.md", first), ("llm/second.md", second))
+    if background:
+        notes, _ = read_vault(GOLDEN)
+        cards += [
+            CardText("golden/" + c.path, c.line, c.question, c.answer, "golden/" + c.group)
+            for c in cards_from_notes(notes)
+        ]
+    return [
+        p
+        for p in places(find_duplicates(cards))
+        if not p[0].startswith("golden/") and not p[1].startswith("golden/")
+    ]
+
+
+@pytest.mark.parametrize("background", [False, True], ids=["alone", "among-frozen-notes"])
+@pytest.mark.parametrize("case", sorted(PARAPHRASES))
+def test_one_fact_written_two_ways_is_found_across_notes(case: str, background: bool) -> None:
+    first, second = PARAPHRASES[case]
+    assert _pairs_of(first, second, background) == [("gpu/first.md:1", "llm/second.md:1")]
+
+
+@pytest.mark.parametrize("background", [False, True], ids=["alone", "among-frozen-notes"])
+@pytest.mark.parametrize("case", sorted(NEIGHBOURS))
+def test_two_facts_in_shared_words_are_not_duplicates(case: str, background: bool) -> None:
+    first, second = NEIGHBOURS[case]
+    assert _pairs_of(first, second, background) == []
+
+
+def test_word_forms_spellings_and_synonyms_are_one_term() -> None:
+    # Verb, noun and British forms of one word stem alike.
+    assert {stem(w) for w in ("recompute", "recomputes", "recomputation", "recomputations")} == {"recomput"}
+    assert {stem(w) for w in ("allocate", "allocated", "allocation", "allocating")} == {"alloc"}
+    assert {stem(w) for w in ("quantize", "quantized", "quantization", "quantise", "quantisation")} == {
+        "quantiz"
+    }
+    assert stem("materialises") == stem("materializes")
+    # ...but not words that only end like them.
+    assert stem("promise") != stem("promize") and stem("state") == stem("states") == "stat"
+    # Words that stand for one another in card text are one term; "lower" and "partition" are not.
+    assert terms_of("keeps additional inputs; recalculates") == terms_of("stores extra inputs; recomputes")
+    assert terms_of("cut the tiny buffer") == terms_of("reduce the small buffer")
+    assert terms_of("lower precision") != terms_of("reduce precision")
+    assert terms_of("network partition") != terms_of("network shard")
+
+
 # -- what check prints ---------------------------------------------------------------------------
 
 
@@ -533,4 +639,28 @@ def test_check_lists_duplicates_one_line_each_naming_both_places(run: Cli, notes
             "code": "duplicate",
             "message": "this card asks what a.md:1 asks (similarity 100%); keep one and link to its note from the other",
         }
+    ]
+
+
+def test_check_names_both_places_of_a_fact_written_two_ways(run: Cli, notes) -> None:  # type: ignore[no-untyped-def]
+    # A paraphrase across folders is reported once, at the later card, naming the earlier one; the
+    # neighbouring card in the same topic's words is not.
+    notes(
+        {
+            "gpu/checkpointing.md": "# Checkpointing\n\n" + PARAPHRASES["synonyms"][0],
+            "llm/memory.md": "# Memory\n\nSome prose.\n\n"
+            + PARAPHRASES["synonyms"][1]
+            + "\n"
+            + NEIGHBOURS["recomputation and offload"][1],
+        }
+    )
+    out = run("check").stdout
+    assert [x for x in out.splitlines() if "asks what" in x] == [
+        "llm/memory.md:5: this card asks what gpu/checkpointing.md:3 asks (similarity 100%); "
+        "keep one and link to its note from the other"
+    ]
+    assert "1 warning" in out
+    payload = json.loads(run("check", "--json").stdout)
+    assert [(d["path"], d["line"], d["code"]) for d in payload["diagnostics"]] == [
+        ("llm/memory.md", 5, "duplicate")
     ]

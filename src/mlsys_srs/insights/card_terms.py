@@ -6,8 +6,11 @@ words of :func:`~.duplicates.normalize`) and to *terms* (:class:`Terms`), the un
 the detector compares:
 
 - words are case folded and stopwords dropped; a light suffix stemmer makes
-  "forces", "forcing" and "forced" one term (``forc``), and "decode" and
-  "decoding" another;
+  "forces", "forcing" and "forced" one term (``forc``), "decode" and
+  "decoding" another, and "recompute" and "recomputation" (and British
+  "quantise" and American "quantize") a third;
+- a few words that card text uses for one another are one term ("keeps" and
+  "stores", "recalculates" and "recomputes", "additional" and "extra");
 - numbers written as words ("two" to "twelve") are numbers;
 - identifiers keep their underscores (``no_sync``, ``record_stream``);
 - a number followed by a unit of size, time, rate or count is also one term,
@@ -65,6 +68,11 @@ _TIMES_RE = re.compile(r"(?<=\d)[x\u00d7](?=\d)")  # "2x80": two numbers
 _BLOCK_ID_LINE_RE = re.compile(r"(?:^|\s)\^[A-Za-z0-9-]+[ \t]*$", re.MULTILINE)
 _FENCE_RE = re.compile(r"^[ \t]*(```|~~~).*?(?:^[ \t]*\1[^\n]*$|\Z)", re.MULTILINE | re.DOTALL)
 _SUFFIXES = ("ing", "ed", "es", "s", "e")
+_DERIVED_SUFFIXES = ("ations", "ation", "ating", "ated", "ates", "ate")
+# British "-ise" endings after the letters that make the verbs of card text
+# (normalise, materialise, optimise, synchronise, tokenise, quantise), not
+# "promise", "precise" or "expertise".
+_BRITISH_RE = re.compile(r"(?:al|ar|im|on|en|nt|il)i(s)(?:e|ed|es|ing|ation|ations)$")
 _EDGE_PUNCTUATION = ".,;:!?()[]{}\"'`*<>/|"
 
 
@@ -115,17 +123,25 @@ def plain_words(text: str) -> list[str]:
 
 
 def stem(word: str) -> str:
-    """Strip one common suffix ("ing", "ed", "es", "s", "e"), keeping at least four letters.
+    """A word's stem: one common suffix stripped, keeping at least four letters.
 
-    ``forces``, ``forcing`` and ``forced`` become ``forc``; ``caches`` and ``cache``
-    become ``cach``; ``bytes`` becomes ``byte``; words of four letters or fewer, and
-    words ending in "ss", are kept as they are.
+    Inflections go ("ing", "ed", "es", "s", "e"): ``forces``, ``forcing`` and
+    ``forced`` become ``forc``; ``caches`` and ``cache`` become ``cach``; ``bytes``
+    becomes ``byte``. So do the verb endings "ate" and "ation" with theirs:
+    ``recomputation``, ``recomputes`` and ``recompute`` are all ``recomput``,
+    ``allocation`` and ``allocated`` both ``alloc``. British "-ise" and "-isation"
+    are read as "-ize" and "-ization" (``materialises`` is ``materializ``). Words of
+    four letters or fewer, and words ending in "ss", are kept as they are.
     """
     if len(word) <= 4 or not word.isalpha() or word.endswith("ss"):
         return word
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
+    m = _BRITISH_RE.search(word)
+    if m:
+        word = word[: m.start(1)] + "z" + word[m.end(1) :]
+    for suffixes in (_DERIVED_SUFFIXES, _SUFFIXES):
+        for suffix in suffixes:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                return word[: -len(suffix)]
     return word
 
 
@@ -135,6 +151,20 @@ _UNIT_STEMS = frozenset(stem(u) for u in _UNITS)
 # Numbers written as words are numbers ("one" is a stopword: "one of the ...").
 _NUMBER_WORD_TEXT = "two three four five six seven eight nine ten eleven twelve"
 _NUMBER_WORDS = {w: str(n) for n, w in enumerate(_NUMBER_WORD_TEXT.split(), 2)}
+
+
+# Words that card text uses for one another, as "word:its-stand-in" (both stemmed).
+# Only words that mean the same in every sense card text uses them in: not
+# "partition" (a network partition is not a shard) nor "lower" (lower precision).
+_SYNONYM_TEXT = """
+    recalculate:recompute additional:extra keep:store retain:store need:require cut:reduce
+    decrease:reduce shrink:reduce grow:increase large:big huge:big tiny:small quick:fast
+    prevent:avoid
+"""
+_SYNONYMS = {
+    stem(word): stem(stand_in)
+    for word, _, stand_in in (pair.partition(":") for pair in _SYNONYM_TEXT.split())
+}
 
 
 def _term(word: str) -> str:
@@ -147,7 +177,10 @@ def _term(word: str) -> str:
     word = word.strip("_")
     if not word or word in _DROPPED:
         return ""
-    return _NUMBER_WORDS.get(word) or stem(word)
+    if word in _NUMBER_WORDS:
+        return _NUMBER_WORDS[word]
+    term = stem(word)
+    return _SYNONYMS.get(term, term)
 
 
 def code(term_id: int) -> str:

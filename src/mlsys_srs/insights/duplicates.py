@@ -8,7 +8,8 @@ What counts as the same thing
 -----------------------------
 
 A card is compared by its *terms* (:mod:`.card_terms`): the content words of its
-question and of its answer, stemmed ("forces" and "forcing" are one term), with
+question and of its answer, stemmed ("forces" and "forcing" are one term, so are
+"recomputes" and "recomputation") and a few synonyms joined ("keeps" and "stores"), with
 numbers and the units that follow them joined ("15 GB" is ``15gb``) and fenced
 code left out. Every term has a weight, its inverse document frequency over the
 vault, ``ln((N' + 1) / df)``, where ``df`` counts the cards that hold the term and
