@@ -1,21 +1,32 @@
 """Duplicate-card detection on a synthetic vault of N cards, with planted duplicates.
 
-python benchmarks/bench_duplicates.py [--cards 200000] [--planted 500] [--seed 1]
+python benchmarks/bench_duplicates.py [--cards 200000] [--planted 500] [--seed 1] [--repeat 1] [--traced]
 
 Cards are Q/A pairs and cloze paragraphs drawn from a Zipf-distributed vocabulary
 (the shape of real note text: a few very common words, a long tail of terms),
 grouped into notes of 10 cards with the folders of ``synth.py``. ``--planted``
 cards are copied into another note with small rewording (case, punctuation,
-a dropped or swapped word, Markdown added). Prints the time of
-``find_duplicates``, its peak traced memory and how many planted copies it found.
+a dropped or swapped word, Markdown added).
+
+Each run of ``find_duplicates`` happens in a fresh process (this script run again
+with ``--child``), so its peak resident memory is its own: the figure printed is
+that process's peak RSS (the cards and Python included) and, in brackets, how much
+the detector added to what the process held once the cards were built. Prints
+wall and CPU time of each run, the load average (other processes slow the wall
+time), and how many planted copies were found. ``--traced`` adds a run under
+``tracemalloc`` (much slower) for its peak of traced allocations.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import random
+import resource
+import subprocess
+import sys
 import time
 import tracemalloc
 
@@ -101,34 +112,76 @@ def make_cards(n: int, planted: int, seed: int = 1) -> tuple[list[CardText], lis
     return cards, expected
 
 
+def _rss_mib() -> float:
+    """This process's resident memory now (Linux), in MiB."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _child(a: argparse.Namespace) -> None:
+    cards, expected = make_cards(a.cards, a.planted, a.seed)
+    before = _rss_mib()
+    t0, c0 = time.perf_counter(), time.process_time()
+    if a.traced:
+        tracemalloc.start()
+    pairs = find_duplicates(cards)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    traced = tracemalloc.get_traced_memory()[1] / 2**20 if a.traced else None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    found = {frozenset((p.first.group, p.second.group)) for p in pairs}
+    hits = sum(frozenset(e) in found for e in expected)
+    print(
+        json.dumps(
+            {
+                "cards": len(cards),
+                "wall": wall,
+                "cpu": cpu,
+                "rss_before": before,
+                "peak_rss": peak,
+                "traced": traced,
+                "pairs": len(pairs),
+                "hits": hits,
+                "planted": len(expected),
+                "other": len(found) - hits,
+            }
+        )
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cards", type=int, default=200_000)
     ap.add_argument("--planted", type=int, default=500)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--traced", action="store_true", help="also one run under tracemalloc")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.child:
+        _child(a)
+        return
 
-    cards, expected = make_cards(a.cards, a.planted, a.seed)
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    pairs = find_duplicates(cards)
-    elapsed = time.perf_counter() - t0
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    # A second, untraced run: tracemalloc slows allocation-heavy code down.
-    t0, c0 = time.perf_counter(), time.process_time()
-    find_duplicates(cards)
-    untraced, cpu = time.perf_counter() - t0, time.process_time() - c0
+    def run(traced: bool) -> dict[str, float]:
+        cmd = [sys.executable, __file__, "--child", "--cards", str(a.cards), "--planted", str(a.planted)]
+        cmd += ["--seed", str(a.seed)] + (["--traced"] if traced else [])
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        result: dict[str, float] = json.loads(out)
+        return result
 
-    found = {frozenset((p.first.group, p.second.group)) for p in pairs}
-    hits = sum(frozenset(e) in found for e in expected)
-    print(f"cards              {len(cards)}")
-    print(f"find_duplicates    {untraced:.2f} s wall, {cpu:.2f} s CPU ({elapsed:.2f} s under tracemalloc)")
-    print(f"load average       {os.getloadavg()[0]:.1f} (other processes slow the wall time)")
-    print(f"peak memory        {peak / 2**20:.0f} MiB (traced)")
-    print(f"pairs reported     {len(pairs)}")
-    print(f"planted found      {hits}/{len(expected)}")
-    print(f"other pairs        {len(found) - hits}")
+    for _ in range(a.repeat):
+        r = run(False)
+        print(
+            f"find_duplicates    {r['wall']:.2f} s wall, {r['cpu']:.2f} s CPU, peak RSS {r['peak_rss']:.0f} MiB "
+            f"(+{r['peak_rss'] - r['rss_before']:.0f} MiB over the {r['rss_before']:.0f} MiB of the built cards), "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
+    if a.traced:
+        t = run(True)
+        print(f"under tracemalloc  {t['wall']:.2f} s wall, peak traced {t['traced']:.0f} MiB")
+    print(f"cards              {r['cards']}")
+    print(f"pairs reported     {r['pairs']}")
+    print(f"planted found      {r['hits']}/{r['planted']}")
+    print(f"other pairs        {r['other']}")
 
 
 if __name__ == "__main__":
