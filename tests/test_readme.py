@@ -56,6 +56,9 @@ def test_the_readme_counts_of_the_bundled_base_are_a_syncs(tmp_path: Path) -> No
     # No other count of the base survives elsewhere in the README.
     for m in re.finditer(r"(\d[\d,]*) notes and (\d[\d,]*) cards", text):
         assert m.group(0) == total, m.group(0)
+    starter = f"{sum(cards.values()):,} starter cards"
+    for m in re.finditer(r"(\d[\d,]*) starter cards", text):
+        assert m.group(0) == starter, f"README says '{m.group(0)}', a sync counts '{starter}'"
 
 
 def _quick_start() -> tuple[str, str]:
