@@ -48,13 +48,7 @@ def dt_to_db(value: datetime | None) -> str | None:
 
 def dt_from_db(value: str | None) -> datetime | None:
     """A stored datetime back as a UTC-aware datetime (tzinfo exactly ``UTC``)."""
-    if value is None:
-        return None
-    if value.endswith("+00:00"):
-        # As ``dt_to_db`` writes it: read with tzinfo ``UTC`` itself (what ``parse_instant``
-        # returns too), without its conversion; queues read tens of thousands of these.
-        return datetime.fromisoformat(value)
-    return parse_instant(value)
+    return None if value is None else parse_instant(value)
 
 
 def _configure(conn: sqlite3.Connection) -> None:

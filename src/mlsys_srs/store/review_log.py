@@ -279,32 +279,3 @@ def card_reviews(conn: sqlite3.Connection, card_id: int) -> list[CardReview]:
             (card_id,),
         )
     ]
-
-
-class RecallCheck(NamedTuple):
-    """A scheduling answer to a card in the ``review`` state, with the answer before it (calibration)."""
-
-    card_id: int
-    domain: str
-    reviewed_at: str
-    rating: int
-    prev_at: str | None
-    prev_stability: float | None
-
-
-def recall_checks(conn: sqlite3.Connection, flt: CardFilter | None, since: str) -> list[RecallCheck]:
-    """The answers at or after ``since`` to ``flt``'s cards in the ``review`` state, each with the
-    time and stability of the card's previous scheduling answer (cram answers are not history)."""
-    cond, params = of_cards(flt)
-    sql = f"""
-        SELECT r.card_id, note.domain, r.reviewed_at, r.rating, r.prev_at, r.prev_stability
-        FROM (
-            SELECT card_id, reviewed_at, rating, state_before,
-                   LAG(reviewed_at) OVER w AS prev_at, LAG(stability_after) OVER w AS prev_stability
-            FROM review WHERE review.kind = 'review' AND {cond}
-            WINDOW w AS (PARTITION BY card_id ORDER BY reviewed_at, id)
-        ) AS r
-        JOIN card ON card.id = r.card_id JOIN note ON note.id = card.note_id
-        WHERE r.reviewed_at >= ? AND r.state_before = 'review'
-    """
-    return [RecallCheck(*row) for row in conn.execute(sql, [*params, since])]
