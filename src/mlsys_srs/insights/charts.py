@@ -172,12 +172,17 @@ class LogView:
     """The review log of a selection, read once, with each answer's review-day offset in the window."""
 
     log: list[review_store.LogRow]
+    """By card, then time and id."""
     offsets: list[int]
     """Review days from the window's first day (negative before it)."""
     first: date
     days: int
     places: dict[int, tuple[str, bool]]
     curve: ForgettingCurve
+    index: DayIndex
+    """Every review day from the first answer's (or the window's first day, if earlier) to today."""
+    per_day: list[int]
+    """Answers on each day of ``index`` (cram answers too)."""
 
 
 def read_log(
@@ -192,14 +197,28 @@ def read_log(
     """The review log of ``flt``'s cards over a window of ``days`` review days ending today."""
     today = clock.today(now)
     first = today - timedelta(days=days - 1)
-    log = review_store.review_log(conn, flt)
+    by_time = review_store.review_log(conn, flt)
     start = first
-    if log:
-        start = min(first, clock.day_of(parse_instant(min(r.reviewed_at for r in log))))
+    if by_time:
+        start = min(first, clock.day_of(parse_instant(by_time[0].reviewed_at)))
     index = DayIndex(clock, start, today)
-    offsets = index.indexes([r.reviewed_at for r in log], (first - start).days)
+    # Read oldest first, the days come from one bisect per day; then (stably) by card.
+    stamps = [r.reviewed_at for r in by_time]
+    day_offsets = index.sorted_indexes(stamps, (first - start).days)
+    order = sorted(range(len(by_time)), key=[r.card_id for r in by_time].__getitem__)
+    log = list(map(by_time.__getitem__, order))
+    offsets = list(map(day_offsets.__getitem__, order))
     places = review_store.card_places(conn, flt)
-    return LogView(log, offsets, first, days, places, ForgettingCurve.from_parameters(parameters))
+    return LogView(
+        log,
+        offsets,
+        first,
+        days,
+        places,
+        ForgettingCurve.from_parameters(parameters),
+        index,
+        index.counts(stamps),
+    )
 
 
 @dataclass(frozen=True)
@@ -271,7 +290,7 @@ def log_figures(
     add_daily = curve.add_daily
     time_ms = [0] * days
     buttons = {s: [0, 0, 0, 0] for s in ANSWER_STATES}
-    answered: dict[int, set[int]] = {}
+    answered: list[set[int]] = [set() for _ in range(days)] if charts else []
     retired = {c for c, (_, gone) in places.items() if gone}
 
     card = None
@@ -285,7 +304,8 @@ def log_figures(
         if r.card_id != card:
             if span is not None:
                 a, st = span
-                add_daily(acc, a, st, max(a, 0), days)
+                if a < days:
+                    add_daily(acc, a, st, max(a, 0), days)
             card = r.card_id
             place = places.get(card)
             domain = None if place is None else place[0]  # None: not a card of the selection
@@ -296,7 +316,7 @@ def log_figures(
             time_ms[off] += r.duration_ms or 0
             if kind == "review" and r.state_before in buttons and 1 <= r.rating <= 4:
                 buttons[r.state_before][r.rating - 1] += 1
-            answered.setdefault(off, set()).add(card)
+            answered[off].add(card)
         if kind != "review":
             continue
         at = r.reviewed_at
@@ -337,11 +357,13 @@ def log_figures(
         if charts and stability and not gone:
             if span is not None:
                 a, st = span
-                add_daily(acc, a, st, max(a, 0), min(off, days))
+                if a < off and a < days and off > 0:  # else no day of the window between them
+                    add_daily(acc, a, st, max(a, 0), min(off, days))
             span = (off, stability)
     if span is not None:
         a, st = span
-        add_daily(acc, a, st, max(a, 0), days)
+        if a < days:
+            add_daily(acc, a, st, max(a, 0), days)
 
     def weeks(cells: list[list[int]]) -> tuple[WeekRetention, ...]:
         out = []
@@ -395,7 +417,7 @@ def log_figures(
         memorised=tuple(acc),
         time_ms=tuple(time_ms),
         answer_buttons=tuple((s, (c[0], c[1], c[2], c[3])) for s, c in buttons.items()),
-        answered={first + timedelta(days=off): tuple(sorted(ids)) for off, ids in sorted(answered.items())},
+        answered={first + timedelta(days=off): tuple(sorted(ids)) for off, ids in enumerate(answered) if ids},
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
-from itertools import repeat
+from itertools import chain, repeat
 
 from ..scheduling.days import DayClock
 from ..store.db import dt_to_db
@@ -41,3 +41,11 @@ class DayIndex:
         """Instants per day, for stamps sorted ascending."""
         cuts = [bisect_left(sorted_stamps, b) for b in self.bounds]
         return [cuts[i + 1] - cuts[i] for i in range(self.n)]
+
+    def sorted_indexes(self, sorted_stamps: Sequence[str], shift: int = 0) -> list[int]:
+        """``indexes(sorted_stamps, shift)`` for stamps sorted ascending: one bisect per day, not per
+        instant (each day's offset repeated over its run of instants)."""
+        cuts = [0, *(bisect_left(sorted_stamps, b) for b in self.bounds), len(sorted_stamps)]
+        return list(
+            chain.from_iterable(repeat(i - 1 - shift, cuts[i + 1] - cuts[i]) for i in range(len(cuts) - 1))
+        )

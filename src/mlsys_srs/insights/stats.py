@@ -50,6 +50,7 @@ from ..store.filters import CardFilter
 from .charts import (
     CalibrationBin,
     Charts,
+    LogView,
     RetentionByWeek,
     StudiedCard,
     chart_figures,
@@ -326,11 +327,11 @@ def compute_stats(
     curve = ForgettingCurve.from_parameters(parameters)
     today = clock.today(now)
     windows = retention_windows(days)
-    index, heatmap, streak = _review_days(conn, flt, clock, today, days, keep_streak_on_empty_days)
     studied: list[StudiedCard] | None = [] if charts else None
     tally = _tally_cards(conn, flt, clock, now, curve, studied)
-    # The review log, read once: retention, calibration and the chart series come from one pass.
+    # The review log, read once: review days, retention, calibration and the chart series.
     view = read_log(conn, clock, now, flt=flt, days=days, parameters=parameters)
+    index, heatmap, streak = _review_days(conn, flt, view, today, keep_streak_on_empty_days)
     logged = log_figures(view, clock, now, windows=windows, desired=schedule.desired_retention, charts=charts)
     overall, domain_stats = _retention_by_domain(
         windows, logged.retention, tally.domains, tally.domain_counts
@@ -356,17 +357,13 @@ def compute_stats(
 
 
 def _review_days(
-    conn: sqlite3.Connection, flt: CardFilter | None, clock: DayClock, today: date, days: int, keep: bool
+    conn: sqlite3.Connection, flt: CardFilter | None, view: LogView, today: date, keep: bool
 ) -> tuple[DayIndex, Heatmap, Streak]:
-    """From the review instants, oldest first: every review day since the first review (or the
-    heatmap's first day), the heatmap over the last ``days`` days, and the streak."""
-    stamps = review_store.review_times(conn, flt)
-    heat_first = today - timedelta(days=days - 1)
-    first = min(heat_first, clock.day_of(parse_instant(stamps[0]))) if stamps else heat_first
-    index = DayIndex(clock, first, today)
-    per_day = index.counts(stamps)
-    offset = (heat_first - first).days
-    heatmap = Heatmap(first=heat_first, last=today, counts=tuple(per_day[offset:]))
+    """From the answers per day of the log: every review day since the first review (or the
+    heatmap's first day), the heatmap over the window's days, and the streak."""
+    index, per_day = view.index, view.per_day
+    offset = (view.first - index.first).days
+    heatmap = Heatmap(first=view.first, last=today, counts=tuple(per_day[offset:]))
     due_days = days_with_cards_due(conn, flt, index) if keep else None
     return index, heatmap, compute_streak(per_day, index.first, due_days, keep)
 
