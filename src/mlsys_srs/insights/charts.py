@@ -200,12 +200,12 @@ def read_log(
     by_time = review_store.review_log(conn, flt)
     start = first
     if by_time:
-        start = min(first, clock.day_of(parse_instant(by_time[0].reviewed_at)))
+        start = min(first, clock.day_of(parse_instant(by_time[0][1])))
     index = DayIndex(clock, start, today)
     # Read oldest first, the days come from one bisect per day; then (stably) by card.
-    stamps = [r.reviewed_at for r in by_time]
+    stamps = [r[1] for r in by_time]
     day_offsets = index.sorted_indexes(stamps, (first - start).days)
-    order = sorted(range(len(by_time)), key=[r.card_id for r in by_time].__getitem__)
+    order = sorted(range(len(by_time)), key=[r[0] for r in by_time].__getitem__)
     log = list(map(by_time.__getitem__, order))
     offsets = list(map(day_offsets.__getitem__, order))
     places = review_store.card_places(conn, flt)
@@ -300,28 +300,28 @@ def log_figures(
     prev_stability: float | None = None
     prev_off = 0
     span: tuple[int, float] | None = None  # the card's open memorised span: (day, stability)
-    for r, off in zip(log, offsets, strict=True):
-        if r.card_id != card:
+    for (card_id, at, _, rating, state_before, duration_ms, stability, kind), off in zip(
+        log, offsets, strict=True
+    ):
+        if card_id != card:
             if span is not None:
                 a, st = span
                 if a < days:
                     add_daily(acc, a, st, max(a, 0), days)
-            card = r.card_id
+            card = card_id
             place = places.get(card)
             domain = None if place is None else place[0]  # None: not a card of the selection
             gone = card in retired
             prev_at, prev_stability, prev_off, span = None, None, 0, None
-        kind = r.kind
         if charts and 0 <= off < days:
-            time_ms[off] += r.duration_ms or 0
-            if kind == "review" and r.state_before in buttons and 1 <= r.rating <= 4:
-                buttons[r.state_before][r.rating - 1] += 1
+            time_ms[off] += duration_ms or 0
+            if kind == "review" and state_before in buttons and 1 <= rating <= 4:
+                buttons[state_before][rating - 1] += 1
             answered[off].add(card)
         if kind != "review":
             continue
-        at = r.reviewed_at
         if domain is not None:
-            in_review = r.state_before == "review"
+            in_review = state_before == "review"
             if low <= at < end:
                 rows = held.get(domain)
                 if rows is None:
@@ -330,29 +330,26 @@ def log_figures(
                 c[2] += 1
                 if in_review:
                     c[0] += 1
-                    c[1] += r.rating > 1
+                    c[1] += rating > 1
             if in_review and at >= since and off < days:
-                ok = r.rating > 1
+                ok = rating > 1
                 w = n_weeks - 1 - (days - 1 - off) // 7
                 cells = by_domain.get(domain)
                 if cells is None:
                     cells = by_domain[domain] = [[0, 0] for _ in range(n_weeks)]
-                for cell in (overall[w], cells[w]):
-                    cell[0] += 1
-                    cell[1] += ok
+                cell = overall[w]
+                cell[0] += 1
+                cell[1] += ok
+                cell = cells[w]
+                cell[0] += 1
+                cell[1] += ok
                 if prev_at is not None and prev_stability:
-                    if prev_at >= since:
-                        elapsed = off - prev_off
-                    else:
-                        elapsed = (
-                            clock.day_of(parse_instant(at)) - clock.day_of(parse_instant(prev_at))
-                        ).days
-                    p = curve.retrievability(elapsed, prev_stability)
+                    # Review days between them: the offsets count days from the first answer on.
+                    p = curve.retrievability(off - prev_off, prev_stability)
                     b = min(int(p * n_bins), n_bins - 1)
                     reviews[b] += 1
                     passed[b] += ok
                     sums[b] += p
-        stability = r.stability_after
         prev_at, prev_stability, prev_off = at, stability, off
         if charts and stability and not gone:
             if span is not None:
@@ -444,12 +441,17 @@ def distributions(studied: Iterable[StudiedCard]) -> Distributions:
     difficulty = [0] * (len(DIFFICULTY_EDGES) - 1)
     recall = [0] * (len(RECALL_EDGES) - 1)
     n = 0
+    # A value below the first edge counts in the first bin, one at or above the last in the last.
+    top_s, top_d, top_r = len(stability) - 1, len(difficulty) - 1, len(recall) - 1
     for s, d, r in studied:
         n += 1
-        stability[_bin(STABILITY_EDGES, s)] += 1
+        b = bisect_right(STABILITY_EDGES, s) - 1
+        stability[0 if b < 0 else top_s if b > top_s else b] += 1
         if d is not None:
-            difficulty[_bin(DIFFICULTY_EDGES, d)] += 1
-        recall[_bin(RECALL_EDGES, r)] += 1
+            b = bisect_right(DIFFICULTY_EDGES, d) - 1
+            difficulty[0 if b < 0 else top_d if b > top_d else b] += 1
+        b = bisect_right(RECALL_EDGES, r) - 1
+        recall[0 if b < 0 else top_r if b > top_r else b] += 1
     return Distributions(
         studied=n,
         stability=Histogram(STABILITY_EDGES, tuple(stability)),
@@ -463,8 +465,3 @@ def card_recall(card: stats_store.CardMemory, now: datetime, curve: ForgettingCu
     if card.suspended or card.state == "new" or card.stability is None or card.last_review is None:
         return None
     return curve.at(now, parse_instant(card.last_review), float(card.stability))
-
-
-def _bin(edges: Sequence[float], x: float) -> int:
-    """The bin of ``x``: values below the first edge go to the first, at or above the last to the last."""
-    return min(max(bisect_right(edges, x) - 1, 0), len(edges) - 2)

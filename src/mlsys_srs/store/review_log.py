@@ -217,30 +217,22 @@ def review_history(conn: sqlite3.Connection, ids: Sequence[int] | None = None) -
     return out
 
 
-class LogRow(NamedTuple):
-    """One review as the progress charts read it (a tuple: one pass over the whole log)."""
-
-    card_id: int
-    reviewed_at: str
-    id: int
-    rating: int
-    state_before: str
-    duration_ms: int | None
-    stability_after: float | None
-    kind: str
-    """``review``, or ``cram`` (a study-mode answer that changes no schedule)."""
+LogRow = tuple[int, str, int, int, str, int | None, float | None, str]
+"""One review as the progress charts read it: card id, reviewed at (as stored), review id, rating,
+state before, duration in ms, stability after, and kind (``review``, or ``cram``: a study-mode
+answer that changes no schedule). A plain tuple, as the database gives it: one pass over the whole
+log reads it by position."""
 
 
 def review_log(conn: sqlite3.Connection, flt: CardFilter | None) -> list[LogRow]:
     """Every review of ``flt``'s cards (retired ones too), oldest first (by time, then id)."""
     cond, params = of_cards(flt)
-    rows = conn.execute(
+    return conn.execute(
         "SELECT review.card_id, review.reviewed_at, review.id, review.rating, review.state_before,"
         f" review.duration_ms, review.stability_after, review.kind FROM review WHERE {cond}"
         " ORDER BY review.reviewed_at, review.id",
         params,
-    )
-    return list(map(LogRow._make, rows))
+    ).fetchall()
 
 
 def card_places(conn: sqlite3.Connection, flt: CardFilter | None) -> dict[int, tuple[str, bool]]:
