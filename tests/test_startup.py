@@ -1,11 +1,16 @@
-"""Start-up budget: `due`, `card` and `grade` import nothing they do not use (checked with -X importtime)."""
+"""Start-up budget: `due`, `review`, `card` and `grade` import nothing they do not use (checked with -X importtime)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import select
+import struct
 import subprocess
 import sys
+import termios
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -43,11 +48,65 @@ def imported(tmp_path: Path, env: dict[str, str], *args: str) -> set[str]:
         env=env,
     )
     assert out.returncode == 0, out.stderr[-2000:]
+    return top_level_names(out.stderr)
+
+
+def top_level_names(importtime: str) -> set[str]:
+    """The top-level packages named in ``-X importtime`` output."""
     names = set()
-    for line in out.stderr.splitlines():
+    for line in importtime.splitlines()[1:]:  # the first line is the header
         if line.startswith("import time:") and "|" in line:
             names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
     return names
+
+
+def imported_by_review(tmp_path: Path, env: dict[str, str]) -> set[str]:
+    """What ``review`` imports from its start to a quit on the first question.
+
+    ``review`` needs a terminal: it runs on a pseudo-terminal (its controlling terminal), with
+    -X importtime's report going to a file; ``q`` is pressed once the first question is drawn.
+    """
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+
+    def controlling_tty() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    report = tmp_path / "importtime.txt"
+    with report.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-X", "importtime", "-m", "mlsys_srs", "--vault", str(tmp_path / "v"), "review"],
+            stdin=slave,
+            stdout=slave,
+            stderr=err,
+            env={**env, "TERM": "xterm-256color", "EDITOR": "true"},
+            close_fds=True,
+            preexec_fn=controlling_tty,
+        )
+    os.close(slave)
+    screen = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b"one?" not in screen and b"two?" not in screen:
+            assert time.monotonic() < deadline and proc.poll() is None, (screen[-2000:], report.read_text())
+            if select.select([master], [], [], 0.1)[0]:
+                screen += os.read(master, 65536)
+        os.write(master, b"q")
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.05)[0]:
+                try:
+                    os.read(master, 65536)
+                except OSError:  # the terminal closed with the process
+                    break
+        assert proc.wait(timeout=30) == 0, report.read_text()[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return top_level_names(report.read_text())
 
 
 @pytest.fixture
@@ -81,6 +140,14 @@ def test_due_imports_neither_fsrs_nor_anything_heavy(
     names = imported(tmp_path, env, "due")
     assert "mlsys_srs" in names  # the measurement works
     assert names & (HEAVY | {"fsrs"}) == set()
+
+
+def test_review_imports_only_the_screen_and_fsrs(tmp_path: Path, synced: tuple[dict[str, str], int]) -> None:
+    env, _ = synced
+    names = imported_by_review(tmp_path, {**env, "XDG_DATA_HOME": str(tmp_path / "data")})
+    assert "mlsys_srs" in names and "fsrs" in names  # the measurement works; the answers are graded
+    # The first card is drawn with markdown-it (math, code, clozes); Pygments only for a code block.
+    assert names & HEAVY == {"markdown_it"}
 
 
 @pytest.mark.parametrize(

@@ -21,12 +21,14 @@ if TYPE_CHECKING:
 
 def stats(ws: Workspace, flt: CardFilter, *, days: int, charts: bool) -> Stats:
     """Every figure of ``stats`` (``charts``: with the chart series of ``--json``)."""
+    from ..core.workers import cyclic_gc_paused
     from ..insights.stats import compute_stats
     from .workload import workload_summary
     from .workspace import check_filter
 
     cfg = ws.config
-    with ws.connect(create=False) as conn:
+    # The whole review log is read into tuples (no cycles): no collection walks them meanwhile.
+    with ws.connect(create=False) as conn, cyclic_gc_paused():
         check_filter(conn, flt)
         return compute_stats(
             conn,

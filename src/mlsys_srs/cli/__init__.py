@@ -75,22 +75,27 @@ class _Group(TyperGroup):
             raise typer.Exit(130) from None
 
 
-app = typer.Typer(
-    cls=_Group,
-    name="mlsys-srs",
-    help=(
-        "Spaced repetition for your ML-systems notes.\n\n"
-        "Reads the Q/A blocks, clozes and concept links of a folder of Markdown notes "
-        "(an Obsidian vault works as it is), keeps them in a SQLite review database, "
-        "schedules them with FSRS and reviews them in the terminal.\n\n"
-        "Start with:  mlsys-srs sync   then   mlsys-srs review"
-    ),
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+def _typer() -> typer.Typer:
+    """The app's root, without commands (``app``, and ``main``'s app of one command)."""
+    return typer.Typer(
+        cls=_Group,
+        name="mlsys-srs",
+        help=(
+            "Spaced repetition for your ML-systems notes.\n\n"
+            "Reads the Q/A blocks, clozes and concept links of a folder of Markdown notes "
+            "(an Obsidian vault works as it is), keeps them in a SQLite review database, "
+            "schedules them with FSRS and reviews them in the terminal.\n\n"
+            "Start with:  mlsys-srs sync   then   mlsys-srs review"
+        ),
+        no_args_is_help=True,
+        add_completion=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode="rich",
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+
+app = _typer()
 
 
 def _flags_without_type() -> None:
@@ -114,14 +119,15 @@ _flags_without_type()
 
 
 def _plain_coercion() -> None:
-    """Coerce plain option values (text, paths, unconstrained numbers; optional or repeated)
-    without pydantic.
+    """Coerce plain option values (text, paths, numbers; optional or repeated) without pydantic.
 
     typer 0.26 and later check every option through a pydantic ``TypeAdapter``: importing
     pydantic and building the adapters costs about 90 ms of every command, more than a third
-    of a warm ``sync``. An option with any constraint (``min=``, path checks, a parser, a
-    choice, a flag given a value) still goes through typer's own coercion, and a typer
-    without this machinery is left alone.
+    of a warm ``sync``. An integer with bounds (``min=``/``max=``, as ``review --limit`` and
+    ``stats --days`` have) is read and checked here as pydantic reads it, with its messages.
+    Any other constraint (a float's bounds, ``clamp``, path checks, a parser, a choice, a flag
+    given a value) still goes through typer's own coercion, and a typer without this machinery
+    is left alone.
     """
     try:
         from typer import core
@@ -131,6 +137,7 @@ def _plain_coercion() -> None:
     build = getattr(core, "build_runtime_param", None)
     if build is None or getattr(build, "_srs", False):
         return
+    import re
     import types
     import typing
     from dataclasses import dataclass
@@ -150,6 +157,41 @@ def _plain_coercion() -> None:
 
     converters: dict[Any, Any] = {str: text, Path: Path, int: int, float: float, bool: flag}
     numbers = {int: "integer", float: "number", bool: "boolean"}
+
+    integer = re.compile(r"([+-]?[0-9]+(?:_[0-9]+)*)(?:\.0+)?")
+
+    def bounded_int(value: Any) -> int:
+        """An integer as pydantic's lax mode reads one (``" 12"``, ``"1_000"``, ``"3.0"``; not ``"3.5"``)."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        m = integer.fullmatch(value.strip()) if isinstance(value, str) else None
+        if m is None:
+            raise ValueError("Input should be a valid integer, unable to parse string as an integer")
+        return int(m.group(1))
+
+    @dataclass(frozen=True)
+    class BoundedIntParam(RuntimeParam):
+        """An integer option with ``min=``/``max=``: typer's pydantic check and its messages."""
+
+        low: int | None = None
+        high: int | None = None
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            try:
+                n = bounded_int(value)
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc), ctx=ctx, param=param) from None
+            if self.high is not None and not n <= self.high:
+                raise typer.BadParameter(
+                    f"Input should be less than or equal to {self.high}", ctx=ctx, param=param
+                )
+            if self.low is not None and not n >= self.low:
+                raise typer.BadParameter(
+                    f"Input should be greater than or equal to {self.low}", ctx=ctx, param=param
+                )
+            return n
 
     @dataclass(frozen=True)
     class PlainParam(RuntimeParam):
@@ -193,9 +235,29 @@ def _plain_coercion() -> None:
             )
         return True
 
+    def bounded(info: Any) -> bool:
+        """Only ``min=`` and ``max=``, both whole numbers (or unset), on an integer."""
+        if any(getattr(info, k, None) is not None for k in ("parser", "click_type")):
+            return False
+        if getattr(info, "clamp", False):
+            return False
+        bounds = [getattr(info, k, None) for k in ("min", "max")]
+        return any(b is not None for b in bounds) and all(
+            b is None or (isinstance(b, int) and not isinstance(b, bool)) for b in bounds
+        )
+
     def build_runtime_param(descriptor: Any) -> Any:
-        kind, _ = unwrapped(descriptor.annotation)
+        kind, listed = unwrapped(descriptor.annotation)
         info = descriptor.parameter_info
+        if (
+            kind is int
+            and not listed
+            and bounded(info)
+            and getattr(descriptor, "file_annotation", None) is None
+        ):
+            return BoundedIntParam(
+                parameter_info=info, annotation=descriptor.annotation, low=info.min, high=info.max
+            )
         if kind is None or getattr(descriptor, "file_annotation", None) is not None or not plain(info, kind):
             return build(descriptor)
         return PlainParam(
@@ -255,7 +317,7 @@ def main_options(
     ctx.obj = State(vault=vault, db=db, config_path=config)
 
 
-for _group in (
+_GROUPS = (
     notes.app,
     review.app,
     schedule.app,
@@ -264,10 +326,48 @@ for _group in (
     history.app,
     report.app,
     serve.app,
-):
+)
+for _group in _GROUPS:
     app.add_typer(_group)
 app.add_typer(export.app, name="export")
 app.add_typer(imports.app, name="import")
+
+_GLOBAL_VALUES = ("--vault", "--db", "--config")
+"""The global options that take a value (``main_options``)."""
+
+
+def _one_command(args: list[str]) -> typer.Typer | None:
+    """The app with only the command ``args`` name, when it is one of the top-level commands.
+
+    typer builds every command's options before it runs one (inspecting 58 signatures, ~15 ms
+    of each run); the command line names one. Anything else (help, ``--version``, completion,
+    a group such as ``export``, an unknown name) gets the whole app, so help, completion and
+    "no such command" read as before.
+    """
+    import os
+
+    if any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):
+        return None
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        if args[i] in _GLOBAL_VALUES:
+            i += 2
+        elif args[i].partition("=")[0] in _GLOBAL_VALUES:
+            i += 1
+        else:
+            return None  # --help, --version, --install-completion, or a mistake for click to name
+    if i >= len(args):
+        return None
+    for group in _GROUPS:
+        for info in group.registered_commands:
+            callback = info.callback
+            name = info.name or (callback.__name__.lower().replace("_", "-") if callback else None)
+            if name == args[i]:
+                one = _typer()
+                one.callback()(main_options)
+                one.registered_commands.append(info)
+                return one
+    return None
 
 
 def _quiet_broken_pipe() -> None:
@@ -285,8 +385,10 @@ def _quiet_broken_pipe() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    import sys
+
     try:
-        app()
+        (_one_command(sys.argv[1:]) or app)()
     except BrokenPipeError:  # while printing --help, before a command runs
         _quiet_broken_pipe()
         raise SystemExit(141) from None

@@ -26,6 +26,8 @@ def parse_instant(text: str, *, require_offset: bool = False, what: str = "") ->
     Raises:
         ValueError: not an ISO 8601 time, or (with ``require_offset``) one without an offset.
     """
+    if text.endswith("+00:00"):
+        return datetime.fromisoformat(text)  # UTC as stored: tzinfo is ``UTC`` itself, no conversion
     dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
         if require_offset:

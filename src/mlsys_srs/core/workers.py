@@ -45,6 +45,34 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@contextmanager
+def cyclic_gc_deferred() -> Iterator[Callable[[], None]]:
+    """Pause Python's cyclic garbage collector through a start-up; yields ``resume``.
+
+    ``review`` allocates the day's queue (tens of thousands of tuples, no cycles) and imports
+    its screen before the first card is drawn; a full collection walking all of it would
+    delay the first question by some 30 ms. ``resume`` (called once the first card is on
+    screen, and on leaving the block) freezes what exists into the collector's permanent
+    generation, so later collections in the session skip it, and turns the collector back on.
+    """
+    was_on = gc.isenabled()
+    done = False
+
+    def resume() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            gc.freeze()
+            if was_on:
+                gc.enable()
+
+    gc.disable()
+    try:
+        yield resume
+    finally:
+        resume()
+
+
 def fork_workers() -> int:
     """How many forked processes work can be spread over here (1: no fork, or one core)."""
     import multiprocessing  # not at import time: a warm sync never starts a worker

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import sqlite3
 from bisect import bisect_right
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,9 +21,10 @@ from ..scheduling.days import DayClock
 from ..scheduling.memory import ForgettingCurve
 from ..store import card_stats as stats_store
 from ..store import review_log as review_store
+from ..store.db import dt_to_db
 from ..store.filters import CardFilter
 from .day_index import DayIndex
-from .weakness import rounded
+from .weakness import Retention, rounded
 
 ANSWER_STATES = ("new", "learning", "relearning", "review")
 """The states a card can be answered in, as ``review.state_before`` stores them."""
@@ -171,12 +172,17 @@ class LogView:
     """The review log of a selection, read once, with each answer's review-day offset in the window."""
 
     log: list[review_store.LogRow]
+    """By card, then time and id."""
     offsets: list[int]
     """Review days from the window's first day (negative before it)."""
     first: date
     days: int
     places: dict[int, tuple[str, bool]]
     curve: ForgettingCurve
+    index: DayIndex
+    """Every review day from the first answer's (or the window's first day, if earlier) to today."""
+    per_day: list[int]
+    """Answers on each day of ``index`` (cram answers too)."""
 
 
 def read_log(
@@ -191,193 +197,263 @@ def read_log(
     """The review log of ``flt``'s cards over a window of ``days`` review days ending today."""
     today = clock.today(now)
     first = today - timedelta(days=days - 1)
-    log = review_store.review_log(conn, flt)
+    by_time = review_store.review_log(conn, flt)
     start = first
-    if log:
-        start = min(first, clock.day_of(parse_instant(min(r.reviewed_at for r in log))))
+    if by_time:
+        start = min(first, clock.day_of(parse_instant(by_time[0][1])))
     index = DayIndex(clock, start, today)
-    shift = (first - start).days
-    offsets = [index.index(r.reviewed_at) - shift for r in log]
+    # Read oldest first, the days come from one bisect per day; then (stably) by card.
+    stamps = [r[1] for r in by_time]
+    day_offsets = index.sorted_indexes(stamps, (first - start).days)
+    order = sorted(range(len(by_time)), key=[r[0] for r in by_time].__getitem__)
+    log = list(map(by_time.__getitem__, order))
+    offsets = list(map(day_offsets.__getitem__, order))
     places = review_store.card_places(conn, flt)
-    return LogView(log, offsets, first, days, places, ForgettingCurve.from_parameters(parameters))
-
-
-def chart_figures(
-    conn: sqlite3.Connection, now: datetime, view: LogView, *, flt: CardFilter | None = None
-) -> Charts:
-    """The chart-only figures over the window of ``view`` (today included).
-
-    - *memorised*: for each day, the sum over active cards of the recall
-      probability at the end of that day, from the memory state the review
-      log gives the card after its last answer up to that day (elapsed time
-      in review days);
-    - *time per day*: answer time logged on each day (cram answers included);
-    - *answer buttons*: answers by grade and the state the card was in (cram answers left out);
-    - *distributions*: stability, difficulty and recall now of studied cards.
-    """
-    log, offsets, days, curve = view.log, view.offsets, view.days, view.curve
-    time_ms = [0] * days
-    buttons = {s: [0, 0, 0, 0] for s in ANSWER_STATES}
-    answered: dict[int, set[int]] = {}
-    for r, off in zip(log, offsets, strict=True):
-        if 0 <= off < days:
-            time_ms[off] += r.duration_ms or 0
-            if r.kind == "review" and r.state_before in buttons and 1 <= r.rating <= 4:
-                buttons[r.state_before][r.rating - 1] += 1
-            answered.setdefault(off, set()).add(r.card_id)
-    retired = {c for c, (_, gone) in view.places.items() if gone}
-    return Charts(
-        first=view.first,
-        memorised=tuple(memorised(log, offsets, days, curve, retired)),
-        time_ms=tuple(time_ms),
-        answer_buttons=tuple((s, (c[0], c[1], c[2], c[3])) for s, c in buttons.items()),
-        distributions=distributions(stats_store.card_memory(conn, (flt or CardFilter()).scope()), now, curve),
-        answered={
-            view.first + timedelta(days=off): tuple(sorted(ids)) for off, ids in sorted(answered.items())
-        },
+    return LogView(
+        log,
+        offsets,
+        first,
+        days,
+        places,
+        ForgettingCurve.from_parameters(parameters),
+        index,
+        index.counts(stamps),
     )
 
 
-def _card_runs(log: Sequence[review_store.LogRow]) -> Iterable[tuple[int, int]]:
-    """``(start, end)`` index ranges of each card's rows in a log sorted by card."""
-    i, n = 0, len(log)
-    while i < n:
-        j = i + 1
-        while j < n and log[j].card_id == log[i].card_id:
-            j += 1
-        yield i, j
-        i = j
+@dataclass(frozen=True)
+class LogFigures:
+    """Every figure read from the review log, from one pass over it (``log_figures``)."""
+
+    retention: dict[str, tuple[Retention, ...]]
+    """True retention over each window, per domain (the domains with answers in the longest)."""
+    calibration: tuple[CalibrationBin, ...]
+    retention_by_week: RetentionByWeek
+    memorised: tuple[float, ...] = ()
+    """The chart series (``charts``): see ``chart_figures``."""
+    time_ms: tuple[int, ...] = ()
+    answer_buttons: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()
+    answered: dict[date, tuple[int, ...]] = field(default_factory=dict)
 
 
-def memorised(
-    log: Sequence[review_store.LogRow],
-    offsets: Sequence[int],
-    days: int,
-    curve: ForgettingCurve,
-    retired: Collection[int] = (),
-) -> list[float]:
-    """Sum of recall probabilities of the active cards at the end of each day ``0..days-1``.
-
-    After an answer on day ``a`` that leaves stability ``S``, the card adds
-    ``R(d - a, S)`` to every day ``d`` until the day of its next answer. Retired
-    cards and cards never answered add nothing.
-    """
-    acc = [0.0] * days
-    for i, j in _card_runs(log):
-        if log[i].card_id in retired:
-            continue
-        spans = [
-            (offsets[k], s) for k in range(i, j) if log[k].kind == "review" and (s := log[k].stability_after)
-        ]
-        for n, (a, s) in enumerate(spans):
-            b = spans[n + 1][0] if n + 1 < len(spans) else days
-            curve.add_daily(acc, a, s, max(a, 0), min(b, days))
-    return acc
-
-
-def recall_figures(
-    conn: sqlite3.Connection,
+def log_figures(
+    view: LogView,
     clock: DayClock,
     now: datetime,
     *,
-    flt: CardFilter | None = None,
-    days: int = 365,
+    windows: Sequence[int],
     desired: float = 0.9,
-    parameters: Sequence[float] = (),
-) -> tuple[tuple[CalibrationBin, ...], RetentionByWeek]:
-    """Calibration and true retention per week over the last ``days`` review days (today included).
+    charts: bool = False,
+) -> LogFigures:
+    """True retention, calibration and retention by week, and (``charts``) the chart series, in one
+    pass over the log of ``view``, card by card, each card's answers in time order.
 
-    *Calibration*: every answer in the window to a card in the ``review`` state whose previous
-    scheduling answer left a stability; its prediction is the FSRS retrievability at that stability
-    after the review days elapsed since, and it passed unless graded Again; in bins of 10 %.
+    - *Retention* over each of ``windows`` (the last N review days), per domain: answers to a
+      card in the ``review`` state (and those not graded Again), and every answer.
+    - *Calibration*: every answer in the window of ``view`` to a card in the ``review`` state
+      whose previous scheduling answer left a stability; its prediction is the FSRS
+      retrievability at that stability after the review days elapsed since, and it passed unless
+      graded Again; in bins of 10 %.
+    - *Retention by week*: the same answers, passed or not, per week of seven review days
+      counted back from today (the last ends today, the first may be shorter), overall and per
+      domain.
+    - *memorised*: for each day of the window, the sum over active cards of the recall
+      probability at the end of that day, from the memory state the log gives the card after
+      its last answer up to that day (elapsed time in review days); retired cards add nothing;
+    - *time per day*: answer time logged on each day (cram answers included);
+    - *answer buttons*: answers by grade and the state the card was in;
+    - *answered*: the cards answered on each day.
 
-    *Retention by week*: the same answers, passed or not, per week of seven review days counted back
-    from today (the last ends today, the first may be shorter), overall and per domain.
-    Cram answers are neither (they change no schedule).
+    Cram answers are no history: they count only in time per day and answered. Floating-point
+    sums add in the log's order (card, then time and id), so they are the same on every run.
     """
-    curve = ForgettingCurve.from_parameters(parameters)
+    log, offsets, places, days, curve, first = (
+        view.log,
+        view.offsets,
+        view.places,
+        view.days,
+        view.curve,
+        view.first,
+    )
     today = clock.today(now)
-    first = today - timedelta(days=days - 1)
-    index = DayIndex(clock, first, today)
-    since = index.bounds[0]
+    since = str(dt_to_db(clock.day_start(first)))
+    # Retention windows, counted by how many of them (the longest first) hold an answer.
+    starts = sorted(str(dt_to_db(clock.day_start(today - timedelta(days=w - 1)))) for w in windows)
+    low, end = starts[0], str(dt_to_db(clock.day_end(today)))
+    held: dict[str, list[list[int]]] = {}
     n_bins = len(RECALL_EDGES) - 1
     reviews, passed, sums = [0] * n_bins, [0] * n_bins, [0.0] * n_bins
     n_weeks = -(-days // 7)
     overall = [[0, 0] for _ in range(n_weeks)]
     by_domain: dict[str, list[list[int]]] = {}
-    for r in review_store.recall_checks(conn, flt, since):
-        off = index.index(r.reviewed_at)
-        if not 0 <= off < days:
+    acc = [0.0] * days
+    add_daily = curve.add_daily
+    time_ms = [0] * days
+    buttons = {s: [0, 0, 0, 0] for s in ANSWER_STATES}
+    answered: list[set[int]] = [set() for _ in range(days)] if charts else []
+    retired = {c for c, (_, gone) in places.items() if gone}
+
+    card = None
+    domain: str | None = None
+    gone = False
+    prev_at: str | None = None
+    prev_stability: float | None = None
+    prev_off = 0
+    span: tuple[int, float] | None = None  # the card's open memorised span: (day, stability)
+    for (card_id, at, _, rating, state_before, duration_ms, stability, kind), off in zip(
+        log, offsets, strict=True
+    ):
+        if card_id != card:
+            if span is not None:
+                a, st = span
+                if a < days:
+                    add_daily(acc, a, st, max(a, 0), days)
+            card = card_id
+            place = places.get(card)
+            domain = None if place is None else place[0]  # None: not a card of the selection
+            gone = card in retired
+            prev_at, prev_stability, prev_off, span = None, None, 0, None
+        if charts and 0 <= off < days:
+            time_ms[off] += duration_ms or 0
+            if kind == "review" and state_before in buttons and 1 <= rating <= 4:
+                buttons[state_before][rating - 1] += 1
+            answered[off].add(card)
+        if kind != "review":
             continue
-        ok = r.rating > 1
-        w = n_weeks - 1 - (days - 1 - off) // 7
-        cells = by_domain.get(r.domain)
-        if cells is None:
-            cells = by_domain[r.domain] = [[0, 0] for _ in range(n_weeks)]
-        for c in (overall[w], cells[w]):
-            c[0] += 1
-            c[1] += ok
-        if r.prev_at is None or not r.prev_stability:
-            continue
-        if r.prev_at >= since:
-            elapsed = off - index.index(r.prev_at)
-        else:
-            elapsed = (
-                clock.day_of(parse_instant(r.reviewed_at)) - clock.day_of(parse_instant(r.prev_at))
-            ).days
-        p = curve.retrievability(elapsed, r.prev_stability)
-        b = min(int(p * n_bins), n_bins - 1)
-        reviews[b] += 1
-        passed[b] += ok
-        sums[b] += p
+        if domain is not None:
+            in_review = state_before == "review"
+            if low <= at < end:
+                rows = held.get(domain)
+                if rows is None:
+                    rows = held[domain] = [[0, 0, 0] for _ in starts]
+                c = rows[bisect_right(starts, at) - 1]
+                c[2] += 1
+                if in_review:
+                    c[0] += 1
+                    c[1] += rating > 1
+            if in_review and at >= since and off < days:
+                ok = rating > 1
+                w = n_weeks - 1 - (days - 1 - off) // 7
+                cells = by_domain.get(domain)
+                if cells is None:
+                    cells = by_domain[domain] = [[0, 0] for _ in range(n_weeks)]
+                cell = overall[w]
+                cell[0] += 1
+                cell[1] += ok
+                cell = cells[w]
+                cell[0] += 1
+                cell[1] += ok
+                if prev_at is not None and prev_stability:
+                    # Review days between them: the offsets count days from the first answer on.
+                    p = curve.retrievability(off - prev_off, prev_stability)
+                    b = min(int(p * n_bins), n_bins - 1)
+                    reviews[b] += 1
+                    passed[b] += ok
+                    sums[b] += p
+        prev_at, prev_stability, prev_off = at, stability, off
+        if charts and stability and not gone:
+            if span is not None:
+                a, st = span
+                if a < off and a < days and off > 0:  # else no day of the window between them
+                    add_daily(acc, a, st, max(a, 0), min(off, days))
+            span = (off, stability)
+    if span is not None:
+        a, st = span
+        if a < days:
+            add_daily(acc, a, st, max(a, 0), days)
 
     def weeks(cells: list[list[int]]) -> tuple[WeekRetention, ...]:
         out = []
         for w, (n, good) in enumerate(cells):
-            end = days - 7 * (n_weeks - 1 - w)
-            start = first + timedelta(days=max(0, end - 7))
+            stop = days - 7 * (n_weeks - 1 - w)
+            start = first + timedelta(days=max(0, stop - 7))
             out.append(
-                WeekRetention(start=start, end=first + timedelta(days=end - 1), reviews=n, passed=good)
+                WeekRetention(start=start, end=first + timedelta(days=stop - 1), reviews=n, passed=good)
             )
         return tuple(out)
 
-    bins = tuple(
-        CalibrationBin(
-            low=RECALL_EDGES[b],
-            high=RECALL_EDGES[b + 1],
-            reviews=reviews[b],
-            passed=passed[b],
-            predicted_sum=sums[b],
-        )
-        for b in range(n_bins)
+    def retention(rows: list[list[int]]) -> tuple[Retention, ...]:
+        # Row k holds the answers in the k+1 longest windows only: window w sums the rows of
+        # every window at least as long.
+        out = []
+        for w in windows:
+            start = str(dt_to_db(clock.day_start(today - timedelta(days=w - 1))))
+            k = starts.index(start)
+            out.append(
+                Retention(
+                    days=w,
+                    reviews=sum(c[0] for c in rows[k:]),
+                    passed=sum(c[1] for c in rows[k:]),
+                    answers=sum(c[2] for c in rows[k:]),
+                )
+            )
+        return tuple(out)
+
+    figures = LogFigures(
+        retention={d: retention(rows) for d, rows in held.items()},
+        calibration=tuple(
+            CalibrationBin(
+                low=RECALL_EDGES[b],
+                high=RECALL_EDGES[b + 1],
+                reviews=reviews[b],
+                passed=passed[b],
+                predicted_sum=sums[b],
+            )
+            for b in range(n_bins)
+        ),
+        retention_by_week=RetentionByWeek(
+            desired=desired,
+            weeks=weeks(overall),
+            domains=tuple((d, weeks(c)) for d, c in sorted(by_domain.items())),
+        ),
     )
-    by_week = RetentionByWeek(
-        desired=desired,
-        weeks=weeks(overall),
-        domains=tuple((d, weeks(c)) for d, c in sorted(by_domain.items())),
+    if not charts:
+        return figures
+    return replace(
+        figures,
+        memorised=tuple(acc),
+        time_ms=tuple(time_ms),
+        answer_buttons=tuple((s, (c[0], c[1], c[2], c[3])) for s, c in buttons.items()),
+        answered={first + timedelta(days=off): tuple(sorted(ids)) for off, ids in enumerate(answered) if ids},
     )
-    return bins, by_week
 
 
-def distributions(
-    cards: Iterable[stats_store.CardMemory], now: datetime, curve: ForgettingCurve
-) -> Distributions:
+def chart_figures(view: LogView, figures: LogFigures, studied: Iterable[StudiedCard]) -> Charts:
+    """The chart-only figures over the window of ``view`` (today included): the series of
+    ``log_figures(charts=True)`` and the *distributions* of the ``studied`` cards."""
+    return Charts(
+        first=view.first,
+        memorised=figures.memorised,
+        time_ms=figures.time_ms,
+        answer_buttons=figures.answer_buttons,
+        distributions=distributions(studied),
+        answered=figures.answered,
+    )
+
+
+StudiedCard = tuple[float, float | None, float]
+"""A studied card's stability, difficulty and recall now (see ``card_recall``)."""
+
+
+def distributions(studied: Iterable[StudiedCard]) -> Distributions:
     """Histograms of stability (days), difficulty and recall now over the studied cards."""
     stability = [0] * (len(STABILITY_EDGES) - 1)
     difficulty = [0] * (len(DIFFICULTY_EDGES) - 1)
     recall = [0] * (len(RECALL_EDGES) - 1)
-    studied = 0
-    for c in cards:
-        r = card_recall(c, now, curve)
-        if r is None or c.stability is None:
-            continue
-        studied += 1
-        stability[_bin(STABILITY_EDGES, c.stability)] += 1
-        if c.difficulty is not None:
-            difficulty[_bin(DIFFICULTY_EDGES, c.difficulty)] += 1
-        recall[_bin(RECALL_EDGES, r)] += 1
+    n = 0
+    # A value below the first edge counts in the first bin, one at or above the last in the last.
+    top_s, top_d, top_r = len(stability) - 1, len(difficulty) - 1, len(recall) - 1
+    for s, d, r in studied:
+        n += 1
+        b = bisect_right(STABILITY_EDGES, s) - 1
+        stability[0 if b < 0 else top_s if b > top_s else b] += 1
+        if d is not None:
+            b = bisect_right(DIFFICULTY_EDGES, d) - 1
+            difficulty[0 if b < 0 else top_d if b > top_d else b] += 1
+        b = bisect_right(RECALL_EDGES, r) - 1
+        recall[0 if b < 0 else top_r if b > top_r else b] += 1
     return Distributions(
-        studied=studied,
+        studied=n,
         stability=Histogram(STABILITY_EDGES, tuple(stability)),
         difficulty=Histogram(DIFFICULTY_EDGES, tuple(difficulty)),
         recall=Histogram(RECALL_EDGES, tuple(recall)),
@@ -389,8 +465,3 @@ def card_recall(card: stats_store.CardMemory, now: datetime, curve: ForgettingCu
     if card.suspended or card.state == "new" or card.stability is None or card.last_review is None:
         return None
     return curve.at(now, parse_instant(card.last_review), float(card.stability))
-
-
-def _bin(edges: Sequence[float], x: float) -> int:
-    """The bin of ``x``: values below the first edge go to the first, at or above the last to the last."""
-    return min(max(bisect_right(edges, x) - 1, 0), len(edges) - 2)

@@ -8,8 +8,9 @@ the day starts, without converting each instant to local time.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from itertools import chain, repeat
 
 from ..scheduling.days import DayClock
 from ..store.db import dt_to_db
@@ -32,7 +33,19 @@ class DayIndex:
         """Day offset of a stored instant: -1 before ``first``, ``n`` after ``last``."""
         return bisect_right(self.bounds, stamp) - 1
 
+    def indexes(self, stamps: Iterable[str], shift: int = 0) -> list[int]:
+        """``index(s) - shift`` of each stored instant (one C-level pass over a whole log)."""
+        return [i - 1 - shift for i in map(bisect_right, repeat(self.bounds), stamps)]
+
     def counts(self, sorted_stamps: Sequence[str]) -> list[int]:
         """Instants per day, for stamps sorted ascending."""
         cuts = [bisect_left(sorted_stamps, b) for b in self.bounds]
         return [cuts[i + 1] - cuts[i] for i in range(self.n)]
+
+    def sorted_indexes(self, sorted_stamps: Sequence[str], shift: int = 0) -> list[int]:
+        """``indexes(sorted_stamps, shift)`` for stamps sorted ascending: one bisect per day, not per
+        instant (each day's offset repeated over its run of instants)."""
+        cuts = [0, *(bisect_left(sorted_stamps, b) for b in self.bounds), len(sorted_stamps)]
+        return list(
+            chain.from_iterable(repeat(i - 1 - shift, cuts[i + 1] - cuts[i]) for i in range(len(cuts) - 1))
+        )

@@ -47,7 +47,16 @@ from ..store import review_log as review_store
 from ..store.card_stats import CardRef
 from ..store.db import dt_to_db
 from ..store.filters import CardFilter
-from .charts import CalibrationBin, Charts, RetentionByWeek, chart_figures, read_log, recall_figures
+from .charts import (
+    CalibrationBin,
+    Charts,
+    LogView,
+    RetentionByWeek,
+    StudiedCard,
+    chart_figures,
+    log_figures,
+    read_log,
+)
 from .day_index import DayIndex
 from .streaks import Streak, compute_streak, days_with_cards_due
 from .weakness import (
@@ -55,7 +64,6 @@ from .weakness import (
     Retention,
     Weakness,
     add_card,
-    retention_groups,
     retention_json,
     retention_windows,
     rounded,
@@ -326,15 +334,16 @@ def compute_stats(
     curve = ForgettingCurve.from_parameters(parameters)
     today = clock.today(now)
     windows = retention_windows(days)
-    index, heatmap, streak = _review_days(conn, flt, clock, today, days, keep_streak_on_empty_days)
-    tally = _tally_cards(conn, flt, clock, now, curve)
+    studied: list[StudiedCard] | None = [] if charts else None
+    tally = _tally_cards(conn, flt, clock, now, curve, studied)
+    # The review log, read once: review days, retention, calibration and the chart series.
+    view = read_log(conn, clock, now, flt=flt, days=days, parameters=parameters)
+    index, heatmap, streak = _review_days(conn, flt, view, today, keep_streak_on_empty_days)
+    logged = log_figures(view, clock, now, windows=windows, desired=schedule.desired_retention, charts=charts)
     overall, domain_stats = _retention_by_domain(
-        conn, flt, clock, now, windows, tally.domains, tally.domain_counts
+        windows, logged.retention, tally.domains, tally.domain_counts
     )
     leeches, most_lapsed = _lapse_lists(conn, flt)
-    calibration, by_week = recall_figures(
-        conn, clock, now, flt=flt, days=days, desired=schedule.desired_retention, parameters=parameters
-    )
     return Stats(
         now=now,
         days=days,
@@ -349,30 +358,20 @@ def compute_stats(
         most_lapsed=most_lapsed,
         scope=_scope_json(flt),
         workload=dict(workload or {}),
-        calibration=calibration,
-        retention_by_week=by_week,
-        charts=(
-            chart_figures(
-                conn, now, read_log(conn, clock, now, flt=flt, days=days, parameters=parameters), flt=flt
-            )
-            if charts
-            else None
-        ),
+        calibration=logged.calibration,
+        retention_by_week=logged.retention_by_week,
+        charts=chart_figures(view, logged, studied or []) if charts else None,
     )
 
 
 def _review_days(
-    conn: sqlite3.Connection, flt: CardFilter | None, clock: DayClock, today: date, days: int, keep: bool
+    conn: sqlite3.Connection, flt: CardFilter | None, view: LogView, today: date, keep: bool
 ) -> tuple[DayIndex, Heatmap, Streak]:
-    """From the review instants, oldest first: every review day since the first review (or the
-    heatmap's first day), the heatmap over the last ``days`` days, and the streak."""
-    stamps = review_store.review_times(conn, flt)
-    heat_first = today - timedelta(days=days - 1)
-    first = min(heat_first, clock.day_of(parse_instant(stamps[0]))) if stamps else heat_first
-    index = DayIndex(clock, first, today)
-    per_day = index.counts(stamps)
-    offset = (heat_first - first).days
-    heatmap = Heatmap(first=heat_first, last=today, counts=tuple(per_day[offset:]))
+    """From the answers per day of the log: every review day since the first review (or the
+    heatmap's first day), the heatmap over the window's days, and the streak."""
+    index, per_day = view.index, view.per_day
+    offset = (view.first - index.first).days
+    heatmap = Heatmap(first=view.first, last=today, counts=tuple(per_day[offset:]))
     due_days = days_with_cards_due(conn, flt, index) if keep else None
     return index, heatmap, compute_streak(per_day, index.first, due_days, keep)
 
@@ -404,9 +403,15 @@ class _CardTally:
 
 
 def _tally_cards(
-    conn: sqlite3.Connection, flt: CardFilter | None, clock: DayClock, now: datetime, curve: ForgettingCurve
+    conn: sqlite3.Connection,
+    flt: CardFilter | None,
+    clock: DayClock,
+    now: datetime,
+    curve: ForgettingCurve,
+    studied: list[StudiedCard] | None = None,
 ) -> _CardTally:
-    """Counts, forecast and per-domain weakness inputs in one pass over the cards of ``flt``."""
+    """Counts, forecast and per-domain weakness inputs in one pass over the cards of ``flt``
+    (and, into ``studied``, the memory state and recall now of each studied active card)."""
     today = clock.today(now)
     forecast_index = DayIndex(clock, today, today + timedelta(days=FORECAST_DAYS - 1))
     today_start = forecast_index.bounds[0]
@@ -421,7 +426,9 @@ def _tally_cards(
         acc = tally.domains.get(domain)
         if acc is None:
             acc = tally.domains[domain] = CardAcc()
-        add_card(acc, row, now, today_start, curve)
+        recall = add_card(acc, row, now, today_start, curve)
+        if studied is not None and recall is not None and row.stability is not None:
+            studied.append((row.stability, row.difficulty, recall))
         if suspended:
             bucket = "suspended"
         elif state == "new":
@@ -482,16 +489,13 @@ def _today(
 
 
 def _retention_by_domain(
-    conn: sqlite3.Connection,
-    flt: CardFilter | None,
-    clock: DayClock,
-    now: datetime,
     windows: Sequence[int],
+    by_domain: dict[str, tuple[Retention, ...]],
     domains: dict[str, CardAcc],
     domain_counts: dict[str, dict[str, int]] | None = None,
 ) -> tuple[tuple[Retention, ...], tuple[DomainStats, ...]]:
-    """True retention over each window, overall and per domain, and each domain's weakness."""
-    by_domain = retention_groups(conn, flt, clock, now, windows, "note.domain")
+    """True retention over each window, overall and per domain (``by_domain``: of the domains with
+    answers, from ``log_figures``), and each domain's weakness."""
     empty = tuple(Retention(days=w) for w in windows)
     overall = tuple(
         Retention(

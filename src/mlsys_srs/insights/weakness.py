@@ -212,20 +212,29 @@ def card_groups(
     return groups
 
 
-def add_card(acc: CardAcc, row: CardPass, now: datetime, today_start: str, curve: ForgettingCurve) -> None:
-    """Count one card of a group (``today_start``: the start of today, as stored)."""
+def add_card(
+    acc: CardAcc, row: CardPass, now: datetime, today_start: str, curve: ForgettingCurve
+) -> float | None:
+    """Count one card of a group (``today_start``: the start of today, as stored).
+
+    Returns:
+        The card's recall now when it is studied (not new, not suspended, with a memory state),
+        else None.
+    """
     state, stability, due, last_review = row.state, row.stability, row.due, row.last_review
     lapses, suspended = row.lapses, row.suspended
     acc.cards += 1
     if suspended or state == "new" or stability is None or last_review is None:
-        return
+        return None
     acc.studied += 1
-    acc.r_sum += curve.at(now, parse_instant(last_review), float(stability))
+    recall = curve.at(now, parse_instant(last_review), float(stability))
+    acc.r_sum += recall
     acc.lapses += int(lapses)
     if due is not None and due < today_start:
         acc.overdue += 1
     if state == "review" and last_review < today_start:
         acc.aged += 1
+    return recall
 
 
 def retention_groups(

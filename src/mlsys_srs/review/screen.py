@@ -542,6 +542,7 @@ def run_screen(
     vault: Path,
     resync: Callable[[str], list[str]],
     open_file: Callable[[Path], None] | None = None,
+    after_first_frame: Callable[[], None] | None = None,
 ) -> bool:
     """Show cards and handle keys until the session is quit or done.
 
@@ -553,6 +554,8 @@ def run_screen(
         resync: Syncs one note (vault-relative path) after an edit; returns
             problems to show.
         open_file: Opens an embedded image for ``o`` (default: the system viewer).
+        after_first_frame: Called once, when the first card is on screen: work that need not
+            delay it (the caller's, while the person reads the question).
 
     Returns:
         True when the session ended by Ctrl-C (the caller exits 130 after the summary).
@@ -593,6 +596,9 @@ def run_screen(
                 shown = state
             lines, scroll = viewport(frame, height, scroll, width)
             terminal.draw_lines(lines)
+            if after_first_frame is not None:
+                after_first_frame()
+                after_first_frame = None
             key = terminal.read_key(REDRAW_SECONDS if session.phase is Phase.ANSWER else None)
             if not key:
                 continue  # redraw: the intervals shown are those of a grade given now

@@ -214,7 +214,7 @@ class Session:
         self.clock = clock
         self._now = now
         self.flt = flt
-        self.scheduler = scheduler or CardScheduler(schedule, clock)
+        self._scheduler = scheduler
         self.streak_of = streak_of
         self._curve = ForgettingCurve.from_parameters(schedule.parameters)
         self._main = queue.main
@@ -242,6 +242,19 @@ class Session:
         self.reason = ""
         self._advance(start)
         self.started_empty = self.finished
+
+    @property
+    def scheduler(self) -> CardScheduler:
+        """The scheduler of the grades and the interval previews, built at first use (it imports
+        py-fsrs, which the first question does not need)."""
+        if self._scheduler is None:
+            self._scheduler = CardScheduler(self.schedule, self.clock)
+        return self._scheduler
+
+    def prepare(self) -> None:
+        """Build now what answering needs (the scheduler): for a front end's idle moment."""
+        if self.grades_schedule:
+            _ = self.scheduler
 
     # -- what the screen reads ------------------------------------------------------------
 

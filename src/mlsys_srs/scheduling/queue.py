@@ -31,8 +31,9 @@ import random
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from itertools import zip_longest
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -50,6 +51,9 @@ if TYPE_CHECKING:
 
 Group = tuple[int, int]
 """A sibling group: (note id, line)."""
+
+LEARNING_STATES = frozenset({"learning", "relearning"})
+"""The states ``QueueItem.kind`` calls ``learning``."""
 
 
 class QueueItem(NamedTuple):
@@ -80,7 +84,7 @@ class QueueItem(NamedTuple):
     @property
     def kind(self) -> str:
         """``new``, ``learning`` (learning and relearning) or ``review``."""
-        return "learning" if self.state in ("learning", "relearning") else self.state
+        return "learning" if self.state in LEARNING_STATES else self.state
 
 
 @dataclass(frozen=True)
@@ -93,12 +97,26 @@ class Queue:
     """Review cards, then new cards, each interleaved across domains."""
     groups: frozenset[Group] = frozenset()
     """Sibling groups already taken today (reviewed today or in the queue)."""
-    held_new: int = 0
-    """New cards left out by the new-card limit."""
     held_reviews: int = 0
     """Review cards left out by the review limit or the session limit."""
-    held_siblings: int = 0
-    """Cards left out because a sibling is shown today."""
+    held: tuple[int, int] | Callable[[], tuple[int, int]] = field(default=(0, 0), compare=False)
+    """``(held_new, held_siblings)``, or the function that counts them when first asked:
+    ``todays_queue`` counts the new cards it did not fetch with a query, which the review
+    screen never needs (so it runs only for ``due``, on the connection as it is then)."""
+
+    @cached_property
+    def _held(self) -> tuple[int, int]:
+        return self.held() if callable(self.held) else self.held
+
+    @property
+    def held_new(self) -> int:
+        """New cards left out by the new-card limit."""
+        return self._held[0]
+
+    @property
+    def held_siblings(self) -> int:
+        """Cards left out because a sibling is shown today."""
+        return self._held[1]
 
     @property
     def empty(self) -> bool:
@@ -298,21 +316,27 @@ def build_queue(
     if total_limit is not None:
         room = max(0, total_limit - len(learning) - len(reviews))
         new_left = room if new_left is None else min(new_left, room)
-    chosen, held_new, held_new_siblings = _take_new(
+    chosen, held_new, held_new_siblings, seen_new = _take_new(
         new_order_list, taken, new_left, bury_new_siblings, new_cards
     )
     main = (
         *interleave_by_domain(reviews),
         *(interleave_by_domain(chosen) if new_order == "interleave" else chosen),
     )
-    return Queue(
-        learning=tuple(learning),
-        main=main,
-        groups=frozenset(taken),
-        held_new=held_new,
-        held_reviews=held_reviews,
-        held_siblings=held_siblings + held_new_siblings,
-    )
+    groups = frozenset(taken)
+    held: tuple[int, int] | Callable[[], tuple[int, int]] = (held_new, held_siblings + held_new_siblings)
+    if new_cards is not None:
+        fetched = new_cards
+
+        def held_with_the_rest() -> tuple[int, int]:
+            # Every new card seen is chosen or a held sibling: in a taken group. Of the rest,
+            # those in a taken group are held siblings, the others wait for the limit.
+            rest = fetched.total - seen_new
+            rest_taken = fetched.in_groups(set(groups)) - seen_new if bury_new_siblings and rest else 0
+            return rest - rest_taken, held_siblings + held_new_siblings + rest_taken
+
+        held = held_with_the_rest
+    return Queue(learning=tuple(learning), main=main, groups=groups, held_reviews=held_reviews, held=held)
 
 
 def _order_candidates(
@@ -331,14 +355,22 @@ def _order_candidates(
     reviews: list[QueueItem] = []
     new: list[QueueItem] = []
     for it in candidates:
-        if it.state == "new":
+        state = it.state
+        if state == "new":
             new.append(it)
         elif it.due is not None and it.due < day_end:
-            (learning if it.kind == "learning" else reviews).append(it)
+            (learning if state in LEARNING_STATES else reviews).append(it)
     curve = curve or ForgettingCurve.from_parameters(())
     far = datetime.max.replace(tzinfo=now.tzinfo)
     learning.sort(key=lambda it: (it.due or far, it.id))
-    reviews.sort(key=lambda it: (curve.at(now, it.last_review, it.stability), it.due or far, it.id))
+    recall = curve.retrievability  # what curve.at(now, last_review, stability) computes, per review card
+    reviews.sort(
+        key=lambda it: (
+            0.0 if it.last_review is None else recall(max(0, (now - it.last_review).days), it.stability),
+            it.due or far,
+            it.id,
+        )
+    )
     if new_order == "learning":
         ranks = note_ranks if note_ranks is not None else learning_ranks((it.path for it in new), ())
         new.sort(key=lambda it: (ranks.get(it.path, ((), 0, it.path)), it.line, it.id))
@@ -358,10 +390,11 @@ def _take_reviews(
     held_siblings = 0
     claimed = []
     for it in reviews:
-        if it.group in taken and bury_siblings:
+        group = (it.note_id, it.line)  # it.group, without a property call per card
+        if group in taken and bury_siblings:
             held_siblings += 1
             continue
-        taken.add(it.group)
+        taken.add(group)
         claimed.append(it)
     held_reviews = 0
     if reviews_left is not None and len(claimed) > reviews_left:
@@ -376,11 +409,12 @@ def _take_new(
     new_left: int | None,
     bury_siblings: bool,
     new_cards: NewCards | None,
-) -> tuple[list[QueueItem], int, int]:
+) -> tuple[list[QueueItem], int, int, int]:
     """The new cards introduced today, in order, each claiming its sibling group in ``taken``: at most
     ``new_left`` (None: all), none of a group already taken when ``bury_siblings``. Returns them,
-    the new cards held back by the limit and the siblings held back. With ``new_cards``,
-    ``ordered`` is read only as far as needed and the rest is counted."""
+    the new cards held back by the limit, the siblings held back and how many new cards were
+    read. With ``new_cards``, ``ordered`` is read only as far as needed (the caller counts the
+    rest)."""
     chosen: list[QueueItem] = []
     held_new = held_siblings = 0
     seen_new = 0
@@ -397,14 +431,7 @@ def _take_new(
         taken.add(it.group)
         chosen.append(it)
         seen_new += 1
-    if new_cards is not None:
-        # Every card seen so far is chosen or a held sibling: in a taken group. Of the
-        # rest, those in a taken group are held siblings, the others wait for the limit.
-        rest = new_cards.total - seen_new
-        rest_taken = new_cards.in_groups(taken) - seen_new if bury_siblings and rest else 0
-        held_siblings += rest_taken
-        held_new = rest - rest_taken
-    return chosen, held_new, held_siblings
+    return chosen, held_new, held_siblings, seen_new
 
 
 def todays_queue(
@@ -436,7 +463,7 @@ def todays_queue(
     if cfg.reviews_per_day > 0:
         reviews_left = max(0, cfg.reviews_per_day - review_store.cards_answered_since(conn, start, "review"))
     lazy = cfg.new_order == "learning"
-    candidates = [QueueItem(*c) for c in candidate_store.queue_candidates(conn, now, end, flt, new=not lazy)]
+    candidates = candidate_store.queue_rows(conn, now, end, flt, QueueItem, new=not lazy)
     new_cards = _new_in_learning_order(conn, now, flt) if lazy else None
     first_new: frozenset[int] = frozenset()
     if plan_new is not None:

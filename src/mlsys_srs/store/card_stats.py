@@ -7,7 +7,7 @@ compare them with stored day boundaries without parsing each one.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -30,20 +30,20 @@ class CardPass(NamedTuple):
     suspended: bool
     retired: bool
     buried_until: str | None
+    difficulty: float | None
 
 
-def card_pass(conn: sqlite3.Connection, flt: CardFilter, *, active_only: bool = False) -> Iterator[CardPass]:
+def card_pass(conn: sqlite3.Connection, flt: CardFilter, *, active_only: bool = False) -> list[CardPass]:
     """Every card of ``flt`` (retired ones too unless ``active_only``), as ``CardPass`` rows."""
     where, params = flt.where()
     sql = (
         "SELECT card.id, card.note_id, note.domain, card.state, card.stability, card.due, card.last_review,"
-        " card.lapses, card.suspended, card.retired, card.buried_until"
+        " card.lapses, card.suspended, card.retired, card.buried_until, card.difficulty"
         f" FROM card JOIN note ON note.id = card.note_id WHERE {where}"
     )
     if active_only:
         sql += " AND card.retired = 0"
-    for r in conn.execute(sql, params):
-        yield CardPass(*r)
+    return list(map(CardPass._make, conn.execute(sql, params)))
 
 
 @dataclass(frozen=True)

@@ -217,31 +217,22 @@ def review_history(conn: sqlite3.Connection, ids: Sequence[int] | None = None) -
     return out
 
 
-class LogRow(NamedTuple):
-    """One review as the progress charts read it (a tuple: one pass over the whole log)."""
-
-    card_id: int
-    reviewed_at: str
-    id: int
-    rating: int
-    state_before: str
-    duration_ms: int | None
-    stability_after: float | None
-    kind: str
-    """``review``, or ``cram`` (a study-mode answer that changes no schedule)."""
+LogRow = tuple[int, str, int, int, str, int | None, float | None, str]
+"""One review as the progress charts read it: card id, reviewed at (as stored), review id, rating,
+state before, duration in ms, stability after, and kind (``review``, or ``cram``: a study-mode
+answer that changes no schedule). A plain tuple, as the database gives it: one pass over the whole
+log reads it by position."""
 
 
 def review_log(conn: sqlite3.Connection, flt: CardFilter | None) -> list[LogRow]:
-    """Every review of ``flt``'s cards (retired ones too), by card then time."""
+    """Every review of ``flt``'s cards (retired ones too), oldest first (by time, then id)."""
     cond, params = of_cards(flt)
-    # A plain scan sorted here is quicker than walking the card_id index in order.
-    rows = conn.execute(
+    return conn.execute(
         "SELECT review.card_id, review.reviewed_at, review.id, review.rating, review.state_before,"
-        f" review.duration_ms, review.stability_after, review.kind FROM review WHERE {cond}",
+        f" review.duration_ms, review.stability_after, review.kind FROM review WHERE {cond}"
+        " ORDER BY review.reviewed_at, review.id",
         params,
     ).fetchall()
-    rows.sort()
-    return list(map(LogRow._make, rows))
 
 
 def card_places(conn: sqlite3.Connection, flt: CardFilter | None) -> dict[int, tuple[str, bool]]:
@@ -279,32 +270,3 @@ def card_reviews(conn: sqlite3.Connection, card_id: int) -> list[CardReview]:
             (card_id,),
         )
     ]
-
-
-class RecallCheck(NamedTuple):
-    """A scheduling answer to a card in the ``review`` state, with the answer before it (calibration)."""
-
-    card_id: int
-    domain: str
-    reviewed_at: str
-    rating: int
-    prev_at: str | None
-    prev_stability: float | None
-
-
-def recall_checks(conn: sqlite3.Connection, flt: CardFilter | None, since: str) -> list[RecallCheck]:
-    """The answers at or after ``since`` to ``flt``'s cards in the ``review`` state, each with the
-    time and stability of the card's previous scheduling answer (cram answers are not history)."""
-    cond, params = of_cards(flt)
-    sql = f"""
-        SELECT r.card_id, note.domain, r.reviewed_at, r.rating, r.prev_at, r.prev_stability
-        FROM (
-            SELECT card_id, reviewed_at, rating, state_before,
-                   LAG(reviewed_at) OVER w AS prev_at, LAG(stability_after) OVER w AS prev_stability
-            FROM review WHERE review.kind = 'review' AND {cond}
-            WINDOW w AS (PARTITION BY card_id ORDER BY reviewed_at, id)
-        ) AS r
-        JOIN card ON card.id = r.card_id JOIN note ON note.id = card.note_id
-        WHERE r.reviewed_at >= ? AND r.state_before = 'review'
-    """
-    return [RecallCheck(*row) for row in conn.execute(sql, [*params, since])]

@@ -21,8 +21,9 @@ written for a parsed note), ``apply`` (the phases of ``sync_vault``), ``cold``
 (``write_block_ids``, the only code that writes to notes).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .apply import MassRetire, SyncReport, sync_vault
-from .block_ids import write_block_ids
 from .match import SIMILARITY
 from .walk import (
     Progress,
@@ -50,3 +51,15 @@ __all__ = [
     "walk_vault",
     "write_block_ids",
 ]
+
+if TYPE_CHECKING:
+    from .block_ids import write_block_ids
+
+
+def __getattr__(name: str) -> Any:
+    # ``write_block_ids`` (sync --write-ids) on first use: every sync imports this package.
+    if name == "write_block_ids":
+        from .block_ids import write_block_ids
+
+        return write_block_ids
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from ..parse import Diagnostic, parse_note
+from ..parse import Diagnostic
 from ..parse.lines import QUOTE_PREFIX_RE
 from ..parse.text import split_lines
 from ..store import card_sync as sync_store
@@ -43,6 +43,8 @@ def write_block_ids(
     Returns:
         The number of ids written and diagnostics for refused notes.
     """
+    from ..parse import parse_note  # not at import: sync imports this module on every run
+
     diags: list[Diagnostic] = []
     rows = sync_store.cards_without_block_ids(conn)
     taken = sync_store.block_ids_in_use(conn)

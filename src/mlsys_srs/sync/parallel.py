@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..core.workers import fork_map, fork_workers, shares
-from ..parse import ParsedNote, parse_note
+from ..parse import ParsedNote
 
 PARALLEL_MIN = 1000
 """Notes to parse before workers are worth their start-up and pickling (2 cores, load 2-3:
@@ -21,6 +21,8 @@ PARALLEL_MIN = 1000
 
 
 def _parse_share(job: tuple[Sequence[tuple[str, str]], bool], a: int, b: int) -> list[ParsedNote]:
+    from ..parse import parse_note  # imported before the fork, by parse_many
+
     items, highlight = job
     return [parse_note(text, path, highlight_cloze=highlight) for text, path in items[a:b]]
 
@@ -37,6 +39,10 @@ def parse_many(
     progress: Callable[[int], None] | None = None,
 ) -> list[ParsedNote]:
     """Parse ``(text, path)`` pairs; ``progress(done)`` is called as notes are parsed."""
+    if not items:
+        return []  # a warm sync with nothing changed: the parser is not even imported
+    from ..parse import parse_note
+
     n = len(items)
     workers = workers_for(n)
     if workers == 1:

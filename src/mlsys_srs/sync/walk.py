@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..core.fmt import display_path
 from ..errors import HOW_TO_START, VaultError
-from ..parse import Diagnostic, ParsedNote, parse_note
+from ..parse import Diagnostic, ParsedNote
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while notes are read."""
@@ -252,6 +252,8 @@ def read_vault(
     highlight_cloze: bool = False,
 ) -> tuple[list[ParsedNote], list[Diagnostic]]:
     """Parse every note of the vault without touching the database (for ``check``)."""
+    from ..parse import parse_note  # the parser only when a note is read
+
     notes: list[ParsedNote] = []
     diags: list[Diagnostic] = []
     files = walk_vault(vault, ignore, diags)
