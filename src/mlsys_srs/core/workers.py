@@ -141,13 +141,14 @@ def fork_map(
     payload they inherited, while the caller consumes the results; at most ``ahead`` shares per
     worker run ahead of the caller, so a slow consumer never holds more than those. With
     ``here_first`` this process computes the first share itself while the workers start on the
-    rest. With one worker, or one share, it all runs here, a share at a time. Closing the
+    rest (so one worker already spreads the work over two cores). With no worker, one worker
+    and no ``here_first``, or one share, it all runs here, a share at a time. Closing the
     iterator early stops the workers.
 
     Raises:
         SrsError: a worker died (nothing the caller had not consumed is yielded).
     """
-    if workers <= 1 or len(bounds) <= 1:
+    if workers < 1 or (workers == 1 and not here_first) or len(bounds) <= 1:
         for a, b in bounds:
             yield work(payload, a, b)
         return
