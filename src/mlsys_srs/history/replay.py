@@ -188,10 +188,15 @@ def replay_cards(
     leech_threshold: int,
     leech_action: str = "suspend",
     events: Mapping[int, Sequence[ReplayEvent]] | None = None,
+    meanwhile: Callable[[], object] | None = None,
+    meanwhile_weight: int = 0,
 ) -> int:
     """Recompute the schedule and review rows of cards from their stored events (caller's transaction).
 
     ``events``: the cards' events by card, when the caller has them already (else they are read).
+    ``meanwhile``: more work of the caller's on the database (a merge stores its new events), done
+    here while forked workers replay, before the results are stored; ``meanwhile_weight`` is its
+    cost, in events replayed, so that this process replays that much less itself.
     A card whose history has no events keeps its state. Returns the number of cards replayed.
     """
     by_card = event_store.replay_events_of_cards(conn, card_ids) if events is None else events
@@ -209,7 +214,7 @@ def replay_cards(
         event_store.add_reviews(conn, [row for _, _, rows, _ in replayed for row in rows])
         n += len(replayed)
 
-    _replay_many(work, scheduler, leech_threshold, leech_action, store)
+    _replay_many(work, scheduler, leech_threshold, leech_action, store, meanwhile, meanwhile_weight)
     return n
 
 
@@ -256,20 +261,37 @@ def _replay_many(
     threshold: int,
     action: str,
     store: Callable[[list[_Result]], object],
+    here: Callable[[], object] | None = None,
+    here_weight: int = 0,
 ) -> None:
     """Replay each ``(card id, uid, events)`` and hand the results to ``store``, share by share in
     the order of ``work``. Many cards are shared out over the cores (forked workers inherit the
-    events; only the results come back); this process replays and stores its own first share while
-    they work on theirs."""
-    from ..core.workers import fork_map, fork_workers, shares
+    events; only the results come back); this process runs ``here`` (worth ``here_weight`` events
+    replayed), then replays and stores its own first share while they work on theirs. The shares
+    are cut by events, not cards (a card's replay costs by its events)."""
+    from bisect import bisect_right
+    from itertools import accumulate
+
+    from ..core.workers import fork_map, fork_workers
 
     n = len(work)
     workers = fork_workers() if n >= PARALLEL_REPLAY_MIN else 1
     job = _ReplayJob(work, scheduler, threshold, action)
     if workers == 1:
+        if here is not None:
+            here()
         store(_replay_share(job, 0, n))
         return
-    own = round(n * OWN_SHARE / (OWN_SHARE + workers - 1))
-    bounds = [(0, own), *shares(n, -(-(n - own) // (workers - 1)), start=own)]
-    for part in fork_map(_replay_share, job, bounds, workers=workers - 1, here_first=True, ahead=len(bounds)):
+    # Cut points by events: this process's share, less what ``here`` costs, then the workers'.
+    ends = list(accumulate(len(w[2]) for w in work))
+    events = ends[-1] if ends else 0
+    mine = max(0, round((events + here_weight) * OWN_SHARE / (OWN_SHARE + workers - 1)) - here_weight)
+    cuts = [bisect_right(ends, mine + k * (events - mine) / (workers - 1)) for k in range(workers - 1)]
+    bounds = [(0, cuts[0])]
+    for a, b in zip(cuts, [*cuts[1:], n], strict=True):
+        if a < b:
+            bounds.append((a, b))
+    for part in fork_map(
+        _replay_share, job, bounds, workers=workers - 1, here_first=True, ahead=len(bounds), meanwhile=here
+    ):
         store(part)
