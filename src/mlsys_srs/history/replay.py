@@ -222,9 +222,13 @@ PARALLEL_REPLAY_MIN = 4000
 """Cards to replay before forked workers are worth their start-up and pickling (a big merge,
 an import or a rebuild; below it, or on one core, this process replays alone)."""
 
-OWN_SHARE = 0.9
+OWN_SHARE = 0.6
 """This process's share of a replay spread over the cores, relative to a worker's: it also stores
-its cards' results while the workers finish theirs (and they send theirs over)."""
+every card's results (its own while the workers replay, theirs as they come in)."""
+
+WORKER_SHARE_EVENTS = 5000
+"""The events of one share a worker replays: the workers' cards go in many small shares, so that
+this process stores a share's results while the workers replay the next ones."""
 
 _Result = tuple[int, dict[str, Any], list[ReviewValues], bool]
 """A replayed card as it travels back from a worker: plain data (id, schedule columns, review rows, leech)."""
@@ -267,8 +271,9 @@ def _replay_many(
     """Replay each ``(card id, uid, events)`` and hand the results to ``store``, share by share in
     the order of ``work``. Many cards are shared out over the cores (forked workers inherit the
     events; only the results come back); this process runs ``here`` (worth ``here_weight`` events
-    replayed), then replays and stores its own first share while they work on theirs. The shares
-    are cut by events, not cards (a card's replay costs by its events)."""
+    replayed), then replays and stores its own first share while they work on theirs, then stores
+    theirs as they come. The shares are cut by events, not cards (a card's replay costs by its
+    events)."""
     from bisect import bisect_right
     from itertools import accumulate
 
@@ -282,12 +287,12 @@ def _replay_many(
             here()
         store(_replay_share(job, 0, n))
         return
-    # Cut points by events: this process's share, less what ``here`` costs, then the workers'.
+    # Cut by events: this process's share, less what ``here`` costs, then the workers' small shares.
     ends = list(accumulate(len(w[2]) for w in work))
     events = ends[-1] if ends else 0
     mine = max(0, round((events + here_weight) * OWN_SHARE / (OWN_SHARE + workers - 1)) - here_weight)
-    cuts = [bisect_right(ends, mine + k * (events - mine) / (workers - 1)) for k in range(workers - 1)]
-    bounds = [(0, cuts[0])]
+    cuts = [bisect_right(ends, e) for e in range(mine, events, WORKER_SHARE_EVENTS)]
+    bounds = [(0, cuts[0] if cuts else n)]
     for a, b in zip(cuts, [*cuts[1:], n], strict=True):
         if a < b:
             bounds.append((a, b))
