@@ -95,6 +95,9 @@ class _RowMaker:
     def __init__(self) -> None:
         self.keys: dict[CardKey, str] = {}
         self.data: dict[str, str] = {}
+        self.same: dict[int, tuple[CardKey, str]] = {}
+        """By ``id`` of a card key object (the reader hands out one per card): the key, kept alive so
+        that its id is never another's, and its JSON; spares hashing the key's seven fields."""
 
     def __call__(self, ev: Event, card_id: int | None) -> EventRow:
         """``event_row(ev, card_id)``."""
@@ -107,9 +110,15 @@ class _RowMaker:
         return (ev.id, ev.device, ev.kind, dt_to_db(ev.at), ev.card.uid, key, data, card_id)
 
     def _json(self, ev: Event) -> tuple[str, str]:
-        key = self.keys.get(ev.card)
-        if key is None:
-            key = self.keys[ev.card] = json.dumps(ev.card.as_json(), ensure_ascii=False)
+        card = ev.card
+        seen = self.same.get(id(card))
+        if seen is not None and seen[0] is card:
+            key = seen[1]
+        else:
+            known = self.keys.get(card)
+            key = known if known is not None else json.dumps(card.as_json(), ensure_ascii=False)
+            self.keys[card] = key
+            self.same[id(card)] = (card, key)
         # ``repr`` tells JSON values apart where ``==`` does not (1, 1.0 and True).
         shown = repr(ev.data)
         data = self.data.get(shown)
