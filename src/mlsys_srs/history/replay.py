@@ -222,7 +222,7 @@ PARALLEL_REPLAY_MIN = 4000
 """Cards to replay before forked workers are worth their start-up and pickling (a big merge,
 an import or a rebuild; below it, or on one core, this process replays alone)."""
 
-OWN_SHARE = 0.6
+OWN_SHARE = 0.5
 """This process's share of a replay spread over the cores, relative to a worker's: it also stores
 every card's results (its own while the workers replay, theirs as they come in)."""
 
