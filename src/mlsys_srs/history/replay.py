@@ -19,7 +19,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from ..core.instants import parse_instant
@@ -72,8 +72,7 @@ def replay_events(
             rating = int(data.get("rating", 0))
             if rating not in (1, 2, 3, 4):
                 continue
-            at = dt_from_db(e.at)
-            assert at is not None
+            at = _stored_instant(e.at)
             # The same grade as a live answer (review days, fuzz seeded by the uid and the review
             # count), on the day the live answer chose when its event records it.
             recorded = data.get("due")
@@ -82,7 +81,8 @@ def replay_events(
                 if leech_action != "tag":
                     after = CardSchedule(**{**after.__dict__, "suspended": True})
                 leech = True
-            stamp, due = e.at, dt_to_db(after.due)  # an event's ``at`` is stored as ``dt_to_db`` writes it
+            # An event's ``at`` is stored as ``dt_to_db`` writes it; a card in review is due at a day's start.
+            stamp, due = e.at, _day_start_text(after.due) if after.state == "review" else dt_to_db(after.due)
             rows.append(_review_row(card_id, e.id, stamp, data, rating, before, raw, after, due, "review"))
             s = after
             raw = {
@@ -122,6 +122,29 @@ def replay_events(
             elif e.kind == "move" and s.state == "review" and isinstance(data.get("due"), str):
                 s = CardSchedule(**{**s.__dict__, "due": scheduler.day_start(_day(data["due"]))})
     return Replayed(s, rows, leech)
+
+
+def _stored_instant(text: str) -> datetime:
+    """``dt_from_db`` of a stored instant, without its calls for the usual one (UTC offset)."""
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is UTC:
+        return at
+    other = dt_from_db(text)
+    assert other is not None
+    return other
+
+
+_DAY_STARTS: dict[datetime | None, str | None] = {}
+
+
+def _day_start_text(due: datetime | None) -> str | None:
+    """``dt_to_db(due)`` of a day's start, remembered (the cards of a replay share their days)."""
+    text = _DAY_STARTS.get(due)
+    if text is None:
+        text = dt_to_db(due)
+        if len(_DAY_STARTS) < 100_000:
+            _DAY_STARTS[due] = text
+    return text
 
 
 _DAYS: dict[str, date] = {}
