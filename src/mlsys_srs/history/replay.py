@@ -20,6 +20,7 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from operator import attrgetter
 from typing import Any
 
 from ..core.instants import parse_instant
@@ -57,7 +58,7 @@ def replay_events(
     Undone reviews are left out; a reset makes the card new (its suspension
     kept); cram answers are logged without changing the schedule.
     """
-    parsed = [(e, _event_data(e.data)) for e in sorted(events, key=lambda e: (e.at, e.id))]
+    parsed = [(e, _event_data(e.data)) for e in sorted(events, key=_BY_TIME)]
     undone = {data.get("target") for e, data in parsed if e.kind == "undo"}
     s = start or CardSchedule()
     raw: dict[str, Any] | None = None
@@ -122,6 +123,10 @@ def replay_events(
             elif e.kind == "move" and s.state == "review" and isinstance(data.get("due"), str):
                 s = CardSchedule(**{**s.__dict__, "due": scheduler.day_start(_day(data["due"]))})
     return Replayed(s, rows, leech)
+
+
+_BY_TIME = attrgetter("at", "id")
+"""A replay takes a card's events by time, then id."""
 
 
 def _stored_instant(text: str) -> datetime:
