@@ -601,6 +601,50 @@ def test_a_replay_shared_out_over_the_cores_equals_one_on_this_core(
     assert results[0] == results[1] and len(results[0][0]) == 60
 
 
+@pytest.mark.parametrize(("cores", "here_weight"), [(2, 0), (2, 10**6), (3, 7)])
+def test_a_replay_over_forked_workers_stores_every_card_once_in_order(
+    monkeypatch: pytest.MonkeyPatch, cores: int, here_weight: int
+) -> None:
+    """Two cores fork one worker (this process replays its own share too); the workers' cards go in
+    small shares; the caller's ``meanwhile`` work runs once, before anything is stored."""
+    import mlsys_srs.core.workers as workers_module
+    import mlsys_srs.history.replay as replay_module
+    from mlsys_srs.config import ScheduleConfig
+    from mlsys_srs.scheduling.memory import make_scheduler
+    from mlsys_srs.store.events import ReplayEvent
+
+    monkeypatch.setattr(replay_module, "PARALLEL_REPLAY_MIN", 1)
+    monkeypatch.setattr(replay_module, "WORKER_SHARE_EVENTS", 7)
+    monkeypatch.setattr(workers_module.os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    at = "2026-11-02T08:00:00.000000+00:00"
+    work = [
+        (
+            cid,
+            f"uid{cid:04d}",
+            [ReplayEvent(f"e{cid}-{k}", "review", at, '{"rating": 3}') for k in range(1 + cid % 3)],
+        )
+        for cid in range(1, 41)
+    ]
+    log: list[str] = []
+    stored: list[int] = []
+
+    def store(part: list[tuple[int, dict[str, object], list[object], bool]]) -> None:
+        log.append("store")
+        stored.extend(cid for cid, _, _, _ in part)
+
+    replay_module._replay_many(
+        work,
+        make_scheduler(ScheduleConfig()),
+        8,
+        "suspend",
+        store,
+        lambda: log.append("meanwhile"),
+        here_weight,
+    )
+    assert stored == [cid for cid, _, _ in work]
+    assert log.count("meanwhile") == 1 and log[0] == "meanwhile" and log.count("store") > 2
+
+
 def test_a_card_keeps_its_uid_when_the_same_merge_brings_history_under_it(tmp_path: Path) -> None:
     """A card found by its key adopts the uid an event names it by only if it has no history of its
     own, counting the events of the same merge (they are history too, stored or not yet)."""

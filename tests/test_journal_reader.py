@@ -284,3 +284,69 @@ def test_each_hostile_journal_file_is_one_quarantined_line_with_its_reason(tmp_p
     assert res.problem_count == 1
     ((line_no, reason),) = res.problems
     assert line_no == 1 and expected.lower() in reason.lower(), reason
+
+
+ODD_VALUES: list[Any] = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    3,
+    4,
+    5,
+    -1,
+    2.5,
+    3.0,
+    10**9,
+    10**30,
+    "",
+    "3",
+    "x\n",
+    [],
+    {},
+]
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    over=st.dictionaries(
+        st.sampled_from(["v", "id", "kind", "at", "dev", "rating", "ms", "first", "due", "extra"]),
+        st.sampled_from(
+            [
+                *ODD_VALUES,
+                "review",
+                "cram",
+                "undo",
+                "phone",
+                "01JEVT0000000000000000000B",
+                "2026-12-06T08:00:00.000000+00:00",
+                "2026-12-06T08:00:00Z",
+                "2026-12-06T09:00:00+01:00",
+                "2026-12-06T08:00:00",
+                "2026-12-09T08:00:00+00:00",
+                "1999-12-31T23:59:59+00:00",
+                "2026-12-04",
+                "2026-02-30",
+                "2026-12-04\n",
+            ]
+        ),
+        max_size=4,
+    ),
+    drop=st.sets(st.sampled_from(["v", "id", "kind", "at", "dev", "card", "rating", "ms"]), max_size=2),
+    max_ms=st.sampled_from([1000, 60_000]),
+)
+def test_the_fast_check_of_an_answer_line_says_what_the_full_check_says(
+    over: dict[str, Any], drop: set[str], max_ms: int
+) -> None:
+    from mlsys_srs.history.reader import _read_answer, _read_checked
+
+    obj = line(**over)
+    for key in drop:
+        obj.pop(key, None)
+    raw = json.dumps(obj)
+    full = _read_checked(raw, now=NOW, max_answer_ms=max_ms)  # first: it knows the device afterwards
+    fast = _read_answer(raw, NOW, max_ms)
+    if fast is not None:
+        assert repr(fast) == repr(full)
+    assert repr(read_line(raw, now=NOW, max_answer_ms=max_ms)) == repr(full)

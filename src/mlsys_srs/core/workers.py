@@ -162,6 +162,7 @@ def fork_map(
     workers: int,
     here_first: bool = False,
     ahead: int = 2,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Iterator[T]:
     """``work(payload, a, b)`` for each share ``(a, b)`` of ``bounds``, yielded in order.
 
@@ -169,13 +170,17 @@ def fork_map(
     payload they inherited, while the caller consumes the results; at most ``ahead`` shares per
     worker run ahead of the caller, so a slow consumer never holds more than those. With
     ``here_first`` this process computes the first share itself while the workers start on the
-    rest. With one worker, or one share, it all runs here, a share at a time. Closing the
-    iterator early stops the workers.
+    rest (so one worker already spreads the work over two cores). ``meanwhile``: other work of
+    the caller's that this process does once the workers are started, before any share of its
+    own (without workers: first). With no worker, one worker and no ``here_first``, or one
+    share, it all runs here, a share at a time. Closing the iterator early stops the workers.
 
     Raises:
         SrsError: a worker died (nothing the caller had not consumed is yielded).
     """
-    if workers <= 1 or len(bounds) <= 1:
+    if workers < 1 or (workers == 1 and not here_first) or len(bounds) <= 1:
+        if meanwhile is not None:
+            meanwhile()
         for a, b in bounds:
             yield work(payload, a, b)
         return
@@ -187,6 +192,8 @@ def fork_map(
             running.append(pool.submit(_run_share, a, b))
             if len(running) >= workers * ahead:
                 break
+        if meanwhile is not None:
+            meanwhile()
         if here_first:
             yield work(payload, *bounds[0])
         while running:

@@ -95,6 +95,9 @@ class _RowMaker:
     def __init__(self) -> None:
         self.keys: dict[CardKey, str] = {}
         self.data: dict[str, str] = {}
+        self.same: dict[int, tuple[CardKey, str]] = {}
+        """By ``id`` of a card key object (the reader hands out one per card): the key, kept alive so
+        that its id is never another's, and its JSON; spares hashing the key's seven fields."""
 
     def __call__(self, ev: Event, card_id: int | None) -> EventRow:
         """``event_row(ev, card_id)``."""
@@ -107,9 +110,15 @@ class _RowMaker:
         return (ev.id, ev.device, ev.kind, dt_to_db(ev.at), ev.card.uid, key, data, card_id)
 
     def _json(self, ev: Event) -> tuple[str, str]:
-        key = self.keys.get(ev.card)
-        if key is None:
-            key = self.keys[ev.card] = json.dumps(ev.card.as_json(), ensure_ascii=False)
+        card = ev.card
+        seen = self.same.get(id(card))
+        if seen is not None and seen[0] is card:
+            key = seen[1]
+        else:
+            known = self.keys.get(card)
+            key = known if known is not None else json.dumps(card.as_json(), ensure_ascii=False)
+            self.keys[card] = key
+            self.same[id(card)] = (card, key)
         # ``repr`` tells JSON values apart where ``==`` does not (1, 1.0 and True).
         shown = repr(ev.data)
         data = self.data.get(shown)
@@ -378,12 +387,32 @@ def merge_journals(
                 event_store.set_journal_cursor(conn, key, device, c.size, c.mtime_ns, c.head, c.consumed)
             _record_lines(conn, quarantined, waiting, report)
             event_store.drop_waiting(conn, ready)
-            history = _merge(conn, fresh, pending, report, journal)
+            history, rows = _merge(conn, fresh, pending, report, journal)
+
+            def store_events() -> None:
+                event_store.add_events(conn, rows)
+                report.events_pending = len(event_store.pending_events(conn))
+
             if history:
+                # The new events are stored while forked workers replay their cards.
                 report.cards_replayed = replay_cards(
-                    conn, sorted(history), scheduler_factory(), leech_threshold, leech_action, history
+                    conn,
+                    sorted(history),
+                    scheduler_factory(),
+                    leech_threshold,
+                    leech_action,
+                    history,
+                    meanwhile=store_events,
+                    meanwhile_weight=len(rows) // STORE_PER_REPLAY,
                 )
+            else:
+                store_events()
     return report
+
+
+STORE_PER_REPLAY = 5
+"""Events stored in the time one is replayed (about): how much less of a replay this process takes
+on while it stores a merge's new events."""
 
 
 def _record_lines(
@@ -434,10 +463,11 @@ def _merge(
     pending: Sequence[EventRow],
     report: MergeReport,
     journal: Journal | None,
-) -> dict[int, list[ReplayEvent]]:
+) -> tuple[dict[int, list[ReplayEvent]], list[EventValues]]:
     """Store the events read (``fresh``) that are new, apply their purges, and match them and the
     waiting ones (``pending``) to cards, in ``merge_journals``'s transaction. Returns the events of
-    the cards matched (to replay), by card.
+    the cards matched (to replay), by card, and the rows of the other new events, for the caller to
+    store (``event_store.add_events``) before it commits.
 
     Purges, and the events that mark a card kept after a purge, are stored first, as applying
     purges and matching read those from the store; every other new event is stored once matched,
@@ -451,7 +481,7 @@ def _merge(
     new = [e for e in unique.values() if e.id not in have]
     report.events_new = len(new)
     if not new and not pending:
-        return {}
+        return {}, []
     row = _RowMaker()
     early: list[EventRow] = []
     later: list[Event] = []
@@ -484,9 +514,7 @@ def _merge(
         cid = values[7]
         if cid is not None:
             history.setdefault(cid, []).append(ReplayEvent(e.id, e.kind, values[3], values[6]))
-    event_store.add_events(conn, rows)
-    report.events_pending = len(event_store.pending_events(conn))
-    return history
+    return history, rows
 
 
 # -- purging retired cards ------------------------------------------------------------------

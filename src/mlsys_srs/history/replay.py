@@ -19,7 +19,8 @@ import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from operator import attrgetter
 from typing import Any
 
 from ..core.instants import parse_instant
@@ -57,7 +58,7 @@ def replay_events(
     Undone reviews are left out; a reset makes the card new (its suspension
     kept); cram answers are logged without changing the schedule.
     """
-    parsed = [(e, _event_data(e.data)) for e in sorted(events, key=lambda e: (e.at, e.id))]
+    parsed = [(e, _event_data(e.data)) for e in sorted(events, key=_BY_TIME)]
     undone = {data.get("target") for e, data in parsed if e.kind == "undo"}
     s = start or CardSchedule()
     raw: dict[str, Any] | None = None
@@ -72,8 +73,7 @@ def replay_events(
             rating = int(data.get("rating", 0))
             if rating not in (1, 2, 3, 4):
                 continue
-            at = dt_from_db(e.at)
-            assert at is not None
+            at = _stored_instant(e.at)
             # The same grade as a live answer (review days, fuzz seeded by the uid and the review
             # count), on the day the live answer chose when its event records it.
             recorded = data.get("due")
@@ -82,7 +82,8 @@ def replay_events(
                 if leech_action != "tag":
                     after = CardSchedule(**{**after.__dict__, "suspended": True})
                 leech = True
-            stamp, due = e.at, dt_to_db(after.due)  # an event's ``at`` is stored as ``dt_to_db`` writes it
+            # An event's ``at`` is stored as ``dt_to_db`` writes it; a card in review is due at a day's start.
+            stamp, due = e.at, _day_start_text(after.due) if after.state == "review" else dt_to_db(after.due)
             rows.append(_review_row(card_id, e.id, stamp, data, rating, before, raw, after, due, "review"))
             s = after
             raw = {
@@ -122,6 +123,33 @@ def replay_events(
             elif e.kind == "move" and s.state == "review" and isinstance(data.get("due"), str):
                 s = CardSchedule(**{**s.__dict__, "due": scheduler.day_start(_day(data["due"]))})
     return Replayed(s, rows, leech)
+
+
+_BY_TIME = attrgetter("at", "id")
+"""A replay takes a card's events by time, then id."""
+
+
+def _stored_instant(text: str) -> datetime:
+    """``dt_from_db`` of a stored instant, without its calls for the usual one (UTC offset)."""
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is UTC:
+        return at
+    other = dt_from_db(text)
+    assert other is not None
+    return other
+
+
+_DAY_STARTS: dict[datetime | None, str | None] = {}
+
+
+def _day_start_text(due: datetime | None) -> str | None:
+    """``dt_to_db(due)`` of a day's start, remembered (the cards of a replay share their days)."""
+    text = _DAY_STARTS.get(due)
+    if text is None:
+        text = dt_to_db(due)
+        if len(_DAY_STARTS) < 100_000:
+            _DAY_STARTS[due] = text
+    return text
 
 
 _DAYS: dict[str, date] = {}
@@ -188,10 +216,15 @@ def replay_cards(
     leech_threshold: int,
     leech_action: str = "suspend",
     events: Mapping[int, Sequence[ReplayEvent]] | None = None,
+    meanwhile: Callable[[], object] | None = None,
+    meanwhile_weight: int = 0,
 ) -> int:
     """Recompute the schedule and review rows of cards from their stored events (caller's transaction).
 
     ``events``: the cards' events by card, when the caller has them already (else they are read).
+    ``meanwhile``: more work of the caller's on the database (a merge stores its new events), done
+    here while forked workers replay, before the results are stored; ``meanwhile_weight`` is its
+    cost, in events replayed, so that this process replays that much less itself.
     A card whose history has no events keeps its state. Returns the number of cards replayed.
     """
     by_card = event_store.replay_events_of_cards(conn, card_ids) if events is None else events
@@ -209,7 +242,7 @@ def replay_cards(
         event_store.add_reviews(conn, [row for _, _, rows, _ in replayed for row in rows])
         n += len(replayed)
 
-    _replay_many(work, scheduler, leech_threshold, leech_action, store)
+    _replay_many(work, scheduler, leech_threshold, leech_action, store, meanwhile, meanwhile_weight)
     return n
 
 
@@ -217,9 +250,13 @@ PARALLEL_REPLAY_MIN = 4000
 """Cards to replay before forked workers are worth their start-up and pickling (a big merge,
 an import or a rebuild; below it, or on one core, this process replays alone)."""
 
-OWN_SHARE = 0.9
+OWN_SHARE = 0.5
 """This process's share of a replay spread over the cores, relative to a worker's: it also stores
-its cards' results while the workers finish theirs (and they send theirs over)."""
+every card's results (its own while the workers replay, theirs as they come in)."""
+
+WORKER_SHARE_EVENTS = 5000
+"""The events of one share a worker replays: the workers' cards go in many small shares, so that
+this process stores a share's results while the workers replay the next ones."""
 
 _Result = tuple[int, dict[str, Any], list[ReviewValues], bool]
 """A replayed card as it travels back from a worker: plain data (id, schedule columns, review rows, leech)."""
@@ -256,20 +293,38 @@ def _replay_many(
     threshold: int,
     action: str,
     store: Callable[[list[_Result]], object],
+    here: Callable[[], object] | None = None,
+    here_weight: int = 0,
 ) -> None:
     """Replay each ``(card id, uid, events)`` and hand the results to ``store``, share by share in
     the order of ``work``. Many cards are shared out over the cores (forked workers inherit the
-    events; only the results come back); this process replays and stores its own first share while
-    they work on theirs."""
-    from ..core.workers import fork_map, fork_workers, shares
+    events; only the results come back); this process runs ``here`` (worth ``here_weight`` events
+    replayed), then replays and stores its own first share while they work on theirs, then stores
+    theirs as they come. The shares are cut by events, not cards (a card's replay costs by its
+    events)."""
+    from bisect import bisect_right
+    from itertools import accumulate
+
+    from ..core.workers import fork_map, fork_workers
 
     n = len(work)
     workers = fork_workers() if n >= PARALLEL_REPLAY_MIN else 1
     job = _ReplayJob(work, scheduler, threshold, action)
     if workers == 1:
+        if here is not None:
+            here()
         store(_replay_share(job, 0, n))
         return
-    own = round(n * OWN_SHARE / (OWN_SHARE + workers - 1))
-    bounds = [(0, own), *shares(n, -(-(n - own) // (workers - 1)), start=own)]
-    for part in fork_map(_replay_share, job, bounds, workers=workers - 1, here_first=True, ahead=len(bounds)):
+    # Cut by events: this process's share, less what ``here`` costs, then the workers' small shares.
+    ends = list(accumulate(len(w[2]) for w in work))
+    events = ends[-1] if ends else 0
+    mine = max(0, round((events + here_weight) * OWN_SHARE / (OWN_SHARE + workers - 1)) - here_weight)
+    cuts = [bisect_right(ends, e) for e in range(mine, events, WORKER_SHARE_EVENTS)]
+    bounds = [(0, cuts[0] if cuts else n)]
+    for a, b in zip(cuts, [*cuts[1:], n], strict=True):
+        if a < b:
+            bounds.append((a, b))
+    for part in fork_map(
+        _replay_share, job, bounds, workers=workers - 1, here_first=True, ahead=len(bounds), meanwhile=here
+    ):
         store(part)

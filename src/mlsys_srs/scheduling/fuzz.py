@@ -34,15 +34,21 @@ import math
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 _F32 = struct.Struct("f")
 _F32_MAX = 3.4028234663852886e38
 
 
-def f32(x: float) -> float:
+def f32(
+    x: float,
+    _pack: Callable[[float], bytes] = _F32.pack,
+    _unpack: Callable[[bytes], tuple[Any, ...]] = _F32.unpack,
+) -> float:
     """``x`` rounded to the nearest f32 (Anki computes in f32: an operation on f32 values done in
     f64 and then rounded with this is the f32 operation, for +, -, * and /)."""
-    return float(_F32.unpack(_F32.pack(x))[0])
+    r: float = _unpack(_pack(x))[0]  # a float: struct gives C floats back as Python floats
+    return r
 
 
 def rust_round(x: float) -> int:
