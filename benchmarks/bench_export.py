@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -33,7 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_review import NOW, build_collection  # noqa: E402
+from bench_review import build_collection, collection_env  # noqa: E402
 
 
 def run_export(
@@ -93,14 +92,7 @@ def main() -> None:
     root = a.keep or Path(tempfile.mkdtemp(prefix="bench-export-"))
     try:
         vault, db = build_collection(root, a.cards, a.seed)
-        env = {
-            **os.environ,
-            "MLSYS_SRS_DB": str(db),
-            "MLSYS_SRS_VAULT": str(vault),
-            "MLSYS_SRS_CONFIG": str(root / "none.toml"),
-            "MLSYS_SRS_NOW": NOW.isoformat(),
-            "XDG_CACHE_HOME": str(root / "cache"),
-        }
+        env = collection_env(vault, db, XDG_CACHE_HOME=str(root / "cache"))
         out = root / "decks" / "bench.apkg"
         for label, extra, cached in (
             ("export anki --no-sync", ["--no-sync"], False),

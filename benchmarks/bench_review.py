@@ -202,14 +202,20 @@ def bench_session(db: Path, answers: int, seed: int) -> None:
     print(f"undo all {len(grade_t)} answers: {undo_all * 1000:.0f} ms")
 
 
-def bench_due(vault: Path, db: Path, runs: int) -> None:
-    env = {
+def collection_env(vault: Path, db: Path, **extra: str) -> dict[str, str]:
+    """The environment a benchmark runs ``mlsys-srs`` in: this collection, no config, the fixed clock."""
+    return {
         **os.environ,
         "MLSYS_SRS_DB": str(db),
         "MLSYS_SRS_VAULT": str(vault),
         "MLSYS_SRS_CONFIG": str(db.parent / "none.toml"),
         "MLSYS_SRS_NOW": NOW.isoformat(),
+        **extra,
     }
+
+
+def bench_due(vault: Path, db: Path, runs: int) -> None:
+    env = collection_env(vault, db)
     script = Path(sys.executable).with_name("mlsys-srs")
     times = []
     for _ in range(runs + 1):

@@ -43,7 +43,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_review import NOW, build_collection  # noqa: E402
+from bench_review import build_collection, collection_env  # noqa: E402
 
 COLS, ROWS = 80, 24
 
@@ -60,7 +60,9 @@ def _cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def run_once(env: dict[str, str], needle: str | None, timeout: float = 60.0) -> tuple[float, float, list[str]]:
+def run_once(
+    env: dict[str, str], needle: str | None, timeout: float = 60.0
+) -> tuple[float, float, list[str]]:
     """Start ``review`` on a pty; seconds until ``needle`` (or the question rule) is on screen,
     the process's CPU seconds by then, and the screen's lines once it settled."""
     import pyte
@@ -147,16 +149,9 @@ def main() -> None:
     root = a.keep or Path(tempfile.mkdtemp(prefix="bench-review-start-"))
     try:
         vault, db = build_collection(root, a.cards, a.seed)
-        env = {
-            **os.environ,
-            "MLSYS_SRS_DB": str(db),
-            "MLSYS_SRS_VAULT": str(vault),
-            "MLSYS_SRS_CONFIG": str(root / "none.toml"),
-            "MLSYS_SRS_NOW": NOW.isoformat(),
-            "XDG_DATA_HOME": str(root / "data"),
-            "TERM": "xterm-256color",
-            "EDITOR": "true",
-        }
+        env = collection_env(
+            vault, db, XDG_DATA_HOME=str(root / "data"), TERM="xterm-256color", EDITOR="true"
+        )
         for k in ("NO_COLOR", "COLUMNS", "LINES", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE"):
             env.pop(k, None)
         variants = {"this": env}
