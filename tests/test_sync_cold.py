@@ -139,3 +139,39 @@ def test_a_cold_sync_decides_again_when_another_synced_meanwhile(
     assert calls and report.cards_added == 0 and report.notes_added == 0
     total = first.execute("SELECT count(*), count(DISTINCT uid) FROM card").fetchone()
     assert total[0] == total[1] > 12
+
+
+def test_a_cold_sync_loads_through_a_journal_only_when_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alone, the load goes through a rollback journal and the WAL is back after it; with another
+    connection open it goes through the WAL, without waiting for that connection. Same rows."""
+    vault = tmp_path / "vault"
+    _vault(vault)
+    monkeypatch.setattr(cold, "COLD_MIN", 0)
+    modes: list[tuple[str, int]] = []
+    real = cold.cold_sync
+
+    def watched(conn: sqlite3.Connection, *args: object, **kwargs: object) -> None:
+        modes.append(
+            (
+                conn.execute("PRAGMA journal_mode").fetchone()[0],
+                conn.execute("PRAGMA foreign_keys").fetchone()[0],
+            )
+        )
+        real(conn, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cold, "cold_sync", watched)
+    alone = _sync(vault, tmp_path / "alone.db", False)
+    other = open_db(tmp_path / "shared.db", NOW)
+    try:
+        shared = _sync(vault, tmp_path / "shared.db", False)
+        assert other.execute("SELECT count(*) FROM card").fetchone()[0] == alone[0]["cards"]["added"]  # type: ignore[index]
+    finally:
+        other.close()
+    assert modes == [("delete", 0), ("wal", 0)]
+    assert shared == alone
+    for db in ("alone.db", "shared.db"):
+        conn = sqlite3.connect(tmp_path / db)  # as the file says, not as open_db sets it
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        conn.close()

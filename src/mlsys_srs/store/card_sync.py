@@ -155,7 +155,13 @@ def insert_card_rows(
 
 @contextmanager
 def bulk_cards(
-    conn: sqlite3.Connection, first: int, *, indexes: bool, tables: Sequence[str] = ("card",)
+    conn: sqlite3.Connection,
+    first: int,
+    *,
+    indexes: bool,
+    tables: Sequence[str] = ("card",),
+    search: bool = True,
+    keep_ordered: bool = False,
 ) -> Iterator[None]:
     """Write many new cards, ids from ``first`` on, inside the caller's transaction, then index them.
 
@@ -167,6 +173,12 @@ def bulk_cards(
     indexes are dropped (a first sync writes every tag and link inside too). The same rows and
     indexes at the commit, and no other connection ever sees the schema in between. On an
     exception nothing is put back: the caller's transaction rolls it all back.
+
+    Without ``search`` the caller adds the new cards to the search index itself, as it writes
+    them (``index_for_search``); the index holds the same rows at the end. With ``keep_ordered``
+    the indexes whose keys grow with the rows written (``ORDERED_INDEXES``) stay: each row is
+    appended to them at about the cost of building them afterwards, and the writes that precede
+    the commit are shorter.
     """
     conn.execute("DROP TRIGGER IF EXISTS card_fts_insert")
     dropped: list[tuple[str, str]] = []
@@ -179,18 +191,33 @@ def bulk_cards(
                 (json.dumps(list(tables)),),
             )
         ]
+        if keep_ordered:
+            dropped = [(name, sql) for name, sql in dropped if name not in ORDERED_INDEXES]
         for name, _ in dropped:
             conn.execute(f'DROP INDEX "{name}"')
     yield
     for _, sql in dropped:
         conn.execute(sql)
+    if search:
+        index_for_search(conn, first)
+    conn.execute(CARD_FTS_INSERT_TRIGGER)
+
+
+def index_for_search(conn: sqlite3.Connection, first: int, end: int | None = None) -> None:
+    """Add the cards with ids from ``first`` (up to ``end``, excluded) to the search index in one
+    statement (inside ``bulk_cards``, which lifts the per-card trigger)."""
+    upto = "" if end is None else f" AND card.id < {int(end)}"
     conn.execute(
         "INSERT INTO card_fts (rowid, question, answer, context, note) "
         "SELECT card.id, card.question, card.answer, card.context, note.path || ' ' || note.title "
-        "FROM card JOIN note ON note.id = card.note_id WHERE card.id >= ? ORDER BY card.id",
+        f"FROM card JOIN note ON note.id = card.note_id WHERE card.id >= ?{upto} ORDER BY card.id",
         (first,),
     )
-    conn.execute(CARD_FTS_INSERT_TRIGGER)
+
+
+ORDERED_INDEXES = frozenset({"ix_card_note_id", "ix_card_due", "ix_link_note_id", "ix_link_card_id"})
+"""Indexes whose keys grow with the row id while a first sync writes its notes in order: cards and
+links by note and card (ids counting up), new cards by due date (none yet)."""
 
 
 _BULK_FTS = 200
