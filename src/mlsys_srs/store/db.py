@@ -231,11 +231,13 @@ def first_load(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """Settings for a first sync's bulk load into an empty database, around its transaction.
 
     A rollback journal instead of the WAL: the WAL would take every page of the load and copy it
-    into the database again at the commit (a 350 MB first sync: 0.7 s of the last second), a
+    into the database again at the commit (a 350 MB first sync: 0.9 s of CPU, most at the end), a
     journal takes only the few pages the empty database had. It is used only when no other
     connection has the database open (it cannot be switched otherwise: the load then goes through
     the WAL, as any other write), and the WAL is back afterwards (a crash in between leaves a hot
-    journal, rolled back and switched to WAL by the next ``open_db``). Foreign keys are not
+    journal, rolled back and switched to WAL by the next ``open_db``). A process that opens the
+    database during the load waits for it and gives up after the busy timeout, as for any locked
+    database, instead of reading the empty database through the WAL. Foreign keys are not
     checked row by row: the load writes rows that name only rows it writes (the link rows'
     three checks cost more than writing them; tests/test_sync_cold.py runs
     ``foreign_key_check`` on what it writes). Call outside a transaction (SQLite ignores both

@@ -4,13 +4,18 @@ With nothing stored there is nothing to match: every card is new, no card is ret
 revived, no note is renamed. ``cold_sync`` writes exactly the rows, report and diagnostics that
 ``sync_vault``'s phases write for such a database (tests/test_sync_cold.py compares them), but
 forked workers read, parse and shape the rows of one share of the notes after another while
-this process writes the shares before it, and nothing of a share is kept once it is written
-but its links, which are resolved once every note is in. So a first sync of 20,000 notes
-neither holds every parsed note at once nor leaves the cores idle while it writes.
+this process writes the shares before it (cards, tags, links, and every 10,000 cards the search
+index), and nothing of a share is kept once it is written. The workers resolve links against
+the paths of every file found, with the ids those notes get when every file can be read; at the
+end only the links to no path or name (an alias, or no note) are resolved, or every link when a
+file could not be read. So a first sync of 20,000 notes neither holds every parsed note at once
+nor leaves the cores idle while it writes, and little is left to do once the parse is over: the
+card, tag and link indexes (built in one pass each) and the commit.
 
-The caller holds the write transaction for the whole pass; ``sync_vault`` takes this path only
-for a database without notes and from ``COLD_MIN`` notes on (a smaller vault is read and
-parsed before its transaction, as every later sync is).
+The caller holds the write transaction for the whole pass, inside ``store.db.first_load`` (links
+are written before the notes they name: foreign keys are not checked row by row); ``sync_vault``
+takes this path only for a database without notes and from ``COLD_MIN`` notes on (a smaller
+vault is read and parsed before its transaction, as every later sync is).
 """
 
 from __future__ import annotations
@@ -177,7 +182,8 @@ def cold_sync(
     highlight_cloze: bool,
     stamp: str | None,
 ) -> None:
-    """Write every note of ``files`` into the empty database, inside the caller's transaction.
+    """Write every note of ``files`` into the empty database, inside the caller's transaction
+    (under ``store.db.first_load``: a link is written before the note it names).
 
     ``report`` is filled as ``sync_vault`` fills it; its walk diagnostics are already in it.
     """
