@@ -161,7 +161,6 @@ def bulk_cards(
     indexes: bool,
     tables: Sequence[str] = ("card",),
     search: bool = True,
-    keep_ordered: bool = False,
 ) -> Iterator[None]:
     """Write many new cards, ids from ``first`` on, inside the caller's transaction, then index them.
 
@@ -175,10 +174,7 @@ def bulk_cards(
     exception nothing is put back: the caller's transaction rolls it all back.
 
     Without ``search`` the caller adds the new cards to the search index itself, as it writes
-    them (``index_for_search``); the index holds the same rows at the end. With ``keep_ordered``
-    the indexes whose keys grow with the rows written (``ORDERED_INDEXES``) stay: each row is
-    appended to them at about the cost of building them afterwards, and the writes that precede
-    the commit are shorter.
+    them (``index_for_search``); the index holds the same rows at the end.
     """
     conn.execute("DROP TRIGGER IF EXISTS card_fts_insert")
     dropped: list[tuple[str, str]] = []
@@ -191,8 +187,6 @@ def bulk_cards(
                 (json.dumps(list(tables)),),
             )
         ]
-        if keep_ordered:
-            dropped = [(name, sql) for name, sql in dropped if name not in ORDERED_INDEXES]
         for name, _ in dropped:
             conn.execute(f'DROP INDEX "{name}"')
     yield
@@ -213,11 +207,6 @@ def index_for_search(conn: sqlite3.Connection, first: int, end: int | None = Non
         f"FROM card JOIN note ON note.id = card.note_id WHERE card.id >= ?{upto} ORDER BY card.id",
         (first,),
     )
-
-
-ORDERED_INDEXES = frozenset({"ix_card_note_id", "ix_card_due", "ix_link_note_id", "ix_link_card_id"})
-"""Indexes whose keys grow with the row id while a first sync writes its notes in order: cards and
-links by note and card (ids counting up), new cards by due date (none yet)."""
 
 
 _BULK_FTS = 200
