@@ -39,15 +39,16 @@ EDGE = {
 }
 
 
-def _vault(root: Path) -> None:
+def _vault(root: Path, unreadable: bool = True) -> None:
     make_vault(root / "synth", 40, 6, seed=5)
     shutil.copytree(GOLDEN, root / "golden")
     for rel, text in EDGE.items():
         p = root / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text, encoding="utf-8")
-    (root / "bad").mkdir()
-    (root / "bad" / "latin1.md").write_bytes("caf\xe9 :: coffee\n".encode("latin-1"))
+    if unreadable:
+        (root / "bad").mkdir()
+        (root / "bad" / "latin1.md").write_bytes("caf\xe9 :: coffee\n".encode("latin-1"))
 
 
 def _dump(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
@@ -76,14 +77,19 @@ def _sync(
 
 
 @pytest.mark.parametrize("workers", [1, 3])
-@pytest.mark.parametrize("highlight", [False, True])
+@pytest.mark.parametrize(
+    ("highlight", "unreadable"),
+    # Without an unreadable note, the links the workers resolved are kept (those to an alias or
+    # to no note are resolved at the end); with one, every link is resolved again.
+    [(False, True), (True, True), (False, False)],
+)
 def test_a_cold_sync_writes_what_the_phases_write(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int, highlight: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int, highlight: bool, unreadable: bool
 ) -> None:
     if workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork")
     vault = tmp_path / "vault"
-    _vault(vault)
+    _vault(vault, unreadable)
     monkeypatch.setattr(cold, "COLD_MIN", 10**9)
     phases = _sync(vault, tmp_path / "phases.db", highlight)
     monkeypatch.setattr(cold, "COLD_MIN", 0)
@@ -98,7 +104,7 @@ def test_a_cold_sync_writes_what_the_phases_write(
     assert isinstance(diagnostics, list)
     messages = [str(d["message"]) for d in diagnostics]
     assert any("used twice in the vault" in m for m in messages)
-    assert any("not valid UTF-8" in m for m in messages)
+    assert any("not valid UTF-8" in m for m in messages) == unreadable
     for key, rows in phases[1].items():
         # The note rows hold each file's mtime: equal, as both synced the same files.
         assert dump[key] == rows, key
@@ -139,3 +145,39 @@ def test_a_cold_sync_decides_again_when_another_synced_meanwhile(
     assert calls and report.cards_added == 0 and report.notes_added == 0
     total = first.execute("SELECT count(*), count(DISTINCT uid) FROM card").fetchone()
     assert total[0] == total[1] > 12
+
+
+def test_a_cold_sync_loads_through_a_journal_only_when_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alone, the load goes through a rollback journal and the WAL is back after it; with another
+    connection open it goes through the WAL, without waiting for that connection. Same rows."""
+    vault = tmp_path / "vault"
+    _vault(vault)
+    monkeypatch.setattr(cold, "COLD_MIN", 0)
+    modes: list[tuple[str, int]] = []
+    real = cold.cold_sync
+
+    def watched(conn: sqlite3.Connection, *args: object, **kwargs: object) -> None:
+        modes.append(
+            (
+                conn.execute("PRAGMA journal_mode").fetchone()[0],
+                conn.execute("PRAGMA foreign_keys").fetchone()[0],
+            )
+        )
+        real(conn, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cold, "cold_sync", watched)
+    alone = _sync(vault, tmp_path / "alone.db", False)
+    other = open_db(tmp_path / "shared.db", NOW)
+    try:
+        shared = _sync(vault, tmp_path / "shared.db", False)
+        assert other.execute("SELECT count(*) FROM card").fetchone()[0] == alone[0]["cards"]["added"]  # type: ignore[index]
+    finally:
+        other.close()
+    assert modes == [("delete", 0), ("wal", 0)]
+    assert shared == alone
+    for db in ("alone.db", "shared.db"):
+        conn = sqlite3.connect(tmp_path / db)  # as the file says, not as open_db sets it
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        conn.close()

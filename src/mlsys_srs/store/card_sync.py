@@ -155,7 +155,12 @@ def insert_card_rows(
 
 @contextmanager
 def bulk_cards(
-    conn: sqlite3.Connection, first: int, *, indexes: bool, tables: Sequence[str] = ("card",)
+    conn: sqlite3.Connection,
+    first: int,
+    *,
+    indexes: bool,
+    tables: Sequence[str] = ("card",),
+    search: bool = True,
 ) -> Iterator[None]:
     """Write many new cards, ids from ``first`` on, inside the caller's transaction, then index them.
 
@@ -167,6 +172,9 @@ def bulk_cards(
     indexes are dropped (a first sync writes every tag and link inside too). The same rows and
     indexes at the commit, and no other connection ever sees the schema in between. On an
     exception nothing is put back: the caller's transaction rolls it all back.
+
+    Without ``search`` the caller adds the new cards to the search index itself, as it writes
+    them (``index_for_search``); the index holds the same rows at the end.
     """
     conn.execute("DROP TRIGGER IF EXISTS card_fts_insert")
     dropped: list[tuple[str, str]] = []
@@ -184,13 +192,21 @@ def bulk_cards(
     yield
     for _, sql in dropped:
         conn.execute(sql)
+    if search:
+        index_for_search(conn, first)
+    conn.execute(CARD_FTS_INSERT_TRIGGER)
+
+
+def index_for_search(conn: sqlite3.Connection, first: int, end: int | None = None) -> None:
+    """Add the cards with ids from ``first`` (up to ``end``, excluded) to the search index in one
+    statement (inside ``bulk_cards``, which lifts the per-card trigger)."""
+    upto = "" if end is None else f" AND card.id < {int(end)}"
     conn.execute(
         "INSERT INTO card_fts (rowid, question, answer, context, note) "
         "SELECT card.id, card.question, card.answer, card.context, note.path || ' ' || note.title "
-        "FROM card JOIN note ON note.id = card.note_id WHERE card.id >= ? ORDER BY card.id",
+        f"FROM card JOIN note ON note.id = card.note_id WHERE card.id >= ?{upto} ORDER BY card.id",
         (first,),
     )
-    conn.execute(CARD_FTS_INSERT_TRIGGER)
 
 
 _BULK_FTS = 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Container, Iterable, Sequence
 from typing import NamedTuple
 
 from ..parse import Link, LinkResolver
@@ -21,9 +21,22 @@ class LinkTargets:
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
-        notes = list(conn.execute("SELECT id, path, aliases FROM note WHERE present = 1"))
-        self.resolver = LinkResolver.build((str(p), json.loads(a)) for _, p, a in notes)
-        self.id_of = {str(p): int(i) for i, p, _ in notes}
+        notes = conn.execute("SELECT id, path, aliases FROM note WHERE present = 1")
+        self._set((int(i), str(p), json.loads(a)) for i, p, a in notes)
+
+    @classmethod
+    def of_notes(cls, notes: Iterable[tuple[int, str, Sequence[str]]]) -> LinkTargets:
+        """Targets among notes given as ``(id, path, aliases)``, not read from a database (a first
+        sync's workers resolve links against the notes it is about to write)."""
+        targets = cls.__new__(cls)
+        targets._set(notes)
+        return targets
+
+    def _set(self, notes: Iterable[tuple[int, str, Sequence[str]]]) -> None:
+        rows = list(notes)
+        self.resolver = LinkResolver.build((p, a) for _, p, a in rows)
+        self.id_of = {p: i for i, p, _ in rows}
+        self._plain: dict[str, int | None] = {}
 
     def note_id(self, target: str, from_path: str, markdown: bool) -> int | None:
         """The id of the note a link in ``from_path`` to ``target`` names (None: dangling).
@@ -32,8 +45,42 @@ class LinkTargets:
         a target ending in ``.md`` is always read as a path.
         """
         markdown = markdown or target.lower().endswith(".md")
+        if not markdown:
+            # Not read as a path: the note does not depend on where the link is (a vault links to
+            # the same few concepts many times).
+            if target in self._plain:
+                return self._plain[target]
+            hit = self.resolver.resolve(Link(target=target, line=0), from_path)
+            found = self._plain[target] = self.id_of.get(hit) if hit else None
+            return found
         hit = self.resolver.resolve(Link(target=target, line=0, markdown=markdown), from_path)
         return self.id_of.get(hit) if hit else None
+
+    def note_ids(self, links: Iterable[Link], from_path: str, markdown: Container[str]) -> list[int | None]:
+        """``note_id`` of each of a note's links; ``markdown``: the targets it links to with a Markdown
+        link."""
+        plain = self._plain
+        out: list[int | None] = []
+        for lk in links:
+            target = lk.target
+            if target in plain and target not in markdown:
+                out.append(plain[target])
+            else:
+                out.append(self.note_id(target, from_path, target in markdown))
+        return out
+
+
+def insert_links(
+    conn: sqlite3.Connection, rows: Iterable[Sequence[object]], *, note_offset: int, card_offset: int
+) -> None:
+    """Add links given as (note_id, card_id, line, target, heading, block, display, target_note_id)
+    rows; the database adds ``note_offset`` to each note id and ``card_offset`` to each card id (a
+    link outside every card keeps no card)."""
+    conn.executemany(
+        f"INSERT INTO link ({cols(_WRITE)}) VALUES (? + {int(note_offset)}, ? + {int(card_offset)}, "
+        f"{','.join('?' * (len(_WRITE) - 2))})",
+        rows,
+    )
 
 
 def replace_links(
@@ -54,9 +101,11 @@ def resolve_links(
     *,
     targets: LinkTargets | None = None,
     exclude: Sequence[int] = (),
+    unresolved: bool = False,
 ) -> None:
     """Set ``link.target_note_id`` as Obsidian resolves links: for the given notes, or all links if none
-    (but those of the notes in ``exclude``, already resolved as they were written)."""
+    (but those of the notes in ``exclude``, already resolved as they were written); with
+    ``unresolved``, only among the links that have no target yet."""
     if targets is None:
         targets = LinkTargets(conn)
     sql = (
@@ -71,6 +120,8 @@ def resolve_links(
         where, arg = "", []
     if where:
         sql += f" WHERE link.note_id {where} (SELECT value FROM json_each(?))"
+    if unresolved:
+        sql += (" AND" if where else " WHERE") + " link.target_note_id IS NULL"
     updates = []
     for link_id, target, note_id, path, old in conn.execute(sql, (json.dumps(arg),) if where else ()):
         new = targets.note_id(target, path, (note_id, target) in markdown_targets)

@@ -36,7 +36,7 @@ from ..store import cards as card_store
 from ..store import links as link_store
 from ..store import notes as note_store
 from ..store.card_sync import StoredCard
-from ..store.db import dt_to_db, transaction
+from ..store.db import dt_to_db, first_load, transaction
 from ..store.events import get_meta, set_meta
 from ..store.notes import NoteRow
 from .match import block_key, match_cards
@@ -274,7 +274,7 @@ def _cold(
     from .cold import cold_sync
 
     report = SyncReport(notes_seen=len(files), diagnostics=list(walk_diags))
-    with transaction(conn):
+    with first_load(conn), transaction(conn):
         if note_store.note_rows(conn):
             return None
         cold_sync(conn, files, report, progress, highlight_cloze=highlight_cloze, stamp=dt_to_db(now))
