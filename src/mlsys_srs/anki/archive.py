@@ -36,13 +36,14 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from ..core.fmt import display_path, inert
 from ..errors import SrsError, UsageError
+from .protobuf import proto_fields
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 DEFAULT_MAX_SIZE = 16 * GiB
@@ -158,51 +159,6 @@ class Budget:
                 f"{format_size(compressed)}), the limit",
                 "--max-ratio",
             )
-
-
-# -- protobuf, the little that is needed -----------------------------------------------------
-
-
-def _varint(buf: bytes, i: int) -> tuple[int, int]:
-    shift = value = 0
-    while True:
-        if i >= len(buf) or shift > 63:
-            raise ValueError("truncated or overlong varint")
-        b = buf[i]
-        i += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            return value, i
-        shift += 7
-
-
-def proto_fields(buf: bytes) -> Iterator[tuple[int, int | bytes]]:
-    """``(field number, value)`` of a protobuf message (varints as ints, length-delimited as bytes).
-
-    Raises:
-        ValueError: the message is malformed.
-    """
-    i = 0
-    while i < len(buf):
-        key, i = _varint(buf, i)
-        num, wire = key >> 3, key & 7
-        if wire == 0:
-            v, i = _varint(buf, i)
-            yield num, v
-        elif wire == 2:
-            n, i = _varint(buf, i)
-            if i + n > len(buf):
-                raise ValueError("truncated field")
-            yield num, buf[i : i + n]
-            i += n
-        elif wire == 1:
-            i += 8
-        elif wire == 5:
-            i += 4
-        else:
-            raise ValueError(f"unsupported wire type {wire}")
-        if i > len(buf):
-            raise ValueError("truncated field")
 
 
 # -- streaming members -------------------------------------------------------------------------

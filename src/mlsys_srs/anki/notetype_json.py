@@ -15,44 +15,12 @@ values in, values out: ``anki.collection`` reads the rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from .protobuf import proto_fields, varint
+
 _REQ_KINDS = {0: "none", 1: "any", 2: "all"}
-
-
-def _varint(buf: bytes, i: int) -> tuple[int, int]:
-    shift = value = 0
-    while True:
-        if i >= len(buf):
-            raise ValueError("truncated varint")
-        b = buf[i]
-        i += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            return value, i
-        shift += 7
-
-
-def _message(buf: bytes) -> Iterator[tuple[int, int | bytes]]:
-    """``(field number, value)`` of a protobuf message: varints as ints, length-delimited as bytes."""
-    i = 0
-    while i < len(buf):
-        key, i = _varint(buf, i)
-        num, wire = key >> 3, key & 7
-        if wire == 0:
-            value, i = _varint(buf, i)
-            yield num, value
-        elif wire == 2:
-            n, i = _varint(buf, i)
-            yield num, buf[i : i + n]
-            i += n
-        elif wire == 1:
-            i += 8
-        elif wire == 5:
-            i += 4
-        else:
-            raise ValueError(f"unsupported wire type {wire}")
 
 
 def _signed(value: int) -> int:
@@ -88,7 +56,7 @@ def _field(ord_: int, name: str, config: bytes) -> dict[str, Any]:
         description="", plainText=False, collapsed=False, excludeFromSearch=False, preventDeletion=False
     )
     other: dict[str, Any] = {}
-    for num, v in _message(config):
+    for num, v in proto_fields(config):
         if num == 1:
             out["sticky"] = bool(v)
         elif num == 2:
@@ -120,7 +88,7 @@ def _template(ord_: int, name: str, config: bytes) -> dict[str, Any]:
     out: dict[str, Any] = {"name": name, "ord": ord_, "qfmt": "", "afmt": "", "bqfmt": "", "bafmt": ""}
     out.update(did=None, bfont="", bsize=0)
     other: dict[str, Any] = {}
-    for num, v in _message(config):
+    for num, v in proto_fields(config):
         if num == 1:
             out["qfmt"] = _text(v)
         elif num == 2:
@@ -144,7 +112,7 @@ def _template(ord_: int, name: str, config: bytes) -> dict[str, Any]:
 
 def _requirement(buf: bytes) -> list[Any]:
     card_ord, kind, fields = 0, 0, []
-    for num, v in _message(buf):
+    for num, v in proto_fields(buf):
         if num == 1 and isinstance(v, int):
             card_ord = v
         elif num == 2 and isinstance(v, int):
@@ -153,7 +121,7 @@ def _requirement(buf: bytes) -> list[Any]:
             if isinstance(v, bytes):  # packed
                 i = 0
                 while i < len(v):
-                    n, i = _varint(v, i)
+                    n, i = varint(v, i)
                     fields.append(n)
             else:
                 fields.append(v)
@@ -193,7 +161,7 @@ def legacy_model(
         "req": [],
     }
     other: dict[str, Any] = {}
-    for num, v in _message(config):
+    for num, v in proto_fields(config):
         if num == 1 and isinstance(v, int):
             model["type"] = v
         elif num == 2 and isinstance(v, int):

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..core.fmt import inert
-from .archive import proto_fields
+from .protobuf import proto_fields
 
 U16 = (0, 2**16 - 1)
 MAX_GUID = 100
