@@ -20,6 +20,7 @@ from .output import Piece, fields, records, styled
 
 if TYPE_CHECKING:
     from ..app.workload import MoveReport, PlanReport
+    from ..app.workspace import CardFilter
     from ..history.moves import UndoneMoves
 
 app = typer.Typer()
@@ -67,16 +68,7 @@ def postpone(
     recall before and after. A journal event per card (every device replays
     it; `rebuild` keeps it); `postpone --undo` undoes the latest postponement.
     """
-    ws = workspace(ctx)
-    if undo:
-        _undone(ws_undo(ctx, "postpone"), "postpone", as_json)
-        return
-    if count is None:
-        raise UsageError("postpone N: say how many cards (or --undo)")
-    from ..app.workload import postpone as run
-
-    report = run(ws, card_filter(ctx, domain, tag, note, deck), count, dry_run=dry_run)
-    _show_moves(report, as_json)
+    _move(ctx, "postpone", count, card_filter(ctx, domain, tag, note, deck), dry_run, undo, as_json)
 
 
 @app.command()
@@ -101,16 +93,28 @@ def advance(
     advance (less than 13% of their interval ahead). A journal event per card;
     `advance --undo` undoes the latest advance.
     """
-    ws = workspace(ctx)
+    _move(ctx, "advance", count, card_filter(ctx, domain, tag, note, deck), dry_run, undo, as_json)
+
+
+def _move(
+    ctx: typer.Context,
+    kind: str,
+    count: int | None,
+    flt: CardFilter,
+    dry_run: bool,
+    undo: bool,
+    as_json: bool,
+) -> None:
+    """``postpone`` or ``advance`` ``count`` cards of ``flt`` (or, with ``undo``, undo the latest)."""
     if undo:
-        _undone(ws_undo(ctx, "advance"), "advance", as_json)
+        _undone(ws_undo(ctx, kind), kind, as_json)
         return
     if count is None:
-        raise UsageError("advance N: say how many cards (or --undo)")
-    from ..app.workload import advance as run
+        raise UsageError(f"{kind} N: say how many cards (or --undo)")
+    from ..app.workload import advance, postpone
 
-    report = run(ws, card_filter(ctx, domain, tag, note, deck), count, dry_run=dry_run)
-    _show_moves(report, as_json)
+    run = postpone if kind == "postpone" else advance
+    _show_moves(run(workspace(ctx), flt, count, dry_run=dry_run), as_json)
 
 
 def ws_undo(ctx: typer.Context, what: str) -> UndoneMoves:
