@@ -257,9 +257,7 @@ def notetype(row: Sequence[object]) -> tuple[int, str, int, bytes, bool]:
     return ntid, name, mtime, config, cloze
 
 
-def field_row(row: Sequence[object]) -> tuple[int, int, str, bytes]:
-    """``(note type, ord, name, config)`` of a schema-18 ``fields`` row."""
-    t = "fields"
+def _part_row(t: str, row: Sequence[object]) -> tuple[int, int, str, bytes]:
     ntid = _int(t, row[0], "ntid", row[0])
     return (
         ntid,
@@ -267,15 +265,13 @@ def field_row(row: Sequence[object]) -> tuple[int, int, str, bytes]:
         _text(t, ntid, "name", row[2]),
         _blob(t, ntid, "config", row[3]),
     )
+
+
+def field_row(row: Sequence[object]) -> tuple[int, int, str, bytes]:
+    """``(note type, ord, name, config)`` of a schema-18 ``fields`` row."""
+    return _part_row("fields", row)
 
 
 def template_row(row: Sequence[object]) -> tuple[int, int, str, bytes]:
     """``(note type, ord, name, config)`` of a schema-18 ``templates`` row."""
-    t = "templates"
-    ntid = _int(t, row[0], "ntid", row[0])
-    return (
-        ntid,
-        _int(t, ntid, "ord", row[1]),
-        _text(t, ntid, "name", row[2]),
-        _blob(t, ntid, "config", row[3]),
-    )
+    return _part_row("templates", row)

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -42,23 +42,8 @@ class StoredCard:
     retired: bool
 
 
-_STORED_COLS = (
-    "id",
-    "note_id",
-    "fingerprint",
-    "block_id",
-    "kind",
-    "direction",
-    "cloze",
-    "question",
-    "answer",
-    "source",
-    "context",
-    "line",
-    "end_line",
-    "syntax",
-    "retired",
-)
+_STORED_COLS = tuple(f.name for f in fields(StoredCard))
+"""The columns a ``StoredCard`` is read from: its fields, in order."""
 
 
 def card_pool(conn: sqlite3.Connection, note_ids: Sequence[int | None]) -> list[StoredCard]:

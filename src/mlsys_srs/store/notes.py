@@ -24,7 +24,7 @@ class NoteRow(NamedTuple):
     aliases: str
 
 
-_NOTE_ROW_COLS = ("id", "path", "size", "mtime_ns", "content_hash", "present", "title", "aliases")
+_NOTE_ROW_COLS = NoteRow._fields
 NOTE_WRITE_COLUMNS = (
     "path",
     "title",
