@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import subprocess
@@ -92,6 +93,26 @@ class Cli:
 def run(vault: Path, db_path: Path) -> Cli:
     """The CLI bound to the test's vault and database."""
     return Cli(vault, db_path)
+
+
+@pytest.fixture
+def anki_dir(tmp_path: Path) -> Iterator[Callable[[str], Any]]:
+    """Fresh Anki collections (closed at the end)."""
+    from anki.collection import Collection
+
+    opened: list[Any] = []
+
+    def make(name: str) -> Any:
+        folder = tmp_path / name
+        folder.mkdir()
+        col = Collection(str(folder / "collection.anki2"))
+        opened.append(col)
+        return col
+
+    yield make
+    for col in opened:
+        with contextlib.suppress(Exception):  # exporting a collection package closes it
+            col.close()
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ scheduler is asked for its queue.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,26 +29,6 @@ from .conftest import Cli
 
 NOW = "2026-11-30T12:00:00+00:00"
 NOTES = Path(__file__).resolve().parent.parent / "notes"
-
-
-@pytest.fixture
-def anki_dir(tmp_path: Path) -> Iterator[Callable[[str], Any]]:
-    """Fresh Anki collections (closed at the end)."""
-    from anki.collection import Collection
-
-    opened: list[Any] = []
-
-    def make(name: str) -> Any:
-        folder = tmp_path / name
-        folder.mkdir()
-        col = Collection(str(folder / "collection.anki2"))
-        opened.append(col)
-        return col
-
-    yield make
-    for col in opened:
-        with contextlib.suppress(Exception):  # exporting a collection package closes it
-            col.close()
 
 
 def import_package(col: Any, package: Path) -> Any:

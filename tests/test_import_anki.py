@@ -7,10 +7,9 @@ the way File > Export writes it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,26 +36,6 @@ C: Raft elects {{c1::a leader}} per {{c2::term}}.
 Leader lease ::: a time-bounded promise that no other leader exists
 """,
 }
-
-
-@pytest.fixture
-def anki_dir(tmp_path: Path) -> Iterator[Callable[[str], Any]]:
-    """Fresh Anki collections (closed at the end)."""
-    from anki.collection import Collection
-
-    opened: list[Any] = []
-
-    def make(name: str) -> Any:
-        folder = tmp_path / name
-        folder.mkdir()
-        col = Collection(str(folder / "collection.anki2"))
-        opened.append(col)
-        return col
-
-    yield make
-    for col in opened:
-        with contextlib.suppress(Exception):  # exporting a collection package closes it
-            col.close()
 
 
 def _answer(col: Any, cid: int, rating: int) -> None:
