@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlsys_srs.anki.labels import anki_tag, deck_title, source_field
-from mlsys_srs.parse.text import strip_comments
+from mlsys_srs.parse.lines import strip_comments
 from mlsys_srs.render.html import MarkdownRenderer
 from mlsys_srs.render.media import MediaBundle
 from mlsys_srs.scheduling.days import DayClock

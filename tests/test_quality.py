@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from mlsys_srs import cli
 from mlsys_srs.cli import context
 from mlsys_srs.parse import parse_note
+from mlsys_srs.parse.lines import strip_comments
 from mlsys_srs.parse.quality import QualitySettings, check_note, gives_away, is_yes_no, list_items, word_count
-from mlsys_srs.parse.text import strip_comments
 
 from .conftest import Cli, write_notes
 
@@ -115,6 +115,9 @@ def test_comments_are_left_out_of_what_a_card_shows_but_not_out_of_code() -> Non
     # A comment at a line's end leaves no trailing blanks (two would make a hard break);
     # a hard break on a line without a comment is kept.
     assert strip_comments("first  \nsecond <!-- note -->  \nthird %%x%%") == "first  \nsecond\nthird"
+    # The parser's comments: one left open hides the rest; none inside a fence of either kind.
+    assert strip_comments("shown %% hidden\nstill hidden") == "shown"
+    assert strip_comments("~~~\n%%code%%\n~~~\nafter %%x%%") == "~~~\n%%code%%\n~~~\nafter"
 
 
 def test_check_quality_prints_path_line_and_fix_and_exits_0_on_warnings(tmp_path: Path) -> None:

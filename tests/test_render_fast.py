@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlsys_srs.parse.text import strip_comments
+from mlsys_srs.parse.lines import strip_comments
 from mlsys_srs.render.html import MarkdownRenderer
 
 _WORD = st.text(alphabet="abcXYZ019 .,:;?'\"()/-+|#^%=@{}", min_size=0, max_size=8)

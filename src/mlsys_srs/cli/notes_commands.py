@@ -347,7 +347,7 @@ def card_table(rows: list[Any], recall: dict[int, float], width: int) -> Text:
     each cell cut at the column's width with ``…``, never wrapped."""
     from rich.text import Text
 
-    from ..parse.text import strip_comments
+    from ..parse.lines import strip_comments
     from ..render.terminal import clean
 
     def crop(text: str, n: int) -> str:

@@ -50,11 +50,11 @@ class Lines:
     """Lines that start inside an HTML (``-->``) or Obsidian (``%%``) comment -> what closes it."""
 
 
-def mask_comments(line: str, state: str | None) -> tuple[str, str | None]:
-    """Blank HTML and Obsidian comments; ``state`` carries an open comment across lines."""
-    if state is None and "<!--" not in line and "%%" not in line:
-        return line, None
-    out = []
+def comment_spans(line: str, state: str | None) -> tuple[list[tuple[int, int]], str | None]:
+    """Where HTML (``<!-- -->``) and Obsidian (``%% %%``) comments are on ``line``: ``(start, end)``
+    spans, and what closes a comment still open at its end. ``state`` is what closes a comment
+    open before the line (None: none)."""
+    spans: list[tuple[int, int]] = []
     i = 0
     n = len(line)
     # The next "<!--" and "%%" at or after i, found again only once i has passed them
@@ -68,23 +68,89 @@ def mask_comments(line: str, state: str | None) -> tuple[str, str | None]:
                 o = line.find("%%", i)
             starts = [p for p in (h, o) if p >= 0]
             if not starts:
-                out.append(line[i:])
                 break
             p = min(starts)
-            out.append(line[i:p])
             state = "-->" if p == h else "%%"
-            opener = 4 if state == "-->" else 2
-            out.append(" " * opener)
-            i = p + opener
+            start, i = p, p + (4 if state == "-->" else 2)
         else:
-            p = line.find(state, i)
-            if p < 0:
-                out.append(" " * (n - i))
-                break
-            out.append(" " * (p - i + len(state)))
-            i = p + len(state)
-            state = None
+            start = i
+        p = line.find(state, i)
+        if p < 0:
+            spans.append((start, n))
+            break
+        i = p + len(state)
+        spans.append((start, i))
+        state = None
+    return spans, state
+
+
+def mask_comments(line: str, state: str | None) -> tuple[str, str | None]:
+    """Blank HTML and Obsidian comments; ``state`` carries an open comment across lines."""
+    if state is None and "<!--" not in line and "%%" not in line:
+        return line, None
+    spans, state = comment_spans(line, state)
+    out = []
+    pos = 0
+    for a, b in spans:
+        out.append(line[pos:a])
+        out.append(" " * (b - a))
+        pos = b
+    out.append(line[pos:])
     return "".join(out), state
+
+
+def strip_comments(markdown: str) -> str:
+    """``markdown`` without its HTML (``<!-- -->``) and Obsidian (``%% %%``) comments, as Obsidian's
+    reading view shows it: the comments ``classify_lines`` finds (none inside code, fenced or
+    inline; one left open runs to the end). A comment that ends a line takes the blanks before it."""
+    if "<!--" not in markdown and "%%" not in markdown:
+        return markdown
+    out: list[str] = []
+    pos = 0
+    for a, b in _comments_of(markdown):
+        before, pos = markdown[pos:a], b
+        end = markdown.find("\n", pos)
+        end = len(markdown) if end < 0 else end
+        if not markdown[pos:end].strip():
+            # A comment that ended a line leaves no blanks there (two would be a hard break).
+            before, pos = before.rstrip(" \t"), end
+        out.append(before)
+    out.append(markdown[pos:])
+    return "".join(out)
+
+
+def _comments_of(markdown: str) -> list[tuple[int, int]]:
+    """The spans of ``markdown``'s comments; one open at a line's end takes its line break."""
+    spans: list[tuple[int, int]] = []
+    fence: tuple[str, int] | None = None
+    state: str | None = None
+    pos = 0
+    for line in markdown.split("\n"):
+        end = pos + len(line)
+        if state is None:
+            m = FENCE_OPEN_RE.match(line) if ("```" in line or "~~~" in line) else None
+            if fence is not None:
+                if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= fence[1] and not m.group(2).strip():
+                    fence = None
+                pos = end + 1
+                continue
+            if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+                fence = (m.group(1)[0], len(m.group(1)))
+                pos = end + 1
+                continue
+        scan = mask_inline_code(line) if state is None and "`" in line else line
+        if state is not None or "<!--" in scan or "%%" in scan:
+            found, state = comment_spans(scan, state)
+            for a, b in found:
+                a, b = pos + a, pos + b
+                if state is not None and b == end:
+                    b = min(end + 1, len(markdown))
+                if spans and spans[-1][1] == a:
+                    spans[-1] = (spans[-1][0], b)
+                else:
+                    spans.append((a, b))
+        pos = end + 1
+    return spans
 
 
 # A line that _classify's rules can only make TEXT (ending any list) with its scan copy equal to

@@ -28,8 +28,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .lines import strip_comments
 from .model import Diagnostic, ParsedCard, ParsedNote
-from .text import split_lines, strip_comments
+from .text import split_lines
 
 RULES: tuple[str, ...] = ("long-answer", "long-list", "giveaway", "short-cloze", "cloze-pair", "yes-no")
 

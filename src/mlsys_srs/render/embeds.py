@@ -18,9 +18,10 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..parse.lines import strip_comments
 from ..parse.link_resolver import LinkResolver
 from ..parse.model import Link
-from ..parse.text import IMAGE_EXTENSIONS, WIKILINK_RE, strip_comments
+from ..parse.text import IMAGE_EXTENSIONS, WIKILINK_RE
 
 MAX_DEPTH = 3
 MAX_CHARS = 4000

@@ -35,7 +35,8 @@ from markdown_it.common.utils import escapeHtml
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
-from ..parse.text import URL_SCHEME_RE, WIKILINK_RE, strip_comments
+from ..parse.lines import strip_comments
+from ..parse.text import URL_SCHEME_RE, WIKILINK_RE
 from .terminal import build_parser, wikilink_text
 
 if TYPE_CHECKING:
