@@ -54,4 +54,11 @@ def test_the_fast_path_for_a_line_and_a_code_fence_renders_as_markdown_it(
     fast = _plain_then_fence(text)
     if fast is not None:
         assert fast == _markdown_it(MarkdownRenderer(), text)
-    assert MarkdownRenderer().render(text) == _markdown_it(MarkdownRenderer(), text)
+    # A comment is not shown: an unclosed %% hides the rest of the text, as in Obsidian.
+    shown = strip_comments(text)
+    assert MarkdownRenderer().render(text) == _markdown_it(MarkdownRenderer(), shown.strip())
+
+
+def test_an_unclosed_comment_before_a_fence_hides_the_fence() -> None:
+    assert MarkdownRenderer().render("%%\n\n```\n```") == ""
+    assert MarkdownRenderer().render("a %%b%%\n\n```\nx\n```") == "<p>a</p>\n<pre><code>x\n</code></pre>"
