@@ -61,6 +61,8 @@ _INLINE_RE = re.compile(r"[$`\\\[\]!<&#|*_~=]")
 # Tags, from the first one, to the end of a line (left out of the field, with the blanks before).
 _LINE_TAGS_RE = re.compile(r"#" + TAG_NAME_RE.pattern + r"(?:\s+#" + TAG_NAME_RE.pattern + r")*\s*$")
 _PREFIX_RE = re.compile(r"[ >]*(?:(?:[-+*]|\d{1,9}[.)])[ >]*)*")
+# A quote's ">" or a list marker with five blanks after it: what follows is indented code.
+_ITEM_CODE_RE = re.compile(r"[->+*.)] {5,}")
 _EMPTY_ITEM_RE = re.compile(r"[ >]*(?:(?:[-+*]|\d{1,9}[.)])[ >]*)*(?:[-+*]|\d{1,9}[.)]) *$")
 _CODE_RE = re.compile(r"<code>(.*?)</code>", re.S)
 _FENCE_RE = re.compile(r"( *)(`{3,}|~{3,})(.*)")
@@ -79,6 +81,12 @@ _PLACEHOLDER_RE = re.compile(r"<p>\$\ue001([\ue100-\ue1ff]{2})\$</p>\n|\$\ue000(
 
 TESTED = "0.4."
 """The markdown-it-pyrs series the two paths are checked against (another is not used)."""
+
+
+def _prefix_end(line: str) -> int:
+    """Where the line's quote and list markers end."""
+    m = _PREFIX_RE.match(line)
+    return m.end() if m else 0
 
 
 @lru_cache(maxsize=1)
@@ -264,8 +272,10 @@ class CompiledRenderer:
                 out.append(line)
                 continue
             masked = self._inline(line, spans)
-            if masked != line and line.startswith("    "):
-                raise _Refused  # maybe indented code, where nothing is masked
+            if masked != line and (
+                line.startswith("    ") or _ITEM_CODE_RE.search(line, 0, _prefix_end(line))
+            ):
+                raise _Refused  # maybe indented code (in a quote or an item too), where nothing is masked
             if _EMPTY_ITEM_RE.match(masked):
                 raise _Refused
             out.append(masked)
@@ -332,6 +342,8 @@ class CompiledRenderer:
                             close += 1
                         continue
                     break
+                if not line[run:close].strip(" "):
+                    raise _Refused  # only blanks: markdown-it-pyrs trims three or more
                 pos = close + len(ticks)
                 continue
             elif ch == "[":
@@ -378,6 +390,8 @@ class CompiledRenderer:
                 pos = p + 1
                 continue
             elif ch in "*_~":
+                if ch == "~" and line.startswith("~~~", p):
+                    raise _Refused  # a run of three or more: markdown-it-pyrs pairs it differently
                 if (p > 0 and not line[p - 1].isascii()) or (p + 1 < end and not line[p + 1].isascii()):
                     raise _Refused
                 pos = p + 1
