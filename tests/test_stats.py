@@ -14,7 +14,7 @@ from fsrs.scheduler import DEFAULT_PARAMETERS
 
 from mlsys_srs.config import ScheduleConfig
 from mlsys_srs.insights.stats import Stats, compute_stats
-from mlsys_srs.insights.streaks import compute_streak
+from mlsys_srs.insights.streaks import compute_streak, review_streak
 from mlsys_srs.insights.weakness import Retention, retention_windows, weakness_score
 from mlsys_srs.scheduling.memory import ForgettingCurve
 from mlsys_srs.store.filters import CardFilter
@@ -218,8 +218,11 @@ def test_retired_and_suspended_cards_are_not_due_after_they_leave(history: Histo
     history.set_card(y, suspended=1)
     history.set_card(z, retired=1, retired_at=local(2026, 3, 13, 20))
     assert stats(history, keep_streak_on_empty_days=True).streak.current == 0  # x due 03-14
+    assert review_streak(history.conn, CLOCK, NOW, keep_streak_on_empty_days=True).current == 0
     history.set_card(x, retired=1, retired_at=local(2026, 3, 13, 21))
     assert stats(history, keep_streak_on_empty_days=True).streak.current == 1
+    # The end of a session reads the same spans from the database: the same streak.
+    assert review_streak(history.conn, CLOCK, NOW, keep_streak_on_empty_days=True).current == 1
 
 
 # -- retention ----------------------------------------------------------------------

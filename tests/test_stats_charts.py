@@ -29,8 +29,8 @@ def history(run, notes: Notes, db_path: Path) -> Iterator[History]:  # type: ign
     h.close()
 
 
-def charts(h: History, days: int = 28) -> Charts:
-    result = compute_stats(h.conn, CLOCK, NOW, days=days, charts=True)
+def charts(h: History, days: int = 28, *, answered: bool = True) -> Charts:
+    result = compute_stats(h.conn, CLOCK, NOW, days=days, charts=True, answered=answered)
     assert result.charts is not None
     return result.charts
 
@@ -110,6 +110,8 @@ def test_answer_buttons_time_and_distributions(history: History) -> None:
     assert d.stability.counts[-2] == 1  # 365-730 days
     assert sum(d.recall.counts) == 2 and d.recall.counts[-1] == 2
     assert c.answered[local(2026, 3, 14).date()] == (a,)
+    # The cards of each day are the report's alone: stats --json does not gather them.
+    assert charts(history, answered=False).answered == {}
     j = c.as_json()
     assert j["distributions"]["stability_days"]["edges"][-1] is None
 

@@ -244,6 +244,7 @@ def log_figures(
     windows: Sequence[int],
     desired: float = 0.9,
     charts: bool = False,
+    answered: bool = False,
 ) -> LogFigures:
     """True retention, calibration and retention by week, and (``charts``) the chart series, in one
     pass over the log of ``view``, card by card, each card's answers in time order.
@@ -262,7 +263,7 @@ def log_figures(
       its last answer up to that day (elapsed time in review days); retired cards add nothing;
     - *time per day*: answer time logged on each day (cram answers included);
     - *answer buttons*: answers by grade and the state the card was in;
-    - *answered*: the cards answered on each day.
+    - *answered* (``answered`` too): the cards answered on each day (the report's calendar).
 
     Cram answers are no history: they count only in time per day and answered. Floating-point
     sums add in the log's order (card, then time and id), so they are the same on every run.
@@ -290,7 +291,7 @@ def log_figures(
     add_daily = curve.add_daily
     time_ms = [0] * days
     buttons = {s: [0, 0, 0, 0] for s in ANSWER_STATES}
-    answered: list[set[int]] = [set() for _ in range(days)] if charts else []
+    cards_by_day: list[set[int]] | None = [set() for _ in range(days)] if charts and answered else None
     retired = {c for c, (_, gone) in places.items() if gone}
 
     card = None
@@ -317,7 +318,8 @@ def log_figures(
             time_ms[off] += duration_ms or 0
             if kind == "review" and state_before in buttons and 1 <= rating <= 4:
                 buttons[state_before][rating - 1] += 1
-            answered[off].add(card)
+            if cards_by_day is not None:
+                cards_by_day[off].add(card)
         if kind != "review":
             continue
         if domain is not None:
@@ -414,7 +416,11 @@ def log_figures(
         memorised=tuple(acc),
         time_ms=tuple(time_ms),
         answer_buttons=tuple((s, (c[0], c[1], c[2], c[3])) for s, c in buttons.items()),
-        answered={first + timedelta(days=off): tuple(sorted(ids)) for off, ids in enumerate(answered) if ids},
+        answered={
+            first + timedelta(days=off): tuple(sorted(ids))
+            for off, ids in enumerate(cards_by_day or ())
+            if ids
+        },
     )
 
 

@@ -88,6 +88,7 @@ def report_data(
         parameters=parameters,
         charts=True,
         workload=workload,
+        answered=True,
     )
     graph = concept_graph(conn, clock, now, days=days, parameters=parameters)
     curve = ForgettingCurve.from_parameters(parameters)

@@ -306,6 +306,7 @@ def compute_stats(
     parameters: Sequence[float] = (),
     charts: bool = False,
     workload: Mapping[str, Any] | None = None,
+    answered: bool = False,
 ) -> Stats:
     """Every figure of ``mlsys-srs stats`` for the cards selected by ``flt``.
 
@@ -324,6 +325,8 @@ def compute_stats(
         parameters: FSRS weights; empty means py-fsrs's defaults.
         charts: also compute the figures only charts draw (``chart_figures``):
             ``stats --json`` and ``report`` ask for them, the terminal view does not.
+        answered: with ``charts``, also the cards answered on each day (the report's calendar;
+            not in ``stats --json``).
 
     Raises:
         ValueError: ``days`` is less than 1.
@@ -339,7 +342,15 @@ def compute_stats(
     # The review log, read once: review days, retention, calibration and the chart series.
     view = read_log(conn, clock, now, flt=flt, days=days, parameters=parameters)
     index, heatmap, streak = _review_days(conn, flt, view, today, keep_streak_on_empty_days)
-    logged = log_figures(view, clock, now, windows=windows, desired=schedule.desired_retention, charts=charts)
+    logged = log_figures(
+        view,
+        clock,
+        now,
+        windows=windows,
+        desired=schedule.desired_retention,
+        charts=charts,
+        answered=answered,
+    )
     overall, domain_stats = _retention_by_domain(
         windows, logged.retention, tally.domains, tally.domain_counts
     )
@@ -372,7 +383,10 @@ def _review_days(
     index, per_day = view.index, view.per_day
     offset = (view.first - index.first).days
     heatmap = Heatmap(first=view.first, last=today, counts=tuple(per_day[offset:]))
-    due_days = days_with_cards_due(conn, flt, index) if keep else None
+    due_days = None
+    if keep:  # the log is read by card, then time: its reviews are the spans
+        rows = [(r[0], r[1], r[2]) for r in view.log]
+        due_days = days_with_cards_due(rows, review_store.held_cards(conn, flt), index)
     return index, heatmap, compute_streak(per_day, index.first, due_days, keep)
 
 

@@ -8,7 +8,7 @@ nothing due and nothing reviewed neither breaks nor extends a run.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -49,7 +49,11 @@ def review_streak(
     first = clock.day_of(parse_instant(first_stamp)) if first_stamp else today
     index = DayIndex(clock, min(first, today), today)
     per_day = index.counts(review_store.review_times(conn, flt, since=index.bounds[0]))
-    due_days = days_with_cards_due(conn, flt, index) if keep_streak_on_empty_days else None
+    due_days = (
+        days_with_cards_due(review_store.due_spans(conn, flt), review_store.held_cards(conn, flt), index)
+        if keep_streak_on_empty_days
+        else None
+    )
     return compute_streak(per_day, index.first, due_days, keep_streak_on_empty_days)
 
 
@@ -92,29 +96,35 @@ def compute_streak(
     )
 
 
-def days_with_cards_due(conn: sqlite3.Connection, flt: CardFilter | None, index: DayIndex) -> list[bool]:
+def days_with_cards_due(
+    rows: Sequence[review_store.DueRow], held: Mapping[int, tuple[bool, str | None]], index: DayIndex
+) -> list[bool]:
     """For each day of ``index``: was any card due that day (from the review history)?
 
     After each review a card is due from its ``due_after`` day until its next
     review (or its retirement, or today). A card that is suspended now is
     taken as not due after its last review, since suspensions are not logged.
+
+    Args:
+        rows: Every review by card, then time (``review_log.due_spans``).
+        held: The suspended and retired cards (``review_log.held_cards``).
+        index: The review days.
     """
     n = index.n
     diff = [0] * (n + 1)
-    rows = review_store.due_spans(conn, flt)
-    for k, (card_id, _, due_after, suspended, retired_at) in enumerate(rows):
+    day = index.index
+    last = len(rows) - 1
+    for k, (card_id, _, due_after) in enumerate(rows):
         if due_after is None:
             continue
-        nxt = rows[k + 1] if k + 1 < len(rows) and rows[k + 1][0] == card_id else None
-        if nxt is not None:
-            end = index.index(nxt[1])
-        elif suspended:
-            continue
-        elif retired_at is not None:
-            end = index.index(retired_at)
+        if k < last and rows[k + 1][0] == card_id:
+            end = day(rows[k + 1][1])
         else:
-            end = n - 1
-        start = max(0, index.index(due_after))
+            suspended, retired_at = held.get(card_id, (False, None))
+            if suspended:
+                continue
+            end = n - 1 if retired_at is None else day(retired_at)
+        start = max(0, day(due_after))
         end = min(end, n - 1)
         if start <= end:
             diff[start] += 1

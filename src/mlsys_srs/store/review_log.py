@@ -162,28 +162,31 @@ def retention_counts(
     return [tuple(r) for r in conn.execute(sql, args)]
 
 
-class DueSpan(NamedTuple):
-    """A review and what followed it, for the days a card was due."""
-
-    card_id: int
-    reviewed_at: str
-    due_after: str | None
-    suspended: bool
-    retired_at: str | None
+DueRow = tuple[int, str, str | None]
+"""A review and when it left the card due: card id, reviewed at and due after (as stored)."""
 
 
-def due_spans(conn: sqlite3.Connection, flt: CardFilter | None) -> list[DueSpan]:
-    """Every review of ``flt``'s cards by card then time, with the card's suspension and retirement."""
+def due_spans(conn: sqlite3.Connection, flt: CardFilter | None) -> list[DueRow]:
+    """Every review of ``flt``'s cards by card then time, with the due date it gave the card."""
     cond, params = of_cards(flt)
-    return [
-        DueSpan(r[0], r[1], r[2], bool(r[3]), r[4])
+    return conn.execute(
+        "SELECT review.card_id, review.reviewed_at, review.due_after FROM review "
+        f"WHERE {cond} ORDER BY review.card_id, review.reviewed_at",
+        params,
+    ).fetchall()
+
+
+def held_cards(conn: sqlite3.Connection, flt: CardFilter | None) -> dict[int, tuple[bool, str | None]]:
+    """``{card id: (suspended, retired at)}`` of ``flt``'s suspended or retired cards."""
+    where, params = (flt or CardFilter()).scope().where()
+    return {
+        r[0]: (bool(r[1]), r[2])
         for r in conn.execute(
-            "SELECT review.card_id, review.reviewed_at, review.due_after, card.suspended, card.retired_at "
-            f"FROM review JOIN card ON card.id = review.card_id WHERE {cond} "
-            "ORDER BY review.card_id, review.reviewed_at",
+            "SELECT card.id, card.suspended, card.retired_at FROM card JOIN note ON note.id = card.note_id "
+            f"WHERE ({where}) AND (card.suspended OR card.retired_at IS NOT NULL)",
             params,
         )
-    ]
+    }
 
 
 class HistoryRow(NamedTuple):
@@ -217,9 +220,9 @@ def review_history(conn: sqlite3.Connection, ids: Sequence[int] | None = None) -
     return out
 
 
-LogRow = tuple[int, str, int, int, str, int | None, float | None, str]
-"""One review as the progress charts read it: card id, reviewed at (as stored), review id, rating,
-state before, duration in ms, stability after, and kind (``review``, or ``cram``: a study-mode
+LogRow = tuple[int, str, str | None, int, str, int | None, float | None, str]
+"""One review as the progress charts read it: card id, reviewed at (as stored), due after (as
+stored), rating, state before, duration in ms, stability after, and kind (``review``, or ``cram``: a study-mode
 answer that changes no schedule). A plain tuple, as the database gives it: one pass over the whole
 log reads it by position."""
 
@@ -228,7 +231,7 @@ def review_log(conn: sqlite3.Connection, flt: CardFilter | None) -> list[LogRow]
     """Every review of ``flt``'s cards (retired ones too), oldest first (by time, then id)."""
     cond, params = of_cards(flt)
     return conn.execute(
-        "SELECT review.card_id, review.reviewed_at, review.id, review.rating, review.state_before,"
+        "SELECT review.card_id, review.reviewed_at, review.due_after, review.rating, review.state_before,"
         f" review.duration_ms, review.stability_after, review.kind FROM review WHERE {cond}"
         " ORDER BY review.reviewed_at, review.id",
         params,
