@@ -87,6 +87,8 @@ ATOMS = [
     *("\n", "\n", "\n\n", "\n- ", "\n1. ", "\n> ", "\n# ", "\n## ", "\n  ", "\n    ", "\n---\n", "  \n"),
     *("\n```\n", "\n```python\ncode $x$ {{ <a>\n```\n", "\n```cpp\nx;\n```", "\n$$\nx_1 * y\n$$\n"),
     *("\n$$x$$\n", "\n$$\n", "\n  - ", "\n- [ ] ", "\n===", "\n> - ", "\n~~~\nq\n~~~\n", "<b>", "&amp;"),
+    # Where the two parsers were found to differ (those texts take the Python path):
+    *("___", "***", "~~~", "1) ", "\n:-", "\n---:", "\n= ", " #9", "_*", "`   `", "\n-     ", "- - $$y$$"),
 ]
 
 
@@ -121,6 +123,15 @@ def test_any_text_the_compiled_path_takes_renders_as_markdown_it_py(atoms: list[
         "`   `",  # a code span of blanks only is trimmed
         "-     [[b]]",  # indented code in a list item: the link stays as written
         ">     $x$",  # and in a quote
+        "___ #tag",  # text, which would be a rule without its closing tag
+        "a\n___ #tag",
+        "1) - ___ #tag",
+        "a\n---:",  # a table's delimiter row with no pipe: a paragraph
+        "a\n= #tag",  # text, which would be a heading's underline without its tag
+        "a\n~ #t    #9",  # a number after a tag: the tag is not the line's last
+        "- - $$y$$",  # a formula block in a nested list item
+        "*x\nw_*_e_",  # "_*" after a line break
+        "**s****!",  # a run of three or more stars
     ],
 )
 def test_texts_with_what_only_the_python_rules_read_take_the_python_path(text: str) -> None:

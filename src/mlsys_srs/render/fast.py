@@ -61,6 +61,8 @@ _INLINE_RE = re.compile(r"[$`\\\[\]!<&#|*_~=]")
 # Tags, from the first one, to the end of a line (left out of the field, with the blanks before).
 _LINE_TAGS_RE = re.compile(r"#" + TAG_NAME_RE.pattern + r"(?:\s+#" + TAG_NAME_RE.pattern + r")*\s*$")
 _PREFIX_RE = re.compile(r"[ >]*(?:(?:[-+*]|\d{1,9}[.)])[ >]*)*")
+_BULLETS_RE = re.compile(r"(?:[ >]*(?:[-+*]|\d{1,9}[.)])(?: |$))+")
+_DELIMITER_ROW_RE = re.compile(r"[ >]*:?-+:?[ \t]*")
 # A quote's ">" or a list marker with five blanks after it: what follows is indented code.
 _ITEM_CODE_RE = re.compile(r"[->+*.)] {5,}")
 _EMPTY_ITEM_RE = re.compile(r"[ >]*(?:(?:[-+*]|\d{1,9}[.)])[ >]*)*(?:[-+*]|\d{1,9}[.)]) *$")
@@ -69,7 +71,7 @@ _FENCE_RE = re.compile(r"( *)(`{3,}|~{3,})(.*)")
 _LANG_RE = re.compile(r"[A-Za-z0-9_+-]*")
 # A fence after a quote or list marker (or both).
 _CONTAINED_FENCE_RE = re.compile(r"[ >]*(?:(?:[-+*]|\d{1,9}[.)])[ >]*)*(?:```|~~~)")
-_MATH_START_RE = re.compile(r"[ >]*(?:(?:[-+*]|\d{1,9}[.)])[ >]*)?\$\$")
+_MATH_START_RE = re.compile(r"[ >]*(?:(?:[-+*]|\d{1,9}[.)])[ >]*)*\$\$")
 _PRE_RE = re.compile(r'<pre><code class="language-([A-Za-z0-9_+-]+)">(.*?)</code></pre>\n', re.S)
 # A line break inside a paragraph: after text or an inline element, not before a block.
 _SOFT_RE = re.compile(
@@ -269,9 +271,13 @@ class CompiledRenderer:
             if not _INLINE_RE.search(line):
                 if _EMPTY_ITEM_RE.match(line):
                     raise _Refused  # an empty list item (the two parsers differ on what it interrupts)
+                if ":" in line and _DELIMITER_ROW_RE.fullmatch(line):
+                    raise _Refused  # "---:": markdown-it-pyrs reads a table without a pipe
                 out.append(line)
                 continue
             masked = self._inline(line, spans)
+            if ":" in masked and _DELIMITER_ROW_RE.fullmatch(masked):
+                raise _Refused  # ":- #tag": without its tags, a table's delimiter row
             if masked != line and (
                 line.startswith("    ") or _ITEM_CODE_RE.search(line, 0, _prefix_end(line))
             ):
@@ -292,6 +298,7 @@ class CompiledRenderer:
         parts: list[str] = []
         pos = last = 0
         end = len(line)
+        marks = 0  # "*" and "_" outside code and formulas (two counts packed: "_" in the high bits)
         while True:
             m = _INLINE_RE.search(line, pos)
             if m is None:
@@ -361,11 +368,16 @@ class CompiledRenderer:
                     continue
                 if line.lstrip(" ").startswith("#"):
                     raise _Refused  # a heading's tags (its closing "#"s are its own)
-                if _LINE_TAGS_RE.match(line, p):
+                closing = _LINE_TAGS_RE.match(line, p)
+                if closing is not None and any(t[1:].isdigit() for t in closing.group(0).split()):
+                    raise _Refused  # "#t #9": a number among them, which is no tag
+                if closing is not None:
                     # The line's closing tags: left out, with the blanks before them.
                     kept = line[last:p].rstrip()
-                    if not parts and _PREFIX_RE.fullmatch(kept):
-                        raise _Refused  # a line of tags only: it goes with its line break
+                    if not parts and not kept[_prefix_end(kept) :].strip(" *_=-"):
+                        # A line of tags only (it goes with its line break), or "___ #tag" (text,
+                        # which would be a rule without its tags).
+                        raise _Refused
                     if line[-1].isspace():
                         raise _Refused  # a hard line break after them
                     parts.append(kept)
@@ -390,10 +402,14 @@ class CompiledRenderer:
                 pos = p + 1
                 continue
             elif ch in "*_~":
-                if ch == "~" and line.startswith("~~~", p):
-                    raise _Refused  # a run of three or more: markdown-it-pyrs pairs it differently
+                if line.startswith(ch * 3, p):
+                    raise _Refused  # a run of three or more: markdown-it-pyrs pairs some differently
+                if ch != "~" and p + 1 < end and line[p + 1] in "*_" and line[p + 1] != ch:
+                    raise _Refused  # "_*" or "*_": and some of these
                 if (p > 0 and not line[p - 1].isascii()) or (p + 1 < end and not line[p + 1].isascii()):
                     raise _Refused
+                if ch != "~":
+                    marks += 1 if ch == "*" else 1 << 20
                 pos = p + 1
                 continue
             elif ch == "<":
@@ -413,6 +429,14 @@ class CompiledRenderer:
             parts.append(line[last:p])
             parts.append(f"$\ue000{key}$")
             pos = last = stop
+        if marks:
+            bullets = _BULLETS_RE.match(line)
+            if bullets is not None:
+                marks -= bullets.group(0).count("*")  # a bullet is no emphasis
+            if marks & 1 or (marks >> 20) & 1:
+                # An odd count of stars or underscores on a line: one is left unpaired, where
+                # markdown-it-pyrs pairs some differently (a run's length, what it opens).
+                raise _Refused
         if not parts:
             return line
         parts.append(line[last:])

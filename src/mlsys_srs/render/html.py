@@ -145,7 +145,7 @@ def _drop_line_tags(state: StateCore) -> None:
         block.children = kept
 
 
-RENDER_VERSION = "5"  # 2: ==highlight== is <mark>; 3: card-line tags left out of fields; 4: comments hidden; 5: three compiled-path differences
+RENDER_VERSION = "5"  # 2: ==highlight== is <mark>; 3: card-line tags left out of fields; 4: comments hidden; 5: texts where markdown-it-pyrs differs take the Python path
 """Part of every render-cache key: bump it whenever this module or render/terminal.py changes the HTML
 a text renders to (the library versions and the renderer's options are in the key already)."""
 
