@@ -356,20 +356,29 @@ def _create(path: Path, fill: Callable[[int], None], mode: int, inside: Path | N
     except OSError as exc:
         raise _os_error(path, exc, not_created) from None
     try:
+        _fill_and_link(fd, fill, lambda: os.link(tmp, path), path, not_created)
+    finally:
+        _remove(tmp)
+    _fsync_dir(path.parent)
+
+
+def _fill_and_link(
+    fd: int, fill: Callable[[int], None], link: Callable[[], None], path: Path, not_created: str
+) -> None:
+    """Write the temporary file open at ``fd`` (closed after), then ``link`` it to ``path``, which
+    must not exist yet; errors name ``path``."""
+    try:
         try:
             fill(fd)
             os.fsync(fd)
         finally:
             os.close(fd)
         try:
-            os.link(tmp, path)
+            link()
         except FileExistsError:
             raise FileExists(path, f"a file is already there; {not_created}") from None
     except OSError as exc:
         raise _os_error(path, exc, not_created) from None
-    finally:
-        _remove(tmp)
-    _fsync_dir(path.parent)
 
 
 def _create_at(path: Path, fill: Callable[[int], None], mode: int, inside: Path) -> None:
@@ -386,17 +395,9 @@ def _create_at(path: Path, fill: Callable[[int], None], mode: int, inside: Path)
         except OSError as exc:
             raise _os_error(path, exc, not_created) from None
         try:
-            try:
-                fill(fd)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            try:
-                os.link(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-            except FileExistsError:
-                raise FileExists(path, f"a file is already there; {not_created}") from None
-        except OSError as exc:
-            raise _os_error(path, exc, not_created) from None
+            _fill_and_link(
+                fd, fill, lambda: os.link(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd), path, not_created
+            )
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp, dir_fd=dir_fd)
