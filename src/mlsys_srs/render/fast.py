@@ -60,18 +60,20 @@ _REFUSE_CLOZE_RE = re.compile(r"[\t\r\x00\ue000-\ue1ff]|\]:|\{\{")
 _INLINE_RE = re.compile(r"[$`\\\[\]!<&#|*_~=]")
 # Tags, from the first one, to the end of a line (left out of the field, with the blanks before).
 _LINE_TAGS_RE = re.compile(r"#" + TAG_NAME_RE.pattern + r"(?:\s+#" + TAG_NAME_RE.pattern + r")*\s*$")
-_PREFIX_RE = re.compile(r"[ >]*(?:(?:[-+*]|\d{1,9}[.)])[ >]*)*")
-_BULLETS_RE = re.compile(r"(?:[ >]*(?:[-+*]|\d{1,9}[.)])(?: |$))+")
+_MARKER = r"(?:[-+*]|\d{1,9}[.)])"
+"""A list item's marker."""
+_PREFIX_RE = re.compile(rf"[ >]*(?:{_MARKER}[ >]*)*")
+_BULLETS_RE = re.compile(rf"(?:[ >]*{_MARKER}(?: |$))+")
 _DELIMITER_ROW_RE = re.compile(r"[ >]*:?-+:?[ \t]*")
 # A quote's ">" or a list marker with five blanks after it: what follows is indented code.
 _ITEM_CODE_RE = re.compile(r"[->+*.)] {5,}")
-_EMPTY_ITEM_RE = re.compile(r"[ >]*(?:(?:[-+*]|\d{1,9}[.)])[ >]*)*(?:[-+*]|\d{1,9}[.)]) *$")
+_EMPTY_ITEM_RE = re.compile(_PREFIX_RE.pattern + rf"{_MARKER} *$")
 _CODE_RE = re.compile(r"<code>(.*?)</code>", re.S)
 _FENCE_RE = re.compile(r"( *)(`{3,}|~{3,})(.*)")
 _LANG_RE = re.compile(r"[A-Za-z0-9_+-]*")
 # A fence after a quote or list marker (or both).
-_CONTAINED_FENCE_RE = re.compile(r"[ >]*(?:(?:[-+*]|\d{1,9}[.)])[ >]*)*(?:```|~~~)")
-_MATH_START_RE = re.compile(r"[ >]*(?:(?:[-+*]|\d{1,9}[.)])[ >]*)*\$\$")
+_CONTAINED_FENCE_RE = re.compile(_PREFIX_RE.pattern + "(?:```|~~~)")
+_MATH_START_RE = re.compile(_PREFIX_RE.pattern + r"\$\$")
 _PRE_RE = re.compile(r'<pre><code class="language-([A-Za-z0-9_+-]+)">(.*?)</code></pre>\n', re.S)
 # A line break inside a paragraph: after text or an inline element, not before a block.
 _SOFT_RE = re.compile(
