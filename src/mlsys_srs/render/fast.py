@@ -36,7 +36,7 @@ from typing import Any
 from markdown_it.common.utils import escapeHtml
 
 from ..parse.text import TAG_NAME_RE, WIKILINK_RE
-from .terminal import wikilink_text
+from .terminal import closing_dollar, wikilink_text
 
 MathHtml = Callable[[str, bool], str]
 """``(TeX, display) -> HTML`` of a formula."""
@@ -320,19 +320,9 @@ class CompiledRenderer:
                     if p + 1 >= end or line[p + 1].isspace():
                         pos = p + 1
                         continue
-                    search = p + 1
-                    while True:
-                        close = line.find("$", search)
-                        if close < 0:
-                            raise _Refused  # may close on a later line
-                        if (
-                            line[close - 1] == "\\"
-                            or line[close - 1].isspace()
-                            or (close + 1 < end and line[close + 1].isdigit())
-                        ):
-                            search = close + 1
-                            continue
-                        break
+                    close = closing_dollar(line, p + 1, end)
+                    if close < 0:
+                        raise _Refused  # may close on a later line
                     html, stop = self._math_html(line[p + 1 : close], False), close + 1
             elif ch == "`":
                 run = p

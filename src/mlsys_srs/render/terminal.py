@@ -67,6 +67,20 @@ def wikilink_text(inner: str) -> str:
 # --- inline and block rules ---------------------------------------------------------------
 
 
+def closing_dollar(src: str, start: int, end: int) -> int:
+    """Where the inline formula opened before ``start`` closes in ``src[:end]`` (-1: it does not):
+    the first "$" not escaped, not after a blank and not before a digit (Pandoc's rule)."""
+    while True:
+        close = src.find("$", start, end)
+        if close < 0 or not (
+            src[close - 1] == "\\"
+            or src[close - 1].isspace()
+            or (close + 1 < end and src[close + 1].isdigit())
+        ):
+            return close
+        start = close + 1
+
+
 def _math_inline(state: StateInline, silent: bool) -> bool:
     src, pos, end = state.src, state.pos, state.posMax
     if src[pos] != "$":
@@ -84,19 +98,9 @@ def _math_inline(state: StateInline, silent: bool) -> bool:
     # closing one, so "$5 and $10" stays text.
     if pos + 1 >= end or src[pos + 1].isspace():
         return False
-    search = pos + 1
-    while True:
-        close = src.find("$", search, end)
-        if close < 0:
-            return False
-        if (
-            src[close - 1] == "\\"
-            or src[close - 1].isspace()
-            or (close + 1 < end and src[close + 1].isdigit())
-        ):
-            search = close + 1
-            continue
-        break
+    close = closing_dollar(src, pos + 1, end)
+    if close < 0:
+        return False
     if not silent:
         token = state.push("math_inline", "", 0)
         token.content = src[pos + 1 : close]
