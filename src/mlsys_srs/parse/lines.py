@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import mask_inline_code
+from .text import blank_spans, mask_inline_code
 
 BLANK, TEXT, HEADING, FENCE, MATH, COMMENT, RULE, ICODE, FRONT = range(9)
 
@@ -89,14 +89,7 @@ def mask_comments(line: str, state: str | None) -> tuple[str, str | None]:
     if state is None and "<!--" not in line and "%%" not in line:
         return line, None
     spans, state = comment_spans(line, state)
-    out = []
-    pos = 0
-    for a, b in spans:
-        out.append(line[pos:a])
-        out.append(" " * (b - a))
-        pos = b
-    out.append(line[pos:])
-    return "".join(out), state
+    return blank_spans(line, spans), state
 
 
 def strip_comments(markdown: str) -> str:

@@ -111,8 +111,11 @@ def mask_inline_code(line: str) -> str:
     if "`" not in line:
         return line
     spans = code_spans(line)
-    if not spans:
-        return line
+    return blank_spans(line, spans) if spans else line
+
+
+def blank_spans(line: str, spans: list[tuple[int, int]]) -> str:
+    """``line`` with each ``(start, end)`` of ``spans`` (in order, apart) blanked to spaces."""
     out: list[str] = []
     pos = 0
     for s, e in spans:
